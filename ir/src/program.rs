@@ -1,0 +1,330 @@
+//! Programs, functions, blocks, operations and values.
+//!
+//! Each function owns three arenas (values, operations, blocks) indexed by stable ids. Nodes hold
+//! meaning only; where each came from in the source is kept apart, in [`crate::SourceMap`], so that
+//! programs built by a rewrite or read from a package are the same kind of thing as parsed ones and
+//! two programs compare equal when they mean the same.
+
+use crate::constant::TypedValue;
+use crate::types::Type;
+use rustc_hash::FxHashMap;
+
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+        impl $name {
+            /// The arena index.
+            pub fn index(self) -> usize { self.0 as usize }
+        }
+    };
+}
+
+id!(
+    /// A value of a function (parameter, block parameter or op result).
+    ValueId
+);
+id!(
+    /// An operation of a function.
+    OpId
+);
+id!(
+    /// A block of a function (the body or a nested block of a control-flow op).
+    BlockId
+);
+
+/// A whole MIL program: `program(1.0) [attrs] { func ... }`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    /// The version as written (`1.0`, `1.3`).
+    pub version: String,
+    /// Program attributes (`buildInfo`).
+    pub attributes: Vec<Attribute>,
+    /// The functions, in order.
+    pub functions: Vec<Function>,
+    /// `//` comments before `program` (hand-written files).
+    pub comments: Vec<String>,
+}
+
+impl Program {
+    /// The function called `name`.
+    pub fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+}
+
+/// `key = typed_value` in an attribute block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribute {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: TypedValue,
+}
+
+/// Finds the attribute `key` in a list.
+pub fn attribute<'a>(attrs: &'a [Attribute], key: &str) -> Option<&'a TypedValue> {
+    attrs.iter().find(|a| a.key == key).map(|a| &a.value)
+}
+
+/// `func NAME<OPSET>(params) [attrs] { ... } -> (outputs);`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Function {
+    /// The function's name (`main`).
+    pub name: String,
+    /// The opset the function is written against (`ios17`).
+    pub opset: String,
+    /// Parameters, in order.
+    pub params: Vec<ValueId>,
+    /// Function attributes (`FlexibleShapeInformation`, analytics launch costs).
+    pub attributes: Vec<Attribute>,
+    /// The body.
+    pub body: BlockId,
+    /// Value arena.
+    pub values: Vec<Value>,
+    /// Operation arena.
+    pub ops: Vec<Operation>,
+    /// Block arena.
+    pub blocks: Vec<Block>,
+    /// SSA variable name → its (first) definition.
+    pub symbols: FxHashMap<String, ValueId>,
+    /// `//` comments before `func`.
+    pub comments: Vec<String>,
+}
+
+/// Where a value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueDef {
+    /// The function's parameter at this index.
+    Param(u32),
+    /// Parameter `index` of a nested block.
+    BlockParam(BlockId, u32),
+    /// Result `index` of an operation.
+    Result(OpId, u32),
+}
+
+/// A place a value is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Use {
+    /// Argument `arg` of `op`; `item` is the position inside a tuple argument.
+    Operand {
+        /// The using operation.
+        op: OpId,
+        /// Index into its arguments.
+        arg: u32,
+        /// Index into a tuple argument.
+        item: Option<u32>,
+    },
+    /// Output `index` of a block (the function's return list for the body).
+    Output {
+        /// The block.
+        block: BlockId,
+        /// Index into its outputs.
+        index: u32,
+    },
+}
+
+/// An SSA value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Value {
+    /// The SSA variable name (not the op's `name` attribute).
+    pub name: String,
+    /// The declared type.
+    pub ty: Type,
+    /// Its definition.
+    pub def: ValueDef,
+    /// Every use.
+    pub uses: Vec<Use>,
+}
+
+/// A reference to a value by name; `id` is `None` when no definition was found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueRef {
+    /// The name as written.
+    pub name: String,
+    /// The definition it resolves to.
+    pub id: Option<ValueId>,
+}
+
+/// What an argument binds an input to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    /// A value by name.
+    Value(ValueRef),
+    /// An inline constant.
+    Const(TypedValue),
+    /// A tuple, for variadic inputs: `values = (a, b)`.
+    Tuple(Vec<Operand>),
+}
+
+/// `key = operand`; the key is `None` for a positional argument (hand-written files).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Argument {
+    /// The input name.
+    pub key: Option<String>,
+    /// What it is bound to.
+    pub value: Operand,
+}
+
+/// One statement: `outputs = kind<opset>(args)[attrs] blocks;`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operation {
+    /// The op type (`conv`, `const`).
+    pub kind: String,
+    /// An opset pinned on the op (`tensor_buffer_to_tensor<ios17>`).
+    pub opset: Option<String>,
+    /// Arguments in order.
+    pub args: Vec<Argument>,
+    /// Attributes in order (`name`, `val`, analytics data).
+    pub attributes: Vec<Attribute>,
+    /// Results in order.
+    pub results: Vec<ValueId>,
+    /// Nested blocks (control-flow ops).
+    pub blocks: Vec<BlockId>,
+    /// The block holding the op.
+    pub parent: BlockId,
+    /// `//` comments before the statement.
+    pub comments: Vec<String>,
+}
+
+impl Operation {
+    /// The argument bound to input `key`.
+    pub fn arg(&self, key: &str) -> Option<&Operand> {
+        self.args
+            .iter()
+            .find(|a| a.key.as_deref() == Some(key))
+            .map(|a| &a.value)
+    }
+
+    /// The attribute `key`.
+    pub fn attribute(&self, key: &str) -> Option<&TypedValue> {
+        attribute(&self.attributes, key)
+    }
+
+    /// The op's `name` attribute.
+    pub fn name(&self) -> Option<&str> {
+        self.attribute("name")?.as_str()
+    }
+}
+
+/// A sequence of operations with its outputs: a function body or a nested block.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Block {
+    /// Block parameters (loop variables of `while_loop`); empty for a function body.
+    pub params: Vec<ValueId>,
+    /// Operations in order.
+    pub ops: Vec<OpId>,
+    /// The values the block returns.
+    pub outputs: Vec<ValueRef>,
+    /// The op owning a nested block; `None` for a function body.
+    pub parent: Option<OpId>,
+    /// `//` comments after the last statement.
+    pub trailing_comments: Vec<String>,
+}
+
+impl Function {
+    /// The value `id`.
+    pub fn value(&self, id: ValueId) -> &Value {
+        &self.values[id.index()]
+    }
+
+    /// The operation `id`.
+    pub fn op(&self, id: OpId) -> &Operation {
+        &self.ops[id.index()]
+    }
+
+    /// The block `id`.
+    pub fn block(&self, id: BlockId) -> &Block {
+        &self.blocks[id.index()]
+    }
+
+    /// The value a name resolves to.
+    pub fn lookup(&self, name: &str) -> Option<ValueId> {
+        self.symbols.get(name).copied()
+    }
+
+    /// Adds a value to the arena (not to the symbol table).
+    pub fn push_value(&mut self, value: Value) -> ValueId {
+        self.values.push(value);
+        ValueId(self.values.len() as u32 - 1)
+    }
+
+    /// Adds an operation to the arena (not to any block).
+    pub fn push_op(&mut self, op: Operation) -> OpId {
+        self.ops.push(op);
+        OpId(self.ops.len() as u32 - 1)
+    }
+
+    /// Adds a block to the arena.
+    pub fn push_block(&mut self, block: Block) -> BlockId {
+        self.blocks.push(block);
+        BlockId(self.blocks.len() as u32 - 1)
+    }
+
+    /// Every operation of the function in program order, nested blocks right after their op.
+    pub fn walk_ops(&self) -> Vec<OpId> {
+        let mut out = Vec::with_capacity(self.ops.len());
+        let mut stack: Vec<(BlockId, usize)> = vec![(self.body, 0)];
+        while let Some((block, i)) = stack.pop() {
+            let Some(&op) = self.block(block).ops.get(i) else {
+                continue;
+            };
+            out.push(op);
+            stack.push((block, i + 1));
+            for &b in self.op(op).blocks.iter().rev() {
+                stack.push((b, 0));
+            }
+        }
+        out
+    }
+
+    /// Recomputes every value's use list from the operands and block outputs.
+    pub fn recompute_uses(&mut self) {
+        for v in &mut self.values {
+            v.uses.clear();
+        }
+        for op_id in self.walk_ops() {
+            let op = &self.ops[op_id.index()];
+            let mut found = Vec::new();
+            for (arg, a) in op.args.iter().enumerate() {
+                match &a.value {
+                    Operand::Value(r) => found.push((r.id, None, arg)),
+                    Operand::Tuple(items) => {
+                        for (item, o) in items.iter().enumerate() {
+                            if let Operand::Value(r) = o {
+                                found.push((r.id, Some(item as u32), arg));
+                            }
+                        }
+                    }
+                    Operand::Const(_) => {}
+                }
+            }
+            for (id, item, arg) in found {
+                if let Some(id) = id {
+                    self.values[id.index()].uses.push(Use::Operand {
+                        op: op_id,
+                        arg: arg as u32,
+                        item,
+                    });
+                }
+            }
+            for &b in &self.ops[op_id.index()].blocks.clone() {
+                self.record_output_uses(b);
+            }
+        }
+        self.record_output_uses(self.body);
+    }
+
+    fn record_output_uses(&mut self, block: BlockId) {
+        let refs: Vec<Option<ValueId>> = self.blocks[block.index()].outputs.iter().map(|r| r.id).collect();
+        for (index, id) in refs.into_iter().enumerate() {
+            if let Some(id) = id {
+                self.values[id.index()].uses.push(Use::Output {
+                    block,
+                    index: index as u32,
+                });
+            }
+        }
+    }
+}
