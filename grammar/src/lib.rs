@@ -1,0 +1,1 @@
+//! MIL text: lexer, grammar and lowering into the shared IR.

@@ -1,0 +1,1 @@
+//! Core ML packages: the Model proto, weight blobs, and conversion to and from the MIL IR.
