@@ -1,1 +1,15 @@
 //! Core ML packages: the Model proto, weight blobs, and conversion to and from the MIL IR.
+//!
+//! The format facts this crate relies on are collected in `docs/package-format.md`.
+
+#![warn(missing_docs)]
+
+/// The Core ML protobuf messages (`CoreML.Specification` and `CoreML.Specification.MILSpec`),
+/// generated at build time from `proto/schema/*.proto`.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod coreml {
+    include!(concat!(env!("OUT_DIR"), "/coreml.rs"));
+}
+
+pub use coreml::core_ml::specification as spec;
+pub use coreml::core_ml::specification::mil_spec as mil;
