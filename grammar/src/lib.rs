@@ -1,1 +1,67 @@
 //! MIL text: lexer, grammar and lowering into the shared IR.
+//!
+//! [`parse`] never fails: it returns the program it could read, its source map, and every
+//! problem found on the way as a diagnostic. Syntax errors are recovered from at statement
+//! boundaries, so one pass reports all of them and still analyses the statements around them.
+
+pub mod ast;
+pub mod lexer;
+mod lower;
+mod syntax_error;
+
+lalrpop_util::lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused_parens, missing_docs)]
+    grammar,
+    "/mil.rs"
+);
+
+use mil_ir::{Diagnostic, Program, SourceMap, codes};
+
+/// What parsing a text yields.
+#[derive(Debug)]
+pub struct Parse {
+    /// The program (empty when not even its outline could be read).
+    pub program: Program,
+    /// Where each part of the program is in the text.
+    pub source_map: SourceMap,
+    /// Every lexical, syntax and lowering problem, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses MIL text into the IR.
+pub fn parse(text: &str) -> Parse {
+    let lexed = lexer::lex(text);
+    let mut diagnostics = lexed.diagnostics;
+    if let Some(&first) = lexed.comments.first() {
+        let n = lexed.comments.len();
+        diagnostics.push(Diagnostic::new(
+            codes::COMMENT,
+            first,
+            format!(
+                "this file has {n} comment{}: Core ML's MIL text has none; mil fmt keeps them, compiling drops them",
+                if n == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    let mut recovered = Vec::new();
+    let result = grammar::ProgramParser::new().parse(text, &mut recovered, lexed.tokens.into_iter().map(Ok));
+    diagnostics.extend(recovered.iter().map(|r| syntax_error::diagnostic(text, &r.error)));
+    let (program, source_map) = match result {
+        Ok(ast) => {
+            let mut lowerer = lower::Lowerer::new(text, &lexed.comments);
+            let out = lowerer.lower_program(&ast);
+            diagnostics.append(&mut lowerer.diags);
+            out
+        }
+        Err(e) => {
+            diagnostics.push(syntax_error::diagnostic(text, &e));
+            (Program::default(), SourceMap::default())
+        }
+    };
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    Parse {
+        program,
+        source_map,
+        diagnostics,
+    }
+}

@@ -197,6 +197,9 @@ pub enum Type {
     Tuple(Vec<Type>),
     /// `dict<K, V>`.
     Dict(Box<Type>, Box<Type>),
+    /// A type that could not be read, kept as written so that nothing is lost; only parsing
+    /// a file with errors produces it.
+    Invalid(String),
 }
 
 impl Type {
@@ -287,6 +290,7 @@ impl fmt::Display for Type {
                 f.write_str(">")
             }
             Type::Dict(k, v) => write!(f, "dict<{k}, {v}>"),
+            Type::Invalid(text) => f.write_str(text),
         }
     }
 }

@@ -1,0 +1,236 @@
+//! The syntax tree the grammar builds: every node borrows its text from the source and keeps its span.
+//!
+//! The tree is deliberately loose where the text is (a type and an op head look alike:
+//! `tensor<fp16, [1]>` and `tensor_buffer_to_tensor<ios17>`); lowering gives it meaning.
+
+use mil_ir::Span;
+
+/// A piece of source text: an identifier, a number or a string with its quotes.
+#[derive(Clone, Copy, Debug)]
+pub struct Word<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// `program(VERSION) [attrs] { functions }`.
+#[derive(Debug)]
+pub struct Program<'a> {
+    /// The whole program.
+    pub span: Span,
+    /// The version number as written.
+    pub version: Word<'a>,
+    /// Program attributes.
+    pub attrs: Vec<Attr<'a>>,
+    /// Functions.
+    pub functions: Vec<Function<'a>>,
+}
+
+/// `func NAME<OPSET>(params) [attrs] { statements } -> (outputs);`.
+#[derive(Debug)]
+pub struct Function<'a> {
+    /// From `func` to `;`.
+    pub span: Span,
+    /// The name.
+    pub name: Word<'a>,
+    /// The opset, when written.
+    pub opset: Option<Word<'a>>,
+    /// Parameters.
+    pub params: Vec<Param<'a>>,
+    /// Function attributes.
+    pub attrs: Vec<Attr<'a>>,
+    /// The body.
+    pub body: Body<'a>,
+}
+
+/// `TYPE name`: a parameter or an output of a statement.
+#[derive(Debug)]
+pub struct Param<'a> {
+    /// The declared type.
+    pub ty: TypeExpr<'a>,
+    /// The name.
+    pub name: Word<'a>,
+}
+
+/// `{ statements } -> (outputs)`.
+#[derive(Debug)]
+pub struct Body<'a> {
+    /// From `{` to the closing `)`.
+    pub span: Span,
+    /// Statements, including the ones that failed to parse.
+    pub stmts: Vec<Stmt<'a>>,
+    /// Returned names.
+    pub outputs: Vec<Word<'a>>,
+}
+
+/// One statement.
+#[derive(Debug)]
+pub enum Stmt<'a> {
+    /// A well-formed operation.
+    Op(OpStmt<'a>),
+    /// A statement with a syntax error, skipped up to its `;` (already reported).
+    Error(Span),
+}
+
+/// `outputs = head(args)[attrs] blocks;`.
+#[derive(Debug)]
+pub struct OpStmt<'a> {
+    /// The statement without its `;`.
+    pub span: Span,
+    /// Declared outputs.
+    pub outputs: Vec<Param<'a>>,
+    /// The op kind with an optional `<opset>`.
+    pub head: TypeExpr<'a>,
+    /// Arguments.
+    pub args: Vec<Arg<'a>>,
+    /// The attribute block, if written.
+    pub attrs: Option<(Span, Vec<Attr<'a>>)>,
+    /// Nested blocks.
+    pub blocks: Vec<BlockDef<'a>>,
+}
+
+/// `block(params) { statements } -> (outputs)` of a control-flow op.
+#[derive(Debug)]
+pub struct BlockDef<'a> {
+    /// From the label to the closing `)`.
+    pub span: Span,
+    /// The word before the parameters (must be `block`).
+    pub label: Word<'a>,
+    /// Block parameters.
+    pub params: Vec<Param<'a>>,
+    /// The body.
+    pub body: Body<'a>,
+}
+
+/// A name with optional `<...>` parameters: a type (`tensor<fp16, [1]>`, `fp16`) or an op head
+/// (`relu`, `tensor_buffer_to_tensor<ios17>`).
+#[derive(Debug)]
+pub struct TypeExpr<'a> {
+    /// The whole expression.
+    pub span: Span,
+    /// The leading name.
+    pub name: Word<'a>,
+    /// The `<...>` parameters, if written.
+    pub args: Option<Vec<TypeArg<'a>>>,
+}
+
+/// One parameter inside `<...>`.
+#[derive(Debug)]
+pub enum TypeArg<'a> {
+    /// A nested type or dtype.
+    Type(TypeExpr<'a>),
+    /// A shape `[d, ...]`.
+    Dims(Span, Vec<Dim<'a>>),
+    /// A single dimension (a list length).
+    Dim(Dim<'a>),
+    /// `key=[d, ...]` (tensor_buffer).
+    Keyed(Word<'a>, Span, Vec<Dim<'a>>),
+}
+
+/// A dimension: an integer or `?`.
+#[derive(Clone, Copy, Debug)]
+pub enum Dim<'a> {
+    /// An integer.
+    Size(Word<'a>),
+    /// `?`.
+    Unknown(Span),
+}
+
+/// `key = value`, or just `value` (positional).
+#[derive(Debug)]
+pub struct Arg<'a> {
+    /// The whole argument.
+    pub span: Span,
+    /// The key, if written.
+    pub key: Option<Word<'a>>,
+    /// The value.
+    pub value: ArgValue<'a>,
+}
+
+/// `key = value` in an attribute block.
+#[derive(Debug)]
+pub struct Attr<'a> {
+    /// The whole attribute.
+    pub span: Span,
+    /// The key.
+    pub key: Word<'a>,
+    /// The value.
+    pub value: ArgValue<'a>,
+}
+
+/// What an argument or attribute is given.
+#[derive(Debug)]
+pub enum ArgValue<'a> {
+    /// A name (a value, or a bare `true`/`false`).
+    Name(Word<'a>),
+    /// `TYPE(body)`.
+    Typed(TypedLit<'a>),
+    /// `(a, b, ...)`.
+    Tuple(Span, Vec<ArgValue<'a>>),
+    /// A literal without its type (`[0, 2]`, `1e-6`, `"x"`).
+    Bare(Lit<'a>),
+}
+
+/// `TYPE(body)`.
+#[derive(Debug)]
+pub struct TypedLit<'a> {
+    /// The whole value.
+    pub span: Span,
+    /// The type.
+    pub ty: TypeExpr<'a>,
+    /// What is inside the parentheses.
+    pub body: LitBody<'a>,
+}
+
+/// The inside of `TYPE(...)`.
+#[derive(Debug)]
+pub enum LitBody<'a> {
+    /// A literal.
+    Lit(Lit<'a>),
+    /// `BLOBFILE(key = value, ...)`.
+    Blob(Span, Vec<(Word<'a>, TypedLit<'a>)>),
+    /// Nothing.
+    Empty(Span),
+}
+
+/// A raw literal.
+#[derive(Debug)]
+pub enum Lit<'a> {
+    /// A number lexeme.
+    Number(Word<'a>),
+    /// A string lexeme with its quotes.
+    Str(Word<'a>),
+    /// An identifier (`true`, `false`, `inf`, `nan`).
+    Word(Word<'a>),
+    /// `-inf`, `-nan`: the span covers the sign.
+    Negated(Span, Word<'a>),
+    /// `[...]`.
+    List(Span, Vec<Lit<'a>>),
+    /// `{...}` (dicts are `{{k, v}, ...}`).
+    Braces(Span, Vec<Lit<'a>>),
+    /// `(...)`.
+    Tuple(Span, Vec<Lit<'a>>),
+}
+
+impl Lit<'_> {
+    /// Where the literal is.
+    pub fn span(&self) -> Span {
+        match self {
+            Lit::Number(w) | Lit::Str(w) | Lit::Word(w) => w.span,
+            Lit::Negated(s, _) | Lit::List(s, _) | Lit::Braces(s, _) | Lit::Tuple(s, _) => *s,
+        }
+    }
+}
+
+impl ArgValue<'_> {
+    /// Where the value is.
+    pub fn span(&self) -> Span {
+        match self {
+            ArgValue::Name(w) => w.span,
+            ArgValue::Typed(t) => t.span,
+            ArgValue::Tuple(s, _) => *s,
+            ArgValue::Bare(l) => l.span(),
+        }
+    }
+}

@@ -1,0 +1,513 @@
+//! Values: typed literals (`tensor<int32, [2]>([1, 1])`, BLOBFILE references, dicts) and the bare
+//! literals of hand-written files, checked against their declared type and stored compactly.
+
+use super::Lowerer;
+use crate::ast::{Lit, LitBody, TypedLit, Word};
+use half::{bf16, f16};
+use mil_ir::float::{is_canonical_spelling, parse_float};
+use mil_ir::{BlobRef, ConstData, DType, Diagnostic, Dim, Elements, Literal, Span, Type, TypedValue, codes};
+
+impl Lowerer<'_> {
+    /// Reads `TYPE(body)`.
+    pub(super) fn lower_typed(&mut self, t: &TypedLit) -> TypedValue {
+        let ty = self.lower_type(&t.ty);
+        let data = match (&t.body, &ty) {
+            (_, Type::Invalid(_)) => placeholder(),
+            (LitBody::Blob(span, args), Type::Tensor { .. } | Type::Scalar(_)) => {
+                self.lower_blob(*span, args)
+            }
+            (LitBody::Lit(lit), Type::Tensor { dtype, shape }) => {
+                ConstData::Tensor(self.lower_elements(*dtype, shape, lit))
+            }
+            (LitBody::Lit(lit), Type::Scalar(dtype)) => {
+                ConstData::Tensor(self.lower_elements(*dtype, &[], lit))
+            }
+            (LitBody::Lit(lit), Type::List(..) | Type::Tuple(_) | Type::Dict(..)) => {
+                self.check_container_form(&ty, lit);
+                ConstData::Literal(self.raw_literal(lit))
+            }
+            (body, _) => {
+                let span = match body {
+                    LitBody::Lit(l) => l.span(),
+                    LitBody::Blob(s, _) | LitBody::Empty(s) => *s,
+                };
+                let what = if matches!(body, LitBody::Empty(_)) {
+                    "an empty value"
+                } else {
+                    "this value"
+                };
+                self.error(codes::BAD_LITERAL, span, format!("a `{ty}` cannot hold {what}"));
+                placeholder()
+            }
+        };
+        TypedValue { ty, data }
+    }
+
+    /// Reads a literal written without its type (`keep_dims = true`, `axes = [0, 2]`), inferring the
+    /// type from its form, and warns that it should be written typed.
+    pub(super) fn lower_bare(&mut self, lit: &Lit) -> TypedValue {
+        let Some(ty) = self.infer_bare_type(lit) else {
+            self.error(
+                codes::BAD_LITERAL,
+                lit.span(),
+                "this literal needs its type, e.g. `dict<string, string>({...})`",
+            );
+            return TypedValue {
+                ty: Type::Invalid(self.text(lit.span()).to_string()),
+                data: placeholder(),
+            };
+        };
+        self.diags.push(Diagnostic::new(
+            codes::BARE_LITERAL,
+            lit.span(),
+            format!("literal without a type: read as `{ty}`; Core ML's files always write the type"),
+        ));
+        let data = match &ty {
+            Type::Tensor { dtype, shape } => ConstData::Tensor(self.lower_elements(*dtype, shape, lit)),
+            Type::Scalar(dtype) => ConstData::Tensor(self.lower_elements(*dtype, &[], lit)),
+            _ => unreachable!("bare literals are tensors or scalars"),
+        };
+        TypedValue { ty, data }
+    }
+
+    /// A bare `true` / `false` written where a value name could stand.
+    pub(super) fn lower_bare_word(&mut self, w: &Word) -> TypedValue {
+        self.lower_bare(&Lit::Word(*w))
+    }
+
+    fn infer_bare_type(&self, lit: &Lit) -> Option<Type> {
+        let scalar = |d: DType| {
+            if self.rank0_scalars {
+                Type::Tensor {
+                    dtype: d,
+                    shape: vec![],
+                }
+            } else {
+                Type::Scalar(d)
+            }
+        };
+        match lit {
+            Lit::List(..) => {
+                let mut shape = Vec::new();
+                let mut cur = lit;
+                while let Lit::List(_, items) = cur {
+                    shape.push(items.len() as u64);
+                    match items.first() {
+                        Some(first) => cur = first,
+                        None => break,
+                    }
+                }
+                let mut leaves = Vec::new();
+                flatten(lit, &mut leaves);
+                let dtype =
+                    leaves
+                        .iter()
+                        .map(|l| leaf_dtype(l))
+                        .try_fold(None, |acc: Option<DType>, d| {
+                            let d = d?;
+                            Some(Some(match acc {
+                                None => d,
+                                Some(DType::Int32) if d == DType::Fp32 => DType::Fp32,
+                                Some(DType::Fp32) if d == DType::Int32 => DType::Fp32,
+                                Some(a) if a == d => a,
+                                Some(_) => return None,
+                            }))
+                        })?;
+                Some(Type::tensor(dtype.unwrap_or(DType::Int32), &shape))
+            }
+            _ => leaf_dtype(lit).map(scalar),
+        }
+    }
+
+    fn lower_blob(&mut self, span: Span, args: &[(Word, TypedLit)]) -> ConstData {
+        let mut path = None;
+        let mut offset = None;
+        let mut rank0_spelling = false;
+        for (key, value) in args {
+            let v = self.lower_typed(value);
+            match key.text {
+                "path" => {
+                    rank0_spelling = matches!(v.ty, Type::Tensor { .. });
+                    path = v.as_str().map(str::to_string);
+                }
+                "offset" => {
+                    offset = match v.elements() {
+                        Some(Elements::UInt(x)) if x.len() == 1 && v.ty.dtype() == Some(DType::UInt64) => {
+                            Some(x[0])
+                        }
+                        _ => None,
+                    }
+                }
+                other => self.error(
+                    codes::BAD_LITERAL,
+                    key.span,
+                    format!("BLOBFILE has no parameter `{other}` (it takes `path` and `offset`)"),
+                ),
+            }
+        }
+        match (path, offset) {
+            (Some(path), Some(offset)) => ConstData::Blob(BlobRef {
+                path,
+                offset,
+                rank0_spelling,
+            }),
+            _ => {
+                self.error(
+                    codes::BAD_LITERAL,
+                    span,
+                    "BLOBFILE needs `path = string(\"...\")` and `offset = uint64(N)`",
+                );
+                placeholder()
+            }
+        }
+    }
+
+    /// Reads tensor elements and checks them against the dtype and the shape.
+    fn lower_elements(&mut self, dtype: DType, shape: &[Dim], lit: &Lit) -> Elements {
+        let mut leaves = Vec::new();
+        flatten(lit, &mut leaves);
+        let mut out = Elements::empty(dtype);
+        let mut decimal = None;
+        let mut bad = None;
+        let mut inexact = None;
+        for leaf in &leaves {
+            match push_element(&mut out, dtype, leaf) {
+                Ok(Pushed {
+                    decimal: d,
+                    inexact: i,
+                }) => {
+                    decimal = decimal.or(d.then(|| leaf.span()));
+                    inexact = inexact.or(i.then(|| leaf.span()));
+                }
+                Err(msg) => bad = bad.or(Some((leaf.span(), msg))),
+            }
+        }
+        if let Some((span, msg)) = bad {
+            self.error(codes::LITERAL_DTYPE, span, msg);
+        }
+        if let Some(span) = decimal {
+            self.diags.push(Diagnostic::new(
+                codes::DECIMAL_FLOAT,
+                span,
+                format!(
+                    "decimal float in a {dtype} literal; Core ML's files write hex floats (mil fmt converts)"
+                ),
+            ));
+        }
+        if let Some(span) = inexact {
+            self.diags.push(Diagnostic::new(
+                codes::INEXACT_FLOAT,
+                span,
+                format!("this value is not exactly representable as {dtype} and is rounded"),
+            ));
+        }
+        self.check_shape(shape, lit, leaves.len());
+        out
+    }
+
+    fn check_shape(&mut self, shape: &[Dim], lit: &Lit, count: usize) {
+        let expected = shape.iter().try_fold(1u64, |acc, d| match d {
+            Dim::Known(n) => acc.checked_mul(*n).ok_or(true),
+            Dim::Unknown => Err(false),
+        });
+        let dims = || {
+            format!(
+                "[{}]",
+                shape.iter().map(Dim::to_string).collect::<Vec<_>>().join(", ")
+            )
+        };
+        match expected {
+            Err(true) => self.error(
+                codes::ELEMENT_COUNT,
+                lit.span(),
+                format!("shape {} overflows", dims()),
+            ),
+            Err(false) => {}
+            Ok(n) if n != count as u64 => self.error(
+                codes::ELEMENT_COUNT,
+                lit.span(),
+                format!(
+                    "{count} element{} for shape {}, which holds {n}",
+                    if count == 1 { "" } else { "s" },
+                    dims()
+                ),
+            ),
+            Ok(_) if nested_as(lit, shape) => {}
+            Ok(_) if shape.len() >= 2 && is_flat(lit) => self.diags.push(Diagnostic::new(
+                codes::FLAT_TENSOR_LITERAL,
+                lit.span(),
+                format!(
+                    "flat list for shape {}; Core ML's files nest one list per dimension",
+                    dims()
+                ),
+            )),
+            Ok(_) if !shape.is_empty() && !matches!(lit, Lit::List(..)) => self.diags.push(Diagnostic::new(
+                codes::FLAT_TENSOR_LITERAL,
+                lit.span(),
+                format!("single value for shape {}; write it as a nested list", dims()),
+            )),
+            Ok(_) => self.error(
+                codes::ELEMENT_COUNT,
+                lit.span(),
+                format!("the nesting of this literal does not match shape {}", dims()),
+            ),
+        }
+    }
+
+    fn check_container_form(&mut self, ty: &Type, lit: &Lit) {
+        let ok = matches!(
+            (ty, lit),
+            (Type::List(..), Lit::List(..))
+                | (Type::Tuple(_), Lit::Tuple(..))
+                | (Type::Dict(..), Lit::Braces(..))
+        );
+        if !ok {
+            let form = match ty {
+                Type::List(..) => "[a, b, ...]",
+                Type::Tuple(_) => "(a, b, ...)",
+                _ => "{{key, value}, ...}",
+            };
+            self.error(
+                codes::BAD_LITERAL,
+                lit.span(),
+                format!("a `{ty}` is written `{form}`"),
+            );
+        }
+    }
+
+    /// Converts a literal to its raw form, keeping number lexemes.
+    fn raw_literal(&mut self, lit: &Lit) -> Literal {
+        match lit {
+            Lit::Number(w) => Literal::Number(w.text.to_string()),
+            Lit::Str(w) => Literal::Str(unescape(w.text)),
+            Lit::Word(w) => match w.text {
+                "true" => Literal::Bool(true),
+                "false" => Literal::Bool(false),
+                "inf" | "nan" => Literal::Number(w.text.to_string()),
+                other => {
+                    self.error(codes::BAD_LITERAL, w.span, format!("`{other}` is not a literal"));
+                    Literal::Str(other.to_string())
+                }
+            },
+            Lit::Negated(span, _) => Literal::Number(self.text(*span).replace(char::is_whitespace, "")),
+            Lit::List(_, items) => Literal::List(items.iter().map(|l| self.raw_literal(l)).collect()),
+            Lit::Tuple(_, items) => Literal::Tuple(items.iter().map(|l| self.raw_literal(l)).collect()),
+            Lit::Braces(_, items) => {
+                let mut pairs = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Lit::Braces(_, kv) if kv.len() == 2 => {
+                            pairs.push((self.raw_literal(&kv[0]), self.raw_literal(&kv[1])))
+                        }
+                        _ => self.error(
+                            codes::BAD_LITERAL,
+                            item.span(),
+                            "a dict entry is written `{key, value}`",
+                        ),
+                    }
+                }
+                Literal::Dict(pairs)
+            }
+        }
+    }
+}
+
+/// What a placeholder for an unreadable value holds.
+fn placeholder() -> ConstData {
+    ConstData::Literal(Literal::List(Vec::new()))
+}
+
+fn flatten<'l, 'a>(lit: &'l Lit<'a>, out: &mut Vec<&'l Lit<'a>>) {
+    match lit {
+        Lit::List(_, items) => items.iter().for_each(|i| flatten(i, out)),
+        _ => out.push(lit),
+    }
+}
+
+fn nested_as(lit: &Lit, shape: &[Dim]) -> bool {
+    match (shape.split_first(), lit) {
+        (None, Lit::List(..)) => false,
+        (None, _) => true,
+        (Some((d, rest)), Lit::List(_, items)) => {
+            matches!(d, Dim::Known(n) if *n == items.len() as u64) && items.iter().all(|i| nested_as(i, rest))
+        }
+        (Some(_), _) => false,
+    }
+}
+
+fn is_flat(lit: &Lit) -> bool {
+    matches!(lit, Lit::List(_, items) if items.iter().all(|i| !matches!(i, Lit::List(..))))
+}
+
+fn leaf_dtype(lit: &Lit) -> Option<DType> {
+    match lit {
+        Lit::Number(w) if is_integer(w.text) => Some(DType::Int32),
+        Lit::Number(_) | Lit::Negated(..) => Some(DType::Fp32),
+        Lit::Word(w) if matches!(w.text, "true" | "false") => Some(DType::Bool),
+        Lit::Word(w) if matches!(w.text, "inf" | "nan") => Some(DType::Fp32),
+        Lit::Str(_) => Some(DType::String),
+        _ => None,
+    }
+}
+
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+struct Pushed {
+    decimal: bool,
+    inexact: bool,
+}
+
+const EXACT: Pushed = Pushed {
+    decimal: false,
+    inexact: false,
+};
+
+/// Appends one leaf to `out` (a default value when it does not fit, so counts stay aligned).
+fn push_element(out: &mut Elements, dtype: DType, leaf: &Lit) -> Result<Pushed, String> {
+    let found = || format!("expected a {dtype} element, found `{}`", leaf_text(leaf));
+    match out {
+        Elements::F16(_) | Elements::Bf16(_) | Elements::F32(_) | Elements::F64(_) => {
+            let (text, value) = match leaf {
+                Lit::Number(w) => (w.text.to_string(), parse_float(w.text)),
+                Lit::Word(w) if matches!(w.text, "inf" | "nan") => (w.text.to_string(), parse_float(w.text)),
+                Lit::Negated(_, w) if matches!(w.text, "inf" | "nan") => {
+                    (format!("-{}", w.text), parse_float(&format!("-{}", w.text)))
+                }
+                _ => (String::new(), None),
+            };
+            let Some(v) = value else {
+                push_default(out);
+                return Err(found());
+            };
+            let canonical = is_canonical_spelling(&text);
+            let rounded = match out {
+                Elements::F16(e) => {
+                    let h = f16::from_f64(v);
+                    e.push(h);
+                    f64::from(h)
+                }
+                Elements::Bf16(e) => {
+                    let h = bf16::from_f64(v);
+                    e.push(h);
+                    f64::from(h)
+                }
+                Elements::F32(e) => {
+                    let x = if canonical {
+                        v as f32
+                    } else {
+                        text.parse::<f32>().unwrap_or(v as f32)
+                    };
+                    e.push(x);
+                    f64::from(x)
+                }
+                Elements::F64(e) => {
+                    e.push(v);
+                    v
+                }
+                _ => unreachable!("float storage"),
+            };
+            if rounded.is_infinite() && v.is_finite() {
+                return Err(format!("`{text}` is out of range for {dtype}"));
+            }
+            Ok(Pushed {
+                decimal: !canonical,
+                inexact: canonical && !v.is_nan() && rounded != v,
+            })
+        }
+        Elements::Int(_) | Elements::UInt(_) => {
+            let value = match leaf {
+                Lit::Number(w) if is_integer(w.text) => w.text.parse::<i128>().ok(),
+                _ => None,
+            };
+            let (lo, hi) = dtype.int_range().unwrap_or((i64::MIN as i128, u64::MAX as i128));
+            match (value, &mut *out) {
+                (Some(v), Elements::Int(e)) if (lo..=hi).contains(&v) => e.push(v as i64),
+                (Some(v), Elements::UInt(e)) if (lo..=hi).contains(&v) => e.push(v as u64),
+                (Some(_), _) => {
+                    push_default(out);
+                    return Err(format!(
+                        "`{}` is out of range for {dtype} ({lo}..={hi})",
+                        leaf_text(leaf)
+                    ));
+                }
+                (None, _) => {
+                    push_default(out);
+                    return Err(found());
+                }
+            }
+            Ok(EXACT)
+        }
+        Elements::Bool(e) => match leaf {
+            Lit::Word(w) if matches!(w.text, "true" | "false") => {
+                e.push(w.text == "true");
+                Ok(EXACT)
+            }
+            _ => {
+                e.push(false);
+                Err(found())
+            }
+        },
+        Elements::Str(e) => match leaf {
+            Lit::Str(w) => {
+                e.push(unescape(w.text));
+                Ok(EXACT)
+            }
+            _ => {
+                e.push(String::new());
+                Err(found())
+            }
+        },
+    }
+}
+
+fn push_default(out: &mut Elements) {
+    match out {
+        Elements::F16(e) => e.push(f16::ZERO),
+        Elements::Bf16(e) => e.push(bf16::ZERO),
+        Elements::F32(e) => e.push(0.0),
+        Elements::F64(e) => e.push(0.0),
+        Elements::Int(e) => e.push(0),
+        Elements::UInt(e) => e.push(0),
+        Elements::Bool(e) => e.push(false),
+        Elements::Str(e) => e.push(String::new()),
+    }
+}
+
+fn leaf_text(leaf: &Lit) -> String {
+    match leaf {
+        Lit::Number(w) | Lit::Str(w) | Lit::Word(w) => w.text.to_string(),
+        Lit::Negated(_, w) => format!("-{}", w.text),
+        Lit::List(..) => "[...]".into(),
+        Lit::Braces(..) => "{...}".into(),
+        Lit::Tuple(..) => "(...)".into(),
+    }
+}
+
+/// The contents of a string lexeme (with its quotes): `\"`, `\\`, `\n`, `\t`, `\r` are unescaped;
+/// any other escaped character stands for itself.
+fn unescape(lexeme: &str) -> String {
+    let inner = lexeme.strip_prefix('"').unwrap_or(lexeme);
+    let inner = inner.strip_suffix('"').unwrap_or(inner);
+    if !inner.contains('\\') {
+        return inner.to_string();
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}

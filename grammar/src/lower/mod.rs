@@ -1,0 +1,554 @@
+//! Lowering: the syntax tree becomes the shared IR plus its source map.
+//!
+//! Names are resolved to values as statements are read; a name used before its definition is
+//! resolved at the end of the function and reported. Every problem is a diagnostic: lowering never
+//! fails and always yields a program.
+
+mod literal;
+mod types;
+
+use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg};
+use mil_ir::{
+    ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
+    FunctionSpans, OpId, OpSpans, Operand, Operation, Program, SourceMap, Span, Value, ValueDef, ValueId,
+    ValueRef, ValueSpans, codes,
+};
+
+/// State shared by the lowering of one file.
+pub(crate) struct Lowerer<'a> {
+    src: &'a str,
+    pub(crate) diags: Vec<Diagnostic>,
+    comments: &'a [Span],
+    next_comment: usize,
+    /// Whether bare literals become rank-0 tensors (program 1.0's spelling of scalars).
+    rank0_scalars: bool,
+}
+
+/// A use of a name that was not defined when it was read.
+struct Pending {
+    name: String,
+    span: Span,
+    site: Site,
+}
+
+enum Site {
+    Operand {
+        op: OpId,
+        arg: usize,
+        item: Option<usize>,
+    },
+    Output {
+        block: BlockId,
+        index: usize,
+    },
+}
+
+/// The function being built with its spans, kept index-aligned.
+struct FnBuilder {
+    f: Function,
+    spans: FunctionSpans,
+    pending: Vec<Pending>,
+}
+
+impl<'a> Lowerer<'a> {
+    pub(crate) fn new(src: &'a str, comments: &'a [Span]) -> Lowerer<'a> {
+        Lowerer {
+            src,
+            diags: Vec::new(),
+            comments,
+            next_comment: 0,
+            rank0_scalars: false,
+        }
+    }
+
+    fn text(&self, span: Span) -> &'a str {
+        &self.src[span.range()]
+    }
+
+    fn error(&mut self, code: Code, span: Span, message: impl Into<String>) {
+        self.diags.push(Diagnostic::new(code, span, message));
+    }
+
+    /// The comments that start before `offset` and were not attached yet.
+    fn take_comments(&mut self, offset: u32) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(c) = self.comments.get(self.next_comment) {
+            if c.start >= offset {
+                break;
+            }
+            out.push(self.text(*c).trim_end().to_string());
+            self.next_comment += 1;
+        }
+        out
+    }
+
+    pub(crate) fn lower_program(&mut self, p: &ast::Program) -> (Program, SourceMap) {
+        let version = p.version.text.to_string();
+        if !is_version(&version) {
+            self.error(
+                codes::BAD_HEADER,
+                p.version.span,
+                format!("`{version}` is not a program version (Core ML writes 1.0 to 1.3)"),
+            );
+        }
+        self.rank0_scalars = version == "1.0";
+        let comments = self.take_comments(p.span.start + 1);
+        let (attributes, attr_spans) = self.lower_attrs(&p.attrs);
+        let mut program = Program {
+            version,
+            attributes,
+            functions: Vec::with_capacity(p.functions.len()),
+            comments,
+        };
+        let mut map = SourceMap {
+            program: p.span,
+            version: p.version.span,
+            attributes: attr_spans,
+            functions: Vec::with_capacity(p.functions.len()),
+        };
+        for f in &p.functions {
+            let (f, spans) = self.lower_function(f);
+            program.functions.push(f);
+            map.functions.push(spans);
+        }
+        let rest = self.take_comments(u32::MAX);
+        match program.functions.last_mut() {
+            Some(f) => {
+                let body = f.body.index();
+                f.blocks[body].trailing_comments.extend(rest);
+            }
+            None => program.comments.extend(rest),
+        }
+        (program, map)
+    }
+
+    fn lower_function(&mut self, a: &ast::Function) -> (Function, FunctionSpans) {
+        let opset = match &a.opset {
+            Some(w) => w.text.to_string(),
+            None => {
+                self.error(
+                    codes::BAD_HEADER,
+                    a.name.span,
+                    format!(
+                        "function `{}` needs an opset: `func {}<ios18>(...)`",
+                        a.name.text, a.name.text
+                    ),
+                );
+                String::new()
+            }
+        };
+        let comments = self.take_comments(a.body.span.start);
+        let mut fb = FnBuilder {
+            f: Function {
+                name: a.name.text.to_string(),
+                opset,
+                comments,
+                ..Function::default()
+            },
+            spans: FunctionSpans {
+                whole: a.span,
+                name: a.name.span,
+                opset: a.opset.map_or(a.name.span, |w| w.span),
+                ..FunctionSpans::default()
+            },
+            pending: Vec::new(),
+        };
+        for (i, p) in a.params.iter().enumerate() {
+            let id = self.define(&mut fb, p, ValueDef::Param(i as u32));
+            fb.f.params.push(id);
+        }
+        let (attributes, attr_spans) = self.lower_attrs(&a.attrs);
+        fb.f.attributes = attributes;
+        fb.spans.attributes = attr_spans;
+        fb.f.body = self.lower_body(&mut fb, &a.body, Vec::new(), None);
+        self.resolve_pending(&mut fb);
+        fb.f.recompute_uses();
+        (fb.f, fb.spans)
+    }
+
+    /// Adds a value named by `p` and enters it in the symbol table (reporting a duplicate).
+    fn define(&mut self, fb: &mut FnBuilder, p: &ast::Param, def: ValueDef) -> ValueId {
+        let ty = self.lower_type(&p.ty);
+        let name = p.name.text.to_string();
+        let id = fb.f.push_value(Value {
+            name: name.clone(),
+            ty,
+            def,
+            uses: Vec::new(),
+        });
+        fb.spans.values.push(ValueSpans {
+            name: p.name.span,
+            ty: p.ty.span,
+        });
+        match fb.f.symbols.get(&name) {
+            Some(first) => {
+                let first_span = fb.spans.values[first.index()].name;
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::DUPLICATE_DEFINITION,
+                        p.name.span,
+                        format!("`{name}` is already defined in this function"),
+                    )
+                    .with_related(first_span, "first defined here"),
+                );
+            }
+            None => {
+                fb.f.symbols.insert(name, id);
+            }
+        }
+        id
+    }
+
+    fn lower_body(
+        &mut self,
+        fb: &mut FnBuilder,
+        body: &Body,
+        params: Vec<ValueId>,
+        parent: Option<OpId>,
+    ) -> BlockId {
+        let block = fb.f.push_block(Block {
+            params,
+            parent,
+            ..Block::default()
+        });
+        fb.spans.blocks.push(BlockSpans {
+            whole: body.span,
+            outputs: Vec::new(),
+        });
+        for stmt in &body.stmts {
+            if let Stmt::Op(s) = stmt {
+                let op = self.lower_stmt(fb, block, s);
+                fb.f.blocks[block.index()].ops.push(op);
+            }
+        }
+        let trailing = self.take_comments(body.span.end);
+        let mut outputs = Vec::with_capacity(body.outputs.len());
+        for (index, w) in body.outputs.iter().enumerate() {
+            let id = fb.f.lookup(w.text);
+            if id.is_none() {
+                fb.pending.push(Pending {
+                    name: w.text.to_string(),
+                    span: w.span,
+                    site: Site::Output { block, index },
+                });
+            }
+            outputs.push(ValueRef {
+                name: w.text.to_string(),
+                id,
+            });
+            fb.spans.blocks[block.index()].outputs.push(w.span);
+        }
+        let b = &mut fb.f.blocks[block.index()];
+        b.outputs = outputs;
+        b.trailing_comments = trailing;
+        block
+    }
+
+    fn lower_stmt(&mut self, fb: &mut FnBuilder, parent: BlockId, s: &OpStmt) -> OpId {
+        let comments = self.take_comments(s.span.end);
+        let opset = self.op_opset(s);
+        let op = fb.f.push_op(Operation {
+            kind: s.head.name.text.to_string(),
+            opset: opset.as_ref().map(|o| o.0.clone()),
+            args: Vec::with_capacity(s.args.len()),
+            attributes: Vec::new(),
+            results: Vec::with_capacity(s.outputs.len()),
+            blocks: Vec::new(),
+            parent,
+            comments,
+        });
+        fb.spans.ops.push(OpSpans {
+            whole: s.span,
+            kind: s.head.name.span,
+            opset: opset.map(|o| o.1),
+            args: Vec::with_capacity(s.args.len()),
+            attributes: Vec::new(),
+            attribute_block: s.attrs.as_ref().map(|a| a.0),
+        });
+
+        let mut args = Vec::with_capacity(s.args.len());
+        let mut arg_spans = Vec::with_capacity(s.args.len());
+        for (i, a) in s.args.iter().enumerate() {
+            match &a.key {
+                Some(k) => {
+                    if let Some(prev) = s.args[..i]
+                        .iter()
+                        .find(|p| p.key.is_some_and(|pk| pk.text == k.text))
+                    {
+                        let prev_span = prev.span;
+                        self.diags.push(
+                            Diagnostic::new(
+                                codes::DUPLICATE_ARGUMENT,
+                                k.span,
+                                format!("argument `{}` is given twice", k.text),
+                            )
+                            .with_related(prev_span, "first given here"),
+                        );
+                    }
+                }
+                None => self.diags.push(Diagnostic::new(
+                    codes::POSITIONAL_ARGUMENT,
+                    a.span,
+                    "argument without its key; Core ML's files write `key = value`",
+                )),
+            }
+            let mut items = Vec::new();
+            let value = self.lower_operand(fb, op, i, None, &a.value, &mut items);
+            args.push(Argument {
+                key: a.key.map(|k| k.text.to_string()),
+                value,
+            });
+            arg_spans.push(ArgSpans {
+                whole: a.span,
+                key: a.key.map(|k| k.span),
+                value: a.value.span(),
+                items,
+            });
+        }
+        let (attributes, attr_spans) = match &s.attrs {
+            Some((_, attrs)) => self.lower_attrs(attrs),
+            None => (Vec::new(), Vec::new()),
+        };
+        if !attributes.iter().any(|a| a.key == "name") && !is_runtime_boundary(&s.head.name.text) {
+            self.diags.push(Diagnostic::new(
+                codes::MISSING_NAME,
+                s.head.name.span,
+                "operation without `[name = ...]`; Core ML's files name every operation (mil fmt adds one)",
+            ));
+        }
+        let mut blocks = Vec::with_capacity(s.blocks.len());
+        for b in &s.blocks {
+            if b.label.text != "block" {
+                self.error(
+                    codes::SYNTAX,
+                    b.label.span,
+                    format!(
+                        "expected `block(...)` for a nested block, found `{}`",
+                        b.label.text
+                    ),
+                );
+            }
+            let params = b
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let next = BlockId(fb.f.blocks.len() as u32);
+                    self.define(fb, p, ValueDef::BlockParam(next, i as u32))
+                })
+                .collect();
+            blocks.push(self.lower_body(fb, &b.body, params, Some(op)));
+        }
+        let results = s
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.define(fb, p, ValueDef::Result(op, i as u32)))
+            .collect();
+        let o = &mut fb.f.ops[op.index()];
+        o.args = args;
+        o.attributes = attributes;
+        o.blocks = blocks;
+        o.results = results;
+        let spans = &mut fb.spans.ops[op.index()];
+        spans.args = arg_spans;
+        spans.attributes = attr_spans;
+        op
+    }
+
+    /// The `<opset>` pinned on an op head, reporting any other `<...>` form.
+    fn op_opset(&mut self, s: &OpStmt) -> Option<(String, Span)> {
+        match s.head.args.as_deref() {
+            None => None,
+            Some([TypeArg::Type(t)]) if t.args.is_none() => Some((t.name.text.to_string(), t.name.span)),
+            Some(_) => {
+                self.error(
+                    codes::SYNTAX,
+                    s.head.span,
+                    "an operation takes at most an opset in `<...>`, as in `op<ios17>(...)`",
+                );
+                None
+            }
+        }
+    }
+
+    fn lower_operand(
+        &mut self,
+        fb: &mut FnBuilder,
+        op: OpId,
+        arg: usize,
+        item: Option<usize>,
+        v: &ArgValue,
+        items: &mut Vec<Span>,
+    ) -> Operand {
+        if item.is_some() {
+            items.push(v.span());
+        }
+        match v {
+            ArgValue::Name(w) => match fb.f.lookup(w.text) {
+                None if matches!(w.text, "true" | "false") => Operand::Const(self.lower_bare_word(w)),
+                id => {
+                    if id.is_none() {
+                        fb.pending.push(Pending {
+                            name: w.text.to_string(),
+                            span: w.span,
+                            site: Site::Operand { op, arg, item },
+                        });
+                    }
+                    Operand::Value(ValueRef {
+                        name: w.text.to_string(),
+                        id,
+                    })
+                }
+            },
+            ArgValue::Typed(t) => Operand::Const(self.lower_typed(t)),
+            ArgValue::Bare(l) => Operand::Const(self.lower_bare(l)),
+            ArgValue::Tuple(span, vs) => {
+                if item.is_some() {
+                    self.error(codes::SYNTAX, *span, "tuples do not nest in arguments");
+                }
+                Operand::Tuple(
+                    vs.iter()
+                        .enumerate()
+                        .map(|(i, v)| self.lower_operand(fb, op, arg, Some(i), v, items))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    fn lower_attrs(&mut self, attrs: &[ast::Attr]) -> (Vec<Attribute>, Vec<AttrSpans>) {
+        let mut out = Vec::with_capacity(attrs.len());
+        let mut spans = Vec::with_capacity(attrs.len());
+        for (i, a) in attrs.iter().enumerate() {
+            if let Some(prev) = attrs[..i].iter().find(|p| p.key.text == a.key.text) {
+                let prev_span = prev.span;
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::DUPLICATE_ATTRIBUTE,
+                        a.key.span,
+                        format!("attribute `{}` is given twice", a.key.text),
+                    )
+                    .with_related(prev_span, "first given here"),
+                );
+            }
+            let (value, ty_span) = match &a.value {
+                ArgValue::Typed(t) => (self.lower_typed(t), t.ty.span),
+                ArgValue::Bare(l) => (self.lower_bare(l), l.span()),
+                ArgValue::Name(w) if matches!(w.text, "true" | "false") => (self.lower_bare_word(w), w.span),
+                other => {
+                    self.error(
+                        codes::BAD_LITERAL,
+                        other.span(),
+                        "an attribute's value is a typed literal, e.g. `string(\"x\")`",
+                    );
+                    continue;
+                }
+            };
+            out.push(Attribute {
+                key: a.key.text.to_string(),
+                value,
+            });
+            spans.push(AttrSpans {
+                whole: a.span,
+                key: a.key.span,
+                value: a.value.span(),
+                ty: ty_span,
+            });
+        }
+        (out, spans)
+    }
+
+    /// Resolves names used before their definition, or reports them as undefined.
+    fn resolve_pending(&mut self, fb: &mut FnBuilder) {
+        for p in std::mem::take(&mut fb.pending) {
+            let id = fb.f.lookup(&p.name);
+            match (id, &p.site) {
+                (Some(id), _) => {
+                    let def = fb.spans.values[id.index()].name;
+                    self.diags.push(
+                        Diagnostic::new(
+                            codes::USE_BEFORE_DEFINITION,
+                            p.span,
+                            format!("`{}` is used before it is defined", p.name),
+                        )
+                        .with_related(def, "defined here"),
+                    );
+                }
+                (None, Site::Operand { .. }) => self.error(
+                    codes::UNDEFINED_VALUE,
+                    p.span,
+                    format!("`{}` is not defined{}", p.name, suggestion(&fb.f, &p.name)),
+                ),
+                (None, Site::Output { .. }) => self.error(
+                    codes::UNKNOWN_OUTPUT,
+                    p.span,
+                    format!(
+                        "cannot return `{}`: it is not defined{}",
+                        p.name,
+                        suggestion(&fb.f, &p.name)
+                    ),
+                ),
+            }
+            let Some(id) = id else { continue };
+            let r = match p.site {
+                Site::Operand { op, arg, item } => {
+                    let operand = &mut fb.f.ops[op.index()].args[arg].value;
+                    match (operand, item) {
+                        (Operand::Tuple(items), Some(i)) => match &mut items[i] {
+                            Operand::Value(r) => Some(r),
+                            _ => None,
+                        },
+                        (Operand::Value(r), None) => Some(r),
+                        _ => None,
+                    }
+                }
+                Site::Output { block, index } => Some(&mut fb.f.blocks[block.index()].outputs[index]),
+            };
+            if let Some(r) = r {
+                r.id = Some(id);
+            }
+        }
+    }
+}
+
+/// ` (did you mean `x`?)` for the closest defined name, if one is close.
+fn suggestion(f: &Function, name: &str) -> String {
+    let best = f
+        .symbols
+        .keys()
+        .map(|k| (edit_distance(k, name), k))
+        .filter(|(d, k)| *d <= (name.len().max(k.len()) / 3).max(1))
+        .min();
+    match best {
+        Some((_, k)) => format!("; did you mean `{k}`?"),
+        None => String::new(),
+    }
+}
+
+/// Levenshtein distance over bytes.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != cb) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The ops with which Core ML's runtime wraps a program's inputs and outputs in its analytics
+/// files; it writes them without a name.
+fn is_runtime_boundary(kind: &str) -> bool {
+    matches!(kind, "tensor_buffer_to_tensor" | "tensor_to_tensor_buffer")
+}
+
+fn is_version(v: &str) -> bool {
+    matches!(v.split_once('.'), Some((a, b)) if !a.is_empty() && !b.is_empty()
+        && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()))
+}

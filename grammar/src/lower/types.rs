@@ -1,0 +1,118 @@
+//! Types: `tensor<fp16, [1, ?]>`, bare dtypes, `state<...>`, `tensor_buffer<...>`, `list`, `tuple`, `dict`.
+
+use super::Lowerer;
+use crate::ast::{self, TypeArg, TypeExpr};
+use mil_ir::{DType, Diagnostic, Dim, Span, Type, codes};
+
+type Problem = (Span, String);
+
+impl Lowerer<'_> {
+    /// Reads a type; a malformed one is reported and kept as [`Type::Invalid`].
+    pub(super) fn lower_type(&mut self, t: &TypeExpr) -> Type {
+        match read_type(t) {
+            Ok(ty) => ty,
+            Err((span, message)) => {
+                self.diags.push(Diagnostic::new(codes::BAD_TYPE, span, message));
+                Type::Invalid(self.text(t.span).to_string())
+            }
+        }
+    }
+}
+
+fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
+    let name = t.name.text;
+    let Some(args) = &t.args else {
+        return DType::from_name(name)
+            .map(Type::Scalar)
+            .ok_or_else(|| unknown_type(t));
+    };
+    let malformed = |form: &str| (t.span, format!("malformed type: expected `{form}`"));
+    match (name, args.as_slice()) {
+        ("tensor", [TypeArg::Type(d), TypeArg::Dims(_, dims)]) => Ok(Type::Tensor {
+            dtype: read_dtype(d)?,
+            shape: read_dims(dims)?,
+        }),
+        ("tensor", _) => Err(malformed("tensor<DTYPE, [d0, d1, ...]>")),
+        ("state", [TypeArg::Type(inner)]) => Ok(Type::State(Box::new(read_type(inner)?))),
+        ("state", _) => Err(malformed("state<tensor<DTYPE, [...]>>")),
+        ("tensor_buffer", [TypeArg::Type(d), rest @ ..]) => {
+            let params = rest
+                .iter()
+                .map(|a| match a {
+                    TypeArg::Keyed(k, _, dims) => Ok((k.text.to_string(), read_dims(dims)?)),
+                    _ => Err(malformed("tensor_buffer<DTYPE, shape=[...], strides=[...], ...>")),
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Type::TensorBuffer {
+                dtype: read_dtype(d)?,
+                params,
+            })
+        }
+        ("tensor_buffer", _) => Err(malformed("tensor_buffer<DTYPE, shape=[...], ...>")),
+        ("list", [TypeArg::Type(elem), TypeArg::Dim(len)]) => {
+            Ok(Type::List(Box::new(read_type(elem)?), read_dim(len)?))
+        }
+        ("list", _) => Err(malformed("list<TYPE, LENGTH>")),
+        ("tuple", items) => items
+            .iter()
+            .map(|a| match a {
+                TypeArg::Type(t) => read_type(t),
+                _ => Err(malformed("tuple<TYPE, ...>")),
+            })
+            .collect::<Result<_, _>>()
+            .map(Type::Tuple),
+        ("dict", [TypeArg::Type(k), TypeArg::Type(v)]) => {
+            Ok(Type::Dict(Box::new(read_type(k)?), Box::new(read_type(v)?)))
+        }
+        ("dict", _) => Err(malformed("dict<KEY, VALUE>")),
+        _ => Err(unknown_type(t)),
+    }
+}
+
+fn read_dtype(t: &TypeExpr) -> Result<DType, Problem> {
+    match (&t.args, DType::from_name(t.name.text)) {
+        (None, Some(d)) => Ok(d),
+        _ => Err((
+            t.span,
+            format!(
+                "`{}` is not a dtype; expected one of {}",
+                t.name.text,
+                dtype_list()
+            ),
+        )),
+    }
+}
+
+fn read_dims(dims: &[ast::Dim]) -> Result<Vec<Dim>, Problem> {
+    dims.iter().map(read_dim).collect()
+}
+
+fn read_dim(d: &ast::Dim) -> Result<Dim, Problem> {
+    match d {
+        ast::Dim::Unknown(_) => Ok(Dim::Unknown),
+        ast::Dim::Size(w) => w.text.parse::<u64>().map(Dim::Known).map_err(|_| {
+            (
+                w.span,
+                format!("`{}` is not a dimension (a size ≥ 0 or `?`)", w.text),
+            )
+        }),
+    }
+}
+
+fn unknown_type(t: &TypeExpr) -> Problem {
+    let name = t.name.text;
+    let hint = match DType::ALL.iter().find(|d| d.name().eq_ignore_ascii_case(name)) {
+        Some(d) => format!("; did you mean `{d}`?"),
+        None => String::new(),
+    };
+    (
+        t.name.span,
+        format!(
+            "unknown type `{name}`: expected tensor<...>, state<...>, list<...>, tuple<...>, dict<...> or a dtype{hint}"
+        ),
+    )
+}
+
+fn dtype_list() -> String {
+    DType::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+}
