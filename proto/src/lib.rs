@@ -11,5 +11,7 @@ pub mod coreml {
     include!(concat!(env!("OUT_DIR"), "/coreml.rs"));
 }
 
+pub mod blob;
+
 pub use coreml::core_ml::specification as spec;
 pub use coreml::core_ml::specification::mil_spec as mil;
