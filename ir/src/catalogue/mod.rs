@@ -105,11 +105,6 @@ impl Op {
     pub fn first_opset(&self) -> Opset {
         self.versions[0].opsets[0]
     }
-
-    /// How many results the op has (the same for every version).
-    pub fn outputs(&self) -> OutputCount {
-        outputs::output_count(self.name)
-    }
 }
 
 /// One definition of an op, valid in the opsets listed in `opsets`.
@@ -162,7 +157,7 @@ impl OpVersion {
 
     /// How many results the op has.
     pub fn outputs(&self) -> OutputCount {
-        outputs::output_count(self.name)
+        outputs::output_count(self)
     }
 }
 

@@ -195,23 +195,30 @@ fn a_redefined_op_changes_its_inputs_with_the_opset() {
 
 #[test]
 fn output_counts_follow_the_op_definitions() {
-    let count = |name: &str| op(name).unwrap().outputs();
-    assert_eq!(count("lstm"), OutputCount::Exactly(3));
-    assert_eq!(count("gru"), OutputCount::Exactly(2));
-    assert_eq!(count("rnn"), OutputCount::Exactly(2));
-    assert_eq!(count("write_state"), OutputCount::Exactly(0));
-    assert_eq!(count("split"), OutputCount::PerSplit);
-    assert_eq!(count("topk"), OutputCount::TwoUnlessFalse("return_indices"));
-    assert_eq!(count("conv"), OutputCount::Exactly(1));
+    let count = |name: &str, opset: &str| lookup(name, opset).unwrap().outputs();
+    assert_eq!(count("lstm", "ios15"), OutputCount::Exactly(3));
+    assert_eq!(count("gru", "ios18"), OutputCount::Exactly(2));
+    assert_eq!(count("rnn", "ios17"), OutputCount::Exactly(2));
+    assert_eq!(count("write_state", "ios18"), OutputCount::Exactly(0));
+    assert_eq!(count("split", "ios15"), OutputCount::PerSplit);
+    assert_eq!(count("topk", "ios15"), OutputCount::Exactly(2));
+    assert_eq!(
+        count("topk", "ios17"),
+        OutputCount::TwoUnlessFalse("return_indices")
+    );
+    assert_eq!(count("non_maximum_suppression", "ios16"), OutputCount::Exactly(4));
+    assert_eq!(count("non_maximum_suppression", "ios26"), OutputCount::Exactly(3));
+    assert_eq!(count("conv", "ios26"), OutputCount::Exactly(1));
 }
 
-/// The op of each statement of a MIL text line, with its pinned opset: `= kind(` or
-/// `= kind<ios17>(` after the first ` = ` of a line that is not a comment.
-fn statement_op(line: &str) -> Option<(&str, Option<&str>)> {
+/// The op of the statement on a MIL text line, with its pinned opset and its number of declared
+/// outputs: `= kind(` or `= kind<ios17>(` after the first ` = ` of a line that is not a comment.
+fn statement_op(line: &str) -> Option<(&str, Option<&str>, usize)> {
     if line.trim_start().starts_with("//") {
         return None;
     }
-    let rest = line[line.find(" = ")? + 3..].trim_start();
+    let (outputs, rest) = line.split_once(" = ")?;
+    let rest = rest.trim_start();
     let call = &rest[..rest.find('(')?];
     let (kind, pinned) = match call.split_once('<') {
         Some((kind, opset)) => (kind, Some(opset.strip_suffix('>')?)),
@@ -220,11 +227,38 @@ fn statement_op(line: &str) -> Option<(&str, Option<&str>)> {
     let is_ident = !kind.is_empty() && kind.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric());
     // A typed literal (`keep_dims = bool(true)`) on a continuation line is not an op.
     (is_ident && DType::from_name(kind).is_none() && pinned.is_none_or(|o| o.starts_with("ios")))
-        .then_some((kind, pinned))
+        .then(|| (kind, pinned, declared_outputs(outputs)))
+}
+
+/// How many `TYPE name` pairs a statement declares: the commas outside type brackets, plus one.
+fn declared_outputs(outputs: &str) -> usize {
+    let mut depth = 0i32;
+    let mut count = 1;
+    for c in outputs.chars() {
+        match c {
+            '<' | '[' => depth += 1,
+            '>' | ']' => depth -= 1,
+            ',' if depth == 0 => count += 1,
+            _ => {}
+        }
+    }
+    count
+}
+
+/// Whether `declared` results fit `count` on the statement `line`.
+fn output_count_fits(count: OutputCount, declared: usize, line: &str) -> bool {
+    match count {
+        OutputCount::Exactly(n) => declared == n,
+        OutputCount::TwoUnlessFalse(flag) => {
+            let off = line.contains(&format!("{flag} = bool(false)"));
+            declared == if off { 1 } else { 2 }
+        }
+        OutputCount::PerSplit | OutputCount::PerLoopVar | OutputCount::PerBranchOutput => declared >= 1,
+    }
 }
 
 #[test]
-fn every_op_of_the_corpus_is_known_in_its_opset() {
+fn every_op_of_the_corpus_is_known_in_its_opset_with_its_number_of_outputs() {
     let Some(corpus) = shared("corpus") else { return };
     let mut files: Vec<PathBuf> = Vec::new();
     for dir in [corpus.clone(), corpus.join("analytics")] {
@@ -245,13 +279,18 @@ fn every_op_of_the_corpus_is_known_in_its_opset() {
                 function_opset = Some(opset);
                 continue;
             }
-            let Some((kind, pinned)) = statement_op(line) else {
+            let Some((kind, pinned, declared)) = statement_op(line) else {
                 continue;
             };
             let opset = pinned.or(function_opset).expect("statement inside a function");
-            if let Err(e) = lookup(kind, opset) {
-                panic!("{}: {kind} in {opset}: {e}\n{line}", path.display());
-            }
+            let version = lookup(kind, opset)
+                .unwrap_or_else(|e| panic!("{}: {kind} in {opset}: {e}\n{line}", path.display()));
+            let count = version.outputs();
+            assert!(
+                output_count_fits(count, declared, line),
+                "{}: {kind} declares {declared} outputs, catalogue says {count:?}\n{line}",
+                path.display()
+            );
             checked += 1;
         }
     }
