@@ -206,8 +206,8 @@ static OUTPUTS: &[(&str, Opset, OutputCount)] = &[
 pub(super) fn output_count(version: &OpVersion) -> OutputCount {
     OUTPUTS
         .iter()
-        .filter(|(op, since, _)| *op == version.name && *since <= version.since())
-        .last()
+        .rev()
+        .find(|(op, since, _)| *op == version.name && *since <= version.since())
         .map_or(Exactly(1), |row| row.2)
 }
 
