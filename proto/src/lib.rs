@@ -12,6 +12,7 @@ pub mod coreml {
 }
 
 pub mod blob;
+pub mod blob_check;
 
 pub use coreml::core_ml::specification as spec;
 pub use coreml::core_ml::specification::mil_spec as mil;
