@@ -4,6 +4,7 @@
 //! addressed by stable ids. Source positions live in a separate [`SourceMap`]. Analyses return
 //! their result together with a list of [`Diagnostic`]s instead of failing.
 
+pub mod canonical;
 pub mod catalogue;
 pub mod constant;
 pub mod diagnostic;
