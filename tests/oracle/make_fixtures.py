@@ -1,15 +1,23 @@
-"""Writes proto/tests/data/coremltools_weight.{bin,json}: a weight file written by coremltools' own blob
-writer (one blob of every dtype it can write, odd element counts so sub-byte payloads are padded) and
-what was written into it. mil-proto's tests read the file and re-write it byte for byte.
+"""Writes the fixtures of mil-proto's tests into proto/tests/data/, each made by coremltools or Python:
 
-Run from the repository root: .venv/bin/python tests/oracle/make_blob_fixture.py
+- coremltools_weight.{bin,json}: a weight file written by coremltools' own blob writer (one blob of every
+  dtype it can write, odd element counts so sub-byte payloads are padded) and what was written into it.
+  mil-proto's tests read the file and re-write it byte for byte.
+- coremltools_Manifest.json: the manifest of a package saved by coremltools.
+- python_Manifest.json: a manifest with unusual strings, as Python's json.dumps(indent=4, sort_keys=True)
+  writes it (the function coremltools' manifests follow).
+
+Run from the repository root: .venv/bin/python tests/oracle/make_fixtures.py
 """
 
 import json
 import pathlib
+import tempfile
 
 import numpy as np
+import coremltools as ct
 from coremltools import libmilstoragepython as storage
+from coremltools.converters.mil import Builder as mb
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "proto" / "tests" / "data"
 
@@ -31,8 +39,7 @@ BLOBS = [
 ]
 
 
-def main():
-    OUT.mkdir(parents=True, exist_ok=True)
+def write_weight_file():
     path = OUT / "coremltools_weight.bin"
     writer = storage._BlobStorageWriter(str(path))
     entries = []
@@ -43,5 +50,30 @@ def main():
     (OUT / "coremltools_weight.json").write_text("[\n" + ",\n".join(json.dumps(e) for e in entries) + "\n]" + "\n")
 
 
+def write_manifests():
+    @mb.program(input_specs=[mb.TensorSpec(shape=(3,))], opset_version=ct.target.iOS17)
+    def prog(x):
+        return mb.relu(x=x)
+
+    model = ct.convert(prog, minimum_deployment_target=ct.target.iOS17, skip_model_load=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "relu.mlpackage"
+        model.save(str(path))
+        (OUT / "coremltools_Manifest.json").write_bytes((path / "Manifest.json").read_bytes())
+
+    odd = "quote \" backslash \\ tab \t newline \n nul \x00 del \x7f é 😀"
+    manifest = {
+        "fileFormatVersion": "1.0.0",
+        "itemInfoEntries": {
+            "B-item": {"path": "x/" + odd, "name": odd, "author": "a", "description": "d"},
+            "A-root": {"path": "p", "name": "n", "author": odd, "description": "é"},
+        },
+        "rootModelIdentifier": "A-root",
+    }
+    (OUT / "python_Manifest.json").write_text(json.dumps(manifest, indent=4, sort_keys=True) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    OUT.mkdir(parents=True, exist_ok=True)
+    write_weight_file()
+    write_manifests()
