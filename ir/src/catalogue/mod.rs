@@ -17,6 +17,7 @@
 //! assert_eq!(catalogue::suggest("conv2d"), Some("conv"));
 //! ```
 
+pub mod docs;
 #[rustfmt::skip]
 mod generated;
 pub mod outputs;
