@@ -14,6 +14,7 @@ pub mod coreml {
 pub mod blob;
 pub mod blob_check;
 pub mod manifest;
+pub mod package;
 
 pub use coreml::core_ml::specification as spec;
 pub use coreml::core_ml::specification::mil_spec as mil;
