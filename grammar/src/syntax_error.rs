@@ -54,6 +54,10 @@ fn expectation(expected: &[String]) -> String {
         })
         .collect();
     words.dedup();
+    // Keywords are names too where a name is expected; listing them would only confuse.
+    if words.iter().any(|w| w == "a name") {
+        words.retain(|w| w != "`program`" && w != "`func`");
+    }
     match words.len() {
         0 => String::new(),
         1 => format!("; expected {}", words[0]),

@@ -1,8 +1,9 @@
 //! Canonicalisation: rewriting the lenient forms people write into the form Apple's compiler writes,
 //! as `mil fmt` does before printing.
 //!
-//! - Keyed arguments are sorted by key; positional arguments (hand-written `identity(x)`) keep
-//!   their order and come first.
+//! - Positional arguments (hand-written `identity(x)`) get the key of the op's input at their
+//!   position, from the op catalogue; keyed arguments are then sorted by key (positional ones the
+//!   catalogue cannot name keep their order and come first).
 //! - Op, function and program attributes are sorted by key, in ASCII order.
 //! - Every op gets a `name` attribute if it has none: the name of its first output, or
 //!   `<kind>_<n>` for an op without outputs, made unique within the function.
@@ -15,7 +16,7 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::constant::{ConstData, Elements, TypedValue};
-use crate::program::{Attribute, Function, OpId, Program};
+use crate::program::{Attribute, Function, OpId, Operation, Program};
 use crate::types::{DType, Type};
 
 /// The largest tensor a single-element `const` is broadcast to (in elements); a larger declared
@@ -30,6 +31,7 @@ pub fn canonicalize(p: &mut Program) {
         let rank0_names = p.version == "1.0" || uses_rank0_names(f);
         name_unnamed_ops(f, rank0_names);
         for op in &mut f.ops {
+            key_positional_arguments(op, &f.opset);
             op.args.sort_by(|a, b| a.key.cmp(&b.key));
             sort_attributes(&mut op.attributes);
         }
@@ -37,6 +39,26 @@ pub fn canonicalize(p: &mut Program) {
             broadcast_scalar_const(f, OpId(i as u32));
         }
         f.recompute_uses();
+    }
+}
+
+/// Gives each positional argument the key of the catalogue input at its position, when the op is
+/// known in its opset and that key is not given elsewhere.
+fn key_positional_arguments(op: &mut Operation, function_opset: &str) {
+    let opset = op.opset.as_deref().unwrap_or(function_opset);
+    let Ok(version) = crate::catalogue::lookup(&op.kind, opset) else {
+        return;
+    };
+    for i in 0..op.args.len() {
+        if op.args[i].key.is_some() {
+            continue;
+        }
+        let Some(input) = version.inputs.get(i) else {
+            continue;
+        };
+        if op.args.iter().all(|a| a.key.as_deref() != Some(input.name)) {
+            op.args[i].key = Some(input.name.to_string());
+        }
     }
 }
 
@@ -66,7 +88,7 @@ fn name_unnamed_ops(f: &mut Function, rank0: bool) {
     let mut next_by_kind: FxHashMap<String, usize> = FxHashMap::default();
     for id in f.walk_ops() {
         let op = f.op(id);
-        if op.attribute("name").is_some() {
+        if op.attribute("name").is_some() || op.is_runtime_boundary() {
             continue;
         }
         let name = match op.results.first() {

@@ -4,31 +4,41 @@
 /// Formats `x` the way C's `printf("%a")` does (`0x1.8p+1`, `0x0p+0`, `-0x1.48p-1`), with `inf`,
 /// `-inf` and `nan` for the special values, as MIL text spells them.
 pub fn format_hex(x: f64) -> String {
+    let mut s = String::with_capacity(24);
+    write_hex(&mut s, x).expect("writing to a String cannot fail");
+    s
+}
+
+/// Writes `x` as [`format_hex`] spells it, without allocating.
+pub fn write_hex<W: std::fmt::Write>(out: &mut W, x: f64) -> std::fmt::Result {
     if x.is_nan() {
-        return "nan".into();
+        return out.write_str("nan");
     }
-    let sign = if x.is_sign_negative() { "-" } else { "" };
+    if x.is_sign_negative() {
+        out.write_char('-')?;
+    }
     if x.is_infinite() {
-        return format!("{sign}inf");
+        return out.write_str("inf");
     }
     let bits = x.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i64;
     let frac = bits & ((1u64 << 52) - 1);
     if biased == 0 && frac == 0 {
-        return format!("{sign}0x0p+0");
+        return out.write_str("0x0p+0");
     }
     let (lead, exp) = if biased == 0 {
         (0, -1022)
     } else {
         (1, biased - 1023)
     };
-    let mut digits = format!("{frac:013x}");
-    while digits.ends_with('0') {
-        digits.pop();
+    write!(out, "0x{lead}")?;
+    if frac != 0 {
+        let zeros = (frac.trailing_zeros() / 4) as usize;
+        let width = 13 - zeros;
+        write!(out, ".{:0width$x}", frac >> (4 * zeros))?;
     }
-    let dot = if digits.is_empty() { "" } else { "." };
-    let esign = if exp >= 0 { "+" } else { "-" };
-    format!("{sign}0x{lead}{dot}{digits}p{esign}{}", exp.abs())
+    let esign = if exp >= 0 { '+' } else { '-' };
+    write!(out, "p{esign}{}", exp.abs())
 }
 
 /// Parses a MIL float lexeme: a hex float, a decimal, `inf`, `-inf` or `nan` (with an optional sign).
@@ -206,6 +216,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the literals are spelled as printf prints them
     fn g17_matches_printf() {
         assert_eq!(format_g17(0.0026214400000000001), "0.0026214400000000001");
         assert_eq!(format_g17(4.096e-05), "4.0960000000000001e-05");

@@ -18,7 +18,7 @@
 //!   compiler order is [`crate::canonical::canonicalize`]'s job.
 //! - Tensor elements nest by the declared shape when their count matches it (a rank-0 tensor or a
 //!   bare scalar prints its one element without brackets) and print as one flat list otherwise.
-//!   Floats of every width print as C99 hex floats ([`format_hex`]), integers in decimal.
+//!   Floats of every width print as C99 hex floats ([`crate::float::format_hex`]), integers in decimal.
 //! - Strings are quoted; `"` and `\` are escaped with a backslash, newline, tab and carriage return
 //!   as `\n`, `\t` and `\r`, and every other ASCII control character (U+0000–U+001F, U+007F) as
 //!   `\xHH` with two lower-case hex digits. Everything else, including non-ASCII text, is written
@@ -30,7 +30,7 @@
 use std::fmt::{Display, Write};
 
 use crate::constant::{BlobRef, ConstData, Elements, Literal, TypedValue};
-use crate::float::format_hex;
+use crate::float::write_hex;
 use crate::program::{Attribute, BlockId, Function, OpId, Operand, Program, ValueId};
 use crate::types::Dim;
 
@@ -328,7 +328,7 @@ fn write_literal(out: &mut String, l: &Literal) {
 }
 
 fn write_float(out: &mut String, x: f64) {
-    out.push_str(&format_hex(x));
+    write_hex(out, x).expect("writing to a String cannot fail");
 }
 
 fn write_bool(out: &mut String, b: bool) {

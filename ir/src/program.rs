@@ -206,6 +206,18 @@ impl Operation {
     pub fn name(&self) -> Option<&str> {
         self.attribute("name")?.as_str()
     }
+
+    /// Whether the op is one of those with which Core ML's runtime wraps a program's inputs and
+    /// outputs in its analytics files (which it writes without a name).
+    pub fn is_runtime_boundary(&self) -> bool {
+        is_runtime_boundary(&self.kind)
+    }
+}
+
+/// Whether `kind` is one of the runtime's input/output wrapper ops (`tensor_buffer_to_tensor`,
+/// `tensor_to_tensor_buffer`).
+pub fn is_runtime_boundary(kind: &str) -> bool {
+    matches!(kind, "tensor_buffer_to_tensor" | "tensor_to_tensor_buffer")
 }
 
 /// A sequence of operations with its outputs: a function body or a nested block.

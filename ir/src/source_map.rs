@@ -123,8 +123,8 @@ impl FunctionSpans {
     pub fn op_at(&self, f: &Function, offset: u32) -> Option<OpId> {
         f.walk_ops()
             .into_iter()
-            .filter(|o| self.ops.get(o.index()).is_some_and(|s| s.whole.contains(offset)))
-            .last()
+            .rev()
+            .find(|o| self.ops.get(o.index()).is_some_and(|s| s.whole.contains(offset)))
     }
 
     /// The value whose definition or one of whose uses covers `offset`.

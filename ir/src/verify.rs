@@ -50,12 +50,17 @@ fn unique_op_names(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic
 fn const_types(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>) {
     for id in f.walk_ops() {
         let op = f.op(id);
-        let (Some(val), [result]) = (op.attribute("val"), op.results.as_slice()) else { continue };
+        let (Some(val), [result]) = (op.attribute("val"), op.results.as_slice()) else {
+            continue;
+        };
         if op.kind != "const" {
             continue;
         }
         let declared = &f.value(*result).ty;
-        if declared.same_as(&val.ty) || matches!(declared, Type::Invalid(_)) || matches!(val.ty, Type::Invalid(_)) {
+        if declared.same_as(&val.ty)
+            || matches!(declared, Type::Invalid(_))
+            || matches!(val.ty, Type::Invalid(_))
+        {
             continue;
         }
         let at = spans.values.get(result.index()).map(|s| s.ty).unwrap_or_default();
@@ -64,13 +69,19 @@ fn const_types(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 codes::SCALAR_FOR_TENSOR,
                 val_span,
-                format!("a single {} value for a constant declared `{declared}`; mil fmt writes it out in full", val.ty),
+                format!(
+                    "a single {} value for a constant declared `{declared}`; mil fmt writes it out in full",
+                    val.ty
+                ),
             )
         } else {
             Diagnostic::new(
                 codes::CONST_TYPE,
                 at,
-                format!("the constant is declared `{declared}` but its value is `{}`", val.ty),
+                format!(
+                    "the constant is declared `{declared}` but its value is `{}`",
+                    val.ty
+                ),
             )
             .with_related(val_span, "the value")
         };

@@ -1,1 +1,58 @@
-fn main() {}
+//! `mil`: check, format, compile and serve MIL files.
+
+mod analysis;
+mod cli;
+mod report;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Tools for Core ML's MIL text.
+#[derive(Parser)]
+#[command(name = "mil", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report syntax, type and weight problems of MIL files.
+    Check {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: cli::check::Format,
+        /// Files to check (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rewrite MIL files in the canonical layout (in place; `-` reads stdin and writes stdout).
+    Fmt {
+        /// Only report files that are not formatted (exit 1 if any).
+        #[arg(long)]
+        check: bool,
+        /// Files to format.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                cli::ExitCode::Usage as i32
+            } else {
+                0
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match args.command {
+        Command::Check { format, files } => cli::check::run(&files, format),
+        Command::Fmt { check, files } => cli::fmt::run(&files, check),
+    };
+    std::process::exit(code as i32);
+}

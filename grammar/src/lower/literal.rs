@@ -486,8 +486,9 @@ fn leaf_text(leaf: &Lit) -> String {
     }
 }
 
-/// The contents of a string lexeme (with its quotes): `\"`, `\\`, `\n`, `\t`, `\r` are unescaped;
-/// any other escaped character stands for itself.
+/// The contents of a string lexeme (with its quotes): `\"`, `\\`, `\n`, `\t`, `\r` and `\xHH`
+/// (the printer's spelling of other control characters) are unescaped; any other escaped character
+/// stands for itself.
 fn unescape(lexeme: &str) -> String {
     let inner = lexeme.strip_prefix('"').unwrap_or(lexeme);
     let inner = inner.strip_suffix('"').unwrap_or(inner);
@@ -505,6 +506,16 @@ fn unescape(lexeme: &str) -> String {
             Some('n') => out.push('\n'),
             Some('t') => out.push('\t'),
             Some('r') => out.push('\r'),
+            Some('x') => {
+                let hex: String = chars.clone().take(2).collect();
+                match u8::from_str_radix(&hex, 16) {
+                    Ok(b) if hex.len() == 2 && b.is_ascii() => {
+                        out.push(b as char);
+                        chars.nth(1);
+                    }
+                    _ => out.push('x'),
+                }
+            }
             Some(other) => out.push(other),
             None => out.push('\\'),
         }

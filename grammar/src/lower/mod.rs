@@ -84,7 +84,8 @@ impl<'a> Lowerer<'a> {
 
     pub(crate) fn lower_program(&mut self, p: &ast::Program) -> (Program, SourceMap) {
         let version = p.version.text.to_string();
-        if !is_version(&version) {
+        // An empty version comes from a header the grammar could not read and has reported.
+        if !version.is_empty() && !is_version(&version) {
             self.error(
                 codes::BAD_HEADER,
                 p.version.span,
@@ -125,6 +126,7 @@ impl<'a> Lowerer<'a> {
     fn lower_function(&mut self, a: &ast::Function) -> (Function, FunctionSpans) {
         let opset = match &a.opset {
             Some(w) => w.text.to_string(),
+            None if a.name.text.is_empty() => String::new(), // an unreadable header, reported already
             None => {
                 self.error(
                     codes::BAD_HEADER,
@@ -309,7 +311,9 @@ impl<'a> Lowerer<'a> {
             Some((_, attrs)) => self.lower_attrs(attrs),
             None => (Vec::new(), Vec::new()),
         };
-        if !attributes.iter().any(|a| a.key == "name") && !is_runtime_boundary(&s.head.name.text) {
+        if !attributes.iter().any(|a| a.key == "name")
+            && !mil_ir::program::is_runtime_boundary(s.head.name.text)
+        {
             self.diags.push(Diagnostic::new(
                 codes::MISSING_NAME,
                 s.head.name.span,
@@ -540,12 +544,6 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-/// The ops with which Core ML's runtime wraps a program's inputs and outputs in its analytics
-/// files; it writes them without a name.
-fn is_runtime_boundary(kind: &str) -> bool {
-    matches!(kind, "tensor_buffer_to_tensor" | "tensor_to_tensor_buffer")
 }
 
 fn is_version(v: &str) -> bool {

@@ -1,0 +1,53 @@
+//! `mil check [--format human|json] FILE...`: report every diagnostic of each file.
+
+use crate::analysis::diagnostics;
+use crate::cli::{ExitCode, read_source};
+use crate::report;
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use mil_ir::diagnostic::has_errors;
+use std::path::PathBuf;
+
+/// Output formats of `mil check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Annotated source snippets.
+    Human,
+    /// One JSON array of diagnostics.
+    Json,
+}
+
+/// Checks `files`; exit 0 when clean, 1 when any file has errors, 2 when one cannot be read.
+pub fn run(files: &[PathBuf], format: Format) -> ExitCode {
+    let mut all_json = Vec::new();
+    let mut errors = false;
+    let mut unreadable = false;
+    let mut stdout = StandardStream::stdout(ColorChoice::Auto);
+    for path in files {
+        let Some(source) = read_source(path) else {
+            unreadable = true;
+            continue;
+        };
+        let diagnostics = diagnostics(&source.text, source.model_dir.as_deref());
+        errors |= has_errors(&diagnostics);
+        let name = path.display().to_string();
+        match format {
+            Format::Human => {
+                if let Err(e) = report::human(&mut stdout, &name, &source.text, &diagnostics) {
+                    eprintln!("mil: cannot write the report: {e}");
+                    return ExitCode::Usage;
+                }
+            }
+            Format::Json => all_json.extend(report::json(&name, &source.text, &diagnostics)),
+        }
+    }
+    if format == Format::Json {
+        println!("{}", serde_json::Value::Array(all_json));
+    }
+    if unreadable {
+        ExitCode::Usage
+    } else if errors {
+        ExitCode::Errors
+    } else {
+        ExitCode::Clean
+    }
+}

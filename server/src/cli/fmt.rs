@@ -1,0 +1,74 @@
+//! `mil fmt [--check] FILE...` and `mil fmt -`: rewrite MIL files in the canonical layout of
+//! Apple's compiler, normalising the lenient forms of hand-written files.
+
+use crate::cli::{ExitCode, read_source, write_atomically};
+use crate::report;
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use mil_ir::Diagnostic;
+use mil_ir::diagnostic::has_errors;
+use std::path::{Path, PathBuf};
+
+/// Formats `files` in place, or only reports those that would change (`check`); `-` formats
+/// standard input to standard output.
+pub fn run(files: &[PathBuf], check: bool) -> ExitCode {
+    let mut worst = ExitCode::Clean;
+    for path in files {
+        let code = format_file(path, check);
+        if code as i32 > worst as i32 {
+            worst = code;
+        }
+    }
+    worst
+}
+
+fn format_file(path: &Path, check: bool) -> ExitCode {
+    let Some(source) = read_source(path) else {
+        return ExitCode::Usage;
+    };
+    let name = path.display().to_string();
+    let formatted = match format_text(&source.text) {
+        Ok(t) => t,
+        Err(diagnostics) => {
+            eprintln!("mil: not formatting {name}: it has syntax errors");
+            let mut err = StandardStream::stderr(ColorChoice::Auto);
+            let _ = report::human(&mut err, &name, &source.text, &diagnostics);
+            return ExitCode::Errors;
+        }
+    };
+    if path == Path::new("-") {
+        print!("{formatted}");
+        return ExitCode::Clean;
+    }
+    if formatted == source.text {
+        return ExitCode::Clean;
+    }
+    if check {
+        eprintln!("{name} is not formatted");
+        return ExitCode::Errors;
+    }
+    match write_atomically(path, formatted.as_bytes()) {
+        Ok(()) => ExitCode::Clean,
+        Err(e) => {
+            eprintln!("mil: cannot write {name}: {e}");
+            ExitCode::Usage
+        }
+    }
+}
+
+/// The canonical text of `text`, or the errors that make formatting unsafe (the parse would lose
+/// what could not be read). A final newline is kept when the input had one.
+pub fn format_text(text: &str) -> Result<String, Vec<Diagnostic>> {
+    let mut parse = mil_grammar::parse(text);
+    if has_errors(&parse.diagnostics) {
+        parse
+            .diagnostics
+            .retain(|d| d.severity == mil_ir::Severity::Error);
+        return Err(parse.diagnostics);
+    }
+    mil_ir::canonical::canonicalize(&mut parse.program);
+    let mut out = mil_ir::printer::print_program(&parse.program);
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
