@@ -247,7 +247,9 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_stmt(&mut self, fb: &mut FnBuilder, parent: BlockId, s: &OpStmt) -> OpId {
-        let comments = self.take_comments(s.span.end);
+        // Comments before the statement are its own; any inside it go to what follows, so that
+        // nested blocks keep theirs.
+        let comments = self.take_comments(s.span.start);
         let opset = self.op_opset(s);
         let op = fb.f.push_op(Operation {
             kind: s.head.name.text.to_string(),
