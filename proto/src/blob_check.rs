@@ -5,15 +5,12 @@
 //! too) and the offset of a blob's metadata record. Only the 64-byte records are read, never payloads.
 
 use crate::blob::{BlobError, BlobReader, dtype_code, payload_size};
+use crate::weights::{WeightFileProblem, WeightFiles};
 use mil_ir::{
     Attribute, BlobRef, ConstData, Diagnostic, Operand, Program, SourceMap, Span, TypedValue, codes,
 };
-use std::collections::HashMap;
 use std::fs::File;
-use std::path::{Component, Path, PathBuf};
-
-/// The prefix Core ML replaces by the model's folder.
-pub const MODEL_PATH_PREFIX: &str = "@model_path/";
+use std::path::Path;
 
 /// Checks every BLOBFILE reference of `program` (in op attributes, inline arguments, tuple items, and
 /// function and program attributes) against the files under `model_dir`, the folder holding the
@@ -54,30 +51,15 @@ pub fn check_blobs(program: &Program, map: &SourceMap, model_dir: &Path) -> Vec<
     checker.diagnostics
 }
 
-/// What a BLOBFILE path turned out to name.
-enum Resolved {
-    /// An open weight file (index into `Checker::files`).
-    File(usize),
-    /// A diagnostic to give every reference to this path.
-    Problem(mil_ir::Code, String),
-}
-
-struct Checker<'a> {
-    model_dir: &'a Path,
-    canonical_dir: Option<PathBuf>,
-    /// Resolution of each distinct path string, so a path is resolved and its file opened once.
-    paths: HashMap<String, Resolved>,
-    files: Vec<BlobReader<File>>,
+struct Checker {
+    files: WeightFiles,
     diagnostics: Vec<Diagnostic>,
 }
 
-impl<'a> Checker<'a> {
-    fn new(model_dir: &'a Path) -> Checker<'a> {
+impl Checker {
+    fn new(model_dir: &Path) -> Checker {
         Checker {
-            model_dir,
-            canonical_dir: model_dir.canonicalize().ok(),
-            paths: HashMap::new(),
-            files: Vec::new(),
+            files: WeightFiles::new(model_dir),
             diagnostics: Vec::new(),
         }
     }
@@ -92,72 +74,14 @@ impl<'a> Checker<'a> {
         let ConstData::Blob(blob) = &value.data else {
             return;
         };
-        if !self.paths.contains_key(&blob.path) {
-            let resolved = self.resolve(&blob.path);
-            self.paths.insert(blob.path.clone(), resolved);
-        }
-        let diagnostic = match &self.paths[&blob.path] {
-            Resolved::Problem(code, message) => Some(Diagnostic::new(*code, span, message.clone())),
-            &Resolved::File(index) => check_record(&mut self.files[index], value, blob)
-                .err()
-                .map(|(code, message)| Diagnostic::new(code, span, message)),
-        };
-        self.diagnostics.extend(diagnostic);
-    }
-
-    /// Finds the file a path names, inside the model folder, and opens it.
-    fn resolve(&mut self, path: &str) -> Resolved {
-        let relative = Path::new(path.strip_prefix(MODEL_PATH_PREFIX).unwrap_or(path));
-        let escapes = |why: String| Resolved::Problem(codes::BLOB_PATH_ESCAPES, why);
-        if let Some(c) = relative
-            .components()
-            .find(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            let why = match c {
-                Component::ParentDir => "goes up with `..`",
-                _ => "is absolute",
-            };
-            return escapes(format!(
-                "weight path `{path}` {why}; it must stay inside the model folder"
-            ));
-        }
-        let full = self.model_dir.join(relative);
-        let inside = match (full.canonicalize(), &self.canonical_dir) {
-            (Ok(real), Some(dir)) => {
-                if !real.starts_with(dir) {
-                    return escapes(format!(
-                        "weight path `{path}` resolves to {}, outside the model folder {}",
-                        real.display(),
-                        dir.display()
-                    ));
-                }
-                real
-            }
-            _ => {
-                return Resolved::Problem(
-                    codes::BLOB_FILE_MISSING,
-                    format!("weight file `{path}` not found: no {}", full.display()),
-                );
-            }
-        };
-        if !inside.is_file() {
-            return bad_file(path, "it is not a file".into());
-        }
-        match BlobReader::open(&inside) {
-            Ok(reader) => {
-                self.files.push(reader);
-                Resolved::File(self.files.len() - 1)
-            }
-            Err(e) => bad_file(path, e.to_string()),
+        let checked = self
+            .files
+            .open(&blob.path)
+            .and_then(|file| check_record(file, value, blob));
+        if let Err((code, message)) = checked {
+            self.diagnostics.push(Diagnostic::new(code, span, message));
         }
     }
-}
-
-fn bad_file(path: &str, why: String) -> Resolved {
-    Resolved::Problem(
-        codes::BLOB_BAD_RECORD,
-        format!("`{path}` is not a weight file: {why}"),
-    )
 }
 
 /// Reads the record a reference names and compares it with the declared type.
@@ -165,7 +89,7 @@ fn check_record(
     file: &mut BlobReader<File>,
     value: &TypedValue,
     blob: &BlobRef,
-) -> Result<(), (mil_ir::Code, String)> {
+) -> Result<(), WeightFileProblem> {
     let offset = blob.offset;
     let ty = &value.ty;
     let Some(declared) = ty.dtype() else {
@@ -232,7 +156,7 @@ mod tests {
     /// A model folder `model/` inside a temporary folder, with `weights/weight.bin` holding
     /// fp16 x6 at 64, uint4 x3 at 192 and fp32 x32 at 320 (payload 384..512), a file with an unknown
     /// dtype code, a file too short for a header, a folder, and a symlink to a weight file outside.
-    fn model_dir() -> (tempfile::TempDir, PathBuf) {
+    fn model_dir() -> (tempfile::TempDir, std::path::PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let model = tmp.path().join("model");
         let weights = model.join("weights");
