@@ -15,6 +15,7 @@ pub mod blob;
 pub mod blob_check;
 pub mod manifest;
 pub mod package;
+pub mod raw;
 pub mod weights;
 
 pub use coreml::core_ml::specification as spec;

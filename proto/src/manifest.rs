@@ -320,18 +320,40 @@ mod tests {
 
     #[test]
     fn malformed_manifests_are_rejected_with_the_reason() {
+        let good = Manifest::parse(COREMLTOOLS).unwrap();
+        let root = good.root_model_identifier.clone();
+        let weights = good
+            .items
+            .iter()
+            .find(|(_, item)| item.name == "weights")
+            .unwrap()
+            .0
+            .clone();
+        let other_root = format!("0{}", &root[1..]);
         let cases = [
-            (COREMLTOOLS.replace("1.0.0", "1.1.0"), ManifestError::UnsupportedVersion("1.1.0".into())),
             (
-                COREMLTOOLS.replace("\"author\": \"com.apple.CoreML\",\n            \"description\": \"CoreML Model Weights\"", "\"description\": \"CoreML Model Weights\""),
-                ManifestError::MissingKey("itemInfoEntries.e5cf5482-d5ce-42a9-8cb7-7f0511d66ccc.author".into()),
+                COREMLTOOLS.replace("1.0.0", "1.1.0"),
+                ManifestError::UnsupportedVersion("1.1.0".into()),
             ),
             (
-                COREMLTOOLS.replace("\"rootModelIdentifier\": \"98aa", "\"rootModelIdentifier\": \"00aa"),
-                ManifestError::UnknownRootModel("00aa1342-7c2e-4e78-a4c1-d74eb8dc56ec".into()),
+                COREMLTOOLS.replace(
+                    "\"author\": \"com.apple.CoreML\",\n            \"description\": \"CoreML Model Weights\"",
+                    "\"description\": \"CoreML Model Weights\"",
+                ),
+                ManifestError::MissingKey(format!("itemInfoEntries.{weights}.author")),
             ),
-            (COREMLTOOLS.replace("\"fileFormatVersion\"", "\"version\""), ManifestError::MissingKey("fileFormatVersion".into())),
-            (COREMLTOOLS.replace("\"path\": \"com.apple.CoreML/weights\"", "\"path\": 3"), ManifestError::MissingKey("itemInfoEntries.e5cf5482-d5ce-42a9-8cb7-7f0511d66ccc.path".into())),
+            (
+                COREMLTOOLS.replace(&format!("\"rootModelIdentifier\": \"{root}"), &format!("\"rootModelIdentifier\": \"{other_root}")),
+                ManifestError::UnknownRootModel(other_root.clone()),
+            ),
+            (
+                COREMLTOOLS.replace("\"fileFormatVersion\"", "\"version\""),
+                ManifestError::MissingKey("fileFormatVersion".into()),
+            ),
+            (
+                COREMLTOOLS.replace("\"path\": \"com.apple.CoreML/weights\"", "\"path\": 3"),
+                ManifestError::MissingKey(format!("itemInfoEntries.{weights}.path")),
+            ),
         ];
         for (text, expected) in cases {
             assert_ne!(text, COREMLTOOLS, "the case must change the text");

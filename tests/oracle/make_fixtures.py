@@ -44,7 +44,9 @@ def write_weight_file():
     writer = storage._BlobStorageWriter(str(path))
     entries = []
     for dtype, method, values in BLOBS:
-        offset = getattr(writer, method)(values)
+        # coremltools' fp16 writer takes the bit patterns as uint16
+        raw = values.view(np.uint16) if dtype == "fp16" else values
+        offset = getattr(writer, method)(raw)
         entries.append({"dtype": dtype, "offset": offset, "values": values.tolist()})
     del writer  # the header's count is written when the writer is destroyed
     (OUT / "coremltools_weight.json").write_text("[\n" + ",\n".join(json.dumps(e) for e in entries) + "\n]" + "\n")

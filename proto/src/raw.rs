@@ -1,0 +1,185 @@
+//! Raw element bytes: tensor elements as weight blobs and `TensorValue.bytes` hold them —
+//! little-endian at the dtype's width, sub-byte values packed lowest bit first.
+
+use half::{bf16, f16};
+use mil_ir::{DType, Elements};
+
+/// The raw bytes of `elements` as `dtype`: every dtype but bool and string, when the elements are
+/// of `dtype`'s storage class (see [`Elements::empty`]). Integers keep their low bits.
+pub fn encode(elements: &Elements, dtype: DType) -> Option<Vec<u8>> {
+    let bits = dtype.bits()?;
+    Some(match (elements, dtype) {
+        (Elements::F16(v), DType::Fp16) => v.iter().flat_map(|x| f16::to_le_bytes(*x)).collect(),
+        (Elements::Bf16(v), DType::Bf16) => v.iter().flat_map(|x| bf16::to_le_bytes(*x)).collect(),
+        (Elements::F32(v), DType::Fp32) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        (Elements::F32(v), DType::Fp8E4M3Fn) => v.iter().map(|&x| fp8(x, 4, true)).collect(),
+        (Elements::F32(v), DType::Fp8E5M2) => v.iter().map(|&x| fp8(x, 5, false)).collect(),
+        (Elements::F64(v), DType::Fp64) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        (Elements::Int(v), _) if dtype.kind() == mil_ir::DTypeKind::Int => {
+            pack(v.iter().map(|&x| x as u64), bits)
+        }
+        (Elements::UInt(v), _) if dtype.kind() == mil_ir::DTypeKind::UInt => pack(v.iter().copied(), bits),
+        _ => return None,
+    })
+}
+
+/// Lays out integers `bits` wide: whole bytes little-endian, or packed lowest bit first.
+fn pack(values: impl ExactSizeIterator<Item = u64>, bits: u32) -> Vec<u8> {
+    if bits % 8 == 0 {
+        let width = (bits / 8) as usize;
+        return values
+            .flat_map(|x| x.to_le_bytes().into_iter().take(width))
+            .collect();
+    }
+    let bits = bits as usize;
+    let mut out = vec![0u8; (values.len() * bits).div_ceil(8)];
+    for (i, x) in values.enumerate() {
+        let at = i * bits;
+        let shifted = (x & ((1 << bits) - 1)) << (at % 8);
+        out[at / 8] |= shifted as u8;
+        if at % 8 + bits > 8 {
+            out[at / 8 + 1] |= (shifted >> 8) as u8;
+        }
+    }
+    out
+}
+
+/// An 8-bit float with `exp_bits` exponent bits (bias `2^(exp_bits-1) - 1`) and the rest mantissa,
+/// rounded to nearest, ties to even. `finite_only` is the `fn` flavour (e4m3fn): no infinities, and
+/// only all-ones is NaN; the other (e5m2) follows IEEE 754.
+fn fp8(x: f32, exp_bits: u32, finite_only: bool) -> u8 {
+    let man_bits = 7 - exp_bits;
+    let sign = if x.is_sign_negative() { 0x80 } else { 0 };
+    let all_ones_exp = (1u8 << exp_bits) - 1;
+    let nan = if finite_only {
+        0x7f
+    } else {
+        (all_ones_exp << man_bits) | 0b10
+    };
+    let overflow = if finite_only {
+        nan
+    } else {
+        all_ones_exp << man_bits
+    };
+    if x.is_nan() {
+        return sign | nan;
+    }
+    if x.is_infinite() {
+        return sign | overflow;
+    }
+    let a = f64::from(x.abs());
+    if a == 0.0 {
+        return sign;
+    }
+    let bias = (1i32 << (exp_bits - 1)) - 1;
+    // `a` comes from an f32, so it is a normal f64 whose exponent field is exact.
+    let exponent = ((a.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    let mut e = exponent.max(1 - bias);
+    let mut n = (a / 2f64.powi(e - man_bits as i32)).round_ties_even();
+    if n >= f64::from(2u32 << man_bits) {
+        n /= 2.0;
+        e += 1;
+    }
+    let implicit = f64::from(1u32 << man_bits);
+    let (field, mantissa) = if n < implicit {
+        (0, n as u8)
+    } else {
+        (e + bias, (n - implicit) as u8)
+    };
+    let largest_field = i32::from(all_ones_exp) - i32::from(!finite_only);
+    let bits = ((field.min(255) as u8) << man_bits) | mantissa;
+    if field > largest_field || (finite_only && bits == 0x7f) {
+        return sign | overflow;
+    }
+    sign | bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::BlobReader;
+    use std::io::Cursor;
+
+    /// Every blob of the weight file coremltools wrote (`tests/oracle/make_fixtures.py`) holds
+    /// exactly the bytes `encode` makes of the values coremltools was given.
+    #[test]
+    fn payloads_match_what_coremltools_wrote() {
+        let file: &[u8] = include_bytes!("../tests/data/coremltools_weight.bin");
+        let json: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/coremltools_weight.json")).unwrap();
+        let mut reader = BlobReader::new(Cursor::new(file)).unwrap();
+        for entry in json.as_array().unwrap() {
+            let dtype = DType::from_name(entry["dtype"].as_str().unwrap()).unwrap();
+            let values = entry["values"].as_array().unwrap();
+            let elements = match dtype {
+                DType::Fp16 => Elements::F16(
+                    values
+                        .iter()
+                        .map(|v| f16::from_f64(v.as_f64().unwrap()))
+                        .collect(),
+                ),
+                DType::Fp32 => Elements::F32(values.iter().map(|v| v.as_f64().unwrap() as f32).collect()),
+                d if d.kind() == mil_ir::DTypeKind::Int => {
+                    Elements::Int(values.iter().map(|v| v.as_i64().unwrap()).collect())
+                }
+                _ => Elements::UInt(values.iter().map(|v| v.as_u64().unwrap()).collect()),
+            };
+            let record = reader.record(entry["offset"].as_u64().unwrap()).unwrap();
+            assert_eq!(
+                encode(&elements, dtype).unwrap(),
+                reader.read_payload(&record).unwrap(),
+                "{dtype}"
+            );
+        }
+    }
+
+    /// Reference encodings from the OCP 8-bit floating point specification (e4m3fn: bias 7, max 448,
+    /// NaN 0x7f; e5m2: bias 15, max 57344, infinity 0x7c).
+    #[test]
+    fn fp8_encodings() {
+        let e4m3 = |x: f32| fp8(x, 4, true);
+        let e5m2 = |x: f32| fp8(x, 5, false);
+        assert_eq!(e4m3(1.0), 0x38);
+        assert_eq!(e4m3(-2.0), 0xc0);
+        assert_eq!(e4m3(448.0), 0x7e);
+        assert_eq!(e4m3(0.001953125), 0x01, "smallest subnormal 2^-9");
+        assert_eq!(e4m3(0.013671875), 0x07, "largest subnormal 7 * 2^-9");
+        assert_eq!(e4m3(0.015625), 0x08, "smallest normal 2^-6");
+        assert_eq!(e4m3(1.0625), 0x38, "halfway between 1 and 1.125 rounds to even");
+        assert_eq!(
+            e4m3(1.1875),
+            0x3a,
+            "halfway between 1.125 and 1.25 rounds to even"
+        );
+        assert_eq!(e4m3(480.0), 0x7f, "overflow is NaN");
+        assert_eq!(e4m3(f32::NAN), 0x7f);
+        assert_eq!(e4m3(-0.0), 0x80);
+        assert_eq!(e5m2(1.0), 0x3c);
+        assert_eq!(e5m2(57344.0), 0x7b);
+        assert_eq!(e5m2(f32::INFINITY), 0x7c);
+        assert_eq!(e5m2(f32::NEG_INFINITY), 0xfc);
+        assert_eq!(e5m2(65536.0), 0x7c, "overflow is infinity");
+        assert_eq!(e5m2(0.0000152587890625), 0x01, "smallest subnormal 2^-16");
+        assert_eq!(e5m2(-1.5), 0xbe);
+    }
+
+    #[test]
+    fn other_widths_and_mismatches() {
+        assert_eq!(encode(&Elements::Int(vec![-2, 3]), DType::Int64).unwrap(), {
+            let mut v = (-2i64).to_le_bytes().to_vec();
+            v.extend(3i64.to_le_bytes());
+            v
+        });
+        assert_eq!(
+            encode(&Elements::F64(vec![0.5]), DType::Fp64).unwrap(),
+            0.5f64.to_le_bytes()
+        );
+        assert_eq!(
+            encode(&Elements::Bf16(vec![bf16::from_f32(1.0)]), DType::Bf16).unwrap(),
+            [0x80, 0x3f]
+        );
+        assert_eq!(encode(&Elements::Int(vec![1]), DType::Fp16), None);
+        assert_eq!(encode(&Elements::Bool(vec![true]), DType::Bool), None);
+        assert_eq!(encode(&Elements::Str(vec!["a".into()]), DType::String), None);
+    }
+}
