@@ -25,7 +25,7 @@ pub fn encode(elements: &Elements, dtype: DType) -> Option<Vec<u8>> {
 
 /// Lays out integers `bits` wide: whole bytes little-endian, or packed lowest bit first.
 fn pack(values: impl ExactSizeIterator<Item = u64>, bits: u32) -> Vec<u8> {
-    if bits % 8 == 0 {
+    if bits.is_multiple_of(8) {
         let width = (bits / 8) as usize;
         return values
             .flat_map(|x| x.to_le_bytes().into_iter().take(width))
@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(e4m3(1.0), 0x38);
         assert_eq!(e4m3(-2.0), 0xc0);
         assert_eq!(e4m3(448.0), 0x7e);
-        assert_eq!(e4m3(0.001953125), 0x01, "smallest subnormal 2^-9");
+        assert_eq!(e4m3(2f32.powi(-9)), 0x01, "smallest subnormal 2^-9");
         assert_eq!(e4m3(0.013671875), 0x07, "largest subnormal 7 * 2^-9");
         assert_eq!(e4m3(0.015625), 0x08, "smallest normal 2^-6");
         assert_eq!(e4m3(1.0625), 0x38, "halfway between 1 and 1.125 rounds to even");
@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(e5m2(f32::INFINITY), 0x7c);
         assert_eq!(e5m2(f32::NEG_INFINITY), 0xfc);
         assert_eq!(e5m2(65536.0), 0x7c, "overflow is infinity");
-        assert_eq!(e5m2(0.0000152587890625), 0x01, "smallest subnormal 2^-16");
+        assert_eq!(e5m2(2f32.powi(-16)), 0x01, "smallest subnormal 2^-16");
         assert_eq!(e5m2(-1.5), 0xbe);
     }
 
