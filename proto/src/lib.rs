@@ -13,9 +13,12 @@ pub mod coreml {
 
 pub mod blob;
 pub mod blob_check;
+pub mod codes;
+pub mod compile;
 pub mod manifest;
 pub mod package;
 pub mod raw;
+pub mod to_proto;
 pub mod weights;
 
 pub use coreml::core_ml::specification as spec;

@@ -127,7 +127,8 @@ impl PackageWriter {
         })
     }
 
-    /// The writer of the package's weight file, created on first use.
+    /// The writer of the package's weight file, created on first use. A weight file that gets no
+    /// blob is not kept.
     pub fn blobs(&mut self) -> Result<&mut BlobWriter<BufWriter<File>>, PackageError> {
         if self.blobs.is_none() {
             let path = self
@@ -148,7 +149,11 @@ impl PackageWriter {
         let data = self.dir.path().join(DATA_DIR);
         if let Some(blobs) = self.blobs.take() {
             let path = data.join(WEIGHTS_PATH).join(WEIGHT_FILE);
+            let empty = blobs.count() == 0;
             blobs.finish().at(&path)?;
+            if empty {
+                fs::remove_file(&path).at(&path)?;
+            }
         }
         let model_path = data.join(MODEL_PATH);
         fs::write(&model_path, model.encode_to_vec()).at(&model_path)?;
@@ -324,6 +329,19 @@ mod tests {
         let package = read_package(&target).unwrap();
         assert_eq!(names(&package.weights_dir.unwrap()), Vec::<String>::new());
         assert_eq!(names(&target), ["Data", "Manifest.json"]);
+    }
+
+    #[test]
+    fn a_weight_file_without_blobs_is_not_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("m.mlpackage");
+        let mut writer = PackageWriter::create(&target).unwrap();
+        writer.blobs().unwrap();
+        writer.commit(&model(8)).unwrap();
+        assert_eq!(
+            names(&read_package(&target).unwrap().weights_dir.unwrap()),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -1,0 +1,35 @@
+//! Diagnostic codes of compiling a program into a package (MIL04xx), beside the front end's in
+//! [`mil_ir::codes`].
+
+use mil_ir::{Code, Severity};
+
+/// A function opset with no Core ML specification version.
+pub const UNSUPPORTED_OPSET: Code = Code {
+    id: "MIL0401",
+    title: "opset without a Core ML version",
+    severity: Severity::Error,
+};
+
+/// A type or value the package format cannot hold (`tensor_buffer`, a literal its type cannot read).
+pub const NOT_STORABLE: Code = Code {
+    id: "MIL0402",
+    title: "type or value a package cannot hold",
+    severity: Severity::Error,
+};
+
+/// A function input or output that Core ML's model description cannot express.
+pub const NOT_A_FEATURE: Code = Code {
+    id: "MIL0403",
+    title: "input or output Core ML cannot describe",
+    severity: Severity::Error,
+};
+
+/// A positional argument whose input name the op catalogue does not know.
+pub const UNKEYED_ARGUMENT: Code = Code {
+    id: "MIL0404",
+    title: "argument without an input name",
+    severity: Severity::Error,
+};
+
+/// Every code of this crate, in order.
+pub const ALL: &[Code] = &[UNSUPPORTED_OPSET, NOT_STORABLE, NOT_A_FEATURE, UNKEYED_ARGUMENT];

@@ -1,0 +1,73 @@
+//! MIL program → `.mlpackage`: the weight references are checked, the program converted, its
+//! weights streamed into the new package's weight file, and the package moved into place only
+//! when all of it succeeded.
+
+use crate::blob_check::check_blobs;
+use crate::package::{PackageError, PackageWriter};
+use crate::to_proto::to_proto;
+use crate::weights::WeightFiles;
+use mil_ir::{Diagnostic, Program, Severity, SourceMap, codes};
+use std::fmt;
+use std::path::Path;
+
+/// Why no package was written.
+#[derive(Debug)]
+pub enum CompileError {
+    /// The program cannot be compiled: every diagnostic found (errors, and the warnings beside them).
+    Program(Vec<Diagnostic>),
+    /// Writing the package failed.
+    Package(PackageError),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Program(d) => {
+                let errors = d.iter().filter(|d| d.severity == Severity::Error).count();
+                write!(f, "the program has {errors} error(s)")
+            }
+            CompileError::Package(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+impl From<PackageError> for CompileError {
+    fn from(e: PackageError) -> CompileError {
+        CompileError::Package(e)
+    }
+}
+
+/// Compiles `program` (parsed without errors, spans in `map`) into the package `target`. BLOBFILE
+/// paths resolve against `model_dir`, the folder holding the `.mil` file; a missing weight file is
+/// an error here. Returns the warnings on success; on failure nothing is written and an existing
+/// package at `target` is left as it was.
+pub fn compile(
+    program: &Program,
+    map: &SourceMap,
+    model_dir: &Path,
+    target: &Path,
+) -> Result<Vec<Diagnostic>, CompileError> {
+    let mut diagnostics = check_blobs(program, map, model_dir);
+    for d in &mut diagnostics {
+        if d.code == codes::BLOB_FILE_MISSING {
+            d.severity = Severity::Error;
+        }
+    }
+    if mil_ir::diagnostic::has_errors(&diagnostics) {
+        return Err(CompileError::Program(diagnostics));
+    }
+    let mut package = PackageWriter::create(target)?;
+    let mut weights = WeightFiles::new(model_dir);
+    match to_proto(program, map, &mut weights, package.blobs()?) {
+        Ok(model) => {
+            package.commit(&model)?;
+            Ok(diagnostics)
+        }
+        Err(errors) => {
+            diagnostics.extend(errors);
+            Err(CompileError::Program(diagnostics))
+        }
+    }
+}

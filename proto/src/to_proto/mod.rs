@@ -1,0 +1,378 @@
+//! IR → Model proto: what compiling a MIL program produces, following coremltools' writer.
+//!
+//! - `specificationVersion` and each `Function.opset` come from the functions' opsets
+//!   ([`target`]); the model's version is the newest its functions need.
+//! - The description mirrors the program: for one function its parameters (states apart) and body
+//!   outputs; for several, one `FunctionDescription` each and `defaultFunctionName`.
+//! - Every op keeps its inputs (bound by name, to inline values, or to tuples of both), outputs,
+//!   nested blocks and attributes. The program is canonicalised first
+//!   ([`mil_ir::canonical::canonicalize`]), so every op has a `name` and positional arguments get
+//!   their keys.
+//! - Tensor constants of 10 or more elements of the weight-file dtypes go to the weight file
+//!   ([`value::goes_to_weight_file`]); BLOBFILE references are copied blob by blob from the files
+//!   they name (each source blob once), streamed, with new offsets.
+//! - Everything else is inline, in the `TensorValue` field coremltools uses for its dtype.
+
+pub mod description;
+pub mod value;
+
+use crate::blob::{BlobReader, BlobWriter, payload_size};
+use crate::codes;
+use crate::mil::{self, argument};
+use crate::spec::{self, Model};
+use crate::weights::WeightFiles;
+use mil_ir::{
+    Attribute, BlobRef, BlockId, ConstData, Diagnostic, Function, FunctionSpans, OpId, Operand, Program,
+    Severity, SourceMap, Span, TypedValue, catalogue::Opset,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{Seek, Write};
+
+/// The file name every weight reference in a package has.
+pub const WEIGHT_FILE_NAME: &str = "@model_path/weights/weight.bin";
+
+/// What a function's opset means in a package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `Model.specificationVersion`.
+    pub specification_version: i32,
+    /// `Function.opset` (`CoreML7`).
+    pub opset: &'static str,
+}
+
+/// The package version of an opset (mlpackage.md): ios15 → 6/CoreML5, ios16 → 7/CoreML6,
+/// ios17 → 8/CoreML7, ios18 → 9/CoreML8, ios26 → 10/CoreML9.
+pub fn target(opset: &str) -> Option<Target> {
+    let (specification_version, opset) = match Opset::parse(opset)? {
+        Opset::Ios15 => (6, "CoreML5"),
+        Opset::Ios16 => (7, "CoreML6"),
+        Opset::Ios17 => (8, "CoreML7"),
+        Opset::Ios18 => (9, "CoreML8"),
+        Opset::Ios26 => (10, "CoreML9"),
+    };
+    Some(Target {
+        specification_version,
+        opset,
+    })
+}
+
+/// Converts `program` into a Model proto, appending weight-file data to `blobs`. BLOBFILE paths
+/// resolve through `weights`; check them first with [`crate::blob_check::check_blobs`], which
+/// reports their problems in more detail. Returns every problem found when the program cannot be
+/// converted; they are all errors.
+pub fn to_proto<W: Write + Seek>(
+    program: &Program,
+    map: &SourceMap,
+    weights: &mut WeightFiles,
+    blobs: &mut BlobWriter<W>,
+) -> Result<Model, Vec<Diagnostic>> {
+    let mut program = program.clone();
+    mil_ir::canonical::canonicalize(&mut program);
+    let mut targets = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (i, f) in program.functions.iter().enumerate() {
+        match target(&f.opset) {
+            Some(t) => targets.push(t),
+            None => diagnostics.push(error(
+                codes::UNSUPPORTED_OPSET,
+                map.functions.get(i).map(|s| s.opset).unwrap_or_default(),
+                format!(
+                    "opset `{}` has no Core ML version; use ios15, ios16, ios17, ios18 or ios26",
+                    f.opset
+                ),
+            )),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let specification_version = targets.iter().map(|t| t.specification_version).max().unwrap_or(6);
+    let mut converter = Converter {
+        specification_version,
+        weights,
+        blobs,
+        copied: HashMap::new(),
+        diagnostics,
+    };
+    let description = converter.description(&program, map);
+    let mut functions = BTreeMap::new();
+    for (i, (f, t)) in program.functions.iter().zip(&targets).enumerate() {
+        let function = converter.function(f, map.functions.get(i), *t);
+        functions.insert(f.name.clone(), function);
+    }
+    let attributes = converter.attributes(&program.attributes, map.program);
+    if !converter.diagnostics.is_empty() {
+        return Err(converter.diagnostics);
+    }
+    Ok(Model {
+        specification_version,
+        description: Some(description),
+        is_updatable: false,
+        r#type: Some(spec::model::Type::MlProgram(mil::Program {
+            version: 1,
+            functions,
+            doc_string: String::new(),
+            attributes,
+        })),
+    })
+}
+
+/// A diagnostic that stops compilation, whatever its code's usual severity.
+fn error(code: mil_ir::Code, span: Span, message: impl Into<String>) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        ..Diagnostic::new(code, span, message)
+    }
+}
+
+struct Converter<'a, W: Write + Seek> {
+    specification_version: i32,
+    weights: &'a mut WeightFiles,
+    blobs: &'a mut BlobWriter<W>,
+    /// Source blob (path, offset) → its offset in the new weight file.
+    copied: HashMap<(String, u64), u64>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<W: Write + Seek> Converter<'_, W> {
+    fn description(&mut self, program: &Program, map: &SourceMap) -> spec::ModelDescription {
+        let mut description = spec::ModelDescription::default();
+        for (i, f) in program.functions.iter().enumerate() {
+            let features = match description::features(f, self.specification_version) {
+                Ok(features) => features,
+                Err((culprit, message)) => {
+                    let spans = map.functions.get(i);
+                    let span = match culprit {
+                        description::Culprit::Param(p) => f
+                            .params
+                            .get(p)
+                            .and_then(|id| spans?.values.get(id.index()))
+                            .map(|s| s.name),
+                        description::Culprit::Output(o) => {
+                            spans.and_then(|s| s.blocks.get(f.body.index())?.outputs.get(o).copied())
+                        }
+                    };
+                    self.diagnostics
+                        .push(error(codes::NOT_A_FEATURE, span.unwrap_or_default(), message));
+                    continue;
+                }
+            };
+            if program.functions.len() == 1 {
+                description.input = features.inputs;
+                description.output = features.outputs;
+                description.state = features.states;
+            } else {
+                description.functions.push(spec::FunctionDescription {
+                    name: f.name.clone(),
+                    input: features.inputs,
+                    output: features.outputs,
+                    state: features.states,
+                    ..Default::default()
+                });
+            }
+        }
+        if program.functions.len() > 1 {
+            description.default_function_name = description::default_function(program)
+                .unwrap_or_default()
+                .to_string();
+        }
+        description
+    }
+
+    fn function(&mut self, f: &Function, spans: Option<&FunctionSpans>, target: Target) -> mil::Function {
+        let inputs = f.params.iter().map(|&id| self.named(f, spans, id)).collect();
+        let body = self.block(f, spans, f.body);
+        mil::Function {
+            inputs,
+            opset: target.opset.into(),
+            block_specializations: BTreeMap::from([(target.opset.to_string(), body)]),
+            attributes: self.attributes(&f.attributes, spans.map(|s| s.whole).unwrap_or_default()),
+        }
+    }
+
+    fn named(
+        &mut self,
+        f: &Function,
+        spans: Option<&FunctionSpans>,
+        id: mil_ir::ValueId,
+    ) -> mil::NamedValueType {
+        let value = f.value(id);
+        let ty = value::value_type(&value.ty).unwrap_or_else(|message| {
+            let span = spans.and_then(|s| s.values.get(id.index())).map(|s| s.ty);
+            self.diagnostics
+                .push(error(codes::NOT_STORABLE, span.unwrap_or_default(), message));
+            mil::ValueType::default()
+        });
+        mil::NamedValueType {
+            name: value.name.clone(),
+            r#type: Some(ty),
+        }
+    }
+
+    fn block(&mut self, f: &Function, spans: Option<&FunctionSpans>, id: BlockId) -> mil::Block {
+        let block = f.block(id);
+        mil::Block {
+            inputs: block.params.iter().map(|&p| self.named(f, spans, p)).collect(),
+            outputs: block.outputs.iter().map(|o| o.name.clone()).collect(),
+            operations: block.ops.iter().map(|&op| self.operation(f, spans, op)).collect(),
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    fn operation(&mut self, f: &Function, spans: Option<&FunctionSpans>, id: OpId) -> mil::Operation {
+        let op = f.op(id);
+        let span = spans
+            .and_then(|s| s.ops.get(id.index()))
+            .map(|s| s.whole)
+            .unwrap_or_default();
+        let mut inputs = BTreeMap::new();
+        for arg in &op.args {
+            let Some(key) = &arg.key else {
+                self.diagnostics.push(error(
+                    codes::UNKEYED_ARGUMENT,
+                    span,
+                    format!(
+                        "`{}` has a positional argument whose input name is not known; write `key = value`",
+                        op.kind
+                    ),
+                ));
+                continue;
+            };
+            let arguments = match &arg.value {
+                Operand::Tuple(items) => items.iter().map(|o| self.binding(o, span)).collect(),
+                single => vec![self.binding(single, span)],
+            };
+            inputs.insert(key.clone(), mil::Argument { arguments });
+        }
+        mil::Operation {
+            r#type: op.kind.clone(),
+            inputs,
+            outputs: op.results.iter().map(|&r| self.named(f, spans, r)).collect(),
+            blocks: op.blocks.iter().map(|&b| self.block(f, spans, b)).collect(),
+            attributes: self.attributes(&op.attributes, span),
+        }
+    }
+
+    fn binding(&mut self, operand: &Operand, span: Span) -> argument::Binding {
+        let binding = match operand {
+            Operand::Value(r) => argument::binding::Binding::Name(r.name.clone()),
+            Operand::Const(value) => argument::binding::Binding::Value(self.value(value, span)),
+            Operand::Tuple(_) => {
+                self.diagnostics.push(error(
+                    codes::NOT_STORABLE,
+                    span,
+                    "a tuple inside a tuple argument cannot be bound",
+                ));
+                argument::binding::Binding::Name(String::new())
+            }
+        };
+        argument::Binding {
+            binding: Some(binding),
+        }
+    }
+
+    fn attributes(&mut self, attributes: &[Attribute], span: Span) -> BTreeMap<String, mil::Value> {
+        attributes
+            .iter()
+            .map(|a| (a.key.clone(), self.value(&a.value, span)))
+            .collect()
+    }
+
+    /// A value: inline, or in the weight file when coremltools would put it there or it already
+    /// lives in one.
+    fn value(&mut self, value: &TypedValue, span: Span) -> mil::Value {
+        let converted = match &value.data {
+            ConstData::Blob(blob) => self.copy_blob(value, blob),
+            ConstData::Tensor(elements)
+                if value.ty.dtype().is_some_and(|d| {
+                    value::goes_to_weight_file(d, elements.len(), self.specification_version)
+                }) =>
+            {
+                self.store_tensor(value, elements)
+            }
+            _ => value::inline(value).map_err(|m| (codes::NOT_STORABLE, m)),
+        };
+        converted.unwrap_or_else(|(code, message)| {
+            self.diagnostics.push(error(code, span, message));
+            mil::Value::default()
+        })
+    }
+
+    fn store_tensor(
+        &mut self,
+        value: &TypedValue,
+        elements: &mil_ir::Elements,
+    ) -> Result<mil::Value, (mil_ir::Code, String)> {
+        let dtype = value.ty.dtype().expect("checked by the caller");
+        let bytes = crate::raw::encode(elements, dtype).ok_or_else(|| {
+            (
+                codes::NOT_STORABLE,
+                format!("the elements do not match the type {}", value.ty),
+            )
+        })?;
+        let offset = self
+            .blobs
+            .append_bytes(dtype, elements.len() as u64, &bytes)
+            .map_err(|e| (codes::NOT_STORABLE, format!("writing the weight file: {e}")))?;
+        self.blob_value(value, offset)
+    }
+
+    /// Copies the blob a BLOBFILE reference names into the new weight file (once per source blob).
+    fn copy_blob(
+        &mut self,
+        value: &TypedValue,
+        blob: &BlobRef,
+    ) -> Result<mil::Value, (mil_ir::Code, String)> {
+        let key = (blob.path.clone(), blob.offset);
+        if let Some(&offset) = self.copied.get(&key) {
+            return self.blob_value(value, offset);
+        }
+        let source = self.weights.open(&blob.path)?;
+        let offset = copy_record(source, blob.offset, self.blobs)?;
+        self.copied.insert(key, offset);
+        self.blob_value(value, offset)
+    }
+
+    fn blob_value(&self, value: &TypedValue, offset: u64) -> Result<mil::Value, (mil_ir::Code, String)> {
+        Ok(mil::Value {
+            doc_string: String::new(),
+            r#type: Some(value::value_type(&value.ty).map_err(|m| (codes::NOT_STORABLE, m))?),
+            value: Some(mil::value::Value::BlobFileValue(mil::value::BlobFileValue {
+                file_name: WEIGHT_FILE_NAME.into(),
+                offset,
+            })),
+        })
+    }
+}
+
+/// Streams the blob whose record is at `offset` in `source` into `blobs`, keeping its dtype, size
+/// and padding; returns its new record's offset.
+fn copy_record<W: Write + Seek>(
+    source: &mut BlobReader<File>,
+    offset: u64,
+    blobs: &mut BlobWriter<W>,
+) -> Result<u64, (mil_ir::Code, String)> {
+    let bad = |e: String| {
+        (
+            mil_ir::codes::BLOB_BAD_RECORD,
+            format!("BLOBFILE offset {offset}: {e}"),
+        )
+    };
+    let record = source.record(offset).map_err(|e| bad(e.to_string()))?;
+    let bits = u64::from(record.dtype.bits().expect("blob dtypes have a width"));
+    let elements = (record.size * 8).saturating_sub(record.padding_bits) / bits;
+    if payload_size(record.dtype, elements) != Some(record.size) {
+        return Err(bad(format!(
+            "{} padding bits do not fit a {}-byte payload",
+            record.padding_bits, record.size
+        )));
+    }
+    let payload = source.payload(&record).map_err(|e| bad(e.to_string()))?;
+    blobs
+        .append(record.dtype, elements, payload)
+        .map_err(|e| (codes::NOT_STORABLE, format!("writing the weight file: {e}")))
+}
+
+#[cfg(test)]
+mod tests;
