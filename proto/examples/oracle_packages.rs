@@ -1,12 +1,19 @@
 //! Writes the packages that `tests/oracle/test_packages.py` loads with coremltools:
 //! `cargo run -p mil-proto --example oracle_packages -- OUT_DIR`.
 //!
+//! Two are built by hand as Model protos:
 //! - `relu.mlpackage`: iOS17, `main(x: fp32[1, 3]) -> relu(x)`, no weights.
 //! - `const_weight.mlpackage`: iOS16, `main(x: fp16[12]) -> add(x, w)` with `w = 0, 1, ..., 11` in
 //!   weight.bin.
+//!
+//! The others are compiled from `tests/oracle/programs/NAME.mil` into `NAME.mlpackage`, each from a
+//! copy at `OUT_DIR/src/NAME/model.mil` beside `weights/weight.bin`, a copy of the weight file
+//! coremltools wrote (`proto/tests/data/coremltools_weight.bin`). A program that does not compile
+//! leaves `NAME.errors.txt` with its diagnostics instead.
 
 use half::f16;
 use mil_ir::DType;
+use mil_proto::compile::{CompileError, compile};
 use mil_proto::mil::{self, argument, dimension, value, value_type};
 use mil_proto::package::{PackageError, PackageWriter};
 use mil_proto::spec::{self, array_feature_type::ArrayDataType, feature_type};
@@ -172,6 +179,56 @@ fn const_weight(out: &Path) -> Result<(), PackageError> {
     package.commit(&model)
 }
 
+/// Compiles every program of `tests/oracle/programs` into `out`.
+fn compile_programs(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let weights = root.join("proto/tests/data/coremltools_weight.bin");
+    for entry in std::fs::read_dir(root.join("tests/oracle/programs"))? {
+        let path = entry?.path();
+        let Some(stem) = path
+            .file_stem()
+            .filter(|_| path.extension() == Some("mil".as_ref()))
+        else {
+            continue;
+        };
+        let stem = stem.to_string_lossy();
+        let model_dir = out.join("src").join(&*stem);
+        std::fs::create_dir_all(model_dir.join("weights"))?;
+        std::fs::copy(&weights, model_dir.join("weights/weight.bin"))?;
+        let text = std::fs::read_to_string(&path)?;
+        std::fs::write(model_dir.join("model.mil"), &text)?;
+        let parsed = mil_grammar::parse(&text);
+        let result = if mil_ir::diagnostic::has_errors(&parsed.diagnostics) {
+            Err(CompileError::Program(parsed.diagnostics))
+        } else {
+            compile(
+                &parsed.program,
+                &parsed.source_map,
+                &model_dir,
+                &out.join(format!("{stem}.mlpackage")),
+            )
+        };
+        let report = match result {
+            Ok(_) => continue,
+            Err(CompileError::Program(diagnostics)) => diagnostics
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {} at {:?}: {}\n",
+                        d.code.id,
+                        d.severity.name(),
+                        d.span,
+                        d.message
+                    )
+                })
+                .collect(),
+            Err(e) => e.to_string(),
+        };
+        std::fs::write(out.join(format!("{stem}.errors.txt")), report)?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args_os()
         .nth(1)
@@ -179,5 +236,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = Path::new(&out);
     relu(out)?;
     const_weight(out)?;
-    Ok(())
+    compile_programs(out)
 }

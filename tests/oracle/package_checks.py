@@ -124,25 +124,45 @@ def feature_problems(features, named_types, where):
     return problems
 
 
+def function_features(function):
+    """The (inputs, states, outputs) a function's description must list, as (name, ValueType) pairs."""
+    block = function.block_specializations[function.opset]
+    types = {i.name: i.type for i in function.inputs}
+    for op in block.operations:
+        for o in op.outputs:
+            types[o.name] = o.type
+    inputs = [(i.name, i.type) for i in function.inputs if i.type.WhichOneof("type") != "stateType"]
+    states = [(i.name, i.type) for i in function.inputs if i.type.WhichOneof("type") == "stateType"]
+    outputs = [(name, types[name]) for name in block.outputs]
+    return inputs, states, outputs
+
+
+def features_problems(described, function, where):
+    inputs, states, outputs = function_features(function)
+    return (
+        feature_problems(described.input, inputs, f"{where}input")
+        + feature_problems(described.state, states, f"{where}state")
+        + feature_problems(described.output, outputs, f"{where}output")
+    )
+
+
 def description_problems(spec):
     program = spec.mlProgram
     description = spec.description
-    default = description.defaultFunctionName or "main"
-    function = program.functions[default]
-    block = function.block_specializations[function.opset]
-    output_types = {}
-    for b in [block]:
-        for op in b.operations:
-            for o in op.outputs:
-                output_types[o.name] = o.type
-    inputs = [(i.name, i.type) for i in function.inputs if i.type.WhichOneof("type") != "stateType"]
-    states = [(i.name, i.type) for i in function.inputs if i.type.WhichOneof("type") == "stateType"]
-    outputs = [(name, output_types.get(name, function.inputs[0].type)) for name in block.outputs]
-    return (
-        feature_problems(description.input, inputs, "input")
-        + feature_problems(description.state, states, "state")
-        + feature_problems(description.output, outputs, "output")
-    )
+    if len(program.functions) == 1:
+        (function,) = program.functions.values()
+        return features_problems(description, function, "")
+    problems = []
+    if description.input or description.output or description.state:
+        problems.append("a multi-function description lists top-level features")
+    if description.defaultFunctionName not in program.functions:
+        problems.append(f"default function {description.defaultFunctionName!r} is not a function")
+    if sorted(f.name for f in description.functions) != sorted(program.functions):
+        problems.append("the description's functions are not the program's")
+    for described in description.functions:
+        if described.name in program.functions:
+            problems += features_problems(described, program.functions[described.name], f"{described.name} ")
+    return problems
 
 
 def blob_offsets(value, found):
