@@ -31,5 +31,18 @@ pub const UNKEYED_ARGUMENT: Code = Code {
     severity: Severity::Error,
 };
 
+/// An op that the function's opset does not have yet (`scaled_dot_product_attention` in ios17).
+pub const OP_NOT_IN_OPSET: Code = Code {
+    id: "MIL0405",
+    title: "op newer than the function's opset",
+    severity: Severity::Error,
+};
+
 /// Every code of this crate, in order.
-pub const ALL: &[Code] = &[UNSUPPORTED_OPSET, NOT_STORABLE, NOT_A_FEATURE, UNKEYED_ARGUMENT];
+pub const ALL: &[Code] = &[
+    UNSUPPORTED_OPSET,
+    NOT_STORABLE,
+    NOT_A_FEATURE,
+    UNKEYED_ARGUMENT,
+    OP_NOT_IN_OPSET,
+];

@@ -12,6 +12,7 @@
 //!   ([`value::goes_to_weight_file`]); BLOBFILE references are copied blob by blob from the files
 //!   they name (each source blob once), streamed, with new offsets.
 //! - Everything else is inline, in the `TensorValue` field coremltools uses for its dtype.
+//! - An op newer than its function's opset is an error; ops the catalogue does not know pass.
 
 pub mod description;
 pub mod value;
@@ -23,7 +24,8 @@ use crate::spec::{self, Model};
 use crate::weights::WeightFiles;
 use mil_ir::{
     Attribute, BlobRef, BlockId, ConstData, Diagnostic, Function, FunctionSpans, OpId, Operand, Program,
-    Severity, SourceMap, Span, TypedValue, catalogue::Opset,
+    Severity, SourceMap, Span, TypedValue,
+    catalogue::{self, LookupError, Opset},
 };
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -222,10 +224,16 @@ impl<W: Write + Seek> Converter<'_, W> {
 
     fn operation(&mut self, f: &Function, spans: Option<&FunctionSpans>, id: OpId) -> mil::Operation {
         let op = f.op(id);
-        let span = spans
-            .and_then(|s| s.ops.get(id.index()))
-            .map(|s| s.whole)
-            .unwrap_or_default();
+        let op_spans = spans.and_then(|s| s.ops.get(id.index()));
+        let span = op_spans.map(|s| s.whole).unwrap_or_default();
+        let opset = op.opset.as_deref().unwrap_or(&f.opset);
+        if let Err(LookupError::NotInOpset { first }) = catalogue::lookup(&op.kind, opset) {
+            self.diagnostics.push(error(
+                codes::OP_NOT_IN_OPSET,
+                op_spans.map(|s| s.kind).unwrap_or_default(),
+                format!("`{}` needs {first} or later; this function is {opset}", op.kind),
+            ));
+        }
         let mut inputs = BTreeMap::new();
         for arg in &op.args {
             let Some(key) = &arg.key else {

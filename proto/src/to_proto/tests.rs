@@ -440,3 +440,17 @@ fn program_attributes_become_dictionary_values() {
         })
     );
 }
+
+#[test]
+fn ops_newer_than_the_opset_are_errors() {
+    let body = "        tensor<fp32, [2]> a = scaled_dot_product_attention(key = x, query = x, value = x)[name = string(\"a\")];\n";
+    let text = program("ios17", body, "a");
+    let errors = convert(&text).unwrap_err();
+    assert_eq!(codes_of(&errors), ["MIL0405"]);
+    assert_eq!(&text[errors[0].span.range()], "scaled_dot_product_attention");
+    assert_eq!(
+        errors[0].message,
+        "`scaled_dot_product_attention` needs ios18 or later; this function is ios17"
+    );
+    assert!(convert(&program("ios18", body, "a")).is_ok());
+}
