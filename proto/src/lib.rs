@@ -1,5 +1,11 @@
 //! Core ML packages: the Model proto, weight blobs, and conversion to and from the MIL IR.
 //!
+//! - [`spec`] / [`mil`]: the protobuf messages, generated from `proto/schema/*.proto`.
+//! - [`blob`]: weight.bin, read and streamed out; [`raw`]: element bytes; [`weights`] and
+//!   [`blob_check`]: BLOBFILE references resolved and checked against the files beside a program.
+//! - [`manifest`] and [`package`]: Manifest.json and the `.mlpackage` folder, written atomically.
+//! - [`to_proto`] and [`compile`]: a MIL program compiled into a package.
+//!
 //! The format facts this crate relies on are collected in `docs/package-format.md`.
 
 #![warn(missing_docs)]
