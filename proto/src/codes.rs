@@ -1,39 +1,39 @@
-//! Diagnostic codes of compiling a program into a package (MIL04xx), beside the front end's in
+//! Diagnostic codes of compiling a program into a package (MIL05xx), beside the front end's in
 //! [`mil_ir::codes`].
 
 use mil_ir::{Code, Severity};
 
 /// A function opset with no Core ML specification version.
 pub const UNSUPPORTED_OPSET: Code = Code {
-    id: "MIL0401",
+    id: "MIL0501",
     title: "opset without a Core ML version",
     severity: Severity::Error,
 };
 
 /// A type or value the package format cannot hold (`tensor_buffer`, a literal its type cannot read).
 pub const NOT_STORABLE: Code = Code {
-    id: "MIL0402",
+    id: "MIL0502",
     title: "type or value a package cannot hold",
     severity: Severity::Error,
 };
 
 /// A function input or output that Core ML's model description cannot express.
 pub const NOT_A_FEATURE: Code = Code {
-    id: "MIL0403",
+    id: "MIL0503",
     title: "input or output Core ML cannot describe",
     severity: Severity::Error,
 };
 
 /// A positional argument whose input name the op catalogue does not know.
 pub const UNKEYED_ARGUMENT: Code = Code {
-    id: "MIL0404",
+    id: "MIL0504",
     title: "argument without an input name",
     severity: Severity::Error,
 };
 
 /// An op that the function's opset does not have yet (`scaled_dot_product_attention` in ios17).
 pub const OP_NOT_IN_OPSET: Code = Code {
-    id: "MIL0405",
+    id: "MIL0505",
     title: "op newer than the function's opset",
     severity: Severity::Error,
 };

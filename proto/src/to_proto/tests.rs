@@ -86,7 +86,7 @@ fn opsets_give_the_specification_version_and_function_opset() {
         assert_eq!(main.block_specializations.keys().collect::<Vec<_>>(), [name]);
     }
     let errors = convert(&program("ios14", "", "x")).unwrap_err();
-    assert_eq!(codes_of(&errors), ["MIL0401"]);
+    assert_eq!(codes_of(&errors), ["MIL0501"]);
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn ops_bind_names_inline_values_and_tuples_and_get_names() {
         "y",
     ))
     .unwrap_err();
-    assert_eq!(codes_of(&errors), ["MIL0404"]);
+    assert_eq!(codes_of(&errors), ["MIL0504"]);
 }
 
 #[test]
@@ -306,7 +306,7 @@ fn inputs_core_ml_cannot_pass_are_errors() {
     let int64 = program("ios17", "", "x").replace("tensor<fp32, [2]> x", "tensor<int64, [2]> x");
     for text in [fp16_too_early, int64] {
         let errors = convert(&text).unwrap_err();
-        assert_eq!(codes_of(&errors), ["MIL0403"]);
+        assert_eq!(codes_of(&errors), ["MIL0503"]);
         let span = errors[0].span;
         assert_eq!(&text[span.range()], "x", "{}", errors[0].message);
     }
@@ -446,7 +446,7 @@ fn ops_newer_than_the_opset_are_errors() {
     let body = "        tensor<fp32, [2]> a = scaled_dot_product_attention(key = x, query = x, value = x)[name = string(\"a\")];\n";
     let text = program("ios17", body, "a");
     let errors = convert(&text).unwrap_err();
-    assert_eq!(codes_of(&errors), ["MIL0405"]);
+    assert_eq!(codes_of(&errors), ["MIL0505"]);
     assert_eq!(&text[errors[0].span.range()], "scaled_dot_product_attention");
     assert_eq!(
         errors[0].message,
