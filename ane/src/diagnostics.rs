@@ -1,0 +1,53 @@
+//! Findings as diagnostics with source locations, for `mil check` and the language server.
+
+use crate::placement::{self, Reason, Source};
+use crate::rules::{self, Finding, Site};
+use crate::target::Target;
+use mil_ir::{Diagnostic, FunctionSpans, Program, SourceMap, Span};
+
+/// Every ANE diagnostic of `program`: the rules' findings, and for each ANE-eligible op the planner
+/// keeps off the Neural Engine, why (ANE201).
+pub fn diagnostics(program: &Program, source_map: &SourceMap, target: Target) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, f) in program.functions.iter().enumerate() {
+        let Some(spans) = source_map.functions.get(i) else {
+            continue;
+        };
+        let placed = placement::place_function(f, target, Source::Ours);
+        out.extend(placed.findings.iter().map(|fi| diagnostic(fi, f, spans)));
+        for o in &placed.ops {
+            if let Reason::Moved { .. } = o.reason {
+                let text = o.reason.text(o.device, o.segment);
+                let span = op_span(spans, o.op.index());
+                out.push(Diagnostic::new(rules::MOVED_OFF_ANE.code, span, format!("{text} (Core ML verdict)")));
+            }
+        }
+    }
+    out
+}
+
+/// One finding as a diagnostic; the fix, when there is one, ends the message.
+pub fn diagnostic(fi: &Finding, f: &mil_ir::Function, spans: &FunctionSpans) -> Diagnostic {
+    let span = match fi.site {
+        Site::Op(op) => op_span(spans, op.index()),
+        Site::Param(i) => f
+            .params
+            .get(i as usize)
+            .and_then(|v| spans.values.get(v.index()))
+            .map_or(spans.name, |s| s.name),
+        Site::Output(i) => spans
+            .block(f.body)
+            .and_then(|b| b.outputs.get(i as usize).copied())
+            .unwrap_or(spans.name),
+    };
+    let message = match fi.fix {
+        Some(fix) => format!("{}; fix: {fix}", fi.message),
+        None => fi.message.clone(),
+    };
+    Diagnostic::new(fi.rule.code, span, message)
+}
+
+/// The op's kind (where a reader's eye goes), or the whole statement.
+fn op_span(spans: &FunctionSpans, op: usize) -> Span {
+    spans.ops.get(op).map_or(spans.name, |s| if s.kind == Span::default() { s.whole } else { s.kind })
+}

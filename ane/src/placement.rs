@@ -1,0 +1,378 @@
+//! The whole prediction for a function: the rules' findings, an estimate per op per device, the
+//! plan, and for every op its device and the reason for it.
+
+use crate::analytics::{self, Verdict};
+use crate::cost::{self, OpCost};
+use crate::device::Device;
+use crate::plan::{self, Charges, Node};
+use crate::rules::{self, Cx, Finding, Site};
+use crate::target::Target;
+use mil_ir::{Function, OpId, Program, Use, ValueDef};
+
+/// Whose estimates and eligibility the planner uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Our rules and cost model (what `mil placement` shows).
+    Ours,
+    /// Core ML's own `BackendSupport` and `EstimatedRuntime` from an analytics file, to check the
+    /// segmentation alone against Core ML's `SelectedBackend`.
+    CoreMl,
+}
+
+/// Why an op is where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reason {
+    /// A `const`: folded into the ops that read it.
+    Constant,
+    /// Core ML's runtime input/output wrapper.
+    Boundary,
+    /// A rule refuses the op on the Neural Engine.
+    Ineligible {
+        /// The rule's code.
+        code: &'static str,
+        /// The rule's message.
+        message: String,
+    },
+    /// Core ML's own verdict refuses it (only with [`Source::CoreMl`]).
+    RefusedByCoreMl(String),
+    /// The compute units leave the Neural Engine out.
+    NotAllowed,
+    /// On the Neural Engine, the cheapest plan.
+    OnAne {
+        /// What the best plan with it on the CPU would cost more, in ms.
+        cpu_extra_ms: f64,
+    },
+    /// Eligible, but the plan puts it elsewhere.
+    Moved {
+        /// What the best plan with it on the Neural Engine would cost more, in ms (0 for a tie).
+        ane_extra_ms: f64,
+    },
+    /// On the GPU or CPU, not eligible for the Neural Engine for lack of an ANE estimate.
+    Cheapest,
+}
+
+impl Reason {
+    /// The rule code behind the reason, if any.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Reason::Ineligible { code, .. } => Some(code),
+            Reason::Moved { .. } => Some(rules::MOVED_OFF_ANE.code.id),
+            _ => None,
+        }
+    }
+
+    /// A sentence for people.
+    pub fn text(&self, device: Device, segment: Option<usize>) -> String {
+        let seg = segment.map(|s| format!(" (segment {})", s + 1)).unwrap_or_default();
+        match self {
+            Reason::Constant => "constant: folded into the ops that read it".into(),
+            Reason::Boundary => "I/O boundary: Core ML's runtime wrapper of an input or output".into(),
+            Reason::Ineligible { code, message } => format!("ineligible ({code}): {message}"),
+            Reason::RefusedByCoreMl(m) => format!("ineligible: Core ML reports '{m}'"),
+            Reason::NotAllowed => "the compute units leave the Neural Engine out".into(),
+            Reason::OnAne { cpu_extra_ms } => {
+                format!("cheapest on the ANE{seg}: the best plan with it on the CPU costs {cpu_extra_ms:.4} ms more")
+            }
+            Reason::Moved { ane_extra_ms } if *ane_extra_ms < 1e-9 => format!(
+                "moved to {device}{seg}: ANE-eligible, and a tie: the plan costs the same with it on the ANE"
+            ),
+            Reason::Moved { ane_extra_ms } => format!(
+                "moved to {device}{seg}: ANE-eligible, but the best plan with it on the ANE costs {ane_extra_ms:.4} ms more (launch and switch charges outweigh its saving)"
+            ),
+            Reason::Cheapest => format!("cheapest on the {device}{seg}"),
+        }
+    }
+}
+
+/// Where one op runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpPlacement {
+    /// The op.
+    pub op: OpId,
+    /// Its first result's SSA name (or its kind when it has none).
+    pub var: String,
+    /// The op type.
+    pub kind: String,
+    /// The chosen device.
+    pub device: Device,
+    /// Whether the Neural Engine may run it.
+    pub ane_eligible: bool,
+    /// Why it is there.
+    pub reason: Reason,
+    /// Our estimate per device.
+    pub cost: OpCost,
+    /// The estimate per device the plan used (`None` where the op cannot run).
+    pub estimates_ms: [Option<f64>; 3],
+    /// The segment it belongs to (none for constants and boundaries).
+    pub segment: Option<usize>,
+    /// Core ML's verdict, when the file carries analytics attributes.
+    pub coreml: Option<Verdict>,
+}
+
+impl OpPlacement {
+    /// The estimate on the chosen device, in ms.
+    pub fn estimated_ms(&self) -> f64 {
+        self.estimates_ms[self.device.index()].unwrap_or(0.0)
+    }
+}
+
+/// A maximal run of planned ops on one device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    /// The device.
+    pub device: Device,
+    /// Index (into [`FunctionPlacement::ops`]) of its first op.
+    pub first: usize,
+    /// Index of its last op.
+    pub last: usize,
+    /// Number of planned ops in it.
+    pub ops: usize,
+    /// Estimated ms of its ops, charges excluded.
+    pub ms: f64,
+}
+
+/// The prediction for one function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionPlacement {
+    /// The function's name.
+    pub name: String,
+    /// Its opset.
+    pub opset: String,
+    /// Every op in program order.
+    pub ops: Vec<OpPlacement>,
+    /// The segments in order.
+    pub segments: Vec<Segment>,
+    /// Estimated latency, charges included, in ms.
+    pub latency_ms: f64,
+    /// The charges used.
+    pub charges: Charges,
+    /// Every rule finding.
+    pub findings: Vec<Finding>,
+}
+
+impl FunctionPlacement {
+    /// Planned ops (not constants or boundaries).
+    pub fn planned(&self) -> impl Iterator<Item = &OpPlacement> {
+        self.ops.iter().filter(|o| o.segment.is_some())
+    }
+
+    /// The share of planned ops on the Neural Engine.
+    pub fn ane_op_share(&self) -> f64 {
+        let (on, all) = self
+            .planned()
+            .fold((0, 0), |(on, all), o| (on + usize::from(o.device == Device::Ane), all + 1));
+        if all == 0 { 0.0 } else { on as f64 / all as f64 }
+    }
+
+    /// The share of FLOPs on the Neural Engine.
+    pub fn ane_flop_share(&self) -> f64 {
+        let (on, all) = self.planned().fold((0.0, 0.0), |(on, all), o| {
+            let fl = o.cost.flops();
+            (on + if o.device == Device::Ane { fl } else { 0.0 }, all + fl)
+        });
+        if all == 0.0 { 0.0 } else { on / all }
+    }
+}
+
+/// Predicts every function of `program`.
+pub fn place(program: &Program, target: Target, source: Source) -> Vec<FunctionPlacement> {
+    program.functions.iter().map(|f| place_function(f, target, source)).collect()
+}
+
+/// Predicts one function.
+pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionPlacement {
+    let cx = Cx::new(f, target);
+    let findings = rules::check(&cx);
+    let mut refusal: Vec<Option<usize>> = vec![None; f.ops.len()];
+    for (i, fi) in findings.iter().enumerate() {
+        if let Site::Op(op) = fi.site
+            && fi.rule.consequence.refuses_op()
+            && refusal[op.index()].is_none()
+        {
+            refusal[op.index()] = Some(i);
+        }
+    }
+    let order = f.walk_ops();
+    let mut ops = Vec::with_capacity(order.len());
+    let mut nodes = Vec::new();
+    let mut node_of = vec![usize::MAX; f.ops.len()];
+    for &id in &order {
+        let op = f.op(id);
+        let cost = cost::estimate(f, op, &cx.chip);
+        let coreml = analytics::verdict(op);
+        let planned = op.kind != "const" && !op.is_runtime_boundary();
+        let (ane_eligible, reason) = if op.kind == "const" {
+            (true, Reason::Constant)
+        } else if op.is_runtime_boundary() {
+            (true, Reason::Boundary)
+        } else {
+            eligibility(source, refusal[id.index()].map(|i| &findings[i]), coreml.as_ref())
+        };
+        let estimates_ms = if planned { estimates(source, &cost, coreml.as_ref(), ane_eligible, target) } else { [Some(0.0); 3] };
+        if planned {
+            node_of[id.index()] = nodes.len();
+            nodes.push(Node {
+                ms: estimates_ms,
+                outputs: 0,
+            });
+        }
+        let var = op.results.first().map_or_else(|| op.kind.clone(), |&v| f.value(v).name.clone());
+        ops.push(OpPlacement {
+            op: id,
+            var,
+            kind: op.kind.clone(),
+            device: Device::Cpu,
+            ane_eligible,
+            reason,
+            cost,
+            estimates_ms,
+            segment: None,
+            coreml,
+        });
+    }
+    for producer in output_producers(f) {
+        if let Some(&n) = node_of.get(producer.index())
+            && n != usize::MAX
+        {
+            nodes[n].outputs += 1;
+        }
+    }
+    let charges = analytics::charges(f).unwrap_or_default();
+    let plan = plan::plan(&nodes, &charges);
+    let segments = assign(f, &mut ops, &node_of, &plan);
+    FunctionPlacement {
+        name: f.name.clone(),
+        opset: f.opset.clone(),
+        ops,
+        segments,
+        latency_ms: plan.total_ms,
+        charges,
+        findings,
+    }
+}
+
+fn eligibility(source: Source, refusal: Option<&Finding>, coreml: Option<&Verdict>) -> (bool, Reason) {
+    match (source, refusal, coreml) {
+        (Source::CoreMl, _, Some(v)) if !v.ane_supported() => (
+            false,
+            Reason::RefusedByCoreMl(v.ane_message().unwrap_or("not supported").to_string()),
+        ),
+        (Source::CoreMl, _, _) => (true, Reason::Cheapest),
+        (Source::Ours, Some(fi), _) => (
+            false,
+            Reason::Ineligible {
+                code: fi.rule.code.id,
+                message: fi.message.clone(),
+            },
+        ),
+        (Source::Ours, None, _) => (true, Reason::Cheapest),
+    }
+}
+
+fn estimates(
+    source: Source,
+    cost: &OpCost,
+    coreml: Option<&Verdict>,
+    ane_eligible: bool,
+    target: Target,
+) -> [Option<f64>; 3] {
+    let units = target.compute_units;
+    let (cpu, gpu, ane) = match (source, coreml) {
+        (Source::CoreMl, Some(v)) => (
+            v.estimate(Device::Cpu).unwrap_or(cost.cpu_ms),
+            cost.gpu_ms,
+            v.estimate(Device::Ane).unwrap_or(cost.ane_ms),
+        ),
+        _ => (cost.cpu_ms, cost.gpu_ms, cost.ane_ms),
+    };
+    [
+        Some(cpu),
+        units.allows_gpu().then_some(gpu),
+        (units.allows_ane() && ane_eligible).then_some(ane),
+    ]
+}
+
+/// The ops producing the function's outputs, looking through Core ML's output wrappers.
+fn output_producers(f: &Function) -> Vec<OpId> {
+    let mut out = Vec::new();
+    for r in &f.block(f.body).outputs {
+        let Some(mut v) = r.id else { continue };
+        while let ValueDef::Result(op, _) = f.value(v).def {
+            let o = f.op(op);
+            match o.args.first().map(|a| &a.value) {
+                Some(mil_ir::Operand::Value(inner)) if o.is_runtime_boundary() && inner.id.is_some() => {
+                    v = inner.id.unwrap_or(v);
+                }
+                _ => {
+                    out.push(op);
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Writes the plan's devices and reasons into `ops` and returns the segments.
+fn assign(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan::Plan) -> Vec<Segment> {
+    let mut segments: Vec<Segment> = Vec::new();
+    for (i, o) in ops.iter_mut().enumerate() {
+        let n = node_of[o.op.index()];
+        if n == usize::MAX {
+            continue;
+        }
+        let d = plan.devices[n];
+        o.device = d;
+        match segments.last_mut() {
+            Some(s) if s.device == d => {
+                s.last = i;
+                s.ops += 1;
+                s.ms += o.estimates_ms[d.index()].unwrap_or(0.0);
+            }
+            _ => segments.push(Segment {
+                device: d,
+                first: i,
+                last: i,
+                ops: 1,
+                ms: o.estimates_ms[d.index()].unwrap_or(0.0),
+            }),
+        }
+        o.segment = Some(segments.len() - 1);
+        let forced = plan.forced_ms[n];
+        let best = plan.total_ms;
+        if o.ane_eligible && o.estimates_ms[Device::Ane.index()].is_none() && matches!(o.reason, Reason::Cheapest) {
+            o.reason = Reason::NotAllowed;
+        } else if matches!(o.reason, Reason::Cheapest) && o.ane_eligible {
+            o.reason = if d == Device::Ane {
+                Reason::OnAne {
+                    cpu_extra_ms: (forced[Device::Cpu.index()] - best).max(0.0),
+                }
+            } else {
+                Reason::Moved {
+                    ane_extra_ms: (forced[Device::Ane.index()] - best).max(0.0),
+                }
+            };
+        }
+    }
+    place_unplanned(f, ops, node_of, plan);
+    segments
+}
+
+/// Gives constants and boundaries the device of the op that reads (or, for outputs, writes) them.
+fn place_unplanned(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan::Plan) {
+    for o in ops.iter_mut().filter(|o| o.segment.is_none()) {
+        let op = f.op(o.op);
+        let reader = op.results.iter().flat_map(|&v| f.value(v).uses.iter()).find_map(|u| match u {
+            Use::Operand { op, .. } => Some(*op),
+            Use::Output { .. } => None,
+        });
+        let writer = op.args.iter().find_map(|a| match &a.value {
+            mil_ir::Operand::Value(r) => r.id.and_then(|v| crate::tensor::defining_op(f, v)),
+            _ => None,
+        });
+        let neighbour = if op.kind == "tensor_to_tensor_buffer" { writer } else { reader };
+        if let Some(n) = neighbour.map(|id| node_of[id.index()]).filter(|&n| n != usize::MAX) {
+            o.device = plan.devices[n];
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Size limits of the Neural Engine (ANE014–ANE017).
+
+use super::{CONV_KERNEL, Cx, DIM_ABOVE_65536, Finding, MATMUL_INNER, MAX_POOL_WIDTH, Site};
+use crate::tensor::{const_int, const_ints, input_types, known_dims, operand_type, output_types};
+use mil_ir::Operation;
+
+/// The largest size of any axis, and of `groups` (Core ML's verdict).
+pub const MAX_DIM: u64 = 65_536;
+/// The largest inner dimension of a matmul (Core ML's verdict).
+pub const MAX_MATMUL_INNER: u64 = 32_768;
+
+/// Fires on ops beyond a size limit.
+pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
+    let f = cx.f;
+    let tensors = input_types(f, op).map(|(_, t)| t).chain(output_types(f, op));
+    let widest = tensors.filter_map(known_dims).flatten().max().unwrap_or(0);
+    let groups = const_int(f, op, "groups").unwrap_or(1).max(1) as u64;
+    if widest > MAX_DIM || groups > MAX_DIM {
+        let n = widest.max(groups);
+        let what = format!(
+            "runs on CPU: a dimension of {n} is above 65,536 and Core ML reports 'Tensor dimensions ... are not within supported range, N[1-65536]D[1-65536]C[1-65536]H[1-65536]W[1-65536]'"
+        );
+        out.push(Finding::new(&DIM_ABOVE_65536, site, what));
+    }
+    match op.kind.as_str() {
+        "conv" => check_conv_kernel(cx, op, site, out),
+        "max_pool" => check_pool_width(cx, op, site, out),
+        "matmul" => check_matmul_inner(cx, op, site, out),
+        _ => {}
+    }
+}
+
+/// Square kernels up to 16, 1×K up to 15, K×1 up to 31 (other rectangles: both sides up to 16).
+fn kernel_fits(kh: u64, kw: u64) -> bool {
+    match (kh, kw) {
+        (h, w) if h == w => h <= 16,
+        (1, w) => w <= 15,
+        (h, 1) => h <= 31,
+        (h, w) => h <= 16 && w <= 16,
+    }
+}
+
+fn check_conv_kernel(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
+    let Some(w) = op.arg("weight").and_then(|o| operand_type(cx.f, o)).and_then(known_dims) else {
+        return;
+    };
+    let (kh, kw) = match w.as_slice() {
+        [_, _, k] => (1, *k),
+        [_, _, h, w] => (*h, *w),
+        _ => return,
+    };
+    if !kernel_fits(kh, kw) {
+        let what = format!(
+            "runs on CPU: a {kh}×{kw} kernel is beyond the ANE's (square ≤ 16, 1×K ≤ 15, K×1 ≤ 31) and Core ML reports 'conv with large kernel does not meet decomposition preconditions'"
+        );
+        out.push(Finding::new(&CONV_KERNEL, site, what));
+    }
+}
+
+fn check_pool_width(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
+    let Some(k) = op.arg("kernel_sizes").and_then(|o| const_ints(cx.f, o)) else {
+        return;
+    };
+    let Some(&width) = k.last() else {
+        return;
+    };
+    if !((1..=8).contains(&width) || width == 32) {
+        let what =
+            format!("runs on CPU: Core ML reports 'Invalid Pool kernel width ({width}), must be [1-8] or 32.'");
+        out.push(Finding::new(&MAX_POOL_WIDTH, site, what));
+    }
+}
+
+fn check_matmul_inner(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
+    let Some(x) = op.arg("x").and_then(|o| operand_type(cx.f, o)).and_then(known_dims) else {
+        return;
+    };
+    let transposed = op
+        .arg("transpose_x")
+        .and_then(|o| const_ints(cx.f, o))
+        .is_some_and(|v| v.first() == Some(&1));
+    let inner = match (x.len(), transposed) {
+        (0, _) => return,
+        (1, _) | (_, false) => x[x.len() - 1],
+        (n, true) => x[n - 2],
+    };
+    if inner > MAX_MATMUL_INNER {
+        let what = format!(
+            "runs on CPU: an inner dimension of {inner} is above 32,768 and Core ML reports 'the output channel of input A ... can not fit the Kmem'"
+        );
+        out.push(Finding::new(&MATMUL_INNER, site, what));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kernel_fits;
+
+    #[test]
+    fn kernel_limits_match_the_boundary_sweeps() {
+        assert!(kernel_fits(16, 16) && !kernel_fits(17, 17));
+        assert!(kernel_fits(1, 15) && !kernel_fits(1, 31));
+        assert!(kernel_fits(31, 1) && !kernel_fits(32, 1));
+    }
+}

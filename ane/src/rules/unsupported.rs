@@ -1,0 +1,60 @@
+//! Ops the Neural Engine does not run at all (ANE001–ANE004, ANE018).
+
+use super::{
+    CONTROL_FLOW, Cx, Finding, RANGE_1D, SCATTER, SLIDING_WINDOWS, Site, UNSUPPORTED_OP,
+};
+use mil_ir::Operation;
+
+/// The ops Core ML answers `Unsupported MIL operation` for, with the rewrite that avoids each.
+const REFUSED: &[(&str, Option<&str>)] = &[
+    ("acos", None),
+    ("asin", None),
+    ("atanh", Some("`atanh-to-log`: 0.5·log((1+x)/(1−x))")),
+    ("cosh", Some("`hyperbolic-to-exp`: (exp(x)+exp(−x))/2")),
+    ("sinh", Some("`hyperbolic-to-exp`: (exp(x)−exp(−x))/2")),
+    ("tan", Some("`tan-to-sin-cos`: sin(x)/cos(x)")),
+    ("band_part", Some("`band-part-to-mask`: multiply by a constant band mask")),
+    ("cumsum", Some("`cumsum-to-matmul`: matmul with a constant triangular matrix")),
+    ("reduce_prod", Some("`reduce-prod-to-log-sum`: exp(reduce_sum(log(x))) for positive x")),
+    ("mod", Some("`mod-to-floor-div`: x − floor_div(x, y)·y")),
+    ("one_hot", Some("`one-hot-to-equal`: equal against a constant range, cast to fp16")),
+    ("non_zero", None),
+    ("random_normal", None),
+    ("scatter_along_axis", None),
+    ("lstm", None),
+    ("gru", None),
+    ("rnn", None),
+];
+
+/// Fires on ops the Neural Engine refuses by kind.
+pub(super) fn check(_cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
+    let kind = op.kind.as_str();
+    if let Some((_, fix)) = REFUSED.iter().find(|(k, _)| *k == kind) {
+        out.push(
+            Finding::new(
+                &UNSUPPORTED_OP,
+                site,
+                format!("runs on CPU: Core ML reports 'Unsupported MIL operation \"{kind}\"'"),
+            )
+            .with_fix(*fix),
+        );
+        return;
+    }
+    let (rule, what) = match kind {
+        "scatter" => (
+            &SCATTER,
+            "runs on CPU: Core ML reports 'scatter MIL op is currently only supported on uANE targets (u1-u4)'",
+        ),
+        "sliding_windows" => (
+            &SLIDING_WINDOWS,
+            "runs on CPU: Core ML reports 'MIL converter not implemented.'",
+        ),
+        "range_1d" => (&RANGE_1D, "runs on CPU: Core ML reports 'Failed to retrieve parameter start'"),
+        "cond" | "while_loop" => (
+            &CONTROL_FLOW,
+            "runs on CPU: control flow is executed by the CPU; only the ops of its blocks can use the ANE",
+        ),
+        _ => return,
+    };
+    out.push(Finding::new(rule, site, what));
+}

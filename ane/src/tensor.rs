@@ -1,0 +1,127 @@
+//! Reading the tensors an op touches: operand types, known shapes, sizes and constant values.
+
+use mil_ir::{DType, Dim, Function, OpId, Operand, Operation, Type, ValueDef, ValueId};
+
+/// The dims of a tensor, scalar or runtime buffer type (a buffer's `shape=[..]` parameter).
+pub fn dims(ty: &Type) -> Option<&[Dim]> {
+    match ty {
+        Type::TensorBuffer { params, .. } => params
+            .iter()
+            .find(|(k, _)| k == "shape")
+            .map(|(_, d)| d.as_slice()),
+        Type::State(inner) => dims(inner),
+        other => other.shape(),
+    }
+}
+
+/// The dims when all are known.
+pub fn known_dims(ty: &Type) -> Option<Vec<u64>> {
+    dims(ty)?
+        .iter()
+        .map(|d| match d {
+            Dim::Known(n) => Some(*n),
+            Dim::Unknown => None,
+        })
+        .collect()
+}
+
+/// The number of elements, when every dim is known.
+pub fn elements(ty: &Type) -> Option<u64> {
+    dims(ty)?.iter().try_fold(1u64, |acc, d| match d {
+        Dim::Known(n) => acc.checked_mul(*n),
+        Dim::Unknown => None,
+    })
+}
+
+/// The size in bytes, when every dim is known (sub-byte types round up per element).
+pub fn bytes(ty: &Type) -> Option<u64> {
+    let bits = u64::from(ty.dtype()?.bits()?);
+    Some(elements(ty)?.saturating_mul(bits.div_ceil(8)))
+}
+
+/// Whether the type is a tensor (of any rank, or a buffer) rather than a list, dict or string.
+pub fn is_tensor(ty: &Type) -> bool {
+    dims(ty).is_some() && ty.dtype().is_some_and(|d| d != DType::String)
+}
+
+/// The type an operand has (the first item's for a tuple).
+pub fn operand_type<'a>(f: &'a Function, operand: &'a Operand) -> Option<&'a Type> {
+    match operand {
+        Operand::Value(r) => r.id.map(|id| &f.value(id).ty),
+        Operand::Const(tv) => Some(&tv.ty),
+        Operand::Tuple(items) => items.first().and_then(|o| operand_type(f, o)),
+    }
+}
+
+/// Every tensor an op reads, each item of a tuple separately, with the input's key.
+pub fn input_types<'a>(f: &'a Function, op: &'a Operation) -> impl Iterator<Item = (&'a str, &'a Type)> {
+    op.args.iter().flat_map(move |a| {
+        let key = a.key.as_deref().unwrap_or("");
+        let items: Vec<&Operand> = match &a.value {
+            Operand::Tuple(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        items
+            .into_iter()
+            .filter_map(move |o| operand_type(f, o).map(|t| (key, t)))
+    })
+}
+
+/// Every type an op produces.
+pub fn output_types<'a>(f: &'a Function, op: &'a Operation) -> impl Iterator<Item = &'a Type> {
+    op.results.iter().map(|&v| &f.value(v).ty)
+}
+
+/// The op that defines a value, if an op does.
+pub fn defining_op(f: &Function, v: ValueId) -> Option<OpId> {
+    match f.value(v).def {
+        ValueDef::Result(op, _) => Some(op),
+        _ => None,
+    }
+}
+
+/// Whether an operand is known when the model is compiled: an inline literal or a `const` op's result.
+pub fn is_constant(f: &Function, operand: &Operand) -> bool {
+    match operand {
+        Operand::Const(_) => true,
+        Operand::Value(r) => r
+            .id
+            .and_then(|v| defining_op(f, v))
+            .is_some_and(|op| f.op(op).kind == "const"),
+        Operand::Tuple(items) => items.iter().all(|o| is_constant(f, o)),
+    }
+}
+
+/// The integers an operand holds when it is a constant (an inline literal or a `const` op's `val`).
+pub fn const_ints(f: &Function, operand: &Operand) -> Option<Vec<i64>> {
+    let tv = match operand {
+        Operand::Const(tv) => tv,
+        Operand::Value(r) => {
+            let op = f.op(defining_op(f, r.id?)?);
+            if op.kind != "const" {
+                return None;
+            }
+            op.attribute("val")?
+        }
+        Operand::Tuple(_) => return None,
+    };
+    let e = tv.elements()?;
+    (0..e.len()).map(|i| e.get_i64(i)).collect()
+}
+
+/// The integer input `key` of an op, when constant and scalar (or the first element).
+pub fn const_int(f: &Function, op: &Operation, key: &str) -> Option<i64> {
+    const_ints(f, op.arg(key)?)?.first().copied()
+}
+
+/// The string input `key` of an op, when constant.
+pub fn const_str<'a>(f: &'a Function, op: &'a Operation, key: &str) -> Option<&'a str> {
+    match op.arg(key)? {
+        Operand::Const(tv) => tv.as_str(),
+        Operand::Value(r) => {
+            let def = f.op(defining_op(f, r.id?)?);
+            (def.kind == "const").then(|| def.attribute("val")?.as_str()).flatten()
+        }
+        Operand::Tuple(_) => None,
+    }
+}
