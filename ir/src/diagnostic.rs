@@ -160,5 +160,29 @@ pub mod codes {
         BLOB_DTYPE = "MIL0304", Error, "blob dtype differs from the declared type";
         /// A blob whose size differs from what the declared type needs.
         BLOB_SIZE = "MIL0305", Error, "blob size differs from the declared type";
+        /// An op type no opset has.
+        UNKNOWN_OP = "MIL0401", Error, "unknown operation";
+        /// An op, or the version of it used, that the function's (or the op's pinned) opset lacks.
+        OP_NOT_IN_OPSET = "MIL0402", Error, "operation not available in the opset";
+        /// An opset name that is not ios15..ios18 or ios26; the ops under it are not checked.
+        UNKNOWN_OPSET = "MIL0403", Warning, "unknown opset";
+        /// An argument key the op does not have.
+        UNKNOWN_INPUT = "MIL0404", Error, "unknown input";
+        /// A required input that is not given.
+        MISSING_INPUT = "MIL0405", Error, "missing required input";
+        /// An operand whose dtype or kind the input does not accept.
+        INPUT_TYPE = "MIL0406", Error, "input type not accepted";
+        /// Two inputs that share a type variable but have different dtypes.
+        TYPE_VARIABLE = "MIL0407", Error, "inputs of one type variable differ";
+        /// A run-time value where the op needs a value known at compile time.
+        NOT_CONSTANT = "MIL0408", Error, "input must be constant";
+        /// A declared output type that differs from the type the op gives.
+        OUTPUT_TYPE = "MIL0409", Error, "declared type differs from the inferred type";
+        /// A statement that declares more or fewer results than the op has.
+        OUTPUT_COUNT = "MIL0410", Error, "wrong number of outputs";
+        /// An input value the op rejects (pad_type, axes, reshape element count, ...).
+        INVALID_VALUE = "MIL0411", Error, "invalid input value";
+        /// Input shapes that do not fit together (broadcasting, inner dimensions, channels, ...).
+        INCOMPATIBLE_SHAPES = "MIL0412", Error, "incompatible input shapes";
     }
 }

@@ -9,10 +9,12 @@ pub mod catalogue;
 pub mod constant;
 pub mod diagnostic;
 pub mod float;
+pub mod infer;
 pub mod printer;
 pub mod program;
 pub mod source_map;
 pub mod span;
+pub mod typecheck;
 pub mod types;
 pub mod verify;
 

@@ -1,0 +1,33 @@
+//! Prints, for every op of a MIL file, the types inference gives its results, one JSON object per
+//! line: `{"line": N, "op": "conv", "types": ["tensor<fp16, [1, 2]>"]}`, or `"problem"` instead
+//! of `"types"`. The oracle tests compare these with coremltools' types.
+//!
+//! `cargo run -p mil-ir --example infer_types -- FILE.mil`
+
+use mil_ir::infer::{Problem, infer_function};
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: infer_types FILE.mil");
+    let text = std::fs::read_to_string(&path).expect("readable file");
+    let parsed = mil_grammar::parse(&text);
+    for (f, spans) in parsed.program.functions.iter().zip(&parsed.source_map.functions) {
+        let types = infer_function(f);
+        for id in f.walk_ops() {
+            let start = spans.ops.get(id.index()).map_or(0, |s| s.whole.start as usize);
+            let line = text[..start].lines().count().max(1);
+            let op = &f.op(id).kind;
+            let body = match types.outputs(id) {
+                None => "\"problem\": \"not in the catalogue\"".to_string(),
+                Some(Ok(types)) => {
+                    let quoted: Vec<String> = types.iter().map(|t| format!("\"{t}\"")).collect();
+                    format!("\"types\": [{}]", quoted.join(", "))
+                }
+                Some(Err(Problem::Unknown)) => "\"problem\": \"unknown\"".to_string(),
+                Some(Err(Problem::Invalid { message, .. } | Problem::Incompatible { message, .. })) => {
+                    format!("\"problem\": {message:?}")
+                }
+            };
+            println!("{{\"line\": {line}, \"op\": \"{op}\", {body}}}");
+        }
+    }
+}

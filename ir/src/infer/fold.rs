@@ -1,0 +1,224 @@
+//! Constant folding of the integer computations that feed shape inputs: `shape`, casts, integer
+//! arithmetic, `concat`, `stack`, `gather`, slicing, reshapes and `range_1d`. Folding follows
+//! coremltools' value inference, keeping elements that depend on a `?` dim as unknown.
+
+use super::context::Ctx;
+use super::known::{Known, dims_as_ints};
+use crate::types::{DTypeKind, Dim, Type};
+
+/// The most elements a folded tensor may have: shape computations are small, and larger tensors
+/// are not worth the time.
+const MAX_ELEMENTS: usize = 4096;
+
+/// An integer tensor: its shape and its elements (`None` where unknown).
+type Ints = (Vec<u64>, Vec<Option<i64>>);
+
+/// What op `cx` makes known about its first result, whose inferred types are `outputs`.
+pub(crate) fn fold<'a>(cx: &Ctx<'_, 'a>, outputs: &[Type]) -> Option<Known<'a>> {
+    if cx.op.kind == "const" {
+        return match cx.source("val")? {
+            super::Source::Attr(_, v) => Some(Known::Literal(v)),
+            super::Source::Arg(..) => None,
+        };
+    }
+    let out = outputs.first()?;
+    let dtype = out.dtype()?;
+    if !matches!(dtype.kind(), DTypeKind::Int | DTypeKind::UInt | DTypeKind::Bool) {
+        return None;
+    }
+    let shape: Vec<u64> = out
+        .shape()?
+        .iter()
+        .map(|d| match d {
+            Dim::Known(n) => Some(*n),
+            Dim::Unknown => None,
+        })
+        .collect::<Option<_>>()?;
+    let count: u64 = shape.iter().product();
+    if count as usize > MAX_ELEMENTS {
+        return None;
+    }
+    let values = values(cx, dtype.kind() == DTypeKind::Bool)?;
+    (values.len() as u64 == count).then_some(Known::Ints { shape, values })
+}
+
+/// The elements of the first result of `cx`, if this op folds.
+fn values(cx: &Ctx, to_bool: bool) -> Option<Vec<Option<i64>>> {
+    let op = cx.op.kind.as_str();
+    Some(match op {
+        "shape" => dims_as_ints(cx.shape("x").ok()?),
+        "identity" | "squeeze" | "expand_dims" | "reshape" => ints(cx, "x")?.1,
+        "cast" => {
+            let v = match ints(cx, "x") {
+                Some((_, v)) => v,
+                None => cx
+                    .value("x")?
+                    .floats()?
+                    .into_iter()
+                    .map(|f| Some(f.trunc() as i64))
+                    .collect(),
+            };
+            if to_bool {
+                v.into_iter().map(|e| e.map(|e| (e != 0) as i64)).collect()
+            } else {
+                v
+            }
+        }
+        "add" | "sub" | "mul" | "floor_div" | "mod" | "maximum" | "minimum" => {
+            let ((_, x), (_, y)) = (ints(cx, "x")?, ints(cx, "y")?);
+            let n = x.len().max(y.len());
+            if (x.len() != n && x.len() != 1) || (y.len() != n && y.len() != 1) {
+                return None;
+            }
+            let at = |v: &[Option<i64>], i: usize| if v.len() == 1 { v[0] } else { v[i] };
+            (0..n)
+                .map(|i| Some(arithmetic(op, at(&x, i)?, at(&y, i)?)))
+                .map(Option::flatten)
+                .collect()
+        }
+        "concat" => {
+            let mut all = Vec::new();
+            for o in cx.tuple_operands("values").ok()? {
+                let k = cx.operand_value(o)?;
+                if k.shape()?.len() != 1 {
+                    return None;
+                }
+                all.extend(k.ints()?);
+            }
+            all
+        }
+        "stack" => {
+            let mut all = Vec::new();
+            for o in cx.tuple_operands("values").ok()? {
+                let k = cx.operand_value(o)?;
+                if !k.shape()?.is_empty() {
+                    return None;
+                }
+                all.extend(k.ints()?);
+            }
+            all
+        }
+        "gather" => {
+            let (shape, x) = ints(cx, "x")?;
+            let (_, indices) = ints(cx, "indices")?;
+            if shape.len() != 1 || !matches!(cx.int_or("axis", 0).ok()?, 0 | -1) {
+                return None;
+            }
+            let n = x.len() as i64;
+            indices
+                .iter()
+                .map(|i| {
+                    let i = i.map(|i| if i < 0 { i + n } else { i })?;
+                    x.get(usize::try_from(i).ok()?).copied().flatten()
+                })
+                .collect()
+        }
+        "slice_by_index" => slice(cx)?,
+        "slice_by_size" => {
+            let (shape, x) = ints(cx, "x")?;
+            let (b, s) = (cx.ints("begin").ok()?, cx.ints("size").ok()?);
+            if shape.len() != 1 || b.len() != 1 || s.len() != 1 {
+                return None;
+            }
+            let begin = usize::try_from(b[0]).ok()?;
+            let end = if s[0] == -1 {
+                x.len()
+            } else {
+                begin + usize::try_from(s[0]).ok()?
+            };
+            x.get(begin..end)?.to_vec()
+        }
+        "reduce_prod" | "reduce_sum" => {
+            let (shape, x) = ints(cx, "x")?;
+            if shape.len() != 1 {
+                return None;
+            }
+            let product = op == "reduce_prod";
+            let start = if product { 1 } else { 0 };
+            let total = x.iter().try_fold(start, |acc: i64, v| {
+                let v = (*v)?;
+                if product {
+                    acc.checked_mul(v)
+                } else {
+                    acc.checked_add(v)
+                }
+            });
+            vec![total]
+        }
+        "range_1d" => {
+            let (start, end, step) = (cx.int("start").ok()?, cx.int("end").ok()?, cx.int("step").ok()?);
+            if step == 0 {
+                return None;
+            }
+            let mut out = Vec::new();
+            let mut v = start;
+            while (step > 0 && v < end) || (step < 0 && v > end) {
+                out.push(Some(v));
+                v += step;
+                if out.len() > MAX_ELEMENTS {
+                    return None;
+                }
+            }
+            out
+        }
+        _ => return None,
+    })
+}
+
+/// The shape and elements of input `key`, when it is an integer tensor with known shape.
+fn ints(cx: &Ctx, key: &str) -> Option<Ints> {
+    let k = cx.value(key)?;
+    Some((k.shape()?, k.ints()?))
+}
+
+/// Integer arithmetic as Core ML does it (`floor_div` and `mod` round towards minus infinity).
+fn arithmetic(op: &str, x: i64, y: i64) -> Option<i64> {
+    match op {
+        "add" => x.checked_add(y),
+        "sub" => x.checked_sub(y),
+        "mul" => x.checked_mul(y),
+        "floor_div" => (y != 0).then(|| x.div_euclid(y) - i64::from(y < 0 && x.rem_euclid(y) != 0)),
+        "mod" => (y != 0).then(|| x - y * (x.div_euclid(y) - i64::from(y < 0 && x.rem_euclid(y) != 0))),
+        "maximum" => Some(x.max(y)),
+        _ => Some(x.min(y)),
+    }
+}
+
+/// `slice_by_index` of a vector, with Python's slice rules.
+fn slice(cx: &Ctx) -> Option<Vec<Option<i64>>> {
+    let (shape, x) = ints(cx, "x")?;
+    if shape.len() != 1 {
+        return None;
+    }
+    let n = x.len() as i64;
+    let (b, e) = (cx.ints("begin").ok()?, cx.ints("end").ok()?);
+    let s = cx.ints_or("stride", || vec![1]).ok()?;
+    let mask = |key: &str| cx.bools(key).ok().map(|m| m.is_some_and(|m| m[0]));
+    let (bm, em, squeeze) = (mask("begin_mask")?, mask("end_mask")?, mask("squeeze_mask")?);
+    let (b, e, s) = (*b.first()?, *e.first()?, *s.first()?);
+    if s == 0 {
+        return None;
+    }
+    let wrap = |v: i64| if v < 0 { v + n } else { v };
+    if squeeze {
+        return Some(vec![*x.get(usize::try_from(wrap(b)).ok()?)?]);
+    }
+    let (lo, hi) = if s > 0 { (0, n) } else { (-1, n - 1) };
+    let begin = if bm {
+        if s > 0 { lo } else { hi }
+    } else {
+        wrap(b).clamp(lo, hi)
+    };
+    let end = if em {
+        if s > 0 { hi } else { lo }
+    } else {
+        wrap(e).clamp(lo, hi)
+    };
+    let mut out = Vec::new();
+    let mut i = begin;
+    while (s > 0 && i < end) || (s < 0 && i > end) {
+        out.push(x[i as usize]);
+        i += s;
+    }
+    Some(out)
+}

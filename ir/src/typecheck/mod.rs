@@ -1,0 +1,99 @@
+//! Op checks: every op is known in its opset, gets the inputs it needs with the dtypes and
+//! const-ness it accepts, and declares the results it has with the types it gives.
+//!
+//! Only what can be told is reported: ops under an unknown opset, ops the catalogue does not
+//! know, unreadable types and `?` dims never produce follow-on errors, and an op whose inputs are
+//! wrong is not also blamed for its outputs.
+
+mod inputs;
+mod outputs;
+
+use crate::catalogue::{self, LookupError, Opset};
+use crate::diagnostic::{Diagnostic, codes};
+use crate::infer::{Binding, Inferencer};
+use crate::program::{Function, OpId};
+use crate::source_map::{FunctionSpans, SourceMap};
+use crate::{Program, Span};
+
+pub use outputs::compatible;
+
+/// Checks every op of every function of `program`; `map` gives the locations (an empty map
+/// gives empty spans).
+pub fn check(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let empty = FunctionSpans::default();
+    for (i, f) in program.functions.iter().enumerate() {
+        check_function(f, map.functions.get(i).unwrap_or(&empty), &mut out);
+    }
+    out
+}
+
+/// The span of op `id`'s type, or of the whole statement when that is unknown.
+fn kind_span(spans: &FunctionSpans, id: OpId) -> Span {
+    spans.ops.get(id.index()).map(|s| s.kind).unwrap_or_default()
+}
+
+fn check_function(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>) {
+    let Some(function_opset) = Opset::parse(&f.opset) else {
+        if !f.opset.is_empty() {
+            out.push(unknown_opset(&f.opset, spans.opset));
+        }
+        return;
+    };
+    let mut inferencer = Inferencer::new(f);
+    for id in f.walk_ops() {
+        let op = f.op(id);
+        let opset = match &op.opset {
+            None => function_opset,
+            Some(pin) => match Opset::parse(pin) {
+                Some(o) => o,
+                None => {
+                    let at = spans
+                        .ops
+                        .get(id.index())
+                        .and_then(|s| s.opset)
+                        .unwrap_or_default();
+                    out.push(unknown_opset(pin, at));
+                    inferencer.skip(id);
+                    continue;
+                }
+            },
+        };
+        let version = match catalogue::lookup_in(&op.kind, opset) {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(lookup_error(e, &op.kind, opset, kind_span(spans, id)));
+                inferencer.skip(id);
+                continue;
+            }
+        };
+        let binding = Binding::new(op, version);
+        let clean = inputs::check(f, spans, id, version, &binding, &inferencer, out);
+        let inferred = inferencer.infer(id, version, opset, &binding);
+        if op.kind != "const" {
+            outputs::check(f, spans, id, version, &binding, &inferred, clean, out);
+        }
+    }
+}
+
+fn unknown_opset(name: &str, at: Span) -> Diagnostic {
+    Diagnostic::new(
+        codes::UNKNOWN_OPSET,
+        at,
+        format!("unknown opset `{name}` (ios15, ios16, ios17, ios18 or ios26); its ops are not checked"),
+    )
+}
+
+fn lookup_error(e: LookupError, kind: &str, opset: Opset, at: Span) -> Diagnostic {
+    match e {
+        LookupError::NotInOpset { first } => Diagnostic::new(
+            codes::OP_NOT_IN_OPSET,
+            at,
+            format!("`{kind}` is available from {first} on, not in {opset}"),
+        ),
+        _ => {
+            let hint = catalogue::suggest(kind).map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+            Diagnostic::new(codes::UNKNOWN_OP, at, format!("unknown operation `{kind}`{hint}"))
+        }
+    }
+}
