@@ -41,7 +41,10 @@ impl Verdict {
 
     /// The Neural Engine's refusal message, if any.
     pub fn ane_message(&self) -> Option<&str> {
-        self.messages.iter().find(|(b, _)| b == "ane").map(|(_, m)| m.as_str())
+        self.messages
+            .iter()
+            .find(|(b, _)| b == "ane")
+            .map(|(_, m)| m.as_str())
     }
 }
 
@@ -62,7 +65,10 @@ pub fn verdict(op: &Operation) -> Option<Verdict> {
         .into_iter()
         .filter(|b| b != "unsupported")
         .collect();
-    let selected = op.attribute("SelectedBackend").and_then(|v| v.as_str()).map(str::to_string);
+    let selected = op
+        .attribute("SelectedBackend")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     let estimates = op
         .attribute("EstimatedRuntime")
         .map(pairs)

@@ -17,7 +17,11 @@ pub struct Tally {
 impl Tally {
     /// The agreement rate (1 when there are no cases).
     pub fn rate(&self) -> f64 {
-        if self.total == 0 { 1.0 } else { self.agree as f64 / self.total as f64 }
+        if self.total == 0 {
+            1.0
+        } else {
+            self.agree as f64 / self.total as f64
+        }
     }
 
     fn count(&mut self, agree: bool) {
@@ -91,7 +95,13 @@ impl Agreement {
             };
             tally.count(o.device == device);
             if o.device != device {
-                self.disagree(model, o, Aspect::Placement, o.device.to_string(), device.to_string());
+                self.disagree(
+                    model,
+                    o,
+                    Aspect::Placement,
+                    o.device.to_string(),
+                    device.to_string(),
+                );
             }
         }
     }

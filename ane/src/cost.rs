@@ -131,7 +131,10 @@ pub fn estimate(f: &Function, op: &Operation, chip: &ChipProfile) -> OpCost {
                 "gru" => 3.0,
                 _ => 1.0,
             };
-            let hidden = output_types(f, op).nth(1).and_then(known_dims).and_then(|d| d.last().copied());
+            let hidden = output_types(f, op)
+                .nth(1)
+                .and_then(known_dims)
+                .and_then(|d| d.last().copied());
             let h = hidden.unwrap_or(0) as f64;
             cost.macs = out_elems * gates * 2.0 * h;
             cost.cpu_ms = cost.macs * 86.0 * PS;

@@ -5,9 +5,14 @@ use crate::rules::{self, Finding, Site};
 use crate::target::Target;
 use mil_ir::{Diagnostic, FunctionSpans, Program, SourceMap, Span};
 
+/// The ANE diagnostics of `mil check`: [`for_target`] with the default target (M4, all compute units).
+pub fn check(program: &Program, source_map: &SourceMap) -> Vec<Diagnostic> {
+    for_target(program, source_map, Target::default())
+}
+
 /// Every ANE diagnostic of `program`: the rules' findings, and for each ANE-eligible op the planner
 /// keeps off the Neural Engine, why (ANE201).
-pub fn diagnostics(program: &Program, source_map: &SourceMap, target: Target) -> Vec<Diagnostic> {
+pub fn for_target(program: &Program, source_map: &SourceMap, target: Target) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, f) in program.functions.iter().enumerate() {
         let Some(spans) = source_map.functions.get(i) else {
@@ -19,7 +24,11 @@ pub fn diagnostics(program: &Program, source_map: &SourceMap, target: Target) ->
             if let Reason::Moved { .. } = o.reason {
                 let text = o.reason.text(o.device, o.segment);
                 let span = op_span(spans, o.op.index());
-                out.push(Diagnostic::new(rules::MOVED_OFF_ANE.code, span, format!("{text} (Core ML verdict)")));
+                out.push(Diagnostic::new(
+                    rules::MOVED_OFF_ANE.code,
+                    span,
+                    format!("{text} (Core ML verdict)"),
+                ));
             }
         }
     }
@@ -49,5 +58,11 @@ pub fn diagnostic(fi: &Finding, f: &mil_ir::Function, spans: &FunctionSpans) -> 
 
 /// The op's kind (where a reader's eye goes), or the whole statement.
 fn op_span(spans: &FunctionSpans, op: usize) -> Span {
-    spans.ops.get(op).map_or(spans.name, |s| if s.kind == Span::default() { s.whole } else { s.kind })
+    spans.ops.get(op).map_or(spans.name, |s| {
+        if s.kind == Span::default() {
+            s.whole
+        } else {
+            s.kind
+        }
+    })
 }

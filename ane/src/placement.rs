@@ -63,7 +63,9 @@ impl Reason {
 
     /// A sentence for people.
     pub fn text(&self, device: Device, segment: Option<usize>) -> String {
-        let seg = segment.map(|s| format!(" (segment {})", s + 1)).unwrap_or_default();
+        let seg = segment
+            .map(|s| format!(" (segment {})", s + 1))
+            .unwrap_or_default();
         match self {
             Reason::Constant => "constant: folded into the ops that read it".into(),
             Reason::Boundary => "I/O boundary: Core ML's runtime wrapper of an input or output".into(),
@@ -71,7 +73,9 @@ impl Reason {
             Reason::RefusedByCoreMl(m) => format!("ineligible: Core ML reports '{m}'"),
             Reason::NotAllowed => "the compute units leave the Neural Engine out".into(),
             Reason::OnAne { cpu_extra_ms } => {
-                format!("cheapest on the ANE{seg}: the best plan with it on the CPU costs {cpu_extra_ms:.4} ms more")
+                format!(
+                    "cheapest on the ANE{seg}: the best plan with it on the CPU costs {cpu_extra_ms:.4} ms more"
+                )
             }
             Reason::Moved { ane_extra_ms } if *ane_extra_ms < 1e-9 => format!(
                 "moved to {device}{seg}: ANE-eligible, and a tie: the plan costs the same with it on the ANE"
@@ -107,6 +111,8 @@ pub struct OpPlacement {
     pub segment: Option<usize>,
     /// Core ML's verdict, when the file carries analytics attributes.
     pub coreml: Option<Verdict>,
+    /// The ops whose results it reads.
+    pub inputs: Vec<OpId>,
 }
 
 impl OpPlacement {
@@ -158,9 +164,9 @@ impl FunctionPlacement {
 
     /// The share of planned ops on the Neural Engine.
     pub fn ane_op_share(&self) -> f64 {
-        let (on, all) = self
-            .planned()
-            .fold((0, 0), |(on, all), o| (on + usize::from(o.device == Device::Ane), all + 1));
+        let (on, all) = self.planned().fold((0, 0), |(on, all), o| {
+            (on + usize::from(o.device == Device::Ane), all + 1)
+        });
         if all == 0 { 0.0 } else { on as f64 / all as f64 }
     }
 
@@ -176,7 +182,11 @@ impl FunctionPlacement {
 
 /// Predicts every function of `program`.
 pub fn place(program: &Program, target: Target, source: Source) -> Vec<FunctionPlacement> {
-    program.functions.iter().map(|f| place_function(f, target, source)).collect()
+    program
+        .functions
+        .iter()
+        .map(|f| place_function(f, target, source))
+        .collect()
 }
 
 /// Predicts one function.
@@ -208,7 +218,11 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
         } else {
             eligibility(source, refusal[id.index()].map(|i| &findings[i]), coreml.as_ref())
         };
-        let estimates_ms = if planned { estimates(source, &cost, coreml.as_ref(), ane_eligible, target) } else { [Some(0.0); 3] };
+        let estimates_ms = if planned {
+            estimates(source, &cost, coreml.as_ref(), ane_eligible, target)
+        } else {
+            [Some(0.0); 3]
+        };
         if planned {
             node_of[id.index()] = nodes.len();
             nodes.push(Node {
@@ -216,7 +230,10 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
                 outputs: 0,
             });
         }
-        let var = op.results.first().map_or_else(|| op.kind.clone(), |&v| f.value(v).name.clone());
+        let var = op
+            .results
+            .first()
+            .map_or_else(|| op.kind.clone(), |&v| f.value(v).name.clone());
         ops.push(OpPlacement {
             op: id,
             var,
@@ -228,6 +245,7 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
             estimates_ms,
             segment: None,
             coreml,
+            inputs: producers(f, op),
         });
     }
     for producer in output_producers(f) {
@@ -292,6 +310,25 @@ fn estimates(
     ]
 }
 
+/// The ops whose results `op` reads.
+fn producers(f: &Function, op: &mil_ir::Operation) -> Vec<OpId> {
+    let mut out = Vec::new();
+    for a in &op.args {
+        let items = match &a.value {
+            mil_ir::Operand::Tuple(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        for item in items {
+            if let mil_ir::Operand::Value(r) = item
+                && let Some(p) = r.id.and_then(|v| crate::tensor::defining_op(f, v))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// The ops producing the function's outputs, looking through Core ML's output wrappers.
 fn output_producers(f: &Function) -> Vec<OpId> {
     let mut out = Vec::new();
@@ -340,7 +377,10 @@ fn assign(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan:
         o.segment = Some(segments.len() - 1);
         let forced = plan.forced_ms[n];
         let best = plan.total_ms;
-        if o.ane_eligible && o.estimates_ms[Device::Ane.index()].is_none() && matches!(o.reason, Reason::Cheapest) {
+        if o.ane_eligible
+            && o.estimates_ms[Device::Ane.index()].is_none()
+            && matches!(o.reason, Reason::Cheapest)
+        {
             o.reason = Reason::NotAllowed;
         } else if matches!(o.reason, Reason::Cheapest) && o.ane_eligible {
             o.reason = if d == Device::Ane {
@@ -362,16 +402,27 @@ fn assign(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan:
 fn place_unplanned(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan::Plan) {
     for o in ops.iter_mut().filter(|o| o.segment.is_none()) {
         let op = f.op(o.op);
-        let reader = op.results.iter().flat_map(|&v| f.value(v).uses.iter()).find_map(|u| match u {
-            Use::Operand { op, .. } => Some(*op),
-            Use::Output { .. } => None,
-        });
+        let reader = op
+            .results
+            .iter()
+            .flat_map(|&v| f.value(v).uses.iter())
+            .find_map(|u| match u {
+                Use::Operand { op, .. } => Some(*op),
+                Use::Output { .. } => None,
+            });
         let writer = op.args.iter().find_map(|a| match &a.value {
             mil_ir::Operand::Value(r) => r.id.and_then(|v| crate::tensor::defining_op(f, v)),
             _ => None,
         });
-        let neighbour = if op.kind == "tensor_to_tensor_buffer" { writer } else { reader };
-        if let Some(n) = neighbour.map(|id| node_of[id.index()]).filter(|&n| n != usize::MAX) {
+        let neighbour = if op.kind == "tensor_to_tensor_buffer" {
+            writer
+        } else {
+            reader
+        };
+        if let Some(n) = neighbour
+            .map(|id| node_of[id.index()])
+            .filter(|&n| n != usize::MAX)
+        {
             o.device = plan.devices[n];
         }
     }

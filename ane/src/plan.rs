@@ -46,7 +46,11 @@ impl Charges {
 
     /// The charge for running `to` right after `from`.
     fn transition(&self, from: Device, to: Device) -> f64 {
-        if from == to { 0.0 } else { self.switch_ms + self.launch(to) }
+        if from == to {
+            0.0
+        } else {
+            self.switch_ms + self.launch(to)
+        }
     }
 }
 

@@ -84,10 +84,10 @@ pub fn defining_op(f: &Function, v: ValueId) -> Option<OpId> {
 pub fn is_constant(f: &Function, operand: &Operand) -> bool {
     match operand {
         Operand::Const(_) => true,
-        Operand::Value(r) => r
-            .id
-            .and_then(|v| defining_op(f, v))
-            .is_some_and(|op| f.op(op).kind == "const"),
+        Operand::Value(r) => {
+            r.id.and_then(|v| defining_op(f, v))
+                .is_some_and(|op| f.op(op).kind == "const")
+        }
         Operand::Tuple(items) => items.iter().all(|o| is_constant(f, o)),
     }
 }
@@ -120,7 +120,9 @@ pub fn const_str<'a>(f: &'a Function, op: &'a Operation, key: &str) -> Option<&'
         Operand::Const(tv) => tv.as_str(),
         Operand::Value(r) => {
             let def = f.op(defining_op(f, r.id?)?);
-            (def.kind == "const").then(|| def.attribute("val")?.as_str()).flatten()
+            (def.kind == "const")
+                .then(|| def.attribute("val")?.as_str())
+                .flatten()
         }
         Operand::Tuple(_) => None,
     }

@@ -1,11 +1,11 @@
 //! Agreement with Core ML's own verdicts (M4, cpuAndNeuralEngine) on the corpus analytics files.
 
+use mil_ane::Device;
 use mil_ane::compare::Agreement;
-use mil_ane::placement::{self, Source};
-use mil_ane::{Chip, ComputeUnits, Target};
 use mil_ane::compare::{Aspect, Tally};
 use mil_ane::placement::FunctionPlacement;
-use mil_ane::Device;
+use mil_ane::placement::{self, Source};
+use mil_ane::{Chip, ComputeUnits, Target};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -53,7 +53,13 @@ fn score() -> Scored {
     };
     for (model, text) in models() {
         let parse = mil_grammar::parse(&text);
-        for (f, placed) in parse.program.functions.iter().zip(placement::place(&parse.program, STUDY, Source::Ours)) {
+        for (f, placed) in
+            parse
+                .program
+                .functions
+                .iter()
+                .zip(placement::place(&parse.program, STUDY, Source::Ours))
+        {
             let before = s.ours.disagreements.len();
             s.ours.add(&model, &placed);
             for d in &s.ours.disagreements[before..] {
@@ -73,7 +79,10 @@ fn score() -> Scored {
 fn count_estimates(placed: &FunctionPlacement, tallies: &mut [Tally; 2]) {
     for o in placed.planned() {
         let Some(v) = &o.coreml else { continue };
-        for (i, (d, ours)) in [(Device::Ane, o.cost.ane_ms), (Device::Cpu, o.cost.cpu_ms)].into_iter().enumerate() {
+        for (i, (d, ours)) in [(Device::Ane, o.cost.ane_ms), (Device::Cpu, o.cost.cpu_ms)]
+            .into_iter()
+            .enumerate()
+        {
             if let Some(theirs) = v.estimate(d).filter(|&t| t > 0.0) {
                 let r = ours / theirs;
                 tallies[i].total += 1;
@@ -87,7 +96,10 @@ fn count_estimates(placed: &FunctionPlacement, tallies: &mut [Tally; 2]) {
 fn explain(placed: &FunctionPlacement, d: &mil_ane::compare::Disagreement) -> String {
     let o = placed.ops.iter().find(|o| o.var == d.var).expect("the op");
     if d.aspect == Aspect::Eligibility {
-        return format!("`{}` ({}): eligibility differs — ours {}, Core ML {}", d.var, d.kind, d.ours, d.coreml);
+        return format!(
+            "`{}` ({}): eligibility differs — ours {}, Core ML {}",
+            d.var, d.kind, d.ours, d.coreml
+        );
     }
     let extra = match &o.reason {
         mil_ane::placement::Reason::Moved { ane_extra_ms } => *ane_extra_ms,
@@ -103,7 +115,10 @@ fn explain(placed: &FunctionPlacement, d: &mil_ane::compare::Disagreement) -> St
     } else {
         format!("Core ML's choice costs {extra:.4} ms more under our prices")
     };
-    format!("{} `{}` ({}): ours {}, Core ML {} — {why}", d.model, d.var, d.kind, d.ours, d.coreml)
+    format!(
+        "{} `{}` ({}): ours {}, Core ML {} — {why}",
+        d.model, d.var, d.kind, d.ours, d.coreml
+    )
 }
 
 /// (model, op name) → (preferred device, supported devices) from MLComputePlan's table.
@@ -114,7 +129,14 @@ fn plan_rows() -> Vec<(String, String, String, String)> {
         .lines()
         .filter_map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
-            (c.len() >= 6).then(|| (c[0].to_string(), c[3].to_string(), c[4].to_string(), c[5].to_string()))
+            (c.len() >= 6).then(|| {
+                (
+                    c[0].to_string(),
+                    c[3].to_string(),
+                    c[4].to_string(),
+                    c[5].to_string(),
+                )
+            })
         })
         .collect()
 }
@@ -132,7 +154,8 @@ fn compare_plan(
         let var = o.var.trim_end_matches("_4D454D5F4F5054");
         let name = f.op(o.op).name().unwrap_or(var);
         let row = plan.iter().find(|r| r.0 == model && r.1 == var);
-        let Some((_, _, device, supported)) = row.or_else(|| plan.iter().find(|r| r.0 == model && r.1 == name))
+        let Some((_, _, device, supported)) =
+            row.or_else(|| plan.iter().find(|r| r.0 == model && r.1 == name))
         else {
             continue;
         };
@@ -147,7 +170,11 @@ fn compare_plan(
         let eligible = supported.contains("ANE");
         a.eligibility.agree += usize::from(o.ane_eligible == eligible);
 
-        let t = if theirs == Device::Ane { &mut a.on_ane } else { &mut a.on_cpu };
+        let t = if theirs == Device::Ane {
+            &mut a.on_ane
+        } else {
+            &mut a.on_cpu
+        };
         t.total += 1;
         t.agree += usize::from(o.device == theirs);
     }
@@ -167,19 +194,44 @@ fn report(s: &Scored) -> String {
         models().len()
     );
     let _ = writeln!(w, "| measure | result | required |\n|---|---|---|");
-    let _ = writeln!(w, "| eligibility: ours vs `\"ane\" in BackendSupport` | {} | ≥ 95% |", pct(s.ours.eligibility));
+    let _ = writeln!(
+        w,
+        "| eligibility: ours vs `\"ane\" in BackendSupport` | {} | ≥ 95% |",
+        pct(s.ours.eligibility)
+    );
     let _ = writeln!(w, "| placement on Core ML's ANE ops | {} | |", pct(s.ours.on_ane));
     let _ = writeln!(w, "| placement on Core ML's CPU ops | {} | |", pct(s.ours.on_cpu));
-    let _ = writeln!(w, "| placement, balanced accuracy | {:.1}% | ≥ 90% |", 100.0 * s.ours.balanced_accuracy());
+    let _ = writeln!(
+        w,
+        "| placement, balanced accuracy | {:.1}% | ≥ 90% |",
+        100.0 * s.ours.balanced_accuracy()
+    );
     let _ = writeln!(
         w,
         "| segmentation alone (Core ML's support and estimates, our planner), balanced | {:.1}% | |",
         100.0 * s.segmentation.balanced_accuracy()
     );
-    let _ = writeln!(w, "| our ANE estimates within ×1.25 of `EstimatedRuntime` | {} | |", pct(s.estimates[0]));
-    let _ = writeln!(w, "| our CPU estimates within ×1.25 of `EstimatedRuntime` (bnns/classic_cpu, the cheaper) | {} | |", pct(s.estimates[1]));
-    let _ = writeln!(w, "| eligibility vs MLComputePlan's supported devices ({} ops matched by name) | {} | |", s.plan_tsv.1, pct(s.plan_tsv.0.eligibility));
-    let _ = writeln!(w, "| placement vs MLComputePlan's preferred device, balanced | {:.1}% | |", 100.0 * s.plan_tsv.0.balanced_accuracy());
+    let _ = writeln!(
+        w,
+        "| our ANE estimates within ×1.25 of `EstimatedRuntime` | {} | |",
+        pct(s.estimates[0])
+    );
+    let _ = writeln!(
+        w,
+        "| our CPU estimates within ×1.25 of `EstimatedRuntime` (bnns/classic_cpu, the cheaper) | {} | |",
+        pct(s.estimates[1])
+    );
+    let _ = writeln!(
+        w,
+        "| eligibility vs MLComputePlan's supported devices ({} ops matched by name) | {} | |",
+        s.plan_tsv.1,
+        pct(s.plan_tsv.0.eligibility)
+    );
+    let _ = writeln!(
+        w,
+        "| placement vs MLComputePlan's preferred device, balanced | {:.1}% | |",
+        100.0 * s.plan_tsv.0.balanced_accuracy()
+    );
     let _ = writeln!(w, "\n## Disagreements with `SelectedBackend`, each explained\n");
     if s.explained.is_empty() {
         let _ = writeln!(w, "None.");
@@ -202,8 +254,19 @@ fn agreement_with_core_ml_verdicts() {
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::write(&path, &text).unwrap();
     }
-    assert!(s.ours.eligibility.rate() >= 0.95, "eligibility agreement {}", pct(s.ours.eligibility));
-    assert!(s.ours.balanced_accuracy() >= 0.90, "balanced accuracy {:.3}", s.ours.balanced_accuracy());
+    assert!(
+        s.ours.eligibility.rate() >= 0.95,
+        "eligibility agreement {}",
+        pct(s.ours.eligibility)
+    );
+    assert!(
+        s.ours.balanced_accuracy() >= 0.90,
+        "balanced accuracy {:.3}",
+        s.ours.balanced_accuracy()
+    );
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(current, text, "docs/ane-accuracy.md is stale: run with UPDATE_EXPECT=1");
+    assert_eq!(
+        current, text,
+        "docs/ane-accuracy.md is stale: run with UPDATE_EXPECT=1"
+    );
 }

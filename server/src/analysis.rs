@@ -10,6 +10,7 @@ pub fn diagnostics(text: &str, model_dir: Option<&Path>) -> Vec<Diagnostic> {
     let parse = mil_grammar::parse(text);
     let mut diagnostics = parse.diagnostics;
     diagnostics.extend(mil_ir::verify::verify(&parse.program, &parse.source_map));
+    diagnostics.extend(mil_ane::diagnostics::check(&parse.program, &parse.source_map));
     diagnostics.extend(mil_ir::typecheck::check(&parse.program, &parse.source_map));
     if let Some(dir) = model_dir {
         diagnostics.extend(mil_proto::blob_check::check_blobs(

@@ -35,6 +35,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Predict where each op runs (Neural Engine, GPU, CPU), what it costs, and why.
+    Placement(cli::placement::Args),
 }
 
 fn main() {
@@ -53,6 +55,7 @@ fn main() {
     let code = match args.command {
         Command::Check { format, files } => cli::check::run(&files, format),
         Command::Fmt { check, files } => cli::fmt::run(&files, check),
+        Command::Placement(args) => cli::placement::run(&args),
     };
     std::process::exit(code as i32);
 }

@@ -1,8 +1,6 @@
 //! Data types the Neural Engine refuses (ANE005, ANE007, ANE008, ANE011).
 
-use super::{
-    CROP_RESIZE_INDICES, Cx, Finding, INT32_RESULT, INT32_SCALAR_COMPARE, INT32_TENSOR, Site,
-};
+use super::{CROP_RESIZE_INDICES, Cx, Finding, INT32_RESULT, INT32_SCALAR_COMPARE, INT32_TENSOR, Site};
 use crate::tensor::{dims, input_types, is_constant, operand_type, output_types};
 use mil_ir::{DType, Operand, Operation};
 
@@ -10,7 +8,14 @@ use mil_ir::{DType, Operand, Operation};
 const INT32_RESULT_OPS: &[&str] = &["reduce_argmax", "reduce_argmin", "argsort", "topk"];
 
 /// Comparisons, whose int32 scalar operands Core ML fails to resolve.
-const COMPARISONS: &[&str] = &["equal", "not_equal", "greater", "greater_equal", "less", "less_equal"];
+const COMPARISONS: &[&str] = &[
+    "equal",
+    "not_equal",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+];
 
 /// Fires once per op, with the most specific of the int32 verdicts.
 pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
@@ -24,7 +29,10 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
         } else {
             None
         };
-        let what = format!("runs on CPU: Core ML reports 'Output type int32 is not supported.' for {}", op.kind);
+        let what = format!(
+            "runs on CPU: Core ML reports 'Output type int32 is not supported.' for {}",
+            op.kind
+        );
         out.push(Finding::new(&INT32_RESULT, site, what).with_fix(fix));
         return;
     }
@@ -58,9 +66,7 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
 fn reads_int32(cx: &Cx, operand: &Operand) -> bool {
     match operand {
         Operand::Tuple(items) => items.iter().any(|o| reads_int32(cx, o)),
-        o => {
-            !is_constant(cx.f, o) && operand_type(cx.f, o).is_some_and(|t| t.dtype() == Some(DType::Int32))
-        }
+        o => !is_constant(cx.f, o) && operand_type(cx.f, o).is_some_and(|t| t.dtype() == Some(DType::Int32)),
     }
 }
 

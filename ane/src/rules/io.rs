@@ -1,8 +1,6 @@
 //! Function inputs and outputs (ANE006, ANE009, ANE010, ANE106, ANE108, ANE109).
 
-use super::{
-    Cx, DYNAMIC_SHAPE, FP32_IO, Finding, INT8_OUTPUT, INT32_IO, SMALL_IO, Site, WIDE_SHORT_IO,
-};
+use super::{Cx, DYNAMIC_SHAPE, FP32_IO, Finding, INT8_OUTPUT, INT32_IO, SMALL_IO, Site, WIDE_SHORT_IO};
 use crate::tensor::{bytes, dims, known_dims};
 use mil_ir::{DType, Dim, Type};
 

@@ -75,17 +75,17 @@ fn check_last_axis(dtype: Option<DType>, shape: &[u64], site: Site, out: &mut Ve
 
 /// Fires once per function for the ops that compute in fp32.
 pub(super) fn check_function(cx: &Cx, out: &mut Vec<Finding>) {
-    let fp32: Vec<_> = cx
-        .f
-        .walk_ops()
-        .into_iter()
-        .filter(|&id| {
-            let op = cx.f.op(id);
-            !matches!(op.kind.as_str(), "const" | "cast")
-                && !op.is_runtime_boundary()
-                && output_types(cx.f, op).any(|t| t.dtype() == Some(DType::Fp32) && dims(t).is_some_and(has_data))
-        })
-        .collect();
+    let fp32: Vec<_> =
+        cx.f.walk_ops()
+            .into_iter()
+            .filter(|&id| {
+                let op = cx.f.op(id);
+                !matches!(op.kind.as_str(), "const" | "cast")
+                    && !op.is_runtime_boundary()
+                    && output_types(cx.f, op)
+                        .any(|t| t.dtype() == Some(DType::Fp32) && dims(t).is_some_and(has_data))
+            })
+            .collect();
     if let Some(&first) = fp32.first() {
         let what = format!(
             "{} op{} compute in fp32: the ANE computes in fp16, so Core ML inserts casts around them",

@@ -41,7 +41,11 @@ fn kernel_fits(kh: u64, kw: u64) -> bool {
 }
 
 fn check_conv_kernel(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let Some(w) = op.arg("weight").and_then(|o| operand_type(cx.f, o)).and_then(known_dims) else {
+    let Some(w) = op
+        .arg("weight")
+        .and_then(|o| operand_type(cx.f, o))
+        .and_then(known_dims)
+    else {
         return;
     };
     let (kh, kw) = match w.as_slice() {
@@ -65,14 +69,19 @@ fn check_pool_width(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
         return;
     };
     if !((1..=8).contains(&width) || width == 32) {
-        let what =
-            format!("runs on CPU: Core ML reports 'Invalid Pool kernel width ({width}), must be [1-8] or 32.'");
+        let what = format!(
+            "runs on CPU: Core ML reports 'Invalid Pool kernel width ({width}), must be [1-8] or 32.'"
+        );
         out.push(Finding::new(&MAX_POOL_WIDTH, site, what));
     }
 }
 
 fn check_matmul_inner(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let Some(x) = op.arg("x").and_then(|o| operand_type(cx.f, o)).and_then(known_dims) else {
+    let Some(x) = op
+        .arg("x")
+        .and_then(|o| operand_type(cx.f, o))
+        .and_then(known_dims)
+    else {
         return;
     };
     let transposed = op

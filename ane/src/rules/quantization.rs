@@ -10,9 +10,7 @@ pub(super) fn check(cx: &Cx, out: &mut Vec<Finding>) {
     let f = cx.f;
     let ops = f.walk_ops();
     let activations_quantized = ops.iter().any(|&id| f.op(id).kind == "quantize");
-    if !activations_quantized
-        && let Some(&first) = ops.iter().find(|&&id| is_int8_weight(f, f.op(id)))
-    {
+    if !activations_quantized && let Some(&first) = ops.iter().find(|&&id| is_int8_weight(f, f.op(id))) {
         let what = "int8 weights dequantized to fp16 save memory bandwidth, not compute: weight-only int8 gives no speed-up on the ANE";
         out.push(Finding::new(&WEIGHT_ONLY_INT8, Site::Op(first), what));
     }

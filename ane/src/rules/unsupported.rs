@@ -1,8 +1,6 @@
 //! Ops the Neural Engine does not run at all (ANE001–ANE004, ANE018).
 
-use super::{
-    CONTROL_FLOW, Cx, Finding, RANGE_1D, SCATTER, SLIDING_WINDOWS, Site, UNSUPPORTED_OP,
-};
+use super::{CONTROL_FLOW, Cx, Finding, RANGE_1D, SCATTER, SLIDING_WINDOWS, Site, UNSUPPORTED_OP};
 use mil_ir::Operation;
 
 /// The ops Core ML answers `Unsupported MIL operation` for, with the rewrite that avoids each.
@@ -13,11 +11,23 @@ const REFUSED: &[(&str, Option<&str>)] = &[
     ("cosh", Some("`hyperbolic-to-exp`: (exp(x)+exp(−x))/2")),
     ("sinh", Some("`hyperbolic-to-exp`: (exp(x)−exp(−x))/2")),
     ("tan", Some("`tan-to-sin-cos`: sin(x)/cos(x)")),
-    ("band_part", Some("`band-part-to-mask`: multiply by a constant band mask")),
-    ("cumsum", Some("`cumsum-to-matmul`: matmul with a constant triangular matrix")),
-    ("reduce_prod", Some("`reduce-prod-to-log-sum`: exp(reduce_sum(log(x))) for positive x")),
+    (
+        "band_part",
+        Some("`band-part-to-mask`: multiply by a constant band mask"),
+    ),
+    (
+        "cumsum",
+        Some("`cumsum-to-matmul`: matmul with a constant triangular matrix"),
+    ),
+    (
+        "reduce_prod",
+        Some("`reduce-prod-to-log-sum`: exp(reduce_sum(log(x))) for positive x"),
+    ),
     ("mod", Some("`mod-to-floor-div`: x − floor_div(x, y)·y")),
-    ("one_hot", Some("`one-hot-to-equal`: equal against a constant range, cast to fp16")),
+    (
+        "one_hot",
+        Some("`one-hot-to-equal`: equal against a constant range, cast to fp16"),
+    ),
     ("non_zero", None),
     ("random_normal", None),
     ("scatter_along_axis", None),
@@ -49,7 +59,10 @@ pub(super) fn check(_cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>
             &SLIDING_WINDOWS,
             "runs on CPU: Core ML reports 'MIL converter not implemented.'",
         ),
-        "range_1d" => (&RANGE_1D, "runs on CPU: Core ML reports 'Failed to retrieve parameter start'"),
+        "range_1d" => (
+            &RANGE_1D,
+            "runs on CPU: Core ML reports 'Failed to retrieve parameter start'",
+        ),
         "cond" | "while_loop" => (
             &CONTROL_FLOW,
             "runs on CPU: control flow is executed by the CPU; only the ops of its blocks can use the ANE",

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod fmt;
+pub mod placement;
 
 use std::path::{Path, PathBuf};
 
