@@ -1,6 +1,6 @@
 //! Findings as diagnostics with source locations, for `mil check` and the language server.
 
-use crate::placement::{self, Reason, Source};
+use crate::placement::{self, FunctionPlacement, Reason, Source};
 use crate::rules::{self, Finding, Site};
 use crate::target::Target;
 use mil_ir::{Diagnostic, FunctionSpans, Program, SourceMap, Span};
@@ -20,19 +20,38 @@ pub fn for_target(program: &Program, source_map: &SourceMap, target: Target) -> 
         };
         let placed = placement::place_function(f, target, Source::Ours);
         out.extend(placed.findings.iter().map(|fi| diagnostic(fi, f, spans)));
-        for o in &placed.ops {
-            if let Reason::Moved { .. } = o.reason {
-                let text = o.reason.text(o.device, o.segment);
-                let span = op_span(spans, o.op.index());
-                out.push(Diagnostic::new(
-                    rules::MOVED_OFF_ANE.code,
-                    span,
-                    format!("{text} (Core ML verdict)"),
-                ));
-            }
-        }
+        out.extend(moved(&placed, spans));
     }
     out
+}
+
+/// One ANE201 per segment with eligible ops kept off the Neural Engine, at its first such op.
+fn moved(placed: &FunctionPlacement, spans: &FunctionSpans) -> Vec<Diagnostic> {
+    let mut count = vec![0usize; placed.segments.len()];
+    let mut first = vec![None; placed.segments.len()];
+    for o in &placed.ops {
+        if let (Reason::Moved { .. }, Some(s)) = (&o.reason, o.segment) {
+            count[s] += 1;
+            first[s].get_or_insert(o);
+        }
+    }
+    first
+        .iter()
+        .zip(count)
+        .filter_map(|(o, n)| {
+            let o = (*o)?;
+            let more = match n {
+                1 => String::new(),
+                n => format!("; {} more ANE-eligible ops of this segment share its fate", n - 1),
+            };
+            let text = format!("{}{more} (Core ML verdict)", o.reason.text(o.device, o.segment));
+            Some(Diagnostic::new(
+                rules::MOVED_OFF_ANE.code,
+                op_span(spans, o.op.index()),
+                text,
+            ))
+        })
+        .collect()
 }
 
 /// One finding as a diagnostic; the fix, when there is one, ends the message.
