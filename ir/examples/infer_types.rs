@@ -1,15 +1,21 @@
-//! Prints, for every op of a MIL file, the types inference gives its results, one JSON object per
-//! line: `{"line": N, "op": "conv", "types": ["tensor<fp16, [1, 2]>"]}`, or `"problem"` instead
-//! of `"types"`. The oracle tests compare these with coremltools' types.
+//! Prints, for every op of some MIL files, the types inference gives its results, one JSON object
+//! per line: `{"file": F, "line": N, "op": "conv", "types": ["tensor<fp16, [1, 2]>"]}`, or
+//! `"problem"` instead of `"types"`. The oracle tests compare these with coremltools' types.
 //!
-//! `cargo run -p mil-ir --example infer_types -- FILE.mil`
+//! `cargo run -p mil-ir --example infer_types -- FILE.mil...`
 
 use mil_ir::infer::{Problem, infer_function};
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: infer_types FILE.mil");
-    let text = std::fs::read_to_string(&path).expect("readable file");
-    let parsed = mil_grammar::parse(&text);
+    for path in std::env::args().skip(1) {
+        let text = std::fs::read_to_string(&path).expect("readable file");
+        print_types(&path, &text);
+    }
+}
+
+/// Prints the inferred types of every op of `text`, read from `path`.
+fn print_types(path: &str, text: &str) {
+    let parsed = mil_grammar::parse(text);
     for (f, spans) in parsed.program.functions.iter().zip(&parsed.source_map.functions) {
         let types = infer_function(f);
         for id in f.walk_ops() {
@@ -27,7 +33,7 @@ fn main() {
                     format!("\"problem\": {message:?}")
                 }
             };
-            println!("{{\"line\": {line}, \"op\": \"{op}\", {body}}}");
+            println!("{{\"file\": {path:?}, \"line\": {line}, \"op\": \"{op}\", {body}}}");
         }
     }
 }

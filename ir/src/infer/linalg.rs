@@ -54,11 +54,14 @@ pub(crate) fn matmul(cx: &Ctx) -> Inferred {
         ));
     }
     let mut out = broadcast(&xs[..xs.len() - 2], &ys[..ys.len() - 2], "y")?;
-    if !x_vector {
-        out.push(m);
-    }
+    out.push(m);
     if !y_vector {
         out.push(n);
+    }
+    if x_vector {
+        // coremltools drops the first dim, not the 1 it added: with batch dims in y, it is the
+        // batch that goes (`[4] × [2, 4, 3]` gives `[1, 3]`). Core ML's files carry that type.
+        out.remove(0);
     }
     let mut dtype = x_dtype;
     if cx.opset >= Opset::Ios17 {

@@ -3,7 +3,7 @@
 
 use super::kind_span;
 use crate::Span;
-use crate::catalogue::{self, Input, InputKind, OpVersion};
+use crate::catalogue::{self, DefaultValue, Input, InputKind, OpVersion};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::infer::{Binding, Inferencer, Source};
 use crate::program::{Function, OpId, Operand};
@@ -211,6 +211,14 @@ fn type_variables(
         let (Some(var), Some(source)) = (input.type_var, source) else {
             continue;
         };
+        // coremltools writes the defaults it fills in (an fp32 `epsilon` beside fp16 `gamma`)
+        // without checking them against their type variable, and Core ML accepts them.
+        if matches!(
+            input.default,
+            Some(DefaultValue::Float(_) | DefaultValue::Int(_) | DefaultValue::Bool(_))
+        ) {
+            continue;
+        }
         for (item, ty) in source_types(f, *source) {
             let Some(dtype) = ty.dtype().filter(|_| !matches!(ty, Type::Invalid(_))) else {
                 continue;
