@@ -59,7 +59,7 @@ fn errors(file: &str, text: &str) -> Vec<String> {
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
         .map(|d| {
-            let line = text[..d.span.start as usize].lines().count();
+            let line = text[..d.span.start as usize].matches('\n').count() + 1;
             format!(
                 "{file}:{line} {} {}: {}",
                 d.code.id,
