@@ -14,24 +14,10 @@ pub struct Word<'a> {
     pub span: Span,
 }
 
-/// `program(VERSION) [attrs] { functions }`.
+/// `func NAME<OPSET>(params) [attrs]`: the header of a function. (The program header, the function
+/// bodies and their top-level statements are handed to lowering as they are read and have no node.)
 #[derive(Debug)]
-pub struct Program<'a> {
-    /// The whole program.
-    pub span: Span,
-    /// The version number as written.
-    pub version: Word<'a>,
-    /// Program attributes.
-    pub attrs: Vec<Attr<'a>>,
-    /// Functions.
-    pub functions: Vec<Function<'a>>,
-}
-
-/// `func NAME<OPSET>(params) [attrs] { statements } -> (outputs);`.
-#[derive(Debug)]
-pub struct Function<'a> {
-    /// From `func` to `;`.
-    pub span: Span,
+pub struct FuncHeader<'a> {
     /// The name.
     pub name: Word<'a>,
     /// The opset, when written.
@@ -39,9 +25,7 @@ pub struct Function<'a> {
     /// Parameters.
     pub params: Vec<Param<'a>>,
     /// Function attributes.
-    pub attrs: Vec<Attr<'a>>,
-    /// The body.
-    pub body: Body<'a>,
+    pub attrs: Option<(Span, Vec<Attr<'a>>)>,
 }
 
 /// `TYPE name`: a parameter or an output of a statement.
@@ -53,7 +37,7 @@ pub struct Param<'a> {
     pub name: Word<'a>,
 }
 
-/// `{ statements } -> (outputs)`.
+/// `{ statements } -> (outputs)` of a nested block.
 #[derive(Debug)]
 pub struct Body<'a> {
     /// From `{` to the closing `)`.
@@ -68,7 +52,7 @@ pub struct Body<'a> {
 #[derive(Debug)]
 pub enum Stmt<'a> {
     /// A well-formed operation.
-    Op(OpStmt<'a>),
+    Op(Box<OpStmt<'a>>),
     /// A statement with a syntax error, skipped up to its `;` (already reported).
     Error(Span),
 }
@@ -87,7 +71,7 @@ pub struct OpStmt<'a> {
     /// The attribute block, if written.
     pub attrs: Option<(Span, Vec<Attr<'a>>)>,
     /// Nested blocks.
-    pub blocks: Vec<BlockDef<'a>>,
+    pub blocks: Vec<Box<BlockDef<'a>>>,
 }
 
 /// `block(params) { statements } -> (outputs)` of a control-flow op.
@@ -109,10 +93,44 @@ pub struct BlockDef<'a> {
 pub struct TypeExpr<'a> {
     /// The whole expression.
     pub span: Span,
-    /// The leading name.
+    /// The leading name — or, when the lexer read a plain `tensor<DTYPE, [dims]>` as one token, that
+    /// whole token (the only case in which the text holds a `<`).
     pub name: Word<'a>,
-    /// The `<...>` parameters, if written.
+    /// The `<...>` parameters, if written (and not part of a one-token tensor type).
     pub args: Option<Vec<TypeArg<'a>>>,
+}
+
+impl<'a> TypedLit<'a> {
+    /// The syntax tree of a `DTYPE(value)` token (see [`crate::lexer::Tok::ScalarLit`]) at `start`.
+    pub fn from_scalar_token(text: &'a str, start: usize) -> TypedLit<'a> {
+        let open = text.find('(').expect("the token has a `(`");
+        let inner = &text[open + 1..text.len() - 1];
+        let lead = inner.len() - inner.trim_start().len();
+        let value = inner.trim();
+        let at = start + open + 1 + lead;
+        let word = |text: &'a str, at: usize| Word {
+            text,
+            span: Span::new(at, at + text.len()),
+        };
+        let lit = match value.as_bytes()[0] {
+            b'"' => Lit::Str(word(value, at)),
+            b'-' if value[1..].starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                Lit::Negated(Span::new(at, at + value.len()), word(&value[1..], at + 1))
+            }
+            c if c == b'-' || c == b'.' || c.is_ascii_digit() => Lit::Number(word(value, at)),
+            _ => Lit::Word(word(value, at)),
+        };
+        let dtype = word(&text[..open], start);
+        TypedLit {
+            span: Span::new(start, start + text.len()),
+            ty: TypeExpr {
+                span: dtype.span,
+                name: dtype,
+                args: None,
+            },
+            body: LitBody::Lit(lit),
+        }
+    }
 }
 
 /// One parameter inside `<...>`.
@@ -165,7 +183,7 @@ pub enum ArgValue<'a> {
     /// A name (a value, or a bare `true`/`false`).
     Name(Word<'a>),
     /// `TYPE(body)`.
-    Typed(TypedLit<'a>),
+    Typed(Box<TypedLit<'a>>),
     /// `(a, b, ...)`.
     Tuple(Span, Vec<ArgValue<'a>>),
     /// A literal without its type (`[0, 2]`, `1e-6`, `"x"`).
@@ -189,7 +207,7 @@ pub enum LitBody<'a> {
     /// A literal.
     Lit(Lit<'a>),
     /// `BLOBFILE(key = value, ...)`.
-    Blob(Span, Vec<(Word<'a>, TypedLit<'a>)>),
+    Blob(Span, Vec<(Word<'a>, Box<TypedLit<'a>>)>),
     /// Nothing.
     Empty(Span),
 }

@@ -5,6 +5,8 @@
 //! sees well-formed tokens.
 
 use logos::Logos;
+use std::cell::RefCell;
+use std::rc::Rc;
 use mil_ir::{Diagnostic, Span, codes};
 
 /// A token kind. Tokens carry no text; the grammar slices it from the source by span.
@@ -20,6 +22,14 @@ pub enum Tok {
     /// `BLOBFILE`.
     #[token("BLOBFILE")]
     Blobfile,
+    /// A whole `tensor<DTYPE, [d0, ...]>` type with plain dims, read as one token for speed (other
+    /// type forms go through the grammar).
+    #[regex(r"tensor<[ \t]*[a-z0-9]+[ \t]*,[ \t]*\[[0-9?, \t]*\][ \t]*>")]
+    TensorType,
+    /// A whole scalar literal `DTYPE(value)` (`string("x")`, `uint64(64)`, `fp16(-0x1p-3)`,
+    /// `bool(true)`), read as one token for speed.
+    #[regex(r#"(bool|string|fp16|fp32|fp64|bf16|int4|int8|int16|int32|int64|uint1|uint2|uint3|uint4|uint6|uint8|uint16|uint32|uint64|fp8e4m3fn|fp8e5m2)\([ \t]*(-?[0-9A-Za-z_.+\-]+|"([^"\\\n]|\\.)*")[ \t]*\)"#)]
+    ScalarLit,
     /// An identifier: names, types, dtypes, op kinds, `true`, `inf`.
     #[regex("[A-Za-z_][A-Za-z0-9_]*")]
     Ident,
@@ -87,53 +97,70 @@ pub enum Tok {
 /// A token with its byte range, as lalrpop's external-lexer interface wants it.
 pub type Spanned = (usize, Tok, usize);
 
-/// The result of lexing a whole text.
-pub struct Lexed {
-    /// The tokens the grammar sees.
-    pub tokens: Vec<Spanned>,
-    /// The comments, in order.
-    pub comments: Vec<Span>,
-    /// Bad characters and unterminated strings.
+/// A streaming lexer: yields the tokens the grammar sees and sets aside comments and problems,
+/// which stay available after the tokens are consumed.
+pub struct Lexer<'a> {
+    inner: logos::Lexer<'a, Tok>,
+    text: &'a str,
+    /// The comments met so far, in order (shared with whoever attaches them as parsing goes).
+    pub comments: Rc<RefCell<Vec<Span>>>,
+    /// Bad characters and unterminated strings met so far.
     pub diagnostics: Vec<Diagnostic>,
+    bad: Option<Span>,
 }
 
-/// Lexes `text`. Never fails: problems become diagnostics.
-pub fn lex(text: &str) -> Lexed {
-    let mut tokens = Vec::with_capacity(text.len() / 5);
-    let mut comments = Vec::new();
-    let mut diagnostics = Vec::new();
-    let mut bad: Option<Span> = None;
-    let mut lexer = Tok::lexer(text);
-    while let Some(tok) = lexer.next() {
-        let span = lexer.span();
-        if tok.is_err() {
-            bad = Some(bad.map_or(Span::from(span.clone()), |b| b.cover(span.into())));
-            continue;
+impl<'a> Lexer<'a> {
+    /// A lexer over `text`.
+    pub fn new(text: &'a str) -> Lexer<'a> {
+        Lexer {
+            inner: Tok::lexer(text),
+            text,
+            comments: Rc::default(),
+            diagnostics: Vec::new(),
+            bad: None,
         }
-        if let Some(b) = bad.take() {
-            diagnostics.push(invalid_chars(text, b));
+    }
+
+    #[inline]
+    fn flush_bad(&mut self) {
+        if self.bad.is_none() {
+            return;
         }
-        match tok {
-            Ok(Tok::Comment) => comments.push(span.into()),
-            Ok(Tok::UnterminatedStr) => {
-                diagnostics.push(Diagnostic::new(
-                    codes::UNTERMINATED_STRING,
-                    span.clone().into(),
-                    "this string has no closing `\"` on its line",
-                ));
-                tokens.push((span.start, Tok::Str, span.end));
+        if let Some(b) = self.bad.take() {
+            self.diagnostics.push(invalid_chars(self.text, b));
+        }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Result<Spanned, ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let Some(tok) = self.inner.next() else {
+                self.flush_bad();
+                return None;
+            };
+            let span = self.inner.span();
+            let Ok(tok) = tok else {
+                let s = Span::from(span);
+                self.bad = Some(self.bad.map_or(s, |b| b.cover(s)));
+                continue;
+            };
+            self.flush_bad();
+            match tok {
+                Tok::Comment => self.comments.borrow_mut().push(span.into()),
+                Tok::UnterminatedStr => {
+                    self.diagnostics.push(Diagnostic::new(
+                        codes::UNTERMINATED_STRING,
+                        span.clone().into(),
+                        "this string has no closing `\"` on its line",
+                    ));
+                    return Some(Ok((span.start, Tok::Str, span.end)));
+                }
+                t => return Some(Ok((span.start, t, span.end))),
             }
-            Ok(t) => tokens.push((span.start, t, span.end)),
-            Err(()) => unreachable!("handled above"),
         }
-    }
-    if let Some(b) = bad {
-        diagnostics.push(invalid_chars(text, b));
-    }
-    Lexed {
-        tokens,
-        comments,
-        diagnostics,
     }
 }
 
@@ -151,7 +178,7 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<Tok> {
-        lex(text).tokens.into_iter().map(|t| t.1).collect()
+        Lexer::new(text).map(|t| t.unwrap().1).collect()
     }
 
     #[test]
@@ -162,13 +189,15 @@ mod tests {
             [Float, Int, Float, Float, Arrow, Minus, Ident]
         );
         assert_eq!(kinds("dict<a, b>>"), [Ident, Lt, Ident, Comma, Ident, Gt, Gt]);
+        assert_eq!(kinds("tensor<fp16, [1, ?]> tensor<fp16, [-1]>"), [TensorType, Ident, Lt, Ident, Comma, LBracket, Int, RBracket, Gt]);
+        assert_eq!(kinds(r#"string("a\")") uint64(64) fp16(-0x1p-3) bool(true) relu(x)"#), [ScalarLit, ScalarLit, ScalarLit, ScalarLit, Ident, LParen, Ident, RParen]);
     }
 
     #[test]
     fn comments_and_garbage_are_set_aside() {
-        let l = lex("a // hi\n$$ b \"open");
-        assert_eq!(l.comments, vec![Span::new(2, 7)]);
-        assert_eq!(l.tokens.len(), 3);
+        let mut l = Lexer::new("a // hi\n$$ b \"open");
+        assert_eq!(l.by_ref().count(), 3);
+        assert_eq!(*l.comments.borrow(), vec![Span::new(2, 7)]);
         let codes: Vec<_> = l.diagnostics.iter().map(|d| d.code.id).collect();
         assert_eq!(codes, ["MIL0002", "MIL0003"]);
     }

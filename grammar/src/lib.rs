@@ -30,10 +30,15 @@ pub struct Parse {
 
 /// Parses MIL text into the IR.
 pub fn parse(text: &str) -> Parse {
-    let lexed = lexer::lex(text);
-    let mut diagnostics = lexed.diagnostics;
-    if let Some(&first) = lexed.comments.first() {
-        let n = lexed.comments.len();
+    let mut lexer = lexer::Lexer::new(text);
+    let mut lowerer = lower::Lowerer::new(text, std::rc::Rc::clone(&lexer.comments));
+    let mut recovered = Vec::new();
+    let result = grammar::ProgramParser::new().parse(text, &mut recovered, &mut lowerer, &mut lexer);
+    let (program, source_map, lowered) = lowerer.finish(text.len());
+    let mut diagnostics = lexer.diagnostics;
+    let comments = lexer.comments.borrow();
+    if let Some(&first) = comments.first() {
+        let n = comments.len();
         diagnostics.push(Diagnostic::new(
             codes::COMMENT,
             first,
@@ -43,21 +48,11 @@ pub fn parse(text: &str) -> Parse {
             ),
         ));
     }
-    let mut recovered = Vec::new();
-    let result = grammar::ProgramParser::new().parse(text, &mut recovered, lexed.tokens.into_iter().map(Ok));
     diagnostics.extend(recovered.iter().map(|r| syntax_error::diagnostic(text, &r.error)));
-    let (program, source_map) = match result {
-        Ok(ast) => {
-            let mut lowerer = lower::Lowerer::new(text, &lexed.comments);
-            let out = lowerer.lower_program(&ast);
-            diagnostics.append(&mut lowerer.diags);
-            out
-        }
-        Err(e) => {
-            diagnostics.push(syntax_error::diagnostic(text, &e));
-            (Program::default(), SourceMap::default())
-        }
-    };
+    if let Err(e) = &result {
+        diagnostics.push(syntax_error::diagnostic(text, e));
+    }
+    diagnostics.extend(lowered);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     Parse {
         program,

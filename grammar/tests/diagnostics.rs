@@ -49,7 +49,7 @@ fn every_syntax_error_is_reported_and_the_rest_still_analysed() {
              \x20           tensor<fp16, [1, 4]> y = relu(x = undefined_thing)[name = string(\"y\")];",
         ),
         expect![[r#"
-            MIL0001 error 5:13-5:19 `tensor` unexpected `tensor`; expected one of `]`, `,`
+            MIL0001 error 5:13-5:33 `tensor<fp16, [1, 4]>` unexpected `tensor<fp16, [1, 4]>`; expected one of `]`, `,`
             MIL0001 error 6:49-6:50 `)` unexpected `)`; expected one of a name, `[`, `;`
             MIL0201 error 7:47-7:48 `c` `c` is not defined; did you mean `d`?
             MIL0201 error 8:47-8:62 `undefined_thing` `undefined_thing` is not defined"#]],

@@ -46,15 +46,20 @@ pub enum Elements {
 impl Elements {
     /// An empty element vector of the storage class of `dtype`.
     pub fn empty(dtype: DType) -> Elements {
+        Elements::with_capacity(dtype, 0)
+    }
+
+    /// An empty element vector of the storage class of `dtype`, with room for `n` elements.
+    pub fn with_capacity(dtype: DType, n: usize) -> Elements {
         match dtype {
-            DType::Fp16 => Elements::F16(Vec::new()),
-            DType::Bf16 => Elements::Bf16(Vec::new()),
-            DType::Fp32 | DType::Fp8E4M3Fn | DType::Fp8E5M2 => Elements::F32(Vec::new()),
-            DType::Fp64 => Elements::F64(Vec::new()),
-            DType::Bool => Elements::Bool(Vec::new()),
-            DType::String => Elements::Str(Vec::new()),
-            d if d.kind() == crate::types::DTypeKind::Int => Elements::Int(Vec::new()),
-            _ => Elements::UInt(Vec::new()),
+            DType::Fp16 => Elements::F16(Vec::with_capacity(n)),
+            DType::Bf16 => Elements::Bf16(Vec::with_capacity(n)),
+            DType::Fp32 | DType::Fp8E4M3Fn | DType::Fp8E5M2 => Elements::F32(Vec::with_capacity(n)),
+            DType::Fp64 => Elements::F64(Vec::with_capacity(n)),
+            DType::Bool => Elements::Bool(Vec::with_capacity(n)),
+            DType::String => Elements::Str(Vec::with_capacity(n)),
+            d if d.kind() == crate::types::DTypeKind::Int => Elements::Int(Vec::with_capacity(n)),
+            _ => Elements::UInt(Vec::with_capacity(n)),
         }
     }
 

@@ -119,7 +119,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_blob(&mut self, span: Span, args: &[(Word, TypedLit)]) -> ConstData {
+    fn lower_blob(&mut self, span: Span, args: &[(Word, Box<TypedLit>)]) -> ConstData {
         let mut path = None;
         let mut offset = None;
         let mut rank0_spelling = false;
@@ -164,9 +164,12 @@ impl Lowerer<'_> {
 
     /// Reads tensor elements and checks them against the dtype and the shape.
     fn lower_elements(&mut self, dtype: DType, shape: &[Dim], lit: &Lit) -> Elements {
-        let mut leaves = Vec::new();
+        let mut leaves = Vec::with_capacity(match lit {
+            Lit::List(_, items) => items.len(),
+            _ => 1,
+        });
         flatten(lit, &mut leaves);
-        let mut out = Elements::empty(dtype);
+        let mut out = Elements::with_capacity(dtype, leaves.len());
         let mut decimal = None;
         let mut bad = None;
         let mut inexact = None;

@@ -7,21 +7,28 @@
 mod literal;
 mod types;
 
-use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg};
+use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, Word};
+use std::cell::RefCell;
+use std::rc::Rc;
 use mil_ir::{
     ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
     FunctionSpans, OpId, OpSpans, Operand, Operation, Program, SourceMap, Span, Value, ValueDef, ValueId,
     ValueRef, ValueSpans, codes,
 };
 
-/// State shared by the lowering of one file.
+/// State shared by the lowering of one file. The grammar drives it: it starts the program and each
+/// function when their headers are read, hands over each top-level statement as soon as it is
+/// parsed (so its syntax tree can be dropped at once), and ends each function after its body.
 pub(crate) struct Lowerer<'a> {
     src: &'a str,
-    pub(crate) diags: Vec<Diagnostic>,
-    comments: &'a [Span],
+    diags: Vec<Diagnostic>,
+    comments: Rc<RefCell<Vec<Span>>>,
     next_comment: usize,
     /// Whether bare literals become rank-0 tensors (program 1.0's spelling of scalars).
     rank0_scalars: bool,
+    program: Program,
+    map: SourceMap,
+    current: Option<FnBuilder>,
 }
 
 /// A use of a name that was not defined when it was read.
@@ -32,15 +39,8 @@ struct Pending {
 }
 
 enum Site {
-    Operand {
-        op: OpId,
-        arg: usize,
-        item: Option<usize>,
-    },
-    Output {
-        block: BlockId,
-        index: usize,
-    },
+    Operand { op: OpId, arg: usize, item: Option<usize> },
+    Output { block: BlockId, index: usize },
 }
 
 /// The function being built with its spans, kept index-aligned.
@@ -51,13 +51,17 @@ struct FnBuilder {
 }
 
 impl<'a> Lowerer<'a> {
-    pub(crate) fn new(src: &'a str, comments: &'a [Span]) -> Lowerer<'a> {
+    /// A lowerer for `src`; `comments` fills as the lexer meets them.
+    pub(crate) fn new(src: &'a str, comments: Rc<RefCell<Vec<Span>>>) -> Lowerer<'a> {
         Lowerer {
             src,
             diags: Vec::new(),
             comments,
             next_comment: 0,
             rank0_scalars: false,
+            program: Program::default(),
+            map: SourceMap::default(),
+            current: None,
         }
     }
 
@@ -71,8 +75,10 @@ impl<'a> Lowerer<'a> {
 
     /// The comments that start before `offset` and were not attached yet.
     fn take_comments(&mut self, offset: u32) -> Vec<String> {
+        let comments = Rc::clone(&self.comments);
+        let comments = comments.borrow();
         let mut out = Vec::new();
-        while let Some(c) = self.comments.get(self.next_comment) {
+        while let Some(c) = comments.get(self.next_comment) {
             if c.start >= offset {
                 break;
             }
@@ -82,90 +88,102 @@ impl<'a> Lowerer<'a> {
         out
     }
 
-    pub(crate) fn lower_program(&mut self, p: &ast::Program) -> (Program, SourceMap) {
-        let version = p.version.text.to_string();
-        // An empty version comes from a header the grammar could not read and has reported.
-        if !version.is_empty() && !is_version(&version) {
+    /// `program(VERSION) [attrs] {` has been read (an empty version: the header could not be read).
+    pub(crate) fn start_program(&mut self, start: usize, version: Word, attrs: Option<(Span, Vec<ast::Attr>)>) {
+        let text = version.text.to_string();
+        if !text.is_empty() && !is_version(&text) {
             self.error(
                 codes::BAD_HEADER,
-                p.version.span,
-                format!("`{version}` is not a program version (Core ML writes 1.0 to 1.3)"),
+                version.span,
+                format!("`{text}` is not a program version (Core ML writes 1.0 to 1.3)"),
             );
         }
-        self.rank0_scalars = version == "1.0";
-        let comments = self.take_comments(p.span.start + 1);
-        let (attributes, attr_spans) = self.lower_attrs(&p.attrs);
-        let mut program = Program {
-            version,
-            attributes,
-            functions: Vec::with_capacity(p.functions.len()),
-            comments,
-        };
-        let mut map = SourceMap {
-            program: p.span,
-            version: p.version.span,
-            attributes: attr_spans,
-            functions: Vec::with_capacity(p.functions.len()),
-        };
-        for f in &p.functions {
-            let (f, spans) = self.lower_function(f);
-            program.functions.push(f);
-            map.functions.push(spans);
-        }
-        let rest = self.take_comments(u32::MAX);
-        match program.functions.last_mut() {
-            Some(f) => {
-                let body = f.body.index();
-                f.blocks[body].trailing_comments.extend(rest);
-            }
-            None => program.comments.extend(rest),
-        }
-        (program, map)
+        self.rank0_scalars = text == "1.0";
+        self.program.comments = self.take_comments(start as u32 + 1);
+        let (attributes, attr_spans) = self.lower_attrs(attrs.as_ref().map_or(&[], |a| &a.1));
+        self.program.version = text;
+        self.program.attributes = attributes;
+        self.map.program.start = start as u32;
+        self.map.version = version.span;
+        self.map.attributes = attr_spans;
     }
 
-    fn lower_function(&mut self, a: &ast::Function) -> (Function, FunctionSpans) {
-        let opset = match &a.opset {
+    /// A function header from `start` to `end` has been read.
+    pub(crate) fn start_function(&mut self, start: usize, end: usize, h: ast::FuncHeader) {
+        let opset = match &h.opset {
             Some(w) => w.text.to_string(),
-            None if a.name.text.is_empty() => String::new(), // an unreadable header, reported already
+            None if h.name.text.is_empty() => String::new(), // an unreadable header, reported already
             None => {
                 self.error(
                     codes::BAD_HEADER,
-                    a.name.span,
-                    format!(
-                        "function `{}` needs an opset: `func {}<ios18>(...)`",
-                        a.name.text, a.name.text
-                    ),
+                    h.name.span,
+                    format!("function `{}` needs an opset: `func {}<ios18>(...)`", h.name.text, h.name.text),
                 );
                 String::new()
             }
         };
-        let comments = self.take_comments(a.body.span.start);
+        let comments = self.take_comments(end as u32);
         let mut fb = FnBuilder {
             f: Function {
-                name: a.name.text.to_string(),
+                name: h.name.text.to_string(),
                 opset,
                 comments,
                 ..Function::default()
             },
             spans: FunctionSpans {
-                whole: a.span,
-                name: a.name.span,
-                opset: a.opset.map_or(a.name.span, |w| w.span),
+                whole: Span::new(start, end),
+                name: h.name.span,
+                opset: h.opset.map_or(h.name.span, |w| w.span),
                 ..FunctionSpans::default()
             },
             pending: Vec::new(),
         };
-        for (i, p) in a.params.iter().enumerate() {
+        for (i, p) in h.params.iter().enumerate() {
             let id = self.define(&mut fb, p, ValueDef::Param(i as u32));
             fb.f.params.push(id);
         }
-        let (attributes, attr_spans) = self.lower_attrs(&a.attrs);
+        let (attributes, attr_spans) = self.lower_attrs(h.attrs.as_ref().map_or(&[], |a| &a.1));
         fb.f.attributes = attributes;
         fb.spans.attributes = attr_spans;
-        fb.f.body = self.lower_body(&mut fb, &a.body, Vec::new(), None);
+        fb.f.body = begin_block(&mut fb, Vec::new(), None);
+        self.current = Some(fb);
+    }
+
+    /// A statement of the current function's body has been read.
+    pub(crate) fn statement(&mut self, s: &OpStmt) {
+        let Some(mut fb) = self.current.take() else { return };
+        let body = fb.f.body;
+        let op = self.lower_stmt(&mut fb, body, s);
+        fb.f.blocks[body.index()].ops.push(op);
+        self.current = Some(fb);
+    }
+
+    /// The current function's body closed with `-> (outputs)` (spanning `body`), its `;` ending at `end`.
+    pub(crate) fn end_function(&mut self, body: Span, outputs: &[Word], end: usize) {
+        let Some(mut fb) = self.current.take() else { return };
+        let block = fb.f.body;
+        self.end_block(&mut fb, block, body, outputs);
+        fb.spans.whole.end = end as u32;
         self.resolve_pending(&mut fb);
         fb.f.recompute_uses();
-        (fb.f, fb.spans)
+        self.program.functions.push(fb.f);
+        self.map.functions.push(fb.spans);
+    }
+
+    /// The program, its source map and the lowering diagnostics; a function left open by a syntax
+    /// error is closed at `end`.
+    pub(crate) fn finish(mut self, end: usize) -> (Program, SourceMap, Vec<Diagnostic>) {
+        self.end_function(Span::new(end, end), &[], end);
+        let rest = self.take_comments(u32::MAX);
+        match self.program.functions.last_mut() {
+            Some(f) => {
+                let body = f.body.index();
+                f.blocks[body].trailing_comments.extend(rest);
+            }
+            None => self.program.comments.extend(rest),
+        }
+        self.map.program.end = end as u32;
+        (self.program, self.map, self.diags)
     }
 
     /// Adds a value named by `p` and enters it in the symbol table (reporting a duplicate).
@@ -201,6 +219,7 @@ impl<'a> Lowerer<'a> {
         id
     }
 
+    /// Lowers a nested block from its syntax tree.
     fn lower_body(
         &mut self,
         fb: &mut FnBuilder,
@@ -208,24 +227,22 @@ impl<'a> Lowerer<'a> {
         params: Vec<ValueId>,
         parent: Option<OpId>,
     ) -> BlockId {
-        let block = fb.f.push_block(Block {
-            params,
-            parent,
-            ..Block::default()
-        });
-        fb.spans.blocks.push(BlockSpans {
-            whole: body.span,
-            outputs: Vec::new(),
-        });
+        let block = begin_block(fb, params, parent);
         for stmt in &body.stmts {
             if let Stmt::Op(s) = stmt {
                 let op = self.lower_stmt(fb, block, s);
                 fb.f.blocks[block.index()].ops.push(op);
             }
         }
-        let trailing = self.take_comments(body.span.end);
-        let mut outputs = Vec::with_capacity(body.outputs.len());
-        for (index, w) in body.outputs.iter().enumerate() {
+        self.end_block(fb, block, body.span, &body.outputs);
+        block
+    }
+
+    /// Resolves a block's outputs and attaches the comments before its end.
+    fn end_block(&mut self, fb: &mut FnBuilder, block: BlockId, span: Span, names: &[Word]) {
+        let trailing = self.take_comments(span.end);
+        let mut outputs = Vec::with_capacity(names.len());
+        for (index, w) in names.iter().enumerate() {
             let id = fb.f.lookup(w.text);
             if id.is_none() {
                 fb.pending.push(Pending {
@@ -238,12 +255,13 @@ impl<'a> Lowerer<'a> {
                 name: w.text.to_string(),
                 id,
             });
-            fb.spans.blocks[block.index()].outputs.push(w.span);
         }
+        let spans = &mut fb.spans.blocks[block.index()];
+        spans.whole = span;
+        spans.outputs = names.iter().map(|w| w.span).collect();
         let b = &mut fb.f.blocks[block.index()];
         b.outputs = outputs;
         b.trailing_comments = trailing;
-        block
     }
 
     fn lower_stmt(&mut self, fb: &mut FnBuilder, parent: BlockId, s: &OpStmt) -> OpId {
@@ -516,6 +534,16 @@ impl<'a> Lowerer<'a> {
             }
         }
     }
+}
+
+/// Adds an empty block (its span is set when it ends).
+fn begin_block(fb: &mut FnBuilder, params: Vec<ValueId>, parent: Option<OpId>) -> BlockId {
+    fb.spans.blocks.push(BlockSpans::default());
+    fb.f.push_block(Block {
+        params,
+        parent,
+        ..Block::default()
+    })
 }
 
 /// ` (did you mean `x`?)` for the closest defined name, if one is close.

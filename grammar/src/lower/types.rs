@@ -21,6 +21,9 @@ impl Lowerer<'_> {
 
 fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
     let name = t.name.text;
+    if name.starts_with("tensor<") {
+        return read_tensor_token(t.name);
+    }
     let Some(args) = &t.args else {
         return DType::from_name(name)
             .map(Type::Scalar)
@@ -67,6 +70,47 @@ fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
         ("dict", _) => Err(malformed("dict<KEY, VALUE>")),
         _ => Err(unknown_type(t)),
     }
+}
+
+/// Reads a `tensor<DTYPE, [dims]>` the lexer took as one token; its dims are digits and `?` only.
+fn read_tensor_token(w: ast::Word) -> Result<Type, Problem> {
+    let text = w.text;
+    let base = w.span.start as usize;
+    let at = |start: usize, end: usize| Span::new(base + start, base + end);
+    // Byte ranges of the non-blank parts between `from` and `to`.
+    let trimmed = |from: usize, to: usize| {
+        let part = &text[from..to];
+        let lead = part.len() - part.trim_start().len();
+        (from + lead, (from + part.trim_end().len()).max(from + lead))
+    };
+    let comma = text.find(',').expect("the token has a comma");
+    let (ds, de) = trimmed("tensor<".len(), comma);
+    let dtype = DType::from_name(&text[ds..de]).ok_or_else(|| {
+        let found = &text[ds..de];
+        (at(ds, de), format!("`{found}` is not a dtype; expected one of {}", dtype_list()))
+    })?;
+    let open = comma + text[comma..].find('[').expect("the token has `[`");
+    let close = text.rfind(']').expect("the token has `]`");
+    let mut shape = Vec::with_capacity(text[open..close].bytes().filter(|&b| b == b',').count() + 1);
+    if !text[open + 1..close].trim().is_empty() {
+        let mut from = open + 1;
+        while from <= close {
+            let to = from + text[from..close].find(',').unwrap_or(close - from);
+            let (s, e) = trimmed(from, to);
+            if s == e && to == close {
+                break; // a trailing comma, as the grammar allows elsewhere
+            }
+            shape.push(match &text[s..e] {
+                "?" => Dim::Unknown,
+                d => Dim::Known(
+                    d.parse()
+                        .map_err(|_| (at(s, e), format!("`{d}` is not a dimension (a size ≥ 0 or `?`)")))?,
+                ),
+            });
+            from = to + 1;
+        }
+    }
+    Ok(Type::Tensor { dtype, shape })
 }
 
 fn read_dtype(t: &TypeExpr) -> Result<DType, Problem> {
