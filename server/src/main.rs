@@ -2,6 +2,7 @@
 
 mod analysis;
 mod cli;
+mod lsp;
 mod report;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,8 @@ enum Command {
     },
     /// Predict where each op runs (Neural Engine, GPU, CPU), what it costs, and why.
     Placement(cli::placement::Args),
+    /// Serve the language server protocol on standard input and output.
+    Lsp,
 }
 
 fn main() {
@@ -56,6 +59,7 @@ fn main() {
         Command::Check { format, files } => cli::check::run(&files, format),
         Command::Fmt { check, files } => cli::fmt::run(&files, check),
         Command::Placement(args) => cli::placement::run(&args),
+        Command::Lsp => std::process::exit(lsp::run()),
     };
     std::process::exit(code as i32);
 }

@@ -1,0 +1,121 @@
+//! Diagnostics as LSP sends them: ranges in the negotiated encoding, codes linked to their
+//! documentation (a section of docs/diagnostics.md, or the ANE rules table of docs/ane-rules.md),
+//! related locations, tags, and severities as configured.
+
+use crate::lsp::config::Config;
+use crate::lsp::model::Model;
+use crate::lsp::position::{self, Encoding};
+use mil_ir::{Code, Severity};
+use tower_lsp_server::ls_types::{
+    CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location,
+    NumberOrString, Uri,
+};
+
+/// The anchor of a code's section in docs/diagnostics.md (GitHub's heading slugs).
+pub fn anchor(code: Code) -> String {
+    let heading = format!("{} — {} ({})", code.id, code.title, code.severity.name());
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The tags a code's diagnostics carry (editors fade unnecessary code and strike deprecated code).
+/// No code is unnecessary or deprecated yet; ANE and opset checks add theirs here.
+fn tags(code: Code) -> Option<Vec<DiagnosticTag>> {
+    const UNNECESSARY: &[&str] = &[];
+    const DEPRECATED: &[&str] = &[];
+    let mut tags = Vec::new();
+    if UNNECESSARY.contains(&code.id) {
+        tags.push(DiagnosticTag::UNNECESSARY);
+    }
+    if DEPRECATED.contains(&code.id) {
+        tags.push(DiagnosticTag::DEPRECATED);
+    }
+    (!tags.is_empty()).then_some(tags)
+}
+
+fn lsp_severity(s: Severity) -> DiagnosticSeverity {
+    match s {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Information => DiagnosticSeverity::INFORMATION,
+        Severity::Hint => DiagnosticSeverity::HINT,
+    }
+}
+
+/// The model's diagnostics for `uri`, as the client should show them.
+pub fn to_lsp(model: &Model, uri: &Uri, config: &Config, enc: Encoding) -> Vec<Diagnostic> {
+    model
+        .all_diagnostics()
+        .filter_map(|d| one(model, d, uri, config, enc))
+        .collect()
+}
+
+/// Where a code is documented.
+pub fn documentation(code: Code, config: &Config) -> Option<Uri> {
+    let url = if code.id.starts_with("ANE") {
+        format!("{}ane-rules.md", config.docs_url)
+    } else {
+        format!("{}diagnostics.md#{}", config.docs_url, anchor(code))
+    };
+    url.parse().ok()
+}
+
+/// One diagnostic as the client shows it (`None` when its code is turned off).
+pub fn one(
+    model: &Model,
+    d: &mil_ir::Diagnostic,
+    uri: &Uri,
+    config: &Config,
+    enc: Encoding,
+) -> Option<Diagnostic> {
+    let severity = config.severity(d.code.id, d.severity)?;
+    let related = d
+        .related
+        .iter()
+        .map(|r| DiagnosticRelatedInformation {
+            location: Location::new(uri.clone(), position::range(&model.rope, r.span, enc)),
+            message: r.message.clone(),
+        })
+        .collect::<Vec<_>>();
+    let href = documentation(d.code, config);
+    Some(Diagnostic {
+        range: position::range(&model.rope, d.span, enc),
+        severity: Some(lsp_severity(severity)),
+        code: Some(NumberOrString::String(d.code.id.to_string())),
+        code_description: href.map(|href| CodeDescription { href }),
+        source: Some("mil".into()),
+        message: d.message.clone(),
+        related_information: (!related.is_empty()).then_some(related),
+        tags: tags(d.code),
+        data: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_links_to_a_heading_of_the_catalogue() {
+        let docs = include_str!("../../../docs/diagnostics.md");
+        let slugs: Vec<String> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("### "))
+            .map(|h| {
+                h.to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect()
+            })
+            .collect();
+        for code in mil_ir::codes::ALL {
+            assert!(slugs.contains(&anchor(*code)), "no section for {}", code.id);
+        }
+        assert_eq!(anchor(mil_ir::codes::SYNTAX), "mil0001--syntax-error-error");
+    }
+}

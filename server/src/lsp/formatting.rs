@@ -1,0 +1,145 @@
+//! Formatting: the whole document in canonical layout (what `mil fmt` writes), or only the
+//! statements a range touches, each canonicalised on its own. Documents with syntax errors are
+//! not formatted: the parse would lose what could not be read.
+
+use crate::lsp::incremental;
+use crate::lsp::model::Model;
+use crate::lsp::server::Ctx;
+use mil_ir::{ConstData, Elements, OpId, Span, canonical, printer};
+use tower_lsp_server::ls_types::TextEdit;
+
+/// How far a body's statements are indented; each nesting level adds [`NESTING_STEP`].
+const STATEMENT_INDENT: usize = 12;
+/// The extra indentation of a nested block's statements.
+const NESTING_STEP: usize = 12;
+
+/// The edits formatting the document, or the statements overlapping `range`.
+pub fn format(m: &Model, cx: &Ctx, range: Option<Span>) -> Option<Vec<TextEdit>> {
+    match range {
+        None => format_document(m, cx),
+        Some(range) => Some(format_range(m, cx, range)),
+    }
+}
+
+fn format_document(m: &Model, cx: &Ctx) -> Option<Vec<TextEdit>> {
+    let text = m.rope.to_string();
+    let formatted = crate::cli::fmt::format_text(&text).ok()?;
+    Some(minimal_edit(m, cx, &text, &formatted).into_iter().collect())
+}
+
+/// One edit turning `old` into `new`: the part between their common prefix and suffix.
+pub fn minimal_edit(m: &Model, cx: &Ctx, old: &str, new: &str) -> Option<TextEdit> {
+    if old == new {
+        return None;
+    }
+    let mut prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
+    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
+        prefix -= 1;
+    }
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let mut suffix = old
+        .bytes()
+        .rev()
+        .zip(new.bytes().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
+        suffix -= 1;
+    }
+    Some(TextEdit::new(
+        cx.range(m, Span::new(prefix, old.len() - suffix)),
+        new[prefix..new.len() - suffix].to_string(),
+    ))
+}
+
+fn format_range(m: &Model, cx: &Ctx, range: Span) -> Vec<TextEdit> {
+    let mut edits = Vec::new();
+    for (fi, spans) in m.map.functions.iter().enumerate() {
+        for (i, s) in spans.ops.iter().enumerate() {
+            if s.whole.end < range.start || s.whole.start > range.end {
+                continue;
+            }
+            if let Some((span, text)) = canonical_statement(m, fi, OpId(i as u32))
+                && m.slice(span) != text
+            {
+                edits.push(TextEdit::new(cx.range(m, span), text));
+            }
+        }
+    }
+    edits
+}
+
+/// The canonical text of statement `op` of function `fi` and the span it replaces (from the start
+/// of its line when only indentation precedes it, through its `;`). `None` for control-flow ops and
+/// statements that do not read cleanly on their own.
+pub fn canonical_statement(m: &Model, fi: usize, op: OpId) -> Option<(Span, String)> {
+    let f = m.program.functions.get(fi)?;
+    let whole = m.map.functions.get(fi)?.ops.get(op.index())?.whole;
+    if !f.op(op).blocks.is_empty() {
+        return None;
+    }
+    let mut alone = incremental::parse_alone(m, f, &m.slice(whole))?;
+    alone.single_op()?;
+    let errors = alone
+        .analysis
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == mil_ir::Severity::Error && !incremental::is_name_resolution(d.code));
+    if errors {
+        return None;
+    }
+    canonical::canonicalize(&mut alone.analysis.program);
+    let g = &mut alone.analysis.program.functions[0];
+    if f.op(op).name().is_none() {
+        unique_name(f, &mut g.ops[0]);
+    }
+    let mut depth = 0;
+    let mut parent = f.block(f.op(op).parent).parent;
+    while let Some(p) = parent {
+        depth += 1;
+        parent = f.block(f.op(p).parent).parent;
+    }
+    let indent = STATEMENT_INDENT + NESTING_STEP * depth;
+    let mut text = printer::print_operation(g, OpId(0), indent);
+    // Through the `;` after the statement.
+    let after = m.slice(Span::new(
+        whole.end as usize,
+        (whole.end as usize + 64).min(m.rope.len_bytes()),
+    ));
+    let semi = after
+        .find(|c: char| !c.is_whitespace())
+        .filter(|&i| after[i..].starts_with(';'))?;
+    let end = whole.end as usize + semi + 1;
+    let line_start = m.rope.line_to_byte(m.rope.byte_to_line(whole.start as usize));
+    let start = if m
+        .slice(Span::new(line_start, whole.start as usize))
+        .trim()
+        .is_empty()
+    {
+        text.insert_str(0, &" ".repeat(indent));
+        line_start
+    } else {
+        whole.start as usize
+    };
+    Some((Span::new(start, end), text))
+}
+
+/// Makes the name the canonicaliser gave an unnamed op unique in the real function.
+fn unique_name(f: &mil_ir::Function, op: &mut mil_ir::Operation) {
+    let Some(attr) = op.attributes.iter_mut().find(|a| a.key == "name") else {
+        return;
+    };
+    let Some(base) = attr.value.as_str().map(str::to_owned) else {
+        return;
+    };
+    let taken = |n: &str| f.ops.iter().any(|o| o.name() == Some(n));
+    if !taken(&base) {
+        return;
+    }
+    let name = (1..)
+        .map(|n| format!("{base}_{n}"))
+        .find(|n| !taken(n))
+        .unwrap_or(base);
+    attr.value.data = ConstData::Tensor(Elements::Str(vec![name]));
+}

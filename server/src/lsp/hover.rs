@@ -1,0 +1,175 @@
+//! Hover: for an op, its catalogue signature, summary and result types; for a value, its type and
+//! where it comes from; for an argument key, the input's type, default and note; for a BLOBFILE,
+//! the weight record it points at.
+//!
+//! An op's hover is a list of sections, each from one provider in [`OP_SECTIONS`]; analyses that
+//! know more about an op (inferred types, ANE placement with its reason and cost per backend) add
+//! a provider there.
+
+use crate::lsp::locate::{self, Hit};
+use crate::lsp::model::Model;
+use crate::lsp::server::Ctx;
+use crate::lsp::signature_help::{input_label, opset_of, signature_label};
+use mil_ir::catalogue::{self, LookupError, docs};
+use mil_ir::{ConstData, Function, OpId, Span};
+use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
+
+/// Something that can say more about an op in its hover.
+type OpSection = fn(&Model, &Function, OpId) -> Option<String>;
+
+/// The sections of an op's hover, in order.
+const OP_SECTIONS: &[OpSection] = &[signature_section, results_section];
+
+/// The hover at `offset`.
+pub fn hover(m: &Model, cx: &Ctx, offset: u32) -> Option<Hover> {
+    let found = locate::at(m, offset)?;
+    let f = &m.program.functions[found.function];
+    let spans = &m.map.functions[found.function];
+    let (text, span) = match found.hit? {
+        Hit::OpKind(op) => {
+            let sections: Vec<String> = OP_SECTIONS.iter().filter_map(|s| s(m, f, op)).collect();
+            (sections.join("\n\n---\n\n"), spans.ops[op.index()].kind)
+        }
+        Hit::Value { id, span } => (value_text(m, found.function, id), span),
+        Hit::Unresolved { span } => (
+            format!("`{}` is not defined in `{}`", m.slice(span), f.name),
+            span,
+        ),
+        Hit::ArgKey { op, arg } => {
+            let o = f.op(op);
+            let key = o.args[arg].key.as_deref()?;
+            let input = catalogue::lookup(&o.kind, opset_of(f, o)).ok()?.input(key)?;
+            let note = docs::input_note(&o.kind, key).unwrap_or_default();
+            let span = spans.ops[op.index()].args[arg].key?;
+            (format!("```mil\n{}\n```\n{note}", input_label(input)), span)
+        }
+        Hit::Attribute { op, attr } => {
+            let a = &f.op(op).attributes[attr];
+            let span = spans.ops[op.index()].attributes[attr].whole;
+            match &a.value.data {
+                ConstData::Blob(blob) => (blob_text(m, blob, &a.value.ty), span),
+                _ => (format!("```mil\n{} : {}\n```", a.key, a.value.ty), span),
+            }
+        }
+        Hit::FunctionName => (function_text(f), spans.name),
+        Hit::Statement(_) => return None,
+    };
+    Some(markup(m, cx, text, span))
+}
+
+fn markup(m: &Model, cx: &Ctx, value: String, span: Span) -> Hover {
+    Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: if cx.caps.markdown {
+                MarkupKind::Markdown
+            } else {
+                MarkupKind::PlainText
+            },
+            value,
+        }),
+        range: Some(cx.range(m, span)),
+    }
+}
+
+fn signature_section(_: &Model, f: &Function, op: OpId) -> Option<String> {
+    let o = f.op(op);
+    let opset = opset_of(f, o);
+    Some(match catalogue::lookup(&o.kind, opset) {
+        Ok(v) => {
+            let summary = docs::summary(&o.kind).unwrap_or_default();
+            format!(
+                "```mil\n{}\n```\n{summary}\n\n`{}` since {} (function opset {opset})",
+                signature_label(v).0,
+                o.kind,
+                v.since()
+            )
+        }
+        Err(LookupError::NotInOpset { first }) => {
+            format!("`{}` is not in {opset}: it first appears in {first}", o.kind)
+        }
+        Err(LookupError::UnknownOpset) => format!("`{opset}` is not an opset this catalogue knows"),
+        Err(LookupError::UnknownOp) => match catalogue::suggest(&o.kind) {
+            Some(s) => format!("`{}` is not a MIL op (did you mean `{s}`?)", o.kind),
+            None => format!("`{}` is not a MIL op", o.kind),
+        },
+    })
+}
+
+fn results_section(_: &Model, f: &Function, op: OpId) -> Option<String> {
+    let o = f.op(op);
+    let mut lines: Vec<String> = o
+        .results
+        .iter()
+        .map(|&v| format!("- `{} {}` (declared)", f.value(v).ty, f.value(v).name))
+        .collect();
+    if let Some(name) = o.name() {
+        lines.insert(0, format!("op name `{name}`"));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+fn value_text(m: &Model, function: usize, id: mil_ir::ValueId) -> String {
+    let f = &m.program.functions[function];
+    let spans = &m.map.functions[function];
+    let v = f.value(id);
+    let line = spans
+        .values
+        .get(id.index())
+        .map(|s| {
+            m.rope
+                .byte_to_line((s.name.start as usize).min(m.rope.len_bytes()))
+                + 1
+        })
+        .unwrap_or(0);
+    let uses = match v.uses.len() {
+        0 => "never used".to_string(),
+        1 => "used once".to_string(),
+        n => format!("used {n} times"),
+    };
+    format!(
+        "```mil\n{} {}\n```\n{}, defined on line {line}; {uses}",
+        v.ty,
+        v.name,
+        locate::origin(f, id)
+    )
+}
+
+fn blob_text(m: &Model, blob: &mil_ir::BlobRef, ty: &mil_ir::Type) -> String {
+    let mut text = format!(
+        "**BLOBFILE** `{}` at offset {}\n\ndeclared `{ty}`",
+        blob.path, blob.offset
+    );
+    let Some(dir) = &m.model_dir else {
+        text.push_str("\n\n(the document is not on disk: the weight file is not read)");
+        return text;
+    };
+    let mut files = mil_proto::weights::WeightFiles::new(dir);
+    match files.open(&blob.path) {
+        Ok(reader) => match reader.record(blob.offset) {
+            Ok(r) => text.push_str(&format!(
+                "\n\nrecord: `{}`, {} bytes of data at offset {}",
+                r.dtype, r.size, r.data_offset
+            )),
+            Err(e) => text.push_str(&format!("\n\nno blob record there: {e}")),
+        },
+        Err(e) => text.push_str(&format!("\n\nweight file: {e:?}")),
+    }
+    text
+}
+
+fn function_text(f: &Function) -> String {
+    let params: Vec<String> = f
+        .params
+        .iter()
+        .map(|&p| format!("{} {}", f.value(p).ty, f.value(p).name))
+        .collect();
+    let outputs: Vec<&str> = f.block(f.body).outputs.iter().map(|r| r.name.as_str()).collect();
+    format!(
+        "```mil\nfunc {}<{}>({}) -> ({})\n```\n{} operations",
+        f.name,
+        f.opset,
+        params.join(", "),
+        outputs.join(", "),
+        f.ops.len()
+    )
+}

@@ -1,0 +1,526 @@
+//! Incremental analysis: an edit inside one statement re-parses that statement alone.
+//!
+//! The statement's new text is parsed inside a one-statement wrapper program with the same
+//! version, function name and opset, through the same reading as a whole file
+//! ([`crate::analysis::read`]), so its statement-local diagnostics (literals, types, keys,
+//! names, constants, weights) are the ones a full analysis would give. The result replaces the
+//! operation in place (same [`OpId`], same result [`ValueId`]s); its operands are resolved against
+//! the function's symbol table, use lists are updated, every span after the edit is shifted and
+//! the diagnostics inside the statement are replaced.
+//!
+//! The patch gives up (and the caller re-analyses the whole text) whenever the edit could change
+//! anything outside the statement: a statement that no longer reads as one operation (syntax
+//! errors, `;`, comments, unterminated strings), a control-flow op, changed result names, an
+//! undefined operand (whose "did you mean" depends on the whole function), an op name shared with
+//! another op, or a diagnostic code this module does not know to be statement-local. The
+//! property test in `server/tests` checks patched models against full analyses.
+
+use crate::lsp::model::Model;
+use mil_ir::{Diagnostic, Function, OpId, Operand, SourceMap, Span, Use, ValueDef, ValueId, codes};
+
+/// Diagnostic codes that mean the statement cannot be read on its own.
+const UNREADABLE: &[mil_ir::Code] = &[
+    codes::SYNTAX,
+    codes::INVALID_TOKEN,
+    codes::UNTERMINATED_STRING,
+    codes::COMMENT,
+    codes::BAD_HEADER,
+];
+
+/// Codes of name resolution: they depend on the function, so the wrapper's are dropped and the
+/// patch works them out against the real symbol table.
+const NAME_RESOLUTION: &[mil_ir::Code] = &[
+    codes::UNDEFINED_VALUE,
+    codes::USE_BEFORE_DEFINITION,
+    codes::DUPLICATE_DEFINITION,
+    codes::UNKNOWN_OUTPUT,
+];
+
+/// Codes whose diagnostics depend only on the statement they are in (besides name resolution,
+/// handled here, and duplicate op names, checked here).
+const STATEMENT_LOCAL: &[mil_ir::Code] = &[
+    codes::BAD_TYPE,
+    codes::BAD_LITERAL,
+    codes::MISSING_NAME,
+    codes::POSITIONAL_ARGUMENT,
+    codes::BARE_LITERAL,
+    codes::FLAT_TENSOR_LITERAL,
+    codes::SCALAR_FOR_TENSOR,
+    codes::DECIMAL_FLOAT,
+    codes::INEXACT_FLOAT,
+    codes::ELEMENT_COUNT,
+    codes::LITERAL_DTYPE,
+    codes::DUPLICATE_ARGUMENT,
+    codes::CONST_TYPE,
+    codes::DUPLICATE_ATTRIBUTE,
+    codes::BLOB_PATH_ESCAPES,
+    codes::BLOB_FILE_MISSING,
+    codes::BLOB_BAD_RECORD,
+    codes::BLOB_DTYPE,
+    codes::BLOB_SIZE,
+];
+
+/// Replaces bytes `edit` of the model's text with `new_text` by re-parsing the one statement the
+/// edit lies in; returns `false`, leaving the model untouched, when it cannot.
+pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> bool {
+    if !m.diagnostics.iter().all(|d| is_known(d.code)) {
+        return false;
+    }
+    let Some((fi, op)) = statement_at(m, edit) else {
+        return false;
+    };
+    let Some(patch) = prepare(m, fi, op, edit, new_text) else {
+        return false;
+    };
+    patch.apply(m);
+    true
+}
+
+/// Whether `code` is a name-resolution code (which a statement parsed alone always has).
+pub fn is_name_resolution(code: mil_ir::Code) -> bool {
+    NAME_RESOLUTION.contains(&code)
+}
+
+fn is_known(code: mil_ir::Code) -> bool {
+    [UNREADABLE, NAME_RESOLUTION, STATEMENT_LOCAL]
+        .iter()
+        .any(|set| set.contains(&code))
+        || code == codes::DUPLICATE_OP_NAME
+}
+
+/// The function and the innermost simple operation whose statement contains `edit`.
+fn statement_at(m: &Model, edit: Span) -> Option<(usize, OpId)> {
+    let inside = |outer: Span| outer.start <= edit.start && edit.end <= outer.end;
+    let fi = m.map.functions.iter().position(|s| inside(s.whole))?;
+    let (f, spans) = (m.program.functions.get(fi)?, &m.map.functions[fi]);
+    let whole = |o: OpId| spans.ops.get(o.index()).map_or(Span::default(), |s| s.whole);
+    let mut block = f.body;
+    loop {
+        let ops = &f.blocks.get(block.index())?.ops;
+        let i = ops.partition_point(|&o| whole(o).start <= edit.start);
+        let op = *ops.get(i.checked_sub(1)?)?;
+        if !inside(whole(op)) {
+            return None;
+        }
+        let nested = &f.op(op).blocks;
+        if nested.is_empty() {
+            return Some((fi, op));
+        }
+        block = *nested
+            .iter()
+            .find(|b| spans.blocks.get(b.index()).is_some_and(|s| inside(s.whole)))?;
+    }
+}
+
+/// A checked replacement of one statement, ready to apply.
+struct Patch {
+    fi: usize,
+    op: OpId,
+    /// The statement's span before the edit.
+    old: Span,
+    edit: Span,
+    delta: i64,
+    new_text: String,
+    /// The wrapper's analysis.
+    wrapper: crate::analysis::Analysis,
+    /// Added to a wrapper offset to get a document offset.
+    to_doc: i64,
+}
+
+fn prepare(m: &Model, fi: usize, op: OpId, edit: Span, new_text: &str) -> Option<Patch> {
+    let f = &m.program.functions[fi];
+    let old = m.map.functions[fi].ops[op.index()].whole;
+    let old_text = m.slice(old);
+    let (rel_start, rel_end) = ((edit.start - old.start) as usize, (edit.end - old.start) as usize);
+    let stmt = format!(
+        "{}{new_text}{}",
+        old_text.get(..rel_start)?,
+        old_text.get(rel_end..)?
+    );
+    if old_text.contains("//") || stmt.contains("//") {
+        return None;
+    }
+    let alone = parse_alone(m, f, &stmt)?;
+    alone.single_op()?;
+    let wrapper = alone.analysis;
+    let prefix_len = alone.region.start as usize;
+    let g = &wrapper.program.functions[0];
+    let new_op = &g.ops[0];
+    let old_op = f.op(op);
+    let names =
+        |g: &Function, ids: &[ValueId]| ids.iter().map(|&v| g.value(v).name.clone()).collect::<Vec<_>>();
+    if names(g, &new_op.results) != names(f, &old_op.results) {
+        return None;
+    }
+    if new_op.name() != old_op.name() && shares_name(f, op, [old_op.name(), new_op.name()]) {
+        return None;
+    }
+    let in_old = |s: Span| old.start <= s.start && s.end <= old.end;
+    let involved = m.diagnostics.iter().any(|d| {
+        d.code == codes::DUPLICATE_OP_NAME && (in_old(d.span) || d.related.iter().any(|r| in_old(r.span)))
+    });
+    if involved || ["true", "false"].iter().any(|w| f.symbols.contains_key(*w)) {
+        return None;
+    }
+    if operand_names(new_op).any(|name| f.lookup(name).is_none()) {
+        return None;
+    }
+    Some(Patch {
+        fi,
+        op,
+        old,
+        edit,
+        delta: new_text.len() as i64 - i64::from(edit.end - edit.start),
+        new_text: new_text.to_string(),
+        wrapper,
+        to_doc: i64::from(old.start) - prefix_len as i64,
+    })
+}
+
+/// A statement parsed on its own, inside a wrapper program with the version, function name and
+/// opset of the function it belongs to.
+pub struct Alone {
+    /// The wrapper's analysis.
+    pub analysis: crate::analysis::Analysis,
+    /// Where the statement is in the wrapper's text.
+    pub region: Span,
+}
+
+/// Parses statement text `stmt` of function `f` on its own; `None` when the program's version or
+/// the function's header could not be read.
+pub fn parse_alone(m: &Model, f: &Function, stmt: &str) -> Option<Alone> {
+    if m.program.version.is_empty() || f.name.is_empty() || f.opset.is_empty() {
+        return None;
+    }
+    let prefix = format!(
+        "program({}) {{ func {}<{}>() {{ ",
+        m.program.version, f.name, f.opset
+    );
+    let text = format!("{prefix}{stmt}; }} -> (); }}");
+    Some(Alone {
+        analysis: crate::analysis::read(&text, m.model_dir.as_deref()),
+        region: Span::new(prefix.len(), prefix.len() + stmt.len()),
+    })
+}
+
+impl Alone {
+    /// The statement's function, when the text read as exactly one operation without nested
+    /// blocks and every diagnostic is a known statement-local one inside it.
+    pub fn single_op(&self) -> Option<&Function> {
+        let region = self.region;
+        let within = |s: Span| region.start <= s.start && s.end <= region.end;
+        let [g] = self.analysis.program.functions.as_slice() else {
+            return None;
+        };
+        let readable = g.ops.len() == 1 && g.ops[0].blocks.is_empty() && g.block(g.body).ops.len() == 1;
+        let diagnostics_ok = self.analysis.diagnostics.iter().all(|d| {
+            is_known(d.code)
+                && !UNREADABLE.contains(&d.code)
+                && within(d.span)
+                && d.code != codes::DUPLICATE_OP_NAME
+        });
+        (readable && diagnostics_ok).then_some(g)
+    }
+}
+
+/// Whether an op of `f` other than `op` has one of `names` as its `name` attribute.
+fn shares_name(f: &Function, op: OpId, names: [Option<&str>; 2]) -> bool {
+    f.ops
+        .iter()
+        .enumerate()
+        .any(|(i, o)| i != op.index() && o.name().is_some() && names.contains(&o.name()))
+}
+
+/// The names an operation's operands refer to.
+fn operand_names(op: &mil_ir::Operation) -> impl Iterator<Item = &str> {
+    op.args.iter().flat_map(|a| match &a.value {
+        Operand::Value(r) => vec![r.name.as_str()],
+        Operand::Tuple(items) => items
+            .iter()
+            .filter_map(|o| match o {
+                Operand::Value(r) => Some(r.name.as_str()),
+                _ => None,
+            })
+            .collect(),
+        Operand::Const(_) => Vec::new(),
+    })
+}
+
+/// `offset` after the edit: unchanged before its end, moved by `delta` from there on.
+fn shift(offset: u32, edit_end: u32, delta: i64) -> u32 {
+    if offset >= edit_end {
+        (i64::from(offset) + delta) as u32
+    } else {
+        offset
+    }
+}
+
+fn shift_span(s: &mut Span, edit_end: u32, delta: i64) {
+    s.start = shift(s.start, edit_end, delta);
+    s.end = shift(s.end, edit_end, delta);
+}
+
+/// Moves every span of `map` that lies after the edit.
+fn shift_map(map: &mut SourceMap, edit_end: u32, delta: i64) {
+    let mv = |s: &mut Span| shift_span(s, edit_end, delta);
+    mv(&mut map.program);
+    mv(&mut map.version);
+    let attrs = |a: &mut mil_ir::AttrSpans| {
+        for s in [&mut a.whole, &mut a.key, &mut a.value, &mut a.ty] {
+            shift_span(s, edit_end, delta);
+        }
+    };
+    map.attributes.iter_mut().for_each(attrs);
+    for f in &mut map.functions {
+        if f.whole.end < edit_end {
+            continue;
+        }
+        for s in [&mut f.whole, &mut f.name, &mut f.opset] {
+            mv(s);
+        }
+        f.attributes.iter_mut().for_each(attrs);
+        for v in &mut f.values {
+            mv(&mut v.name);
+            mv(&mut v.ty);
+        }
+        for b in &mut f.blocks {
+            mv(&mut b.whole);
+            b.outputs.iter_mut().for_each(mv);
+        }
+        for o in &mut f.ops {
+            if o.whole.end < edit_end {
+                continue;
+            }
+            for s in [&mut o.whole, &mut o.kind] {
+                mv(s);
+            }
+            o.opset.iter_mut().for_each(mv);
+            o.attribute_block.iter_mut().for_each(mv);
+            for a in &mut o.args {
+                mv(&mut a.whole);
+                mv(&mut a.value);
+                a.key.iter_mut().for_each(mv);
+                a.items.iter_mut().for_each(mv);
+            }
+            o.attributes.iter_mut().for_each(attrs);
+        }
+    }
+}
+
+/// Moves every span of one op's spans by `by`.
+fn move_op_spans(o: &mut mil_ir::OpSpans, by: i64) {
+    let mv = |s: &mut Span| {
+        s.start = (i64::from(s.start) + by) as u32;
+        s.end = (i64::from(s.end) + by) as u32;
+    };
+    mv(&mut o.whole);
+    mv(&mut o.kind);
+    o.opset.iter_mut().for_each(mv);
+    o.attribute_block.iter_mut().for_each(mv);
+    for a in &mut o.args {
+        mv(&mut a.whole);
+        mv(&mut a.value);
+        a.key.iter_mut().for_each(mv);
+        a.items.iter_mut().for_each(mv);
+    }
+    for a in &mut o.attributes {
+        for s in [&mut a.whole, &mut a.key, &mut a.value, &mut a.ty] {
+            mv(s);
+        }
+    }
+}
+
+fn moved(s: Span, by: i64) -> Span {
+    Span {
+        start: (i64::from(s.start) + by) as u32,
+        end: (i64::from(s.end) + by) as u32,
+    }
+}
+
+/// The order [`Function::recompute_uses`] lists uses in: by op (arena order is program order),
+/// a block's outputs right after the operands of the op owning it, the body's outputs last.
+fn use_order(f: &Function, u: &Use) -> (u32, u32, u32, u32) {
+    match *u {
+        Use::Operand { op, arg, item } => (op.0, 0, arg, item.map_or(0, |i| i + 1)),
+        Use::Output { block, index } => match f.block(block).parent {
+            Some(op) => (op.0, 1, block.0, index),
+            None => (u32::MAX, 1, block.0, index),
+        },
+    }
+}
+
+impl Patch {
+    fn apply(mut self, m: &mut Model) {
+        let (fi, op) = (self.fi, self.op);
+        // The text.
+        let start = m.rope.byte_to_char(self.edit.start as usize);
+        let end = m.rope.byte_to_char(self.edit.end as usize);
+        m.rope.remove(start..end);
+        m.rope.insert(start, &self.new_text);
+
+        // Spans after the edit move; the statement's own come from the wrapper.
+        let old_result_spans: Vec<Span> = {
+            let f = &m.program.functions[fi];
+            let spans = &m.map.functions[fi];
+            f.op(op)
+                .results
+                .iter()
+                .map(|v| spans.values[v.index()].name)
+                .collect()
+        };
+        shift_map(&mut m.map, self.edit.end, self.delta);
+        let g = &mut self.wrapper.program.functions[0];
+        let gspans = &mut self.wrapper.source_map.functions[0];
+        let mut op_spans = std::mem::take(&mut gspans.ops[0]);
+        move_op_spans(&mut op_spans, self.to_doc);
+        let spans = &mut m.map.functions[fi];
+        spans.ops[op.index()] = op_spans;
+        let f = &mut m.program.functions[fi];
+        let results = f.op(op).results.clone();
+        for (i, &v) in results.iter().enumerate() {
+            let w = g.op(OpId(0)).results[i];
+            let ws = gspans.values[w.index()];
+            spans.values[v.index()].name = moved(ws.name, self.to_doc);
+            spans.values[v.index()].ty = moved(ws.ty, self.to_doc);
+            f.values[v.index()].ty = g.value(w).ty.clone();
+        }
+        let new_result_spans: Vec<Span> = results.iter().map(|v| spans.values[v.index()].name).collect();
+
+        // The operation, with operands resolved in the real function.
+        let mut new_op = g.ops.pop().expect("the wrapper has one operation");
+        let old_op = f.op(op);
+        new_op.parent = old_op.parent;
+        new_op.comments = old_op.comments.clone();
+        new_op.results = old_op.results.clone();
+        let mut touched: Vec<ValueId> = operand_uses(old_op, op).into_iter().map(|u| u.0).collect();
+        let mut late = Vec::new();
+        let use_at = spans.ops[op.index()].whole.start;
+        for (arg, a) in new_op.args.iter_mut().enumerate() {
+            let arg_spans = &spans.ops[op.index()].args[arg];
+            let mut resolve = |r: &mut mil_ir::ValueRef, at: Span| {
+                let id = f.symbols.get(&r.name).copied();
+                r.id = id;
+                if let Some(id) = id {
+                    let def = spans.values[id.index()].name;
+                    let visible = match f.values[id.index()].def {
+                        ValueDef::Param(_) => true,
+                        ValueDef::BlockParam(..) => def.start < use_at,
+                        ValueDef::Result(p, _) => p != op && spans.ops[p.index()].whole.end <= use_at,
+                    };
+                    if !visible {
+                        late.push((r.name.clone(), at, def));
+                    }
+                }
+            };
+            match &mut a.value {
+                Operand::Value(r) => resolve(r, arg_spans.value),
+                Operand::Tuple(items) => {
+                    for (j, item) in items.iter_mut().enumerate() {
+                        if let Operand::Value(r) = item {
+                            resolve(r, arg_spans.items[j]);
+                        }
+                    }
+                }
+                Operand::Const(_) => {}
+            }
+        }
+        f.ops[op.index()] = new_op;
+        for v in &mut touched {
+            let uses = &mut f.values[v.index()].uses;
+            uses.retain(|u| !matches!(u, Use::Operand { op: o, .. } if *o == op));
+        }
+        for (v, u) in operand_uses(f.op(op), op) {
+            f.values[v.index()].uses.push(u);
+            touched.push(v);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for v in touched {
+            let mut uses = std::mem::take(&mut f.values[v.index()].uses);
+            uses.sort_by_key(|u| use_order(f, u));
+            f.values[v.index()].uses = uses;
+        }
+
+        // Diagnostics: the statement's are replaced, the others move.
+        let old = self.old;
+        let owned = |d: &Diagnostic| {
+            old.start <= d.span.start
+                && d.span.end <= old.end
+                && d.code != codes::DUPLICATE_DEFINITION
+                && d.code != codes::COMMENT
+        };
+        let (edit_end, delta) = (self.edit.end, self.delta);
+        let relocate = |s: &mut Span| match old_result_spans.iter().position(|r| r == s) {
+            Some(i) => *s = new_result_spans[i],
+            None => shift_span(s, edit_end, delta),
+        };
+        m.diagnostics.retain(|d| !owned(d));
+        for d in &mut m.diagnostics {
+            relocate(&mut d.span);
+            d.related.iter_mut().for_each(|r| relocate(&mut r.span));
+        }
+        let to_doc = self.to_doc;
+        let mut fresh: Vec<Diagnostic> = std::mem::take(&mut self.wrapper.diagnostics)
+            .into_iter()
+            .filter(|d| !NAME_RESOLUTION.contains(&d.code))
+            .map(|mut d| {
+                d.span = moved(d.span, to_doc);
+                d.related.iter_mut().for_each(|r| r.span = moved(r.span, to_doc));
+                d
+            })
+            .collect();
+        fresh.extend(late.into_iter().map(|(name, at, def)| {
+            Diagnostic::new(
+                codes::USE_BEFORE_DEFINITION,
+                at,
+                format!("`{name}` is used before it is defined"),
+            )
+            .with_related(def, "defined here")
+        }));
+        fresh.sort_by_key(|d| (d.span.start, d.span.end));
+        for d in fresh {
+            let key = (d.span.start, d.span.end);
+            let at = m
+                .diagnostics
+                .partition_point(|x| (x.span.start, x.span.end) <= key);
+            m.diagnostics.insert(at, d);
+        }
+    }
+}
+
+/// The values an operation reads, with the use each read is.
+fn operand_uses(o: &mil_ir::Operation, op: OpId) -> Vec<(ValueId, Use)> {
+    let mut out = Vec::new();
+    for (arg, a) in o.args.iter().enumerate() {
+        match &a.value {
+            Operand::Value(r) => out.extend(r.id.map(|id| {
+                (
+                    id,
+                    Use::Operand {
+                        op,
+                        arg: arg as u32,
+                        item: None,
+                    },
+                )
+            })),
+            Operand::Tuple(items) => {
+                for (item, o) in items.iter().enumerate() {
+                    if let Operand::Value(r) = o
+                        && let Some(id) = r.id
+                    {
+                        out.push((
+                            id,
+                            Use::Operand {
+                                op,
+                                arg: arg as u32,
+                                item: Some(item as u32),
+                            },
+                        ));
+                    }
+                }
+            }
+            Operand::Const(_) => {}
+        }
+    }
+    out
+}

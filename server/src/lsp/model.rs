@@ -1,0 +1,113 @@
+//! The analysed state of one document version: its text, program, source map and diagnostics.
+//!
+//! A model is built from scratch by the shared pipeline ([`crate::analysis`]) and then kept up to
+//! date edit by edit: an edit inside one statement re-parses only that statement
+//! ([`crate::lsp::incremental`]) and the program-wide checks run again over the patched program;
+//! anything else rebuilds.
+
+use crate::lsp::documents::Edit;
+use crate::lsp::incremental;
+use mil_ir::{Diagnostic, Program, SourceMap};
+use ropey::Rope;
+use std::path::{Path, PathBuf};
+
+/// One analysed version of a document.
+pub struct Model {
+    /// The document version analysed (`i32::MIN` before the first analysis).
+    pub version: i32,
+    /// The text analysed.
+    pub rope: Rope,
+    /// The program read from it.
+    pub program: Program,
+    /// Where its parts are.
+    pub map: SourceMap,
+    /// What reading the text and the statement checks found, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the program-wide checks (op and type checks, ANE placement) found, sorted.
+    pub program_diagnostics: Vec<Diagnostic>,
+    /// The folder BLOBFILE paths resolve against.
+    pub model_dir: Option<PathBuf>,
+    /// How the model was last brought up to date.
+    pub last_update: Update,
+}
+
+/// How a model was brought up to date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// Analysed from scratch.
+    Full,
+    /// Patched statement by statement, this many edits.
+    Incremental(usize),
+}
+
+impl Model {
+    /// The model of a document not analysed yet.
+    pub fn empty(model_dir: Option<PathBuf>) -> Model {
+        Model {
+            version: i32::MIN,
+            rope: Rope::new(),
+            program: Program::default(),
+            map: SourceMap::default(),
+            diagnostics: Vec::new(),
+            program_diagnostics: Vec::new(),
+            model_dir,
+            last_update: Update::Full,
+        }
+    }
+
+    /// Analyses `rope` from scratch.
+    pub fn build(version: i32, rope: Rope, model_dir: Option<&Path>) -> Model {
+        let text = rope.to_string();
+        let a = crate::analysis::read(&text, model_dir);
+        Model {
+            version,
+            rope,
+            program_diagnostics: crate::analysis::program_checks(&a.program, &a.source_map),
+            program: a.program,
+            map: a.source_map,
+            diagnostics: a.diagnostics,
+            model_dir: model_dir.map(Path::to_path_buf),
+            last_update: Update::Full,
+        }
+    }
+
+    /// Brings the model to `version`, whose text is `rope`, by replaying `edits` one statement at a
+    /// time where it can; returns `false` when it must be rebuilt from scratch instead.
+    pub fn patch(&mut self, edits: &[Edit], version: i32, rope: &Rope) -> bool {
+        for edit in edits {
+            let Edit::Replace { span, text } = edit else {
+                return false;
+            };
+            if !incremental::reparse_statement(self, *span, text) {
+                return false;
+            }
+        }
+        debug_assert!(self.rope == *rope, "replayed edits must give the client's text");
+        self.program_diagnostics = crate::analysis::program_checks(&self.program, &self.map);
+        self.version = version;
+        self.last_update = Update::Incremental(edits.len());
+        true
+    }
+
+    /// Every diagnostic, sorted by position.
+    pub fn all_diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        let (mut a, mut b) = (
+            self.diagnostics.iter().peekable(),
+            self.program_diagnostics.iter().peekable(),
+        );
+        std::iter::from_fn(move || match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if (y.span.start, y.span.end) < (x.span.start, x.span.end) => b.next(),
+            (Some(_), _) => a.next(),
+            (None, _) => b.next(),
+        })
+    }
+
+    /// The text of a byte span.
+    pub fn slice(&self, span: mil_ir::Span) -> String {
+        let end = self
+            .rope
+            .byte_to_char((span.end as usize).min(self.rope.len_bytes()));
+        let start = self.rope.byte_to_char(span.start as usize).min(end);
+        self.rope.slice(start..end).to_string()
+    }
+}

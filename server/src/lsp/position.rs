@@ -1,0 +1,123 @@
+//! Converting between LSP positions and byte offsets of a document held in a rope.
+//!
+//! LSP counts columns in UTF-16 code units unless client and server agree on UTF-8
+//! (`positionEncoding`); lines end at `\n`, `\r\n` or `\r`, which is how the rope counts them too.
+
+use mil_ir::Span;
+use ropey::Rope;
+use tower_lsp_server::ls_types::{Position, PositionEncodingKind, Range};
+
+/// How columns are counted on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-16 code units (LSP's default).
+    Utf16,
+    /// UTF-8 bytes.
+    Utf8,
+}
+
+impl Encoding {
+    /// UTF-8 when the client offers it, else UTF-16.
+    pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Encoding {
+        match offered {
+            Some(kinds) if kinds.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
+            _ => Encoding::Utf16,
+        }
+    }
+
+    /// The kind announced in the server's capabilities.
+    pub fn kind(self) -> PositionEncodingKind {
+        match self {
+            Encoding::Utf16 => PositionEncodingKind::UTF16,
+            Encoding::Utf8 => PositionEncodingKind::UTF8,
+        }
+    }
+}
+
+/// The number of chars of line `line`, not counting its line break.
+fn line_len_chars(rope: &Rope, line: usize) -> usize {
+    let slice = rope.line(line);
+    let mut n = slice.len_chars();
+    while n > 0 && matches!(slice.char(n - 1), '\n' | '\r') {
+        n -= 1;
+    }
+    n
+}
+
+/// The byte offset of `pos`; positions past the end of a line or of the text are clamped to it.
+pub fn offset(rope: &Rope, pos: Position, enc: Encoding) -> usize {
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_bytes();
+    }
+    let line_char = rope.line_to_char(line);
+    let line_end_char = line_char + line_len_chars(rope, line);
+    let char_idx = match enc {
+        Encoding::Utf16 => {
+            let start_cu = rope.char_to_utf16_cu(line_char);
+            let end_cu = rope.char_to_utf16_cu(line_end_char);
+            let target = (start_cu + pos.character as usize).min(end_cu);
+            rope.utf16_cu_to_char(target)
+        }
+        Encoding::Utf8 => {
+            let line_byte = rope.char_to_byte(line_char);
+            let end_byte = rope.char_to_byte(line_end_char);
+            let target = (line_byte + pos.character as usize).min(end_byte);
+            rope.byte_to_char(target)
+        }
+    };
+    rope.char_to_byte(char_idx.min(line_end_char))
+}
+
+/// The position of byte `offset` (an offset inside a character counts as its start).
+pub fn position(rope: &Rope, offset: usize, enc: Encoding) -> Position {
+    let offset = offset.min(rope.len_bytes());
+    let char_idx = rope.byte_to_char(offset);
+    let line = rope.char_to_line(char_idx);
+    let line_char = rope.line_to_char(line);
+    let character = match enc {
+        Encoding::Utf16 => rope.char_to_utf16_cu(char_idx) - rope.char_to_utf16_cu(line_char),
+        Encoding::Utf8 => rope.char_to_byte(char_idx) - rope.char_to_byte(line_char),
+    };
+    Position::new(line as u32, character as u32)
+}
+
+/// The range of a byte span.
+pub fn range(rope: &Rope, span: Span, enc: Encoding) -> Range {
+    Range::new(
+        position(rope, span.start as usize, enc),
+        position(rope, span.end as usize, enc),
+    )
+}
+
+/// The byte span of a range.
+pub fn span(rope: &Rope, range: Range, enc: Encoding) -> Span {
+    let start = offset(rope, range.start, enc);
+    let end = offset(rope, range.end, enc).max(start);
+    Span::new(start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_in_the_negotiated_unit() {
+        let rope = Rope::from_str("ab\r\n𝄞x\rz\n");
+        let x = "ab\r\n𝄞".len();
+        assert_eq!(position(&rope, x, Encoding::Utf16), Position::new(1, 2));
+        assert_eq!(position(&rope, x, Encoding::Utf8), Position::new(1, 4));
+        assert_eq!(offset(&rope, Position::new(1, 2), Encoding::Utf16), x);
+        assert_eq!(offset(&rope, Position::new(1, 4), Encoding::Utf8), x);
+        // A lone `\r` ends a line; columns past the end clamp to it.
+        assert_eq!(offset(&rope, Position::new(2, 0), Encoding::Utf16), x + 2);
+        assert_eq!(offset(&rope, Position::new(0, 99), Encoding::Utf16), 2);
+        assert_eq!(
+            offset(&rope, Position::new(9, 0), Encoding::Utf16),
+            rope.len_bytes()
+        );
+        // Half a surrogate pair or half a UTF-8 sequence lands on the character's start.
+        assert_eq!(offset(&rope, Position::new(1, 1), Encoding::Utf16), 4);
+        assert_eq!(offset(&rope, Position::new(1, 2), Encoding::Utf8), 4);
+    }
+}
