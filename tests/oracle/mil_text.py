@@ -85,8 +85,10 @@ class Printed:
         self.statements = statements
 
 
-def print_program(prog):
-    """Prints the `main` function of `prog` (see the module documentation)."""
+def print_program(prog, blobs=None):
+    """Prints the `main` function of `prog` (see the module documentation). `blobs` maps the
+    names of consts whose values live in a weight file to their `(path, offset)`."""
+    blobs = blobs or {}
     function = prog.functions["main"]
     opset = opset_name(function)
     bare = opset == "ios18"
@@ -99,6 +101,12 @@ def print_program(prog):
         name = string_text(op.name, bare)
         if op.op_type == "const":
             (out,) = op.outputs
+            ty = type_text(out.sym_type, bare)
+            if out.name in blobs:
+                path, offset = blobs[out.name]
+                val = f"{ty}(BLOBFILE(path = {string_text(path, bare)}, offset = uint64({offset})))"
+                lines.append(f"            {ty} {out.name} = const()[name = {name}, val = {val}];")
+                continue
             lines.append(
                 f"            {type_text(out.sym_type, bare)} {out.name} = const()"
                 f"[name = {name}, val = {value_text(out, bare)}];"
