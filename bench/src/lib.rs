@@ -54,7 +54,7 @@ impl ConvChain {
             "program(1.3)\n[buildInfo = dict<string, string>({{\"coremlc-version\", \"3600.25.1\"}, \
              {\"coremltools-version\", \"9.0\"}})]\n{\n",
         );
-        let _ = write!(out, "    func main<ios18>(tensor<fp16, [1, {c}, {s}, {s}]> x) {{\n");
+        let _ = writeln!(out, "    func main<ios18>(tensor<fp16, [1, {c}, {s}, {s}]> x) {{");
         let mut input = "x".to_string();
         for i in 0..self.layers {
             let (w, b) = self.offsets(i);
@@ -87,7 +87,9 @@ impl ConvChain {
         };
         for i in 0..self.layers {
             let n = self.weight_elements();
-            let at = writer.append_bytes(DType::Fp16, n as u64, &bytes(n, i)).map_err(io::Error::other)?;
+            let at = writer
+                .append_bytes(DType::Fp16, n as u64, &bytes(n, i))
+                .map_err(io::Error::other)?;
             debug_assert_eq!(at, self.offsets(i).0);
             let at = writer
                 .append_bytes(DType::Fp16, self.channels as u64, &bytes(self.channels, i + 1))

@@ -5,9 +5,9 @@
 //! sees well-formed tokens.
 
 use logos::Logos;
+use mil_ir::{Diagnostic, Span, codes};
 use std::cell::RefCell;
 use std::rc::Rc;
-use mil_ir::{Diagnostic, Span, codes};
 
 /// A token kind. Tokens carry no text; the grammar slices it from the source by span.
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,8 +189,16 @@ mod tests {
             [Float, Int, Float, Float, Arrow, Minus, Ident]
         );
         assert_eq!(kinds("dict<a, b>>"), [Ident, Lt, Ident, Comma, Ident, Gt, Gt]);
-        assert_eq!(kinds("tensor<fp16, [1, ?]> tensor<fp16, [-1]>"), [TensorType, Ident, Lt, Ident, Comma, LBracket, Int, RBracket, Gt]);
-        assert_eq!(kinds(r#"string("a\")") uint64(64) fp16(-0x1p-3) bool(true) relu(x)"#), [ScalarLit, ScalarLit, ScalarLit, ScalarLit, Ident, LParen, Ident, RParen]);
+        assert_eq!(
+            kinds("tensor<fp16, [1, ?]> tensor<fp16, [-1]>"),
+            [TensorType, Ident, Lt, Ident, Comma, LBracket, Int, RBracket, Gt]
+        );
+        assert_eq!(
+            kinds(r#"string("a\")") uint64(64) fp16(-0x1p-3) bool(true) relu(x)"#),
+            [
+                ScalarLit, ScalarLit, ScalarLit, ScalarLit, Ident, LParen, Ident, RParen
+            ]
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ fn compiler_written_files_print_back_byte_for_byte() {
         let printed = print_program(&parse(&text).program);
         let original = text.strip_suffix('\n').unwrap_or(&text);
         if printed != original {
-            let line = printed.lines().zip(original.lines()).position(|(a, b)| a != b).unwrap_or(0);
+            let line = printed
+                .lines()
+                .zip(original.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
             panic!(
                 "{file}: first difference at line {}\n  printed:  {}\n  original: {}",
                 line + 1,
@@ -64,8 +68,15 @@ fn every_valid_file_reparses_to_the_same_ir() {
             "{file}: printed text has errors: {:?}",
             second.diagnostics
         );
-        assert!(second.program == first, "{file}: parse(print(ir)) differs from ir");
-        assert_eq!(print_program(&second.program), printed, "{file}: printing is not stable");
+        assert!(
+            second.program == first,
+            "{file}: parse(print(ir)) differs from ir"
+        );
+        assert_eq!(
+            print_program(&second.program),
+            printed,
+            "{file}: printing is not stable"
+        );
     }
 }
 
@@ -80,11 +91,19 @@ fn formatting_hand_written_files_leaves_only_comments_to_report() {
         mil_ir::canonical::canonicalize(&mut program);
         let formatted = print_program(&program);
         let again = parse(&formatted);
-        let left: Vec<_> = again.diagnostics.iter().filter(|d| d.code != mil_ir::codes::COMMENT).collect();
+        let left: Vec<_> = again
+            .diagnostics
+            .iter()
+            .filter(|d| d.code != mil_ir::codes::COMMENT)
+            .collect();
         assert!(left.is_empty(), "{file}: after formatting: {left:?}");
         let mut twice = again.program;
         mil_ir::canonical::canonicalize(&mut twice);
-        assert_eq!(print_program(&twice), formatted, "{file}: formatting is not idempotent");
+        assert_eq!(
+            print_program(&twice),
+            formatted,
+            "{file}: formatting is not idempotent"
+        );
     }
 }
 
@@ -94,13 +113,21 @@ fn formatting_hand_written_files_leaves_only_comments_to_report() {
 #[test]
 fn our_own_canonical_files_parse_cleanly_and_print_back() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/forms");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 5);
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let parsed = parse(&text);
-        assert!(parsed.diagnostics.is_empty(), "{}: {:?}", path.display(), parsed.diagnostics);
+        assert!(
+            parsed.diagnostics.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            parsed.diagnostics
+        );
         let printed = print_program(&parsed.program);
         assert_eq!(printed, text, "{}", path.display());
         assert!(parse(&printed).program == parsed.program);

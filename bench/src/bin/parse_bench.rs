@@ -49,11 +49,18 @@ fn parse_and_check(text: &str) -> usize {
 
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![16_000, 160_000] } else { sizes };
+    let sizes = if sizes.is_empty() {
+        vec![16_000, 160_000]
+    } else {
+        sizes
+    };
     for ops in sizes {
         let text = ConvChain::with_ops(ops).text();
         let mb = text.len() as f64 / 1e6;
-        let runs = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(if ops > 100_000 { 5 } else { 20 });
+        let runs = std::env::var("RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(if ops > 100_000 { 5 } else { 20 });
         let mut best = f64::MAX;
         for _ in 0..runs {
             let start = Instant::now();

@@ -8,13 +8,13 @@ mod literal;
 mod types;
 
 use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, Word};
-use std::cell::RefCell;
-use std::rc::Rc;
 use mil_ir::{
     ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
     FunctionSpans, OpId, OpSpans, Operand, Operation, Program, SourceMap, Span, Value, ValueDef, ValueId,
     ValueRef, ValueSpans, codes,
 };
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// State shared by the lowering of one file. The grammar drives it: it starts the program and each
 /// function when their headers are read, hands over each top-level statement as soon as it is
@@ -39,8 +39,15 @@ struct Pending {
 }
 
 enum Site {
-    Operand { op: OpId, arg: usize, item: Option<usize> },
-    Output { block: BlockId, index: usize },
+    Operand {
+        op: OpId,
+        arg: usize,
+        item: Option<usize>,
+    },
+    Output {
+        block: BlockId,
+        index: usize,
+    },
 }
 
 /// The function being built with its spans, kept index-aligned.
@@ -89,7 +96,12 @@ impl<'a> Lowerer<'a> {
     }
 
     /// `program(VERSION) [attrs] {` has been read (an empty version: the header could not be read).
-    pub(crate) fn start_program(&mut self, start: usize, version: Word, attrs: Option<(Span, Vec<ast::Attr>)>) {
+    pub(crate) fn start_program(
+        &mut self,
+        start: usize,
+        version: Word,
+        attrs: Option<(Span, Vec<ast::Attr>)>,
+    ) {
         let text = version.text.to_string();
         if !text.is_empty() && !is_version(&text) {
             self.error(
@@ -117,7 +129,10 @@ impl<'a> Lowerer<'a> {
                 self.error(
                     codes::BAD_HEADER,
                     h.name.span,
-                    format!("function `{}` needs an opset: `func {}<ios18>(...)`", h.name.text, h.name.text),
+                    format!(
+                        "function `{}` needs an opset: `func {}<ios18>(...)`",
+                        h.name.text, h.name.text
+                    ),
                 );
                 String::new()
             }

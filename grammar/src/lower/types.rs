@@ -87,7 +87,10 @@ fn read_tensor_token(w: ast::Word) -> Result<Type, Problem> {
     let (ds, de) = trimmed("tensor<".len(), comma);
     let dtype = DType::from_name(&text[ds..de]).ok_or_else(|| {
         let found = &text[ds..de];
-        (at(ds, de), format!("`{found}` is not a dtype; expected one of {}", dtype_list()))
+        (
+            at(ds, de),
+            format!("`{found}` is not a dtype; expected one of {}", dtype_list()),
+        )
     })?;
     let open = comma + text[comma..].find('[').expect("the token has `[`");
     let close = text.rfind(']').expect("the token has `]`");
