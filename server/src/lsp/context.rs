@@ -116,8 +116,9 @@ fn split_head(head: &str) -> Option<(&str, &str, Option<String>)> {
         None => (head, None),
     };
     let start = head
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     Some((&head[..start], &head[start..], opset))
 }
 
@@ -177,5 +178,7 @@ mod tests {
             None
         );
         assert_eq!(call_at("func main<ios18>(tensor<fp16, [1]> x"), None);
+        assert_eq!(call_at("£¡(").map(|c| c.kind), None);
+        assert_eq!(call_at("é relu(").map(|c| c.kind), Some("relu".to_string()));
     }
 }
