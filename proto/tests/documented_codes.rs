@@ -7,6 +7,10 @@ fn every_code_is_documented() {
     for code in mil_proto::codes::ALL {
         let heading = format!("### {} — {} ({})", code.id, code.title, code.severity.name());
         assert!(doc.contains(&heading), "docs/diagnostics.md lacks `{heading}`");
-        assert!(mil_ir::codes::ALL.iter().all(|c| c.id != code.id), "{} is taken by mil_ir", code.id);
+        assert!(
+            mil_ir::codes::ALL.iter().all(|c| c.id != code.id),
+            "{} is taken by mil_ir",
+            code.id
+        );
     }
 }

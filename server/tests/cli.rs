@@ -6,11 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn mil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil")).args(args).output().expect("run mil")
+    Command::new(env!("CARGO_BIN_EXE_mil"))
+        .args(args)
+        .output()
+        .expect("run mil")
 }
 
 fn corpus(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(file)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -23,11 +28,26 @@ const BROKEN: &str = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1]> x)
 
 #[test]
 fn check_exits_zero_on_compiler_output() {
-    let out = mil(&["check", "--format", "json", corpus("004_fa_transpose.mil").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = mil(&[
+        "check",
+        "--format",
+        "json",
+        corpus("004_fa_transpose.mil").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let diags: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(diags.iter().all(|d| d["severity"] != "error"), "{diags:?}");
-    assert!(diags.iter().all(|d| !d["code"].as_str().unwrap().starts_with("MIL")), "{diags:?}");
+    assert!(
+        diags
+            .iter()
+            .all(|d| !d["code"].as_str().unwrap().starts_with("MIL")),
+        "{diags:?}"
+    );
 }
 
 #[test]
@@ -38,7 +58,10 @@ fn check_reports_json_with_utf16_positions() {
     assert_eq!(out.status.code(), Some(1));
     let diags: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let diags = diags.as_array().unwrap();
-    let bad = diags.iter().find(|d| d["code"] == "MIL0002").expect("the invalid character");
+    let bad = diags
+        .iter()
+        .find(|d| d["code"] == "MIL0002")
+        .expect("the invalid character");
     assert_eq!(bad["severity"], "error");
     assert_eq!(bad["file"], file.to_str().unwrap());
     // `é` is at byte 71 of line 4 (0-based), UTF-16 column 43.
@@ -70,7 +93,11 @@ fn fmt_rewrites_lenient_files_in_place_and_check_agrees() {
     let file = write(dir.path(), "model.mil", &text);
     let f = file.to_str().unwrap();
     assert_eq!(mil(&["fmt", "--check", f]).status.code(), Some(1));
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "--check must not write");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        text,
+        "--check must not write"
+    );
     assert_eq!(mil(&["fmt", f]).status.code(), Some(0));
     let formatted = std::fs::read_to_string(&file).unwrap();
     assert_ne!(formatted, text);
@@ -83,7 +110,10 @@ fn fmt_rewrites_lenient_files_in_place_and_check_agrees() {
         .filter(|c| c.starts_with("MIL01"))
         .collect();
     assert_eq!(codes, ["MIL0101"], "only the comment note is left after fmt");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
 }
 
