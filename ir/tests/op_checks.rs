@@ -200,3 +200,51 @@ fn constexpr_operands_may_be_attributes() {
             6 MIL0405 "constexpr_affine_dequantize": `constexpr_affine_dequantize` needs input `scale`"#]],
     );
 }
+
+#[test]
+fn control_flow_ops_give_their_blocks_types() {
+    assert_check(
+        "ios18",
+        "tensor<fp32, [2]> x, bool p, int32 n",
+        r#"tensor<fp32, [2]> y = cond(pred = p)[name = string("y")]
+                block() {
+                        tensor<fp32, [2]> a = relu(x = x)[name = string("a")];
+                    } -> (a)
+                block() {
+                    } -> (x);
+            int32 i_out, tensor<fp32, [2]> v_out = while_loop(loop_vars = (n, y))[name = string("loop")]
+                block(int32 i, tensor<fp32, [2]> v) {
+                        bool more = greater(x = i, y = int32(0))[name = string("more")];
+                    } -> (more)
+                block(int32 j, tensor<fp32, [2]> w) {
+                        int32 j_next = sub(x = j, y = int32(1))[name = string("j_next")];
+                    } -> (j_next, w);
+            tensor<fp32, [3]> z = cond(pred = p)[name = string("z")]
+                block() {
+                    } -> (x)
+                block() {
+                    } -> (x);
+            fp32 k = while_loop(loop_vars = (n, y))[name = string("k")]
+                block(int32 i2, tensor<fp32, [2]> v2) {
+                        bool more2 = less(x = i2, y = int32(0))[name = string("more2")];
+                    } -> (more2)
+                block(int32 j2, tensor<fp32, [2]> w2) {
+                    } -> (j2, w2);"#,
+        expect![[r#"
+            17 MIL0409 "tensor<fp32, [3]>": `z` is declared `tensor<fp32, [3]>` but `cond` gives `tensor<fp32, [2]>`
+            22 MIL0410 "fp32 k": `while_loop` has 2 results here, but 1 is declared"#]],
+    );
+}
+
+#[test]
+fn ios26_functions_use_the_ios18_ops() {
+    assert_check(
+        "ios26",
+        "tensor<fp16, [1, 2, 4, 8]> q",
+        r#"tensor<fp16, [1, 2, 4, 8]> a = scaled_dot_product_attention(key = q, query = q, value = q)[name = string("a")];
+           tensor<fp16, [1, 2, 4, 4]> b = scaled_dot_product_attention(key = q, query = q, value = q)[name = string("b")];"#,
+        expect![[
+            r#"5 MIL0409 "tensor<fp16, [1, 2, 4, 4]>": `b` is declared `tensor<fp16, [1, 2, 4, 4]>` but `scaled_dot_product_attention` gives `tensor<fp16, [1, 2, 4, 8]>`"#
+        ]],
+    );
+}
