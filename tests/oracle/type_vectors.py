@@ -735,6 +735,78 @@ def flexible_conv(x):
     return mb.conv(x=mb.expand_dims(x=x, axes=[0]), weight=rand(3, 2, 2, 2), pad_type="valid")
 
 
+# More shapes of the same ops: negative strides and axes, explicit output shapes, symbolic dims
+# flowing through shape computations.
+@case("ios16", ((6, 7), F))
+def slice_negative_stride(x):
+    return mb.slice_by_index(x=x, begin=[-1, 5], end=[-5, 0], stride=[-2, -3])
+
+
+@case("ios17", ((1, 4, 5, 6), F))
+def conv_transpose_output_shape(x):
+    return mb.conv_transpose(x=x, weight=rand(4, 3, 3, 3), strides=[2, 2], pad_type="valid",
+                             output_shape=[1, 3, 11, 13])
+
+
+@case("ios15", ((2, 3, 4), F))
+def pad_reflect(x):
+    return mb.pad(x=x, pad=[1, 1, 2, 2], mode="reflect")
+
+
+@case("ios18", ((2, 5, 6), F), ((4,), I))
+def gather_negative_axis(x, i):
+    return mb.gather(x=x, indices=i, axis=-1)
+
+
+@case("ios16", ((2, 3, 4, 5), F))
+def reduce_keep_negative_axes(x):
+    return mb.reduce_max(x=x, axes=[-1, 1], keep_dims=True)
+
+
+@case("ios17", ((2, 9), F))
+def split_last_axis(x):
+    return mb.split(x=x, num_splits=3, axis=-1)
+
+
+@case("ios18", ((2, 3), F), ((2, 3), F))
+def stack_front(a, b):
+    return mb.stack(values=[a, b], axis=0)
+
+
+@case("ios16", ((2, 5), F))
+def topk_ascending(x):
+    return mb.topk(x=x, k=2, ascending=True)
+
+
+@case("ios15", ((1, 2, 5, 7), F))
+def upsample_fractional(x):
+    return mb.upsample_nearest_neighbor(x=x, scale_factor_height=1.5, scale_factor_width=2.4)
+
+
+@case("ios17", ((2, 3), I))
+def one_hot_last(i):
+    return mb.one_hot(indices=i, one_hot_vector_size=4, axis=-1, on_value=1.0, off_value=0.0)
+
+
+@case("ios16", ((get_new_symbol(), 6), F))
+def flexible_shape_arithmetic(x):
+    s = mb.shape(x=x)
+    half = mb.floor_div(x=mb.gather(x=s, indices=1), y=2)
+    target = mb.concat(values=[mb.gather(x=s, indices=[0]), mb.expand_dims(x=half, axes=[0]), np.array([2], np.int32)],
+                       axis=0)
+    return mb.reshape(x=x, shape=target)
+
+
+@case("ios17", ((2, get_new_symbol()), F))
+def flexible_slice(x):
+    return mb.slice_by_index(x=x, begin=[0, 1], end=[2, 0], end_mask=[False, True])
+
+
+@case("ios18", ((get_new_symbol(), 4), F))
+def flexible_matmul(x):
+    return mb.matmul(x=x, y=rand(4, 3))
+
+
 def write_vectors(out_dir):
     """Writes one `NAME.mil` per case into `out_dir`; returns {name: Printed}."""
     out_dir = pathlib.Path(out_dir)
