@@ -43,7 +43,7 @@ pub use bind::{Binding, Source};
 pub use known::Known;
 
 use crate::catalogue::{self, OpVersion, Opset};
-use crate::program::{Function, OpId, Operand};
+use crate::program::{Function, OpId, Operand, ValueDef, ValueId};
 use crate::types::{DType, Dim, Type};
 use context::Ctx;
 
@@ -189,6 +189,15 @@ impl FunctionTypes {
     /// What was inferred for op `id`; `None` when the op is not in the catalogue for its opset.
     pub fn outputs(&self, id: OpId) -> Option<&Inferred> {
         self.by_op.get(id.index())?.as_ref()
+    }
+
+    /// The inferred type of value `id` of `f`, when it is an op result that was inferred
+    /// (parameters have only their declared type).
+    pub fn value_type<'t>(&'t self, f: &Function, id: ValueId) -> Option<&'t Type> {
+        match f.values.get(id.index())?.def {
+            ValueDef::Result(op, i) => self.outputs(op)?.as_ref().ok()?.get(i as usize),
+            _ => None,
+        }
     }
 }
 
