@@ -46,6 +46,7 @@ use crate::catalogue::{self, OpVersion, Opset};
 use crate::program::{Function, OpId, Operand, ValueDef, ValueId};
 use crate::types::{DType, Dim, Type};
 use context::Ctx;
+use rustc_hash::FxHashMap;
 
 /// Why an op's output types were not inferred.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +103,9 @@ pub struct Inferencer<'a> {
     f: &'a Function,
     known: Vec<Option<Known<'a>>>,
     constant: Vec<bool>,
+    /// The rule of each op version met so far, by the version's address (looking a rule up by
+    /// name compares strings; programs use few versions many times).
+    rules: FxHashMap<usize, Option<Rule>>,
 }
 
 impl<'a> Inferencer<'a> {
@@ -111,6 +115,7 @@ impl<'a> Inferencer<'a> {
             f,
             known: vec![None; f.values.len()],
             constant: vec![false; f.values.len()],
+            rules: FxHashMap::default(),
         }
     }
 
@@ -124,6 +129,10 @@ impl<'a> Inferencer<'a> {
         binding: &Binding<'a>,
     ) -> Inferred {
         let op = self.f.op(id);
+        let rule = *self
+            .rules
+            .entry(version as *const OpVersion as usize)
+            .or_insert_with(|| rule(&op.kind));
         let cx = Ctx {
             f: self.f,
             op,
@@ -132,7 +141,7 @@ impl<'a> Inferencer<'a> {
             binding,
             known: &self.known,
         };
-        let result = rule(&op.kind).map_or(Err(Problem::Unknown), |rule| rule(&cx));
+        let result = rule.map_or(Err(Problem::Unknown), |rule| rule(&cx));
         let constant = op.kind == "const"
             || op.kind.starts_with("constexpr_")
             || (!op.kind.starts_with("random_")

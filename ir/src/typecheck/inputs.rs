@@ -157,23 +157,27 @@ fn check_source(
 }
 
 /// The declared types of a source: one, or one per tuple item (with its index).
-fn source_types<'a>(f: &'a Function, source: Source<'a>) -> Vec<(Option<usize>, &'a Type)> {
-    let of = |o: &'a Operand| -> Option<&'a Type> {
+fn source_types<'a>(
+    f: &'a Function,
+    source: Source<'a>,
+) -> impl Iterator<Item = (Option<usize>, &'a Type)> + 'a {
+    let of = move |o: &'a Operand| -> Option<&'a Type> {
         match o {
             Operand::Value(r) => Some(&f.value(r.id?).ty),
             Operand::Const(v) => Some(&v.ty),
             Operand::Tuple(_) => None,
         }
     };
-    match source {
-        Source::Attr(_, v) => vec![(None, &v.ty)],
-        Source::Arg(_, Operand::Tuple(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(j, o)| Some((Some(j), of(o)?)))
-            .collect(),
-        Source::Arg(_, o) => of(o).into_iter().map(|t| (None, t)).collect(),
-    }
+    let (single, items): (Option<&'a Type>, &'a [Operand]) = match source {
+        Source::Attr(_, v) => (Some(&v.ty), &[]),
+        Source::Arg(_, Operand::Tuple(items)) => (None, items),
+        Source::Arg(_, o) => (of(o), &[]),
+    };
+    let items = items
+        .iter()
+        .enumerate()
+        .filter_map(move |(j, o)| Some((Some(j), of(o)?)));
+    single.map(|t| (None, t)).into_iter().chain(items)
 }
 
 /// What is wrong with a value of type `ty` for `input`, if anything.

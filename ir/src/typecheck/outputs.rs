@@ -64,10 +64,12 @@ pub(super) fn check(
     out: &mut Vec<Diagnostic>,
 ) {
     let op = f.op(id);
-    let expected = match (inferred, version.outputs()) {
-        (Ok(types), _) => Some(types.len()),
-        (Err(_), OutputCount::Exactly(n)) => Some(n),
-        _ => None,
+    let expected = match inferred {
+        Ok(types) => Some(types.len()),
+        Err(_) => match version.outputs() {
+            OutputCount::Exactly(n) => Some(n),
+            _ => None,
+        },
     };
     if let Some(n) = expected
         && n != op.results.len()
