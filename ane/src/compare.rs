@@ -116,8 +116,8 @@ impl Agreement {
     ) {
         self.disagreements.push(Disagreement {
             model: model.to_string(),
-            var: o.var.clone(),
-            kind: o.kind.clone(),
+            var: o.var.to_string(),
+            kind: o.kind.to_string(),
             aspect,
             ours,
             coreml,

@@ -55,8 +55,8 @@ fn function(h: &mut String, p: &FunctionPlacement) {
     let _ = write!(
         h,
         "<h2>func {}&lt;{}&gt;</h2>\n<p>{} ops, {:.1}% on the ANE ({:.1}% of FLOPs), {} segments, estimated latency {:.4} ms.</p>\n",
-        esc(&p.name),
-        esc(&p.opset),
+        esc(p.name),
+        esc(p.opset),
         planned,
         100.0 * p.ane_op_share(),
         100.0 * p.ane_flop_share(),
@@ -74,9 +74,9 @@ fn function(h: &mut String, p: &FunctionPlacement) {
             "<tr><td>{}</td><td class=\"{d}\">{d}</td><td><a href=\"#op{}\">{}</a></td><td><a href=\"#op{}\">{}</a></td><td>{}</td><td>{:.4}</td></tr>",
             i + 1,
             s.first,
-            esc(&p.ops[s.first].var),
+            esc(p.ops[s.first].var),
             s.last,
-            esc(&p.ops[s.last].var),
+            esc(p.ops[s.last].var),
             s.ops,
             s.ms,
             d = s.device
@@ -87,8 +87,8 @@ fn function(h: &mut String, p: &FunctionPlacement) {
         let _ = writeln!(
             h,
             "<tr id=\"op{i}\"><td>{}</td><td>{}</td><td class=\"{d}\">{d}</td><td>{}</td><td>{:.4}</td><td>{}</td></tr>",
-            esc(&o.var),
-            esc(&o.kind),
+            esc(o.var),
+            esc(o.kind),
             if o.ane_eligible { "yes" } else { "no" },
             o.estimated_ms(),
             esc(&o.reason.text(o.device, o.segment)),
@@ -159,12 +159,11 @@ fn graph(h: &mut String, p: &FunctionPlacement) {
             5 + (cell / PER_ROW) * CELL + CELL / 2,
         )
     };
-    for (cell, &i) in ops.iter().enumerate() {
-        for &from in &p.ops[i].inputs {
-            if let Some(&src) = cell_of.get(from.index())
-                && src != usize::MAX
+    for &(from, to) in &p.edges {
+        let cell = |id: mil_ir::OpId| cell_of.get(id.index()).copied().filter(|&c| c != usize::MAX);
+        if let (Some(src), Some(dst)) = (cell(from), cell(to)) {
             {
-                let ((x1, y1), (x2, y2)) = (centre(src), centre(cell));
+                let ((x1, y1), (x2, y2)) = (centre(src), centre(dst));
                 let _ = write!(
                     h,
                     "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#999\" stroke-width=\"0.6\"/>"
@@ -188,8 +187,8 @@ fn graph(h: &mut String, p: &FunctionPlacement) {
             CELL - 4,
             CELL - 4,
             colour(o.device),
-            esc(&o.var),
-            esc(&o.kind),
+            esc(o.var),
+            esc(o.kind),
             o.device,
             esc(&o.reason.text(o.device, o.segment))
         );

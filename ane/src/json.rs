@@ -1,80 +1,174 @@
 //! The placement as JSON: per op `var`, `op`, `device`, `ane_eligible`, `reason`, `estimated_ms`,
 //! plus the estimate per device, the rule behind the reason and Core ML's verdict when the file
-//! carries one; per function the segments, the findings and the totals.
+//! carries one; per function the segments, the findings and the totals. Written straight from
+//! these structs (no intermediate value tree), so a 160k-op report stays fast.
 
 use crate::device::Device;
 use crate::placement::{FunctionPlacement, OpPlacement};
 use crate::rules::Site;
 use crate::target::Target;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-/// The JSON document for one file.
-pub fn document(file: &str, target: Target, functions: &[FunctionPlacement]) -> Value {
-    json!({
-        "file": file,
-        "chip": target.chip.name(),
-        "compute_units": target.compute_units.name(),
-        "functions": functions.iter().map(function).collect::<Vec<_>>(),
-    })
+/// The JSON document for one file, pretty-printed.
+pub fn render(file: &str, target: Target, functions: &[FunctionPlacement]) -> String {
+    let doc = Document {
+        file,
+        chip: target.chip.name(),
+        compute_units: target.compute_units.name(),
+        functions: functions.iter().map(function).collect(),
+    };
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
-fn function(p: &FunctionPlacement) -> Value {
+#[derive(Serialize)]
+struct Document<'a> {
+    file: &'a str,
+    chip: &'a str,
+    compute_units: &'a str,
+    functions: Vec<FunctionJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct FunctionJson<'a> {
+    name: &'a str,
+    opset: &'a str,
+    ops: Vec<OpJson<'a>>,
+    segments: Vec<SegmentJson<'a>>,
+    findings: Vec<FindingJson<'a>>,
+    totals: Totals,
+}
+
+#[derive(Serialize)]
+struct OpJson<'a> {
+    var: &'a str,
+    op: &'a str,
+    device: Device,
+    ane_eligible: bool,
+    reason: String,
+    rule: Option<&'static str>,
+    estimated_ms: f64,
+    estimates_ms: PerDevice,
+    flops: f64,
+    segment: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coreml: Option<CoreMlJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct PerDevice {
+    ane: Option<f64>,
+    gpu: Option<f64>,
+    cpu: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct CoreMlJson<'a> {
+    selected: Option<&'a str>,
+    device: Option<Device>,
+    ane_supported: bool,
+    estimated_ms: std::collections::BTreeMap<&'a str, f64>,
+    message: Option<&'a str>,
+    agrees: bool,
+}
+
+#[derive(Serialize)]
+struct SegmentJson<'a> {
+    index: usize,
+    device: Device,
+    first: &'a str,
+    last: &'a str,
+    ops: usize,
+    estimated_ms: f64,
+}
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    code: &'static str,
+    severity: &'static str,
+    evidence: &'static str,
+    at: String,
+    message: &'a str,
+    fix: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    ops: usize,
+    ane_op_share: f64,
+    ane_flop_share: f64,
+    segments: usize,
+    estimated_latency_ms: f64,
+}
+
+fn function<'a>(p: &'a FunctionPlacement<'a>) -> FunctionJson<'a> {
     let vars = Vars::new(p);
-    json!({
-        "name": p.name,
-        "opset": p.opset,
-        "ops": p.ops.iter().map(op).collect::<Vec<_>>(),
-        "segments": p.segments.iter().enumerate().map(|(i, s)| json!({
-            "index": i + 1,
-            "device": s.device,
-            "first": p.ops[s.first].var,
-            "last": p.ops[s.last].var,
-            "ops": s.ops,
-            "estimated_ms": s.ms,
-        })).collect::<Vec<_>>(),
-        "findings": p.findings.iter().map(|f| json!({
-            "code": f.rule.code.id,
-            "severity": f.rule.code.severity.name(),
-            "evidence": f.rule.evidence.citation(),
-            "at": vars.site(f.site),
-            "message": f.message,
-            "fix": f.fix,
-        })).collect::<Vec<_>>(),
-        "totals": {
-            "ops": p.planned().count(),
-            "ane_op_share": p.ane_op_share(),
-            "ane_flop_share": p.ane_flop_share(),
-            "segments": p.segments.len(),
-            "estimated_latency_ms": p.latency_ms,
+    FunctionJson {
+        name: p.name,
+        opset: p.opset,
+        ops: p.ops.iter().map(op).collect(),
+        segments: p
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SegmentJson {
+                index: i + 1,
+                device: s.device,
+                first: p.ops[s.first].var,
+                last: p.ops[s.last].var,
+                ops: s.ops,
+                estimated_ms: s.ms,
+            })
+            .collect(),
+        findings: p
+            .findings
+            .iter()
+            .map(|f| FindingJson {
+                code: f.rule.code.id,
+                severity: f.rule.code.severity.name(),
+                evidence: f.rule.evidence.citation(),
+                at: vars.site(f.site),
+                message: &f.message,
+                fix: f.fix,
+            })
+            .collect(),
+        totals: Totals {
+            ops: p.planned().count(),
+            ane_op_share: p.ane_op_share(),
+            ane_flop_share: p.ane_flop_share(),
+            segments: p.segments.len(),
+            estimated_latency_ms: p.latency_ms,
         },
-    })
+    }
 }
 
-fn op(o: &OpPlacement) -> Value {
+fn op<'a>(o: &'a OpPlacement<'a>) -> OpJson<'a> {
     let est = |d: Device| o.estimates_ms[d.index()];
-    let mut v = json!({
-        "var": o.var,
-        "op": o.kind,
-        "device": o.device,
-        "ane_eligible": o.ane_eligible,
-        "reason": o.reason.text(o.device, o.segment),
-        "rule": o.reason.code(),
-        "estimated_ms": o.estimated_ms(),
-        "estimates_ms": { "ane": est(Device::Ane), "gpu": est(Device::Gpu), "cpu": est(Device::Cpu) },
-        "flops": o.cost.flops(),
-        "segment": o.segment.map(|s| s + 1),
-    });
-    if let Some(c) = &o.coreml {
-        v["coreml"] = json!({
-            "selected": c.selected,
-            "device": c.device(),
-            "ane_supported": c.ane_supported(),
-            "estimated_ms": c.estimates.iter().map(|(b, ms)| (b.clone(), json!(ms))).collect::<serde_json::Map<_, _>>(),
-            "message": c.ane_message(),
-            "agrees": c.device().is_none_or(|d| d == o.device) && c.ane_supported() == o.ane_eligible,
-        });
+    OpJson {
+        var: o.var,
+        op: o.kind,
+        device: o.device,
+        ane_eligible: o.ane_eligible,
+        reason: o.reason.text(o.device, o.segment),
+        rule: o.reason.code(),
+        estimated_ms: o.estimated_ms(),
+        estimates_ms: PerDevice {
+            ane: est(Device::Ane),
+            gpu: est(Device::Gpu),
+            cpu: est(Device::Cpu),
+        },
+        flops: o.cost.flops(),
+        segment: o.segment.map(|s| s + 1),
+        coreml: o.coreml.as_ref().map(|c| CoreMlJson {
+            selected: c.selected.as_deref(),
+            device: c.device(),
+            ane_supported: c.ane_supported(),
+            estimated_ms: c.estimates.iter().map(|(b, ms)| (b.as_str(), *ms)).collect(),
+            message: c.ane_message(),
+            agrees: c.device().is_none_or(|d| d == o.device) && c.ane_supported() == o.ane_eligible,
+        }),
     }
-    v
 }
 
 /// The result name of every op, by op id.
@@ -82,10 +176,10 @@ pub struct Vars<'a>(Vec<&'a str>);
 
 impl<'a> Vars<'a> {
     /// Indexes the ops of `p`.
-    pub fn new(p: &'a FunctionPlacement) -> Vars<'a> {
+    pub fn new(p: &FunctionPlacement<'a>) -> Vars<'a> {
         let mut names = vec![""; p.ops.iter().map(|o| o.op.index() + 1).max().unwrap_or(0)];
         for o in &p.ops {
-            names[o.op.index()] = &o.var;
+            names[o.op.index()] = o.var;
         }
         Vars(names)
     }

@@ -5,7 +5,7 @@ use crate::analytics::{self, Verdict};
 use crate::cost::{self, OpCost};
 use crate::device::Device;
 use crate::plan::{self, Charges, Node};
-use crate::rules::{self, Cx, Finding, Site};
+use crate::rules::{self, Checker, Cx, Finding};
 use crate::target::Target;
 use mil_ir::{Function, OpId, Program, Use, ValueDef};
 
@@ -88,15 +88,15 @@ impl Reason {
     }
 }
 
-/// Where one op runs.
+/// Where one op runs; names are borrowed from the function.
 #[derive(Clone, Debug, PartialEq)]
-pub struct OpPlacement {
+pub struct OpPlacement<'a> {
     /// The op.
     pub op: OpId,
     /// Its first result's SSA name (or its kind when it has none).
-    pub var: String,
+    pub var: &'a str,
     /// The op type.
-    pub kind: String,
+    pub kind: &'a str,
     /// The chosen device.
     pub device: Device,
     /// Whether the Neural Engine may run it.
@@ -111,11 +111,9 @@ pub struct OpPlacement {
     pub segment: Option<usize>,
     /// Core ML's verdict, when the file carries analytics attributes.
     pub coreml: Option<Verdict>,
-    /// The ops whose results it reads.
-    pub inputs: Vec<OpId>,
 }
 
-impl OpPlacement {
+impl OpPlacement<'_> {
     /// The estimate on the chosen device, in ms.
     pub fn estimated_ms(&self) -> f64 {
         self.estimates_ms[self.device.index()].unwrap_or(0.0)
@@ -137,15 +135,17 @@ pub struct Segment {
     pub ms: f64,
 }
 
-/// The prediction for one function.
+/// The prediction for one function; names are borrowed from it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct FunctionPlacement {
+pub struct FunctionPlacement<'a> {
     /// The function's name.
-    pub name: String,
+    pub name: &'a str,
     /// Its opset.
-    pub opset: String,
+    pub opset: &'a str,
     /// Every op in program order.
-    pub ops: Vec<OpPlacement>,
+    pub ops: Vec<OpPlacement<'a>>,
+    /// The data edges between ops, `(producer, consumer)`, in program order of the consumer.
+    pub edges: Vec<(OpId, OpId)>,
     /// The segments in order.
     pub segments: Vec<Segment>,
     /// Estimated latency, charges included, in ms.
@@ -156,9 +156,9 @@ pub struct FunctionPlacement {
     pub findings: Vec<Finding>,
 }
 
-impl FunctionPlacement {
+impl<'a> FunctionPlacement<'a> {
     /// Planned ops (not constants or boundaries).
-    pub fn planned(&self) -> impl Iterator<Item = &OpPlacement> {
+    pub fn planned(&self) -> impl Iterator<Item = &OpPlacement<'a>> {
         self.ops.iter().filter(|o| o.segment.is_some())
     }
 
@@ -181,7 +181,7 @@ impl FunctionPlacement {
 }
 
 /// Predicts every function of `program`.
-pub fn place(program: &Program, target: Target, source: Source) -> Vec<FunctionPlacement> {
+pub fn place(program: &Program, target: Target, source: Source) -> Vec<FunctionPlacement<'_>> {
     program
         .functions
         .iter()
@@ -190,25 +190,17 @@ pub fn place(program: &Program, target: Target, source: Source) -> Vec<FunctionP
 }
 
 /// Predicts one function.
-pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionPlacement {
+pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionPlacement<'_> {
     let cx = Cx::new(f, target);
-    let findings = rules::check(&cx);
-    let mut refusal: Vec<Option<usize>> = vec![None; f.ops.len()];
-    for (i, fi) in findings.iter().enumerate() {
-        if let Site::Op(op) = fi.site
-            && fi.rule.consequence.refuses_op()
-            && refusal[op.index()].is_none()
-        {
-            refusal[op.index()] = Some(i);
-        }
-    }
-    let order = f.walk_ops();
+    let mut checker = Checker::new(&cx);
+    let order = &cx.order;
     let mut ops = Vec::with_capacity(order.len());
     let mut nodes = Vec::new();
     let mut node_of = vec![usize::MAX; f.ops.len()];
-    for &id in &order {
+    let mut edges = Vec::with_capacity(order.len() * 2);
+    for &id in order {
         let op = f.op(id);
-        let cost = cost::estimate(f, op, &cx.chip);
+        let refusal = checker.visit(id);
         let coreml = analytics::verdict(op);
         let planned = op.kind != "const" && !op.is_runtime_boundary();
         let (ane_eligible, reason) = if op.kind == "const" {
@@ -216,8 +208,9 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
         } else if op.is_runtime_boundary() {
             (true, Reason::Boundary)
         } else {
-            eligibility(source, refusal[id.index()].map(|i| &findings[i]), coreml.as_ref())
+            eligibility(source, refusal, coreml.as_ref())
         };
+        let cost = cost::estimate(f, op, &cx.chip);
         let estimates_ms = if planned {
             estimates(source, &cost, coreml.as_ref(), ane_eligible, target)
         } else {
@@ -233,11 +226,12 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
         let var = op
             .results
             .first()
-            .map_or_else(|| op.kind.clone(), |&v| f.value(v).name.clone());
+            .map_or(op.kind.as_str(), |&v| f.value(v).name.as_str());
+        edges.extend(producers(f, op).map(|p| (p, id)));
         ops.push(OpPlacement {
             op: id,
             var,
-            kind: op.kind.clone(),
+            kind: &op.kind,
             device: Device::Cpu,
             ane_eligible,
             reason,
@@ -245,7 +239,6 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
             estimates_ms,
             segment: None,
             coreml,
-            inputs: producers(f, op),
         });
     }
     for producer in output_producers(f) {
@@ -255,13 +248,15 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
             nodes[n].outputs += 1;
         }
     }
+    let findings = checker.finish();
     let charges = analytics::charges(f).unwrap_or_default();
     let plan = plan::plan(&nodes, &charges);
     let segments = assign(f, &mut ops, &node_of, &plan);
     FunctionPlacement {
-        name: f.name.clone(),
-        opset: f.opset.clone(),
+        name: &f.name,
+        opset: &f.opset,
         ops,
+        edges,
         segments,
         latency_ms: plan.total_ms,
         charges,
@@ -311,22 +306,17 @@ fn estimates(
 }
 
 /// The ops whose results `op` reads.
-fn producers(f: &Function, op: &mil_ir::Operation) -> Vec<OpId> {
-    let mut out = Vec::new();
-    for a in &op.args {
+fn producers<'a>(f: &'a Function, op: &'a mil_ir::Operation) -> impl Iterator<Item = OpId> + 'a {
+    op.args.iter().flat_map(move |a| {
         let items = match &a.value {
             mil_ir::Operand::Tuple(items) => items.as_slice(),
             one => std::slice::from_ref(one),
         };
-        for item in items {
-            if let mil_ir::Operand::Value(r) = item
-                && let Some(p) = r.id.and_then(|v| crate::tensor::defining_op(f, v))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out
+        items.iter().filter_map(move |item| match item {
+            mil_ir::Operand::Value(r) => r.id.and_then(|v| crate::tensor::defining_op(f, v)),
+            _ => None,
+        })
+    })
 }
 
 /// The ops producing the function's outputs, looking through Core ML's output wrappers.

@@ -25,6 +25,19 @@ pub fn known_dims(ty: &Type) -> Option<Vec<u64>> {
         .collect()
 }
 
+/// The largest known dim of a type (0 when none is known).
+pub fn widest_dim(ty: &Type) -> u64 {
+    dims(ty).map_or(0, |d| {
+        d.iter()
+            .filter_map(|d| match d {
+                Dim::Known(n) => Some(*n),
+                Dim::Unknown => None,
+            })
+            .max()
+            .unwrap_or(0)
+    })
+}
+
 /// The number of elements, when every dim is known.
 pub fn elements(ty: &Type) -> Option<u64> {
     dims(ty)?.iter().try_fold(1u64, |acc, d| match d {
@@ -57,12 +70,12 @@ pub fn operand_type<'a>(f: &'a Function, operand: &'a Operand) -> Option<&'a Typ
 pub fn input_types<'a>(f: &'a Function, op: &'a Operation) -> impl Iterator<Item = (&'a str, &'a Type)> {
     op.args.iter().flat_map(move |a| {
         let key = a.key.as_deref().unwrap_or("");
-        let items: Vec<&Operand> = match &a.value {
-            Operand::Tuple(items) => items.iter().collect(),
-            other => vec![other],
+        let items: &[Operand] = match &a.value {
+            Operand::Tuple(items) => items,
+            other => std::slice::from_ref(other),
         };
         items
-            .into_iter()
+            .iter()
             .filter_map(move |o| operand_type(f, o).map(|t| (key, t)))
     })
 }

@@ -5,7 +5,7 @@ use super::{
     RANK_ABOVE_FIVE, Site, TOPK_UNDERPRICED,
 };
 use crate::rule::Rule;
-use crate::tensor::{dims, is_constant, known_dims, output_types};
+use crate::tensor::{dims, is_constant, output_types, widest_dim};
 use mil_ir::{DType, Dim, OpId, Operation};
 
 /// The widest axis lore allows.
@@ -25,8 +25,8 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
         );
         out.push(Finding::new(&RANK_ABOVE_FIVE, site, what));
     }
-    if let Some(shape) = known_dims(ty) {
-        let widest = shape.iter().copied().max().unwrap_or(0);
+    {
+        let widest = widest_dim(ty);
         if widest > LORE_MAX_AXIS && widest <= super::limits::MAX_DIM {
             let what = format!(
                 "an axis of {widest} is above lore's 16,384 limit; Core ML's plan on M4 keeps a 16,385-wide axis eligible, so expect it to run, maybe tiled"
@@ -55,11 +55,14 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
 }
 
 /// What is wrong with a last axis, if anything: the ANE pads the last axis to 64 bytes.
-fn last_axis_waste(dtype: Option<DType>, shape: &[u64]) -> Option<(&'static Rule, u64)> {
-    let (Some(&last), Some(bits)) = (shape.last(), dtype.and_then(|d| d.bits())) else {
+fn last_axis_waste(dtype: Option<DType>, shape: &[Dim]) -> Option<(&'static Rule, u64)> {
+    let (Some(&Dim::Known(last)), Some(bits)) = (shape.last(), dtype.and_then(|d| d.bits())) else {
         return None;
     };
-    let total: u64 = shape.iter().product();
+    let total = shape.iter().try_fold(1u64, |acc, d| match d {
+        Dim::Known(n) => Some(acc.saturating_mul(*n)),
+        Dim::Unknown => None,
+    })?;
     let bytes = (last * u64::from(bits)).div_ceil(8);
     if shape.len() < 2 || total <= 1 {
         None
@@ -72,76 +75,62 @@ fn last_axis_waste(dtype: Option<DType>, shape: &[u64]) -> Option<(&'static Rule
     }
 }
 
-/// Fires once per function and rule on results whose last axis wastes lanes, at the first such op,
-/// with the count (per op it would flag most of a real model).
-fn check_last_axes(cx: &Cx, out: &mut Vec<Finding>) {
-    let mut first: [Option<(OpId, u64)>; 2] = [None, None];
-    let mut count = [0usize; 2];
-    for id in cx.f.walk_ops() {
-        let op = cx.f.op(id);
-        if op.kind == "const" || op.is_runtime_boundary() {
-            continue;
-        }
+/// Results whose last axis wastes lanes and ops computing in fp32, gathered op by op and reported
+/// once per function at the first such op with the count (per op they would flag most of a model).
+#[derive(Default)]
+pub(super) struct Waste {
+    /// First op and its last-axis bytes, and count: size-1 last axes, then unaligned ones.
+    axes: [(Option<(OpId, u64)>, usize); 2],
+    fp32: (Option<OpId>, usize),
+}
+
+impl Waste {
+    /// Notes the op's first result.
+    pub(super) fn visit(&mut self, cx: &Cx, id: OpId, op: &Operation) {
         let Some(ty) = output_types(cx.f, op).next() else {
-            continue;
+            return;
         };
-        let Some((rule, bytes)) = known_dims(ty).and_then(|s| last_axis_waste(ty.dtype(), &s)) else {
-            continue;
-        };
-        let i = usize::from(std::ptr::eq(rule, &LAST_AXIS_ALIGNMENT));
-        count[i] += 1;
-        first[i].get_or_insert((id, bytes));
+        if let Some((rule, bytes)) = dims(ty).and_then(|s| last_axis_waste(ty.dtype(), s)) {
+            let slot = &mut self.axes[usize::from(std::ptr::eq(rule, &LAST_AXIS_ALIGNMENT))];
+            slot.0.get_or_insert((id, bytes));
+            slot.1 += 1;
+        }
+        let fp32 = ty.dtype() == Some(DType::Fp32) && dims(ty).is_some_and(|d| !d.is_empty());
+        if fp32 && op.kind != "cast" && !op.kind.starts_with("constexpr_") {
+            self.fp32.0.get_or_insert(id);
+            self.fp32.1 += 1;
+        }
     }
-    let others = |n: usize| match n {
-        1 => String::new(),
-        n => format!(" ({} more ops like it in this function)", n - 1),
-    };
-    if let Some((id, _)) = first[0] {
-        let what = format!(
-            "its last axis has size 1: the ANE pads the last axis to 64 bytes, so most of every row is padding{}",
-            others(count[0])
-        );
-        out.push(Finding::new(&LAST_AXIS_ONE, Site::Op(id), what));
-    }
-    if let Some((id, bytes)) = first[1] {
-        let what = format!(
-            "its last axis is {bytes} bytes, not a multiple of 64: the ANE pads every row{}",
-            others(count[1])
-        );
-        out.push(Finding::new(&LAST_AXIS_ALIGNMENT, Site::Op(id), what));
-    }
-}
 
-/// Fires once per function on wasted last axes and on the ops that compute in fp32.
-pub(super) fn check_function(cx: &Cx, out: &mut Vec<Finding>) {
-    check_last_axes(cx, out);
-    let fp32: Vec<_> =
-        cx.f.walk_ops()
-            .into_iter()
-            .filter(|&id| {
-                let op = cx.f.op(id);
-                !matches!(op.kind.as_str(), "const" | "cast")
-                    && !op.kind.starts_with("constexpr_")
-                    && !op.is_runtime_boundary()
-                    && output_types(cx.f, op)
-                        .any(|t| t.dtype() == Some(DType::Fp32) && dims(t).is_some_and(has_data))
-            })
-            .collect();
-    if let Some(&first) = fp32.first() {
-        let what = format!(
-            "{} compute{} in fp32: the ANE computes in fp16, so Core ML inserts casts around them",
-            if fp32.len() == 1 {
-                "this op".to_string()
+    /// Reports what was gathered.
+    pub(super) fn finish(self, out: &mut Vec<Finding>) {
+        let others = |n: usize| match n {
+            1 => String::new(),
+            n => format!(" ({} more ops like it in this function)", n - 1),
+        };
+        if let (Some((id, _)), n) = self.axes[0] {
+            let what = format!(
+                "its last axis has size 1: the ANE pads the last axis to 64 bytes, so most of every row is padding{}",
+                others(n)
+            );
+            out.push(Finding::new(&LAST_AXIS_ONE, Site::Op(id), what));
+        }
+        if let (Some((id, bytes)), n) = self.axes[1] {
+            let what = format!(
+                "its last axis is {bytes} bytes, not a multiple of 64: the ANE pads every row{}",
+                others(n)
+            );
+            out.push(Finding::new(&LAST_AXIS_ALIGNMENT, Site::Op(id), what));
+        }
+        if let (Some(id), n) = self.fp32 {
+            let who = if n == 1 {
+                "this op computes".to_string()
             } else {
-                format!("{} ops", fp32.len())
-            },
-            if fp32.len() == 1 { "s" } else { "" }
-        );
-        out.push(Finding::new(&FP32_COMPUTE, Site::Op(first), what));
+                format!("{n} ops compute")
+            };
+            let what =
+                format!("{who} in fp32: the ANE computes in fp16, so Core ML inserts casts around them");
+            out.push(Finding::new(&FP32_COMPUTE, Site::Op(id), what));
+        }
     }
-}
-
-/// Whether a shape is more than a scalar.
-fn has_data(d: &[Dim]) -> bool {
-    !d.is_empty()
 }

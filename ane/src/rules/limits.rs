@@ -1,7 +1,7 @@
 //! Size limits of the Neural Engine (ANE014–ANE017).
 
 use super::{CONV_KERNEL, Cx, DIM_ABOVE_65536, Finding, MATMUL_INNER, MAX_POOL_WIDTH, Site};
-use crate::tensor::{const_int, const_ints, input_types, known_dims, operand_type, output_types};
+use crate::tensor::{const_int, const_ints, input_types, known_dims, operand_type, output_types, widest_dim};
 use mil_ir::Operation;
 
 /// The largest size of any axis, and of `groups` (Core ML's verdict).
@@ -13,7 +13,7 @@ pub const MAX_MATMUL_INNER: u64 = 32_768;
 pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
     let f = cx.f;
     let tensors = input_types(f, op).map(|(_, t)| t).chain(output_types(f, op));
-    let widest = tensors.filter_map(known_dims).flatten().max().unwrap_or(0);
+    let widest = tensors.map(widest_dim).max().unwrap_or(0);
     let groups = const_int(f, op, "groups").unwrap_or(1).max(1) as u64;
     if widest > MAX_DIM || groups > MAX_DIM {
         let n = widest.max(groups);

@@ -2,25 +2,40 @@
 
 use super::{Cx, Finding, Site, TENSOR_OVER_BUDGET, WEIGHTS_OVER_BUDGET};
 use crate::tensor::{bytes, output_types};
+use mil_ir::{OpId, Operand, Operation};
 
 /// About 32 MB of on-chip memory (probes).
 pub const ON_CHIP_BYTES: u64 = 32 << 20;
 /// Weights beyond this per compiled program failed in probes.
 pub const PROGRAM_WEIGHT_BYTES: u64 = 8 << 20;
 
-/// Fires on results larger than the on-chip memory and on functions with more weights than a
-/// program held in probes.
-pub(super) fn check(cx: &Cx, out: &mut Vec<Finding>) {
-    let f = cx.f;
-    let mut weights = 0u64;
-    let mut first_const = None;
-    for id in f.walk_ops() {
-        let op = f.op(id);
-        let size: u64 = output_types(f, op).filter_map(bytes).sum();
+/// The weights of a function, counted op by op.
+#[derive(Default)]
+pub(super) struct Budget {
+    weights: u64,
+    first_weight: Option<OpId>,
+}
+
+impl Budget {
+    /// Counts the op's weights and fires on a result larger than the on-chip memory.
+    pub(super) fn visit(&mut self, cx: &Cx, id: OpId, op: &Operation, out: &mut Vec<Finding>) {
+        let size: u64 = output_types(cx.f, op).filter_map(bytes).sum();
         if op.kind == "const" || op.kind.starts_with("constexpr_") {
-            weights += size;
-            first_const.get_or_insert(id);
-            continue;
+            self.weights += size;
+            self.first_weight.get_or_insert(id);
+            return;
+        }
+        let inline: u64 = op
+            .args
+            .iter()
+            .filter_map(|a| match &a.value {
+                Operand::Const(tv) => bytes(&tv.ty),
+                _ => None,
+            })
+            .sum();
+        if inline > 0 {
+            self.weights += inline;
+            self.first_weight.get_or_insert(id);
         }
         if size > ON_CHIP_BYTES && !op.is_runtime_boundary() {
             let what = format!(
@@ -30,27 +45,18 @@ pub(super) fn check(cx: &Cx, out: &mut Vec<Finding>) {
             out.push(Finding::new(&TENSOR_OVER_BUDGET, Site::Op(id), what));
         }
     }
-    weights += inline_weights(cx);
-    if weights > PROGRAM_WEIGHT_BYTES {
-        let what = format!(
-            "the function holds {:.1} MB of weights; probes of the private compiler failed beyond ~8 MB per program and the chip has ≈32 MB, so weights stream from DRAM",
-            mb(weights)
-        );
-        let site = first_const.map(Site::Op).unwrap_or(Site::Param(0));
-        out.push(Finding::new(&WEIGHTS_OVER_BUDGET, site, what));
-    }
-}
 
-/// Bytes of weights written inline as operands (`weight = tensor<..>(BLOBFILE(..))`).
-fn inline_weights(cx: &Cx) -> u64 {
-    cx.f.ops
-        .iter()
-        .flat_map(|op| op.args.iter())
-        .filter_map(|a| match &a.value {
-            mil_ir::Operand::Const(tv) => bytes(&tv.ty),
-            _ => None,
-        })
-        .sum()
+    /// Fires when the function holds more weights than a program held in probes.
+    pub(super) fn finish(self, out: &mut Vec<Finding>) {
+        if self.weights > PROGRAM_WEIGHT_BYTES {
+            let what = format!(
+                "the function holds {:.1} MB of weights; probes of the private compiler failed beyond ~8 MB per program and the chip has ≈32 MB, so weights stream from DRAM",
+                mb(self.weights)
+            );
+            let site = self.first_weight.map_or(Site::Param(0), Site::Op);
+            out.push(Finding::new(&WEIGHTS_OVER_BUDGET, site, what));
+        }
+    }
 }
 
 fn mb(bytes: u64) -> f64 {

@@ -226,6 +226,8 @@ pub struct Cx<'a> {
     pub target: Target,
     /// The chip's figures.
     pub chip: ChipProfile,
+    /// The function's ops in program order.
+    pub order: Vec<OpId>,
 }
 
 impl<'a> Cx<'a> {
@@ -236,49 +238,82 @@ impl<'a> Cx<'a> {
             opset: Opset::parse(&f.opset).unwrap_or(Opset::Ios18),
             target,
             chip: target.chip.profile(),
+            order: f.walk_ops(),
         }
     }
 }
 
 /// Every finding for a function: per-op rules in program order, then the function-level ones.
 pub fn check(cx: &Cx) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for id in cx.f.walk_ops() {
-        let op = cx.f.op(id);
-        if op.is_runtime_boundary() || op.kind == "const" {
-            continue;
+    let mut checker = Checker::new(cx);
+    for &id in &cx.order {
+        checker.visit(id);
+    }
+    checker.finish()
+}
+
+/// The rules run op by op, so that a caller walking the ops anyway (the planner) needs one pass.
+pub struct Checker<'c, 'a> {
+    cx: &'c Cx<'a>,
+    out: Vec<Finding>,
+    budget: memory::Budget,
+    quantization: quantization::Quantization,
+    waste: layout::Waste,
+}
+
+impl<'c, 'a> Checker<'c, 'a> {
+    /// A checker for the function of `cx`.
+    pub fn new(cx: &'c Cx<'a>) -> Checker<'c, 'a> {
+        Checker {
+            cx,
+            out: Vec::new(),
+            budget: memory::Budget::default(),
+            quantization: quantization::Quantization::default(),
+            waste: layout::Waste::default(),
         }
+    }
+
+    /// Runs the per-op rules on `id` (ops in program order); returns the finding that refuses it
+    /// on the Neural Engine, if any.
+    pub fn visit(&mut self, id: OpId) -> Option<&Finding> {
+        let (cx, out) = (self.cx, &mut self.out);
+        let op = cx.f.op(id);
+        self.budget.visit(cx, id, op, out);
+        if op.is_runtime_boundary() || op.kind == "const" {
+            return None;
+        }
+        self.quantization.visit(cx, id, op);
+        self.waste.visit(cx, id, op);
         let site = Site::Op(id);
         let before = out.len();
         // One refusal reason per op, the most specific first: by kind, by gather index, by dtype.
-        unsupported::check(cx, op, site, &mut out);
-        if !refused_since(&out, before) {
-            gather::check(cx, op, site, &mut out);
+        unsupported::check(cx, op, site, out);
+        if !refused_since(out, before) {
+            gather::check(cx, op, site, out);
         }
-        if !refused_since(&out, before) {
-            dtypes::check(cx, op, site, &mut out);
+        if !refused_since(out, before) {
+            dtypes::check(cx, op, site, out);
         }
-        limits::check(cx, op, site, &mut out);
-        layout::check(cx, op, site, &mut out);
-        private_compiler::check(cx, op, site, &mut out);
+        limits::check(cx, op, site, out);
+        layout::check(cx, op, site, out);
+        private_compiler::check(cx, op, site, out);
+        out[before..].iter().find(|f| f.rule.consequence.refuses_op())
     }
-    io::check(cx, &mut out);
-    memory::check(cx, &mut out);
-    quantization::check(cx, &mut out);
-    layout::check_function(cx, &mut out);
-    out
+
+    /// The function-level rules; every finding.
+    pub fn finish(mut self) -> Vec<Finding> {
+        let (cx, out) = (self.cx, &mut self.out);
+        io::check(cx, out);
+        self.budget.finish(out);
+        self.quantization.finish(cx, out);
+        self.waste.finish(out);
+        self.out
+    }
 }
 
 /// Whether a finding pushed after `from` refuses its op.
 fn refused_since(out: &[Finding], from: usize) -> bool {
     out[from..].iter().any(|f| f.rule.consequence.refuses_op())
-}
-
-/// Whether the findings refuse `op` (any fallback rule fired on it).
-pub fn refuses(findings: &[Finding], op: OpId) -> Option<&Finding> {
-    findings
-        .iter()
-        .find(|f| f.site == Site::Op(op) && f.rule.consequence.refuses_op())
 }
 
 #[cfg(test)]

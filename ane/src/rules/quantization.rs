@@ -1,43 +1,61 @@
 //! int8 weights and activations (ANE112, ANE113); the second depends on the chip.
 
 use super::{Cx, Finding, Site, W8A8_CANDIDATE, WEIGHT_ONLY_INT8};
-use crate::tensor::{defining_op, operand_type};
+use crate::tensor::{defining_op, known_dims, operand_type};
 use mil_ir::catalogue::Opset;
 use mil_ir::{DType, Function, OpId, Operand, Operation};
 
-/// Fires once per function on weight-only int8 and on 3×3 convs that W8A8 would speed up.
-pub(super) fn check(cx: &Cx, out: &mut Vec<Finding>) {
-    let f = cx.f;
-    let ops = f.walk_ops();
-    let activations_quantized = ops.iter().any(|&id| f.op(id).kind == "quantize");
-    if !activations_quantized && let Some(&first) = ops.iter().find(|&&id| is_int8_weight(f, f.op(id))) {
-        let what = "int8 weights dequantized to fp16 save memory bandwidth, not compute: weight-only int8 gives no speed-up on the ANE";
-        out.push(Finding::new(&WEIGHT_ONLY_INT8, Site::Op(first), what));
+/// What a function does with int8, gathered op by op.
+#[derive(Default)]
+pub(super) struct Quantization {
+    activations_quantized: bool,
+    first_int8_weight: Option<OpId>,
+    first_conv: Option<OpId>,
+    convs: usize,
+}
+
+impl Quantization {
+    /// Notes the op's part in int8 weights, int8 activations and fp16 3×3 convs.
+    pub(super) fn visit(&mut self, cx: &Cx, id: OpId, op: &Operation) {
+        let f = cx.f;
+        match op.kind.as_str() {
+            "quantize" => self.activations_quantized = true,
+            "conv" if is_fp16_3x3_conv(f, op) => {
+                self.convs += 1;
+                self.first_conv.get_or_insert(id);
+            }
+            k if k.starts_with("constexpr_") && is_int8_weight(f, op) => {
+                self.first_int8_weight.get_or_insert(id);
+            }
+            _ => {}
+        }
     }
-    if !cx.chip.int8_compute || cx.opset < Opset::Ios17 {
-        return;
-    }
-    let convs: Vec<OpId> = ops
-        .iter()
-        .copied()
-        .filter(|&id| is_fp16_3x3_conv(f, f.op(id)))
-        .collect();
-    if let Some(&first) = convs.first() {
-        let what = format!(
-            "{} fp16 3×3 conv{} could run at 2× throughput on the {} with int8 activations (W8A8); 1×1 chains see no gain",
-            convs.len(),
-            if convs.len() == 1 { "" } else { "s" },
-            cx.target.chip
-        );
-        out.push(Finding::new(&W8A8_CANDIDATE, Site::Op(first), what));
+
+    /// Fires once per function on weight-only int8 and on 3×3 convs that W8A8 would speed up.
+    pub(super) fn finish(self, cx: &Cx, out: &mut Vec<Finding>) {
+        if !self.activations_quantized
+            && let Some(first) = self.first_int8_weight
+        {
+            let what = "int8 weights dequantized to fp16 save memory bandwidth, not compute: weight-only int8 gives no speed-up on the ANE";
+            out.push(Finding::new(&WEIGHT_ONLY_INT8, Site::Op(first), what));
+        }
+        if !cx.chip.int8_compute || cx.opset < Opset::Ios17 {
+            return;
+        }
+        if let Some(first) = self.first_conv {
+            let what = format!(
+                "{} fp16 3×3 conv{} could run at 2× throughput on the {} with int8 activations (W8A8); 1×1 chains see no gain",
+                self.convs,
+                if self.convs == 1 { "" } else { "s" },
+                cx.target.chip
+            );
+            out.push(Finding::new(&W8A8_CANDIDATE, Site::Op(first), what));
+        }
     }
 }
 
-/// A `constexpr_*` op that expands int8 (or smaller) data into float weights.
+/// A `constexpr_*` op that expands int8 data into float weights.
 fn is_int8_weight(f: &Function, op: &Operation) -> bool {
-    if !op.kind.starts_with("constexpr_") {
-        return false;
-    }
     let data = op
         .attribute("quantized_data")
         .map(|tv| tv.ty.dtype())
@@ -47,13 +65,10 @@ fn is_int8_weight(f: &Function, op: &Operation) -> bool {
 
 /// An fp16 conv with a 3×3 kernel whose input is not already dequantized int8.
 fn is_fp16_3x3_conv(f: &Function, op: &Operation) -> bool {
-    if op.kind != "conv" {
-        return false;
-    }
     let kernel_3x3 = op
         .arg("weight")
         .and_then(|o| operand_type(f, o))
-        .and_then(crate::tensor::known_dims)
+        .and_then(known_dims)
         .is_some_and(|w| w.len() == 4 && w[2] == 3 && w[3] == 3);
     let x = op.arg("x");
     let fp16 = x.and_then(|o| operand_type(f, o)).and_then(|t| t.dtype()) == Some(DType::Fp16);

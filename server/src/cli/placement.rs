@@ -59,7 +59,7 @@ pub fn run(args: &Args) -> ExitCode {
     let name = args.file.display().to_string();
     let text = match args.format {
         Format::Table => table(&placed),
-        Format::Json => format!("{:#}\n", mil_ane::json::document(&name, target, &placed)),
+        Format::Json => mil_ane::json::render(&name, target, &placed),
         Format::Html => mil_ane::html::page(&name, target, &placed),
     };
     if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
