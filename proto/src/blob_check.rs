@@ -9,6 +9,7 @@ use crate::weights::{WeightFileProblem, WeightFiles};
 use mil_ir::{
     Attribute, BlobRef, ConstData, Diagnostic, Operand, Program, SourceMap, Span, TypedValue, codes,
 };
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
@@ -48,12 +49,14 @@ pub fn check_blobs(program: &Program, map: &SourceMap, model_dir: &Path) -> Vec<
             }
         }
     }
-    checker.diagnostics
+    checker.finish()
 }
 
 struct Checker {
     files: WeightFiles,
     diagnostics: Vec<Diagnostic>,
+    /// Weight path that names no usable file → (its diagnostic's index, how many references name it).
+    bad_files: HashMap<String, (usize, usize)>,
 }
 
 impl Checker {
@@ -61,6 +64,7 @@ impl Checker {
         Checker {
             files: WeightFiles::new(model_dir),
             diagnostics: Vec::new(),
+            bad_files: HashMap::new(),
         }
     }
 
@@ -74,18 +78,39 @@ impl Checker {
         let ConstData::Blob(blob) = &value.data else {
             return;
         };
-        let checked = self
-            .files
-            .open(&blob.path)
-            .and_then(|file| check_record(file, value, blob));
+        if let Some((_, count)) = self.bad_files.get_mut(&blob.path) {
+            *count += 1;
+            return;
+        }
+        let checked = match self.files.open(&blob.path) {
+            Ok(file) => check_record(file, value, blob),
+            Err(problem) => {
+                self.bad_files
+                    .insert(blob.path.clone(), (self.diagnostics.len(), 1));
+                Err(problem)
+            }
+        };
         if let Err((code, message)) = checked {
             self.diagnostics.push(Diagnostic::new(code, span, message));
         }
     }
+
+    /// The diagnostics, a file's problem reported once, at its first reference, with the number
+    /// of references that name it.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        for (index, count) in self.bad_files.into_values() {
+            if count > 1 {
+                self.diagnostics[index].message.push_str(&format!(
+                    " ({count} references name this file; reported at the first)"
+                ));
+            }
+        }
+        self.diagnostics
+    }
 }
 
 /// Reads the record a reference names and compares it with the declared type.
-fn check_record(
+pub(crate) fn check_record(
     file: &mut BlobReader<File>,
     value: &TypedValue,
     blob: &BlobRef,
@@ -339,6 +364,41 @@ mod tests {
             found[0]
                 .message
                 .starts_with("weight file `@model_path/weights/other.bin` not found: no /")
+        );
+    }
+
+    #[test]
+    fn a_file_problem_is_reported_once_at_its_first_reference() {
+        let missing = "@model_path/weights/other.bin";
+        let escaping = "@model_path/../outside.bin";
+        let body = consts(&[
+            ("tensor<fp32, [6]>", missing, 64),
+            ("tensor<fp16, [6]>", W, 64),
+            ("tensor<fp32, [6]>", escaping, 64),
+            ("tensor<fp32, [6]>", missing, 128),
+            ("tensor<fp32, [6]>", missing, 192),
+            ("tensor<fp32, [6]>", escaping, 64),
+        ]);
+        let found = check(&body);
+        let got: Vec<_> = found.iter().map(|(c, t, _)| (*c, t.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("MIL0302", blob("tensor<fp32, [6]>", missing, 64)),
+                ("MIL0301", blob("tensor<fp32, [6]>", escaping, 64)),
+            ]
+        );
+        assert!(
+            found[0]
+                .2
+                .ends_with(" (3 references name this file; reported at the first)"),
+            "{}",
+            found[0].2
+        );
+        assert!(
+            found[1]
+                .2
+                .ends_with(" (2 references name this file; reported at the first)")
         );
     }
 

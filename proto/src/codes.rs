@@ -1,5 +1,5 @@
-//! Diagnostic codes of compiling a program into a package (MIL05xx), beside the front end's in
-//! [`mil_ir::codes`].
+//! Diagnostic codes of compiling a program into a package and reading one back (MIL05xx), beside
+//! the front end's in [`mil_ir::codes`].
 
 use mil_ir::{Code, Severity};
 
@@ -38,6 +38,14 @@ pub const OP_NOT_IN_OPSET: Code = Code {
     severity: Severity::Error,
 };
 
+/// A Model proto the decompiler cannot turn into MIL text (not an ML program, an unknown type, an
+/// immediate value whose data does not match its type, a name that is not an identifier).
+pub const MALFORMED_MODEL: Code = Code {
+    id: "MIL0506",
+    title: "package the decompiler cannot read",
+    severity: Severity::Error,
+};
+
 /// Every code of this crate, in order.
 pub const ALL: &[Code] = &[
     UNSUPPORTED_OPSET,
@@ -45,4 +53,5 @@ pub const ALL: &[Code] = &[
     NOT_A_FEATURE,
     UNKEYED_ARGUMENT,
     OP_NOT_IN_OPSET,
+    MALFORMED_MODEL,
 ];

@@ -5,6 +5,8 @@
 //!   [`blob_check`]: BLOBFILE references resolved and checked against the files beside a program.
 //! - [`manifest`] and [`package`]: Manifest.json and the `.mlpackage` folder, written atomically.
 //! - [`to_proto`] and [`compile`]: a MIL program compiled into a package.
+//! - [`from_proto`] and [`decompile`]: a package (or a bare `model.mlmodel`) turned back into MIL
+//!   text and a weights folder.
 //!
 //! The format facts this crate relies on are collected in `docs/package-format.md`.
 
@@ -21,6 +23,8 @@ pub mod blob;
 pub mod blob_check;
 pub mod codes;
 pub mod compile;
+pub mod decompile;
+pub mod from_proto;
 pub mod manifest;
 pub mod package;
 pub mod raw;

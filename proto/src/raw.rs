@@ -23,6 +23,99 @@ pub fn encode(elements: &Elements, dtype: DType) -> Option<Vec<u8>> {
     })
 }
 
+/// The `count` elements that `bytes` holds as `dtype`: the inverse of [`encode`]. `None` when `bytes`
+/// is not exactly [`crate::blob::payload_size`] long (checked before anything is allocated) or
+/// `dtype` has no raw form. Sub-byte and narrow integers are sign-extended for signed dtypes.
+pub fn decode(bytes: &[u8], dtype: DType, count: u64) -> Option<Elements> {
+    let bits = dtype.bits()?;
+    if crate::blob::payload_size(dtype, count)? != bytes.len() as u64 || dtype == DType::Bool {
+        return None;
+    }
+    let width = (bits / 8) as usize;
+    Some(match dtype {
+        DType::Fp16 => Elements::F16(
+            bytes
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]))
+                .collect(),
+        ),
+        DType::Bf16 => Elements::Bf16(
+            bytes
+                .chunks_exact(2)
+                .map(|c| bf16::from_le_bytes([c[0], c[1]]))
+                .collect(),
+        ),
+        DType::Fp32 => Elements::F32(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect(),
+        ),
+        DType::Fp64 => Elements::F64(
+            bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        ),
+        DType::Fp8E4M3Fn => Elements::F32(bytes.iter().map(|&b| fp8_value(b, 4, true)).collect()),
+        DType::Fp8E5M2 => Elements::F32(bytes.iter().map(|&b| fp8_value(b, 5, false)).collect()),
+        _ => {
+            let unsigned = unpack(bytes, bits, count as usize, width);
+            if dtype.kind() == mil_ir::DTypeKind::Int {
+                let shift = 64 - bits;
+                Elements::Int(unsigned.map(|x| ((x << shift) as i64) >> shift).collect())
+            } else {
+                Elements::UInt(unsigned.collect())
+            }
+        }
+    })
+}
+
+/// Reads `count` integers `bits` wide: whole bytes little-endian, or packed lowest bit first.
+fn unpack(bytes: &[u8], bits: u32, count: usize, width: usize) -> impl Iterator<Item = u64> + '_ {
+    (0..count).map(move |i| {
+        if width > 0 {
+            let mut le = [0u8; 8];
+            le[..width].copy_from_slice(&bytes[i * width..(i + 1) * width]);
+            return u64::from_le_bytes(le);
+        }
+        let bits = bits as usize;
+        let at = i * bits;
+        let mut word = u64::from(bytes[at / 8]);
+        if let Some(&next) = bytes.get(at / 8 + 1) {
+            word |= u64::from(next) << 8;
+        }
+        (word >> (at % 8)) & ((1 << bits) - 1)
+    })
+}
+
+/// The value of the 8-bit float `b` laid out as [`fp8`] describes.
+fn fp8_value(b: u8, exp_bits: u32, finite_only: bool) -> f32 {
+    let man_bits = 7 - exp_bits;
+    let sign = if b & 0x80 != 0 { -1.0 } else { 1.0 };
+    let field = i32::from((b & 0x7f) >> man_bits);
+    let mantissa = f32::from(b & ((1 << man_bits) - 1));
+    let all_ones = (1i32 << exp_bits) - 1;
+    let nan = f32::NAN.copysign(sign);
+    if finite_only && b & 0x7f == 0x7f {
+        return nan;
+    }
+    if !finite_only && field == all_ones {
+        return if mantissa == 0.0 {
+            sign * f32::INFINITY
+        } else {
+            nan
+        };
+    }
+    let bias = (1i32 << (exp_bits - 1)) - 1;
+    let scale = f32::from(1u16 << man_bits);
+    if field == 0 {
+        sign * mantissa / scale * 2f32.powi(1 - bias)
+    } else {
+        sign * (1.0 + mantissa / scale) * 2f32.powi(field - bias)
+    }
+}
+
 /// Lays out integers `bits` wide: whole bytes little-endian, or packed lowest bit first.
 fn pack(values: impl ExactSizeIterator<Item = u64>, bits: u32) -> Vec<u8> {
     if bits.is_multiple_of(8) {
@@ -161,6 +254,37 @@ mod tests {
         assert_eq!(e5m2(65536.0), 0x7c, "overflow is infinity");
         assert_eq!(e5m2(2f32.powi(-16)), 0x01, "smallest subnormal 2^-16");
         assert_eq!(e5m2(-1.5), 0xbe);
+    }
+
+    /// `decode` reads back every blob of the coremltools-written weight file as the elements that
+    /// `encode` turns into the same bytes, and every fp8 byte as a value that encodes to it.
+    #[test]
+    fn decode_inverts_encode() {
+        let file: &[u8] = include_bytes!("../tests/data/coremltools_weight.bin");
+        let json: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/coremltools_weight.json")).unwrap();
+        let mut reader = BlobReader::new(Cursor::new(file)).unwrap();
+        for entry in json.as_array().unwrap() {
+            let dtype = DType::from_name(entry["dtype"].as_str().unwrap()).unwrap();
+            let count = entry["values"].as_array().unwrap().len() as u64;
+            let record = reader.record(entry["offset"].as_u64().unwrap()).unwrap();
+            let bytes = reader.read_payload(&record).unwrap();
+            let elements = decode(&bytes, dtype, count).unwrap();
+            assert_eq!(elements.len() as u64, count, "{dtype}");
+            let first = entry["values"][0].as_f64().unwrap();
+            assert_eq!(elements.get_f64(0), Some(first), "{dtype}");
+            assert_eq!(encode(&elements, dtype).unwrap(), bytes, "{dtype}");
+            assert_eq!(decode(&bytes, dtype, count + 8), None, "{dtype}: a byte too few");
+        }
+        for b in 0..=255u8 {
+            let e4m3 = decode(&[b], DType::Fp8E4M3Fn, 1).unwrap();
+            assert_eq!(encode(&e4m3, DType::Fp8E4M3Fn).unwrap(), [b]);
+            let e5m2 = decode(&[b], DType::Fp8E5M2, 1).unwrap();
+            let canonical_nan = if b & 0x7f > 0x7c { (b & 0x80) | 0x7e } else { b };
+            assert_eq!(encode(&e5m2, DType::Fp8E5M2).unwrap(), [canonical_nan]);
+        }
+        assert_eq!(decode(&[1, 2, 3], DType::Fp16, 1), None);
+        assert_eq!(decode(&[1], DType::Bool, 1), None);
     }
 
     #[test]

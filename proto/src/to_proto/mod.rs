@@ -43,20 +43,58 @@ pub struct Target {
     pub opset: &'static str,
 }
 
+/// Each opset with its package version (mlpackage.md): `specificationVersion` and `Function.opset`.
+const TARGETS: [(Opset, Target); 5] = [
+    (
+        Opset::Ios15,
+        Target {
+            specification_version: 6,
+            opset: "CoreML5",
+        },
+    ),
+    (
+        Opset::Ios16,
+        Target {
+            specification_version: 7,
+            opset: "CoreML6",
+        },
+    ),
+    (
+        Opset::Ios17,
+        Target {
+            specification_version: 8,
+            opset: "CoreML7",
+        },
+    ),
+    (
+        Opset::Ios18,
+        Target {
+            specification_version: 9,
+            opset: "CoreML8",
+        },
+    ),
+    (
+        Opset::Ios26,
+        Target {
+            specification_version: 10,
+            opset: "CoreML9",
+        },
+    ),
+];
+
 /// The package version of an opset (mlpackage.md): ios15 → 6/CoreML5, ios16 → 7/CoreML6,
 /// ios17 → 8/CoreML7, ios18 → 9/CoreML8, ios26 → 10/CoreML9.
 pub fn target(opset: &str) -> Option<Target> {
-    let (specification_version, opset) = match Opset::parse(opset)? {
-        Opset::Ios15 => (6, "CoreML5"),
-        Opset::Ios16 => (7, "CoreML6"),
-        Opset::Ios17 => (8, "CoreML7"),
-        Opset::Ios18 => (9, "CoreML8"),
-        Opset::Ios26 => (10, "CoreML9"),
-    };
-    Some(Target {
-        specification_version,
-        opset,
-    })
+    let opset = Opset::parse(opset)?;
+    TARGETS.iter().find(|(o, _)| *o == opset).map(|(_, t)| *t)
+}
+
+/// The opset a package's `Function.opset` names (`CoreML7` → ios17): the inverse of [`target`].
+pub fn opset_of(function_opset: &str) -> Option<Opset> {
+    TARGETS
+        .iter()
+        .find(|(_, t)| t.opset == function_opset)
+        .map(|(o, _)| *o)
 }
 
 /// Converts `program` into a Model proto, appending weight-file data to `blobs`. BLOBFILE paths
@@ -356,7 +394,7 @@ impl<W: Write + Seek> Converter<'_, W> {
 
 /// Streams the blob whose record is at `offset` in `source` into `blobs`, keeping its dtype, size
 /// and padding; returns its new record's offset.
-fn copy_record<W: Write + Seek>(
+pub(crate) fn copy_record<W: Write + Seek>(
     source: &mut BlobReader<File>,
     offset: u64,
     blobs: &mut BlobWriter<W>,
