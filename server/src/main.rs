@@ -1,4 +1,4 @@
-//! `mil`: check, format, compile and serve MIL files.
+//! `mil`: check, format, compile, decompile and serve MIL files.
 
 mod analysis;
 mod cli;
@@ -41,6 +41,10 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Compile a MIL file into a Core ML package (.mlpackage).
+    Compile(cli::compile::Args),
+    /// Turn a Core ML package (or model.mlmodel) back into MIL text and a weights folder.
+    Decompile(cli::decompile::Args),
     /// Predict where each op runs (Neural Engine, GPU, CPU), what it costs, and why.
     Placement(cli::placement::Args),
     /// Serve the language server protocol on standard input and output.
@@ -63,6 +67,8 @@ fn main() {
     let code = match args.command {
         Command::Check { format, files } => cli::check::run(&files, format),
         Command::Fmt { check, files } => cli::fmt::run(&files, check),
+        Command::Compile(args) => cli::compile::run(&args),
+        Command::Decompile(args) => cli::decompile::run(&args),
         Command::Placement(args) => cli::placement::run(&args),
         Command::Lsp => std::process::exit(lsp::run()),
     };

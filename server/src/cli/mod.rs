@@ -1,6 +1,8 @@
 //! The command-line interface: one module per subcommand.
 
 pub mod check;
+pub mod compile;
+pub mod decompile;
 pub mod fmt;
 pub mod placement;
 

@@ -1,0 +1,69 @@
+//! `mil compile FILE.mil [-o OUT.mlpackage]`: compile a MIL file into a Core ML package.
+//!
+//! The text is checked first (syntax, structure, weight references, op and type checks); any error
+//! is reported and nothing is written. The package goes next to the file with the same stem unless
+//! `-o` names it, and replaces an existing package only once it is complete.
+
+use crate::analysis;
+use crate::cli::{ExitCode, read_source};
+use crate::report;
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use mil_ir::diagnostic::has_errors;
+use mil_ir::{Diagnostic, Severity};
+use mil_proto::compile::{CompileError, compile};
+use std::path::{Path, PathBuf};
+
+/// The arguments of `mil compile`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The package to write (default: the file's name with `.mlpackage`, beside it).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The MIL file.
+    file: PathBuf,
+}
+
+/// Compiles the file; exit 0 when the package was written, 1 when the program has errors, 2 when
+/// a file cannot be read or written.
+pub fn run(args: &Args) -> ExitCode {
+    let path = &args.file;
+    if path == Path::new("-") {
+        eprintln!("mil: compile needs a file: its folder is where BLOBFILE paths resolve");
+        return ExitCode::Usage;
+    }
+    let Some(source) = read_source(path) else {
+        return ExitCode::Usage;
+    };
+    let model_dir = source.model_dir.expect("a file has a folder");
+    let target = args
+        .output
+        .clone()
+        .unwrap_or_else(|| path.with_extension("mlpackage"));
+    let name = path.display().to_string();
+    let read = analysis::read(&source.text, Some(&model_dir));
+    let mut diagnostics = read.diagnostics;
+    if !has_errors(&diagnostics) {
+        diagnostics.extend(mil_ir::typecheck::check(&read.program, &read.source_map));
+    }
+    let failure = if has_errors(&diagnostics) {
+        Some(diagnostics)
+    } else {
+        match compile(&read.program, &read.source_map, &model_dir, &target) {
+            Ok(_) => None,
+            Err(CompileError::Program(found)) => Some(found),
+            Err(CompileError::Package(e)) => {
+                eprintln!("mil: cannot write {}: {e}", target.display());
+                return ExitCode::Usage;
+            }
+        }
+    };
+    let Some(mut errors) = failure else {
+        return ExitCode::Clean;
+    };
+    errors.retain(|d: &Diagnostic| d.severity == Severity::Error);
+    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    eprintln!("mil: not compiling {name}: it has {} error(s)", errors.len());
+    let mut err = StandardStream::stderr(ColorChoice::Auto);
+    let _ = report::human(&mut err, &name, &source.text, &errors);
+    ExitCode::Errors
+}

@@ -1,0 +1,175 @@
+//! `mil compile` and `mil decompile` end to end: default and explicit outputs, the round trip
+//! text → package → text, and that a failure writes nothing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mil(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mil"))
+        .args(args)
+        .output()
+        .expect("run mil")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A folder with `weights/weight.bin`, the weight file coremltools wrote for the proto tests
+/// (fp16 ×5 at offset 64, fp32 ×7 at 192, int8 ×5 at 320, ...).
+fn model_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    fs::create_dir(dir.path().join("weights")).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/tests/data/coremltools_weight.bin");
+    fs::copy(fixture, dir.path().join("weights/weight.bin")).unwrap();
+    dir
+}
+
+/// Every entry of `dir`, sorted, as paths relative to it.
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            found.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+const PROGRAM: &str = r#"program(1.3)
+[buildInfo = dict<string, string>({{"coremltools-version", "9.0"}})]
+{
+    func main<ios18>(tensor<fp16, [1, 5]> x) {
+            tensor<fp16, [5]> w = const()[name = string("w"), val = tensor<fp16, [5]>(BLOBFILE(path = string("@model_path/weights/weight.bin"), offset = uint64(64)))];
+            tensor<fp16, [1, 5]> y = add(x = x, y = w)[name = string("y")];
+            tensor<fp16, [1, 5]> z = relu(x = y)[name = string("z")];
+        } -> (z);
+}"#;
+
+fn model_bytes(package: &Path) -> Vec<u8> {
+    fs::read(package.join("Data/com.apple.CoreML/model.mlmodel")).unwrap()
+}
+
+#[test]
+fn compile_writes_the_package_beside_the_file_and_decompile_gives_the_text_back() {
+    let dir = model_dir();
+    let file = dir.path().join("net.mil");
+    fs::write(&file, PROGRAM).unwrap();
+    let out = mil(&["compile".as_ref(), &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let package = dir.path().join("net.mlpackage");
+    assert!(package.join("Manifest.json").is_file());
+    assert!(package.join("Data/com.apple.CoreML/weights/weight.bin").is_file());
+
+    let back = dir.path().join("back");
+    fs::create_dir(&back).unwrap();
+    let text = back.join("net.mil");
+    let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &text]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&text).unwrap(), PROGRAM);
+    assert_eq!(
+        listing(&back),
+        [
+            PathBuf::from("net.mil"),
+            "weights".into(),
+            "weights/weight.bin".into()
+        ]
+    );
+
+    let again = dir.path().join("again.mlpackage");
+    let out = mil(&["compile".as_ref(), &text, "-o".as_ref(), &again]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(model_bytes(&package), model_bytes(&again));
+    let weights = |p: &Path| fs::read(p.join("Data/com.apple.CoreML/weights/weight.bin")).unwrap();
+    assert_eq!(weights(&package), weights(&again));
+}
+
+#[test]
+fn decompile_defaults_to_the_package_name_and_reads_a_bare_model_file() {
+    let dir = model_dir();
+    let file = dir.path().join("net.mil");
+    fs::write(&file, PROGRAM).unwrap();
+    assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
+    fs::remove_file(&file).unwrap();
+    let out = mil(&["decompile".as_ref(), &dir.path().join("net.mlpackage")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), PROGRAM);
+
+    let inner = dir.path().join("net.mlpackage/Data/com.apple.CoreML");
+    let out = mil(&["decompile".as_ref(), &inner.join("model.mlmodel")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(inner.join("model.mil")).unwrap(), PROGRAM);
+}
+
+#[test]
+fn a_program_with_errors_writes_nothing() {
+    let dir = model_dir();
+    let before = listing(dir.path());
+    let file = dir.path().join("bad.mil");
+    fs::write(&file, PROGRAM.replace("relu(x = y)", "relu(x = nowhere)")).unwrap();
+    let out = mil(&["compile".as_ref(), &file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));
+    let missing = dir.path().join("missing.mil");
+    fs::write(
+        &missing,
+        PROGRAM.replace("weights/weight.bin", "weights/gone.bin"),
+    )
+    .unwrap();
+    let out = mil(&["compile".as_ref(), &missing]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("MIL0302"), "{}", stderr(&out));
+    let wrong_dtype = dir.path().join("wrong_dtype.mil");
+    fs::write(&wrong_dtype, PROGRAM.replace("fp16", "fp32")).unwrap();
+    let out = mil(&["compile".as_ref(), &wrong_dtype]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("MIL0304"), "{}", stderr(&out));
+    fs::remove_file(file).unwrap();
+    fs::remove_file(missing).unwrap();
+    fs::remove_file(wrong_dtype).unwrap();
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn a_malformed_package_writes_nothing() {
+    let dir = model_dir();
+    let file = dir.path().join("net.mil");
+    fs::write(&file, PROGRAM).unwrap();
+    assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
+    let package = dir.path().join("net.mlpackage");
+    let weight = package.join("Data/com.apple.CoreML/weights/weight.bin");
+    let mut bytes = fs::read(&weight).unwrap();
+    bytes[64] = 0; // the sentinel of the only blob record
+    fs::write(&weight, bytes).unwrap();
+    let out_dir = dir.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = mil(&[
+        "decompile".as_ref(),
+        &package,
+        "-o".as_ref(),
+        &out_dir.join("net.mil"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error[MIL0303]"), "{}", stderr(&out));
+    fs::write(package.join("Data/com.apple.CoreML/model.mlmodel"), b"\xff\xff").unwrap();
+    let out = mil(&[
+        "decompile".as_ref(),
+        &package,
+        "-o".as_ref(),
+        &out_dir.join("net.mil"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a Core ML model"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(listing(&out_dir), Vec::<PathBuf>::new());
+}
