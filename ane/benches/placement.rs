@@ -102,12 +102,25 @@ fn main() {
         std::hint::black_box(placement::place(&program, target, Source::Ours));
         return;
     }
+    // The floor: one pass reading every op's operand and result types, nothing else.
+    let f = &program.functions[0];
+    let (walk_time, _) = best(|| {
+        f.walk_ops()
+            .into_iter()
+            .map(|id| {
+                let op = f.op(id);
+                let ins = mil_ane::tensor::input_types(f, op).filter_map(|(_, t)| mil_ane::tensor::bytes(t));
+                let outs = mil_ane::tensor::output_types(f, op).filter_map(mil_ane::tensor::bytes);
+                ins.chain(outs).sum::<u64>()
+            })
+            .sum::<u64>()
+    });
     let (place_time, placed) = best(|| placement::place(&program, target, Source::Ours));
     let (json_time, _) = best(|| mil_ane::json::render("bench.mil", target, &placed));
     let (html_time, _) = best(|| mil_ane::html::page("bench.mil", target, &placed));
     let p = &placed[0];
     println!(
-        "{ops} ops, {} MB of text: parse {parse_time:.1?}; place {place_time:.1?} ({} segments, {:.1}% on the ANE); JSON {json_time:.1?}; HTML {html_time:.1?}",
+        "{ops} ops, {} MB of text: parse {parse_time:.1?}; one pass over the types {walk_time:.1?}; place {place_time:.1?} ({} segments, {:.1}% on the ANE); JSON {json_time:.1?}; HTML {html_time:.1?}",
         text.len() / 1_000_000,
         p.segments.len(),
         100.0 * p.ane_op_share()

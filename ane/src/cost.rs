@@ -17,7 +17,7 @@
 //! roofline on the chip's published peak and an assumed 100 GB/s, and says so in the docs.
 
 use crate::target::ChipProfile;
-use crate::tensor::{bytes, const_ints, elements, input_types, known_dims, operand_type, output_types};
+use crate::tensor::{bytes, const_any_above, elements, input_types, known_dims, operand_type, output_types};
 use mil_ir::{Function, Operation};
 
 /// ANE milliseconds per byte moved (M4): 3.59 µs for a 1×64×32×32 fp16 sigmoid.
@@ -154,17 +154,14 @@ fn price_conv(f: &Function, op: &Operation, out_elems: f64, cost: &mut OpCost) {
     let cout = w[0].max(1);
     let reduction: u64 = w[1..].iter().product();
     let positions = (out_elems as u64 / cout).max(1);
-    let dilated = op
-        .arg("dilations")
-        .and_then(|o| const_ints(f, o))
-        .is_some_and(|d| d.iter().any(|&x| x > 1));
+    let dilated = op.arg("dilations").is_some_and(|o| const_any_above(f, o, 1));
     let (ane, cpu) = conv_rates(w[1], reduction, positions, dilated);
     cost.macs = (reduction * cout) as f64 * positions as f64;
     cost.ane_ms = cost.macs * ane * PS;
     cost.cpu_ms = cost.macs * cpu * PS;
 }
 
-fn weight_dims(f: &Function, op: &Operation) -> Option<Vec<u64>> {
+fn weight_dims(f: &Function, op: &Operation) -> Option<crate::tensor::Shape> {
     known_dims(operand_type(f, op.arg("weight")?)?)
 }
 
@@ -173,10 +170,7 @@ fn matmul_inner(f: &Function, op: &Operation) -> u64 {
     let Some(x) = op.arg("x").and_then(|o| operand_type(f, o)).and_then(known_dims) else {
         return 0;
     };
-    let transposed = op
-        .arg("transpose_x")
-        .and_then(|o| const_ints(f, o))
-        .is_some_and(|v| v.first() == Some(&1));
+    let transposed = op.arg("transpose_x").is_some_and(|o| const_any_above(f, o, 0));
     match (x.len(), transposed) {
         (0, _) => 0,
         (n, true) if n >= 2 => x[n - 2],

@@ -110,7 +110,7 @@ pub struct OpPlacement<'a> {
     /// The segment it belongs to (none for constants and boundaries).
     pub segment: Option<usize>,
     /// Core ML's verdict, when the file carries analytics attributes.
-    pub coreml: Option<Verdict>,
+    pub coreml: Option<Box<Verdict>>,
 }
 
 impl OpPlacement<'_> {
@@ -201,18 +201,18 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
     for &id in order {
         let op = f.op(id);
         let refusal = checker.visit(id);
-        let coreml = analytics::verdict(op);
+        let coreml = analytics::verdict(op).map(Box::new);
         let planned = op.kind != "const" && !op.is_runtime_boundary();
         let (ane_eligible, reason) = if op.kind == "const" {
             (true, Reason::Constant)
         } else if op.is_runtime_boundary() {
             (true, Reason::Boundary)
         } else {
-            eligibility(source, refusal, coreml.as_ref())
+            eligibility(source, refusal, coreml.as_deref())
         };
         let cost = cost::estimate(f, op, &cx.chip);
         let estimates_ms = if planned {
-            estimates(source, &cost, coreml.as_ref(), ane_eligible, target)
+            estimates(source, &cost, coreml.as_deref(), ane_eligible, target)
         } else {
             [Some(0.0); 3]
         };

@@ -1,6 +1,6 @@
 //! Reading the tensors an op touches: operand types, known shapes, sizes and constant values.
 
-use mil_ir::{DType, Dim, Function, OpId, Operand, Operation, Type, ValueDef, ValueId};
+use mil_ir::{DType, Dim, Elements, Function, OpId, Operand, Operation, Type, ValueDef, ValueId};
 
 /// The dims of a tensor, scalar or runtime buffer type (a buffer's `shape=[..]` parameter).
 pub fn dims(ty: &Type) -> Option<&[Dim]> {
@@ -14,15 +14,42 @@ pub fn dims(ty: &Type) -> Option<&[Dim]> {
     }
 }
 
-/// The dims when all are known.
-pub fn known_dims(ty: &Type) -> Option<Vec<u64>> {
-    dims(ty)?
-        .iter()
-        .map(|d| match d {
-            Dim::Known(n) => Some(*n),
-            Dim::Unknown => None,
-        })
-        .collect()
+/// A shape whose dims are all known, held inline (no allocation on the per-op paths).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    len: usize,
+    dims: [u64; Shape::MAX_RANK],
+}
+
+impl Shape {
+    /// The highest rank held; MIL tensors go up to rank 6 in practice.
+    pub const MAX_RANK: usize = 8;
+}
+
+impl std::ops::Deref for Shape {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        &self.dims[..self.len]
+    }
+}
+
+/// The dims when all are known (and the rank is at most [`Shape::MAX_RANK`]).
+pub fn known_dims(ty: &Type) -> Option<Shape> {
+    let d = dims(ty)?;
+    if d.len() > Shape::MAX_RANK {
+        return None;
+    }
+    let mut shape = Shape {
+        len: d.len(),
+        dims: [0; Shape::MAX_RANK],
+    };
+    for (slot, dim) in shape.dims.iter_mut().zip(d) {
+        *slot = match dim {
+            Dim::Known(n) => *n,
+            Dim::Unknown => return None,
+        };
+    }
+    Some(shape)
 }
 
 /// The largest known dim of a type (0 when none is known).
@@ -105,26 +132,32 @@ pub fn is_constant(f: &Function, operand: &Operand) -> bool {
     }
 }
 
-/// The integers an operand holds when it is a constant (an inline literal or a `const` op's `val`).
-pub fn const_ints(f: &Function, operand: &Operand) -> Option<Vec<i64>> {
-    let tv = match operand {
-        Operand::Const(tv) => tv,
+/// The elements an operand holds when it is a constant (an inline literal or a `const` op's `val`).
+pub fn const_elements<'a>(f: &'a Function, operand: &'a Operand) -> Option<&'a Elements> {
+    match operand {
+        Operand::Const(tv) => tv.elements(),
         Operand::Value(r) => {
             let op = f.op(defining_op(f, r.id?)?);
-            if op.kind != "const" {
-                return None;
-            }
-            op.attribute("val")?
+            (op.kind == "const").then(|| op.attribute("val")?.elements()).flatten()
         }
-        Operand::Tuple(_) => return None,
-    };
-    let e = tv.elements()?;
+        Operand::Tuple(_) => None,
+    }
+}
+
+/// The integers an operand holds when it is a constant.
+pub fn const_ints(f: &Function, operand: &Operand) -> Option<Vec<i64>> {
+    let e = const_elements(f, operand)?;
     (0..e.len()).map(|i| e.get_i64(i)).collect()
+}
+
+/// Whether an operand is a constant with an integer element above `n` (dilations, strides).
+pub fn const_any_above(f: &Function, operand: &Operand, n: i64) -> bool {
+    const_elements(f, operand).is_some_and(|e| (0..e.len()).any(|i| e.get_i64(i).is_some_and(|x| x > n)))
 }
 
 /// The integer input `key` of an op, when constant and scalar (or the first element).
 pub fn const_int(f: &Function, op: &Operation, key: &str) -> Option<i64> {
-    const_ints(f, op.arg(key)?)?.first().copied()
+    const_elements(f, op.arg(key)?)?.get_i64(0)
 }
 
 /// The string input `key` of an op, when constant.

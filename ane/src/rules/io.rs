@@ -51,7 +51,7 @@ fn check_one(ty: &Type, site: Site, role: &str, out: &mut Vec<Finding>) {
     let Some(shape) = known_dims(ty) else {
         return;
     };
-    if let [1, c, 1, s] = shape.as_slice()
+    if let [1, c, 1, s] = &shape[..]
         && *c > 768
         && *s < 32
     {

@@ -1,7 +1,7 @@
 //! Size limits of the Neural Engine (ANE014–ANE017).
 
 use super::{CONV_KERNEL, Cx, DIM_ABOVE_65536, Finding, MATMUL_INNER, MAX_POOL_WIDTH, Site};
-use crate::tensor::{const_int, const_ints, input_types, known_dims, operand_type, output_types, widest_dim};
+use crate::tensor::{const_any_above, const_int, const_ints, input_types, known_dims, operand_type, output_types, widest_dim};
 use mil_ir::Operation;
 
 /// The largest size of any axis, and of `groups` (Core ML's verdict).
@@ -48,7 +48,7 @@ fn check_conv_kernel(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>
     else {
         return;
     };
-    let (kh, kw) = match w.as_slice() {
+    let (kh, kw) = match &w[..] {
         [_, _, k] => (1, *k),
         [_, _, h, w] => (*h, *w),
         _ => return,
@@ -84,10 +84,7 @@ fn check_matmul_inner(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding
     else {
         return;
     };
-    let transposed = op
-        .arg("transpose_x")
-        .and_then(|o| const_ints(cx.f, o))
-        .is_some_and(|v| v.first() == Some(&1));
+    let transposed = op.arg("transpose_x").is_some_and(|o| const_any_above(cx.f, o, 0));
     let inner = match (x.len(), transposed) {
         (0, _) => return,
         (1, _) | (_, false) => x[x.len() - 1],
