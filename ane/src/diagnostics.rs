@@ -5,7 +5,7 @@ use crate::rules::{self, Finding, Site};
 use crate::target::Target;
 use mil_ir::{Diagnostic, FunctionSpans, Program, SourceMap, Span};
 
-/// The ANE diagnostics of `mil check`: [`for_target`] with the default target (M4, all compute units).
+/// The ANE diagnostics of `mil check`: [`for_target`] with the default target (M4, `cpuAndNeuralEngine`).
 pub fn check(program: &Program, source_map: &SourceMap) -> Vec<Diagnostic> {
     for_target(program, source_map, Target::default())
 }

@@ -54,7 +54,7 @@ fn function(h: &mut String, p: &FunctionPlacement) {
     let planned = p.planned().count();
     let _ = write!(
         h,
-        "<h2>func {}&lt;{}&gt;</h2>\n<p>{} ops, {:.1}% on the ANE ({:.1}% of FLOPs), {} segments, estimated latency {:.4} ms.</p>\n",
+        "<h2>func {}&lt;{}&gt;</h2>\n<p>{} ops, {:.1}% on the ANE ({:.1}% of FLOPs), {} segment(s), estimated latency {:.4} ms.</p>\n",
         esc(p.name),
         esc(p.opset),
         planned,

@@ -138,7 +138,9 @@ pub fn const_elements<'a>(f: &'a Function, operand: &'a Operand) -> Option<&'a E
         Operand::Const(tv) => tv.elements(),
         Operand::Value(r) => {
             let op = f.op(defining_op(f, r.id?)?);
-            (op.kind == "const").then(|| op.attribute("val")?.elements()).flatten()
+            (op.kind == "const")
+                .then(|| op.attribute("val")?.elements())
+                .flatten()
         }
         Operand::Tuple(_) => None,
     }

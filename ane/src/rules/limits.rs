@@ -1,7 +1,9 @@
 //! Size limits of the Neural Engine (ANE014–ANE017).
 
 use super::{CONV_KERNEL, Cx, DIM_ABOVE_65536, Finding, MATMUL_INNER, MAX_POOL_WIDTH, Site};
-use crate::tensor::{const_any_above, const_int, const_ints, input_types, known_dims, operand_type, output_types, widest_dim};
+use crate::tensor::{
+    const_any_above, const_int, const_ints, input_types, known_dims, operand_type, output_types, widest_dim,
+};
 use mil_ir::Operation;
 
 /// The largest size of any axis, and of `groups` (Core ML's verdict).

@@ -21,8 +21,9 @@ pub enum Format {
 /// The arguments of `mil placement`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The devices Core ML may use: all, cpu_and_ne, cpu_and_gpu, cpu_only.
-    #[arg(long, default_value = "all", value_parser = parse_units)]
+    /// The devices Core ML may use: all, cpu_and_ne, cpu_and_gpu, cpu_only (the GPU's estimates are
+    /// not calibrated, so the default is the setting the predictions are checked against).
+    #[arg(long, default_value = "cpu_and_ne", value_parser = parse_units)]
     compute_units: ComputeUnits,
     /// The chip: a14, a15, a16, a17pro, a18, a18pro, m1, m2, m3, m4.
     #[arg(long, default_value = "m4", value_parser = parse_chip)]
@@ -106,7 +107,7 @@ fn table(functions: &[FunctionPlacement]) -> String {
             );
         }
         out += &format!(
-            "{} ops: {:.1}% on the ANE ({:.1}% of FLOPs), {} segments, estimated latency {:.4} ms\n",
+            "{} ops: {:.1}% on the ANE ({:.1}% of FLOPs), {} segment(s), estimated latency {:.4} ms\n",
             p.planned().count(),
             100.0 * p.ane_op_share(),
             100.0 * p.ane_flop_share(),
