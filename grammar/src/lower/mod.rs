@@ -373,6 +373,7 @@ impl<'a> Lowerer<'a> {
                 .enumerate()
                 .map(|(i, p)| {
                     let next = BlockId(fb.f.blocks.len() as u32);
+                    forget_sibling_param(fb, &p.name.text, op);
                     self.define(fb, p, ValueDef::BlockParam(next, i as u32))
                 })
                 .collect();
@@ -594,4 +595,16 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 fn is_version(v: &str) -> bool {
     matches!(v.split_once('.'), Some((a, b)) if !a.is_empty() && !b.is_empty()
         && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Lets a block parameter reuse the name of a parameter of an earlier block of the same op, as
+/// coremltools writes `while_loop` (its condition and body blocks take the same loop variables):
+/// the earlier one leaves the symbol table, so names in the new block resolve to its own parameter.
+fn forget_sibling_param(fb: &mut FnBuilder, name: &str, op: OpId) {
+    if let Some(&first) = fb.f.symbols.get(name)
+        && let ValueDef::BlockParam(block, _) = fb.f.value(first).def
+        && fb.f.block(block).parent == Some(op)
+    {
+        fb.f.symbols.remove(name);
+    }
 }

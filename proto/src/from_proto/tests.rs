@@ -102,6 +102,35 @@ fn ios17_program_with_nested_blocks_and_rank0_spelling() {
     assert_round_trip(text.trim_end());
 }
 
+/// coremltools names the parameters of a `while_loop`'s condition and body blocks alike; each block's
+/// statements see their own block's parameters.
+#[test]
+fn while_loop_blocks_may_share_parameter_names() {
+    let text = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp32, [2]> x) {
+            int32 i0 = const()[name = string("i0"), val = int32(0)];
+            int32 n, tensor<fp32, [2]> out = while_loop(loop_vars = (i0, x))[name = string("loop")]
+                block(int32 i, tensor<fp32, [2]> v) {
+                        bool more = less(x = i, y = int32(5))[name = string("more")];
+                    } -> (more)
+                block(int32 i, tensor<fp32, [2]> v) {
+                        int32 i_next = add(x = i, y = int32(1))[name = string("i_next")];
+                        tensor<fp32, [2]> v_next = mul(x = v, y = fp32(0x1.8p+0))[name = string("v_next")];
+                    } -> (i_next, v_next);
+        } -> (out);
+}"#;
+    let parsed = mil_grammar::parse(text);
+    let f = &parsed.program.functions[0];
+    let body_block = f.op(mil_ir::OpId(1)).blocks[1];
+    let i_next = f.op(f.block(body_block).ops[0]);
+    let Some(mil_ir::Operand::Value(i)) = i_next.arg("x") else {
+        panic!("x is a name")
+    };
+    assert_eq!(i.id, Some(f.block(body_block).params[0]));
+    assert_round_trip(text);
+}
+
 #[test]
 fn ios16_constexpr_attributes_and_every_immediate_dtype() {
     assert_round_trip(
