@@ -1,6 +1,6 @@
 //! Reading the tensors an op touches: operand types, known shapes, sizes and constant values.
 
-use mil_ir::{DType, Dim, Elements, Function, OpId, Operand, Operation, Type, ValueDef, ValueId};
+use mil_ir::{Dim, Elements, Function, OpId, Operand, Operation, Type, ValueDef, ValueId};
 
 /// The dims of a tensor, scalar or runtime buffer type (a buffer's `shape=[..]` parameter).
 pub fn dims(ty: &Type) -> Option<&[Dim]> {
@@ -79,11 +79,6 @@ pub fn bytes(ty: &Type) -> Option<u64> {
     Some(elements(ty)?.saturating_mul(bits.div_ceil(8)))
 }
 
-/// Whether the type is a tensor (of any rank, or a buffer) rather than a list, dict or string.
-pub fn is_tensor(ty: &Type) -> bool {
-    dims(ty).is_some() && ty.dtype().is_some_and(|d| d != DType::String)
-}
-
 /// The type an operand has (the first item's for a tuple).
 pub fn operand_type<'a>(f: &'a Function, operand: &'a Operand) -> Option<&'a Type> {
     match operand {
@@ -160,18 +155,4 @@ pub fn const_any_above(f: &Function, operand: &Operand, n: i64) -> bool {
 /// The integer input `key` of an op, when constant and scalar (or the first element).
 pub fn const_int(f: &Function, op: &Operation, key: &str) -> Option<i64> {
     const_elements(f, op.arg(key)?)?.get_i64(0)
-}
-
-/// The string input `key` of an op, when constant.
-pub fn const_str<'a>(f: &'a Function, op: &'a Operation, key: &str) -> Option<&'a str> {
-    match op.arg(key)? {
-        Operand::Const(tv) => tv.as_str(),
-        Operand::Value(r) => {
-            let def = f.op(defining_op(f, r.id?)?);
-            (def.kind == "const")
-                .then(|| def.attribute("val")?.as_str())
-                .flatten()
-        }
-        Operand::Tuple(_) => None,
-    }
 }
