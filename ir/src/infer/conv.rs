@@ -1,7 +1,7 @@
 //! Convolutions and pooling: output sizes for every `pad_type`, strides, dilations and groups.
 
 use super::context::Ctx;
-use super::shape::{dim, known, may_equal, show};
+use super::shape::{Size, dim, known, may_equal, show};
 use super::{Inferred, Problem, tensor};
 use crate::catalogue::Opset;
 use crate::types::Dim;
@@ -70,18 +70,29 @@ impl Window {
         let Some(i) = known(input) else {
             return Ok(Dim::Unknown);
         };
-        let (s, k) = (self.strides[r], (kernel - 1) * self.dilations[r] + 1);
+        let (s, size) = (self.strides[r], Size::from(i));
+        let overflow = || {
+            Problem::invalid(
+                "x",
+                format!("spatial dimension {r} of size {i}: the window arithmetic overflows"),
+            )
+        };
+        let k = ((Size::from(kernel) - 1) * self.dilations[r] + 1)
+            .get()
+            .ok_or_else(overflow)?;
         let pad = match self.pad_type.as_str() {
-            "same" | "same_lower" => (s * ((i + s - 1) / s) - i + k - s).max(0),
-            "custom" => self.pad[2 * r] + self.pad[2 * r + 1],
-            _ => 0,
+            "same" | "same_lower" => (s * (size + s - 1).div_euclid(s) - i + k - s).max(0),
+            "custom" => Size::from(self.pad[2 * r]) + self.pad[2 * r + 1],
+            _ => Size::from(0),
         };
-        let mut out = if self.ceil_mode {
-            (i + pad - k + s - 1).div_euclid(s) + 1
+        let pad = pad.get().ok_or_else(overflow)?;
+        let reach = if self.ceil_mode {
+            size + pad - k + s - 1
         } else {
-            (i + pad - k).div_euclid(s) + 1
+            size + pad - k
         };
-        if self.ceil_mode && pad > 0 && ((out - 1) * s) as f64 >= i as f64 + pad as f64 / 2.0 {
+        let mut out = (reach.div_euclid(s) + 1).get().ok_or_else(overflow)?;
+        if self.ceil_mode && pad > 0 && ((out - 1) as f64 * s as f64) >= i as f64 + pad as f64 / 2.0 {
             out -= 1;
         }
         if out <= 0 {
@@ -182,10 +193,10 @@ pub(crate) fn conv_transpose(cx: &Ctx) -> Inferred {
     let window = Window::read(cx, n, "valid")?;
     let mut out = vec![x[0], c_out];
     for r in 0..n {
-        let k = (known(w[2 + r]).ok_or(Problem::Unknown)? - 1) * window.dilations[r] + 1;
+        let k = (Size::from(known(w[2 + r]).ok_or(Problem::Unknown)?) - 1) * window.dilations[r] + 1;
         let s = window.strides[r];
         out.push(super::shape::map(x[2 + r], |d| match window.pad_type.as_str() {
-            "same" | "same_lower" => s * d,
+            "same" | "same_lower" => d * s,
             "custom" => s * (d - 1) + k - window.pad[2 * r] - window.pad[2 * r + 1],
             _ => s * (d - 1) + k,
         }));

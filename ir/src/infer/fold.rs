@@ -34,8 +34,8 @@ pub(crate) fn fold<'a>(cx: &Ctx<'_, 'a>, outputs: &[Type]) -> Option<Known<'a>> 
             Dim::Unknown => None,
         })
         .collect::<Option<_>>()?;
-    let count: u64 = shape.iter().product();
-    if count as usize > MAX_ELEMENTS {
+    let count = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))?;
+    if count > MAX_ELEMENTS as u64 {
         return None;
     }
     let values = values(cx, dtype.kind() == DTypeKind::Bool)?;
@@ -124,7 +124,7 @@ fn values(cx: &Ctx, to_bool: bool) -> Option<Vec<Option<i64>>> {
             let end = if s[0] == -1 {
                 x.len()
             } else {
-                begin + usize::try_from(s[0]).ok()?
+                begin.checked_add(usize::try_from(s[0]).ok()?)?
             };
             x.get(begin..end)?.to_vec()
         }
@@ -177,11 +177,17 @@ fn arithmetic(op: &str, x: i64, y: i64) -> Option<i64> {
         "add" => x.checked_add(y),
         "sub" => x.checked_sub(y),
         "mul" => x.checked_mul(y),
-        "floor_div" => (y != 0).then(|| x.div_euclid(y) - i64::from(y < 0 && x.rem_euclid(y) != 0)),
-        "mod" => (y != 0).then(|| x - y * (x.div_euclid(y) - i64::from(y < 0 && x.rem_euclid(y) != 0))),
+        "floor_div" => floor_div(x, y),
+        "mod" => x.checked_sub(y.checked_mul(floor_div(x, y)?)?),
         "maximum" => Some(x.max(y)),
         _ => Some(x.min(y)),
     }
+}
+
+/// `x / y` rounded towards minus infinity; `None` for a zero `y` or `i64::MIN / -1`.
+fn floor_div(x: i64, y: i64) -> Option<i64> {
+    let q = x.checked_div_euclid(y)?;
+    q.checked_sub(i64::from(y < 0 && x.rem_euclid(y) != 0))
 }
 
 /// `slice_by_index` of a vector, with Python's slice rules.
@@ -218,7 +224,8 @@ fn slice(cx: &Ctx) -> Option<Vec<Option<i64>>> {
     let mut i = begin;
     while (s > 0 && i < end) || (s < 0 && i > end) {
         out.push(x[i as usize]);
-        i += s;
+        let Some(next) = i.checked_add(s) else { break };
+        i = next;
     }
     Some(out)
 }

@@ -1,7 +1,7 @@
 //! Image ops on the last two dims: upsampling, resizing, cropping, affine warps and resampling.
 
 use super::context::Ctx;
-use super::shape::{dim, known, map, show};
+use super::shape::{Size, dim, known, map, show};
 use super::{Inferred, Problem, tensor};
 use crate::catalogue::Opset;
 use crate::types::{DType, Dim};
@@ -28,7 +28,7 @@ pub(crate) fn upsample(cx: &Ctx) -> Inferred {
         if f <= 0.0 {
             return Err(Problem::invalid(key, format!("{key} must be positive, not {f}")));
         }
-        x[i] = map(x[i], |d| (f * d as f64).floor() as i64);
+        x[i] = map(x[i], |d| d.scaled_down(f));
     }
     Ok(vec![tensor(dtype, x)])
 }
@@ -102,7 +102,7 @@ pub(crate) fn crop(cx: &Ctx) -> Inferred {
             ));
         };
         if let Some(d) = known(x[i])
-            && d - a - b <= 0
+            && (Size::from(d) - a - b).get().is_none_or(|left| left <= 0)
         {
             return Err(Problem::invalid(
                 key,

@@ -107,6 +107,12 @@ pub(crate) fn split(cx: &Ctx) -> Inferred {
                     format!("num_splits must be positive, not {n}"),
                 ));
             }
+            if n as u64 > cx.op.results.len() as u64 {
+                return Err(Problem::invalid(
+                    "num_splits",
+                    format!("num_splits is {n} but the op has {} results", cx.op.results.len()),
+                ));
+            }
             if let Some(d) = known(x[a])
                 && d % n != 0
             {
@@ -132,7 +138,9 @@ pub(crate) fn split(cx: &Ctx) -> Inferred {
                         ),
                     ));
                 }
-                let total = sizes.iter().try_fold(0i64, |acc, s| s.map(|s| acc + s));
+                let total = sizes
+                    .iter()
+                    .try_fold(0i64, |acc, s| s.and_then(|s| acc.checked_add(s)));
                 if let (Some(total), Some(d)) = (total, known(x[a]))
                     && total != d
                 {
@@ -151,7 +159,17 @@ pub(crate) fn split(cx: &Ctx) -> Inferred {
                     Ok([Dim::Known(n)]) => Some(*n as i64),
                     _ => None,
                 });
-                vec![Dim::Unknown; n.ok_or(Problem::Unknown)? as usize]
+                let n = n.ok_or(Problem::Unknown)?;
+                if n as u64 != cx.op.results.len() as u64 {
+                    return Err(Problem::invalid(
+                        "split_sizes",
+                        format!(
+                            "split makes {n} parts but the op has {} results",
+                            cx.op.results.len()
+                        ),
+                    ));
+                }
+                vec![Dim::Unknown; n as usize]
             }
             Err(e) => return Err(e),
         },

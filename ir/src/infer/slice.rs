@@ -2,7 +2,7 @@
 //! `slice_update`, which writes into the slice `slice_by_index` would read.
 
 use super::context::Ctx;
-use super::shape::{dim, known, may_equal, show};
+use super::shape::{Size, dim, dim_of, known, may_equal, show};
 use super::{Inferred, Problem, tensor};
 use crate::types::Dim;
 
@@ -23,7 +23,11 @@ impl Bounds {
             match cx.ints(key) {
                 Ok(v) => Ok(v.into_iter().map(Some).collect()),
                 Err(Problem::Unknown) => match cx.shape(key)? {
-                    [Dim::Known(n)] => Ok(vec![None; *n as usize]),
+                    [Dim::Known(n)] if *n == rank as u64 => Ok(vec![None; rank]),
+                    [Dim::Known(n)] => Err(Problem::invalid(
+                        key,
+                        format!("{key} has {n} values but x has rank {rank}"),
+                    )),
                     _ => Err(Problem::Unknown),
                 },
                 Err(e) => Err(e),
@@ -58,6 +62,12 @@ impl Bounds {
         if b.stride.contains(&0) {
             return Err(Problem::invalid("stride", "a stride must not be 0"));
         }
+        if b.stride.contains(&i64::MIN) {
+            return Err(Problem::invalid(
+                "stride",
+                "a stride must be at least -(2^63 - 1)",
+            ));
+        }
         Ok(b)
     }
 
@@ -83,7 +93,7 @@ impl Bounds {
                         format!("dimension {i} ends ({e}) before it begins ({b})"),
                     ));
                 }
-                n = Some((e - b + s - 1).div_euclid(s).max(0));
+                n = (Size::from(e) - b + s - 1).div_euclid(s).max(0).get();
             }
             if b < 0 && e < 0 && s < 0 {
                 if b < e {
@@ -92,7 +102,7 @@ impl Bounds {
                         format!("dimension {i} ends ({e}) before it begins ({b})"),
                     ));
                 }
-                n = Some((-(b - e - s - 1)).div_euclid(s).max(0));
+                n = (0 - (Size::from(b) - e - s - 1)).div_euclid(s).max(0).get();
             }
             if let Some(n @ (0 | 1)) = n {
                 return Ok(Some(dim(n)));
@@ -118,12 +128,12 @@ impl Bounds {
             from = low;
         }
         let to = if to_mask { high } else { to.min(high) };
-        Ok(Some(dim(ceil_div_i(to - from, s.abs()).max(0))))
+        Ok(Some(dim_of(ceil_div_i(Size::from(to) - from, s.abs()).max(0))))
     }
 }
 
 /// `ceil(a / b)` for a positive `b`.
-fn ceil_div_i(a: i64, b: i64) -> i64 {
+fn ceil_div_i(a: Size, b: i64) -> Size {
     (a + b - 1).div_euclid(b)
 }
 

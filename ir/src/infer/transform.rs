@@ -2,7 +2,7 @@
 //! moves, tile, pad, sliding windows.
 
 use super::context::Ctx;
-use super::shape::{axis, combine, dim, known, map, product, show};
+use super::shape::{Size, axis, combine, dim, known, map, product, show};
 use super::{Inferred, Problem, tensor};
 use crate::catalogue::Opset;
 use crate::types::Dim;
@@ -309,19 +309,19 @@ pub(crate) fn space_to_batch(cx: &Ctx) -> Inferred {
 pub(crate) fn batch_to_space(cx: &Ctx) -> Inferred {
     let (dtype, [n, c, h, w]) = nchw(cx)?;
     let (b, p) = batch_move_inputs(cx, "crops")?;
+    let block = (Size::from(b[0]) * b[1])
+        .get()
+        .ok_or_else(|| Problem::invalid("block_shape", "the block size overflows a 64-bit integer"))?;
     if let Some(n) = known(n)
-        && n % (b[0] * b[1]) != 0
+        && n % block != 0
     {
         return Err(Problem::incompatible(
             "block_shape",
-            format!(
-                "the batch size {n} is not a multiple of the block size {}",
-                b[0] * b[1]
-            ),
+            format!("the batch size {n} is not a multiple of the block size {block}"),
         ));
     }
     let shape = vec![
-        map(n, |n| n / (b[0] * b[1])),
+        map(n, |n| n / block),
         c,
         map(h, |h| h * b[0] - p[0] - p[1]),
         map(w, |w| w * b[1] - p[2] - p[3]),
@@ -357,7 +357,7 @@ pub(crate) fn tile(cx: &Ctx) -> Inferred {
         .zip(&reps)
         .map(|(&d, r)| match r {
             Some(1) => d,
-            Some(r) => map(d, |d| d * r),
+            Some(r) => map(d, |d| d * *r),
             None => Dim::Unknown,
         })
         .collect();
