@@ -1,0 +1,224 @@
+-- MIL for Neovim: starts `mil lsp` for MIL buffers (vim.lsp.start on 0.8+, vim.lsp.start_client
+-- on 0.7) and adds :MilCompile, :MilPlacement and :MilDecompile.
+--
+--   require("mil").setup({
+--     cmd = { "mil", "lsp" },          -- the server; `mil` is looked up on PATH
+--     compile_on_save = false,         -- the server compiles each saved file
+--     settings = { chip = "m4", computeUnits = "all", outputFolder = "build" },
+--   })
+local M = {}
+
+local defaults = {
+  cmd = nil, -- { "mil", "lsp" } with `mil` from PATH
+  root_markers = { "mil.toml", ".git" },
+  compile_on_save = false,
+  settings = {
+    deploymentTarget = "ios18",
+    chip = "m4",
+    computeUnits = "all",
+    outputFolder = "build",
+    inlayHints = { device = true, parameterNames = true },
+  },
+  on_attach = nil,
+  capabilities = nil,
+}
+
+M.config = vim.deepcopy(defaults)
+
+-- Clients started on 0.7, by root folder (0.8's vim.lsp.start reuses clients itself).
+local clients = {}
+
+local function notify(msg, level)
+  vim.notify("mil: " .. msg, level or vim.log.levels.INFO)
+end
+
+--- The server command: `cmd` from setup, else `mil lsp` with `mil` found on PATH.
+function M.server_cmd()
+  if M.config.cmd then
+    return M.config.cmd
+  end
+  local bin = vim.fn.exepath("mil")
+  if bin == "" then
+    return nil
+  end
+  return { bin, "lsp" }
+end
+
+--- The binary of the server command (for the command-line tools).
+local function binary()
+  local cmd = M.server_cmd()
+  return cmd and cmd[1]
+end
+
+--- The folder of the nearest root marker above the buffer's file, else the file's folder.
+local function root_dir(bufnr)
+  local file = vim.api.nvim_buf_get_name(bufnr)
+  local dir = file ~= "" and vim.fn.fnamemodify(file, ":p:h") or vim.fn.getcwd()
+  for _, marker in ipairs(M.config.root_markers) do
+    local f = vim.fn.findfile(marker, dir .. ";")
+    if f ~= "" then
+      return vim.fn.fnamemodify(f, ":p:h")
+    end
+    local d = vim.fn.finddir(marker, dir .. ";")
+    if d ~= "" then
+      return vim.fn.fnamemodify(d, ":p:h:h") -- ":p" of a folder ends in "/"
+    end
+  end
+  return dir
+end
+
+local function server_settings()
+  local s = vim.deepcopy(M.config.settings)
+  s.compileOnSave = M.config.compile_on_save
+  return { mil = s }
+end
+
+--- Starts (or reuses) the server for `bufnr` and attaches it.
+function M.start(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local cmd = M.server_cmd()
+  if not cmd then
+    notify("`mil` was not found on PATH; pass cmd = { '/path/to/mil', 'lsp' } to setup()", vim.log.levels.ERROR)
+    return nil
+  end
+  local config = {
+    name = "mil",
+    cmd = cmd,
+    root_dir = root_dir(bufnr),
+    init_options = server_settings(),
+    settings = server_settings(),
+    on_attach = M.config.on_attach,
+    capabilities = M.config.capabilities,
+  }
+  if vim.lsp.start then
+    return vim.lsp.start(config, { bufnr = bufnr })
+  end
+  local id = clients[config.root_dir]
+  if not id or vim.lsp.get_client_by_id(id) == nil or vim.lsp.client_is_stopped(id) then
+    id = vim.lsp.start_client(config)
+    clients[config.root_dir] = id
+  end
+  if id then
+    vim.lsp.buf_attach_client(bufnr, id)
+  end
+  return id
+end
+
+--- The mil client attached to `bufnr`.
+function M.client(bufnr)
+  for _, c in pairs(vim.lsp.buf_get_clients(bufnr or 0)) do
+    if c.name == "mil" then
+      return c
+    end
+  end
+  return nil
+end
+
+--- Asks the server to compile the buffer (`mil.compile`); `done(err, result)` gets the answer.
+function M.compile(bufnr, done)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  if not client then
+    notify("no mil language server is attached to this buffer", vim.log.levels.ERROR)
+    return
+  end
+  local offered = ((client.server_capabilities or {}).executeCommandProvider or {}).commands or {}
+  if not vim.tbl_contains(offered, "mil.compile") then
+    local msg = "this mil server does not offer compiling (mil.compile) yet"
+    notify(msg, vim.log.levels.ERROR)
+    if done then
+      done({ message = msg }, nil)
+    end
+    return
+  end
+  if vim.bo[bufnr].modified then
+    vim.api.nvim_buf_call(bufnr, function()
+      vim.cmd("silent write")
+    end)
+  end
+  local params = { command = "mil.compile", arguments = { vim.uri_from_bufnr(bufnr) } }
+  client.request("workspace/executeCommand", params, function(err, result)
+    if err then
+      notify("compile failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    else
+      notify("compiled to " .. (type(result) == "string" and result or vim.inspect(result)))
+    end
+    if done then
+      done(err, result)
+    end
+  end, bufnr)
+end
+
+local function buffer_text(bufnr)
+  return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n") .. "\n"
+end
+
+local function scratch(lines, filetype, name)
+  vim.cmd("new")
+  local buf = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].buftype = "nofile"
+  vim.bo[buf].bufhidden = "wipe"
+  vim.bo[buf].filetype = filetype
+  pcall(vim.api.nvim_buf_set_name, buf, name)
+  return buf
+end
+
+--- Shows `mil placement` of the buffer (one line per op: device, estimate, reason) in a split.
+function M.placement(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local bin = binary()
+  if not bin then
+    return notify("`mil` was not found", vim.log.levels.ERROR)
+  end
+  local s = M.config.settings
+  local out = vim.fn.systemlist(
+    { bin, "placement", "--chip", s.chip or "m4", "--compute-units", s.computeUnits or "all", "-" },
+    buffer_text(bufnr)
+  )
+  local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":t")
+  return scratch(out, "", "placement of " .. name)
+end
+
+--- Opens the MIL text of a .mlpackage (`mil decompile`) in a new buffer.
+function M.decompile(package)
+  local bin = binary()
+  if not bin then
+    return notify("`mil` was not found", vim.log.levels.ERROR)
+  end
+  local out = vim.fn.systemlist({ bin, "decompile", vim.fn.expand(package) })
+  if vim.v.shell_error ~= 0 then
+    return notify("cannot decompile " .. package .. ": " .. table.concat(out, " "), vim.log.levels.ERROR)
+  end
+  return scratch(out, "mil", package .. ".mil")
+end
+
+--- Sets the plugin up: options, the FileType autocommand that starts the server, the commands.
+function M.setup(opts)
+  M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  local group = vim.api.nvim_create_augroup("mil", { clear = true })
+  vim.api.nvim_create_autocmd("FileType", {
+    group = group,
+    pattern = "mil",
+    callback = function(args)
+      M.start(args.buf)
+    end,
+  })
+  vim.api.nvim_create_user_command("MilCompile", function()
+    M.compile()
+  end, { desc = "Compile this MIL file to an .mlpackage" })
+  vim.api.nvim_create_user_command("MilPlacement", function()
+    M.placement()
+  end, { desc = "Show where each op of this MIL file runs" })
+  vim.api.nvim_create_user_command("MilDecompile", function(c)
+    M.decompile(c.args)
+  end, { nargs = 1, complete = "dir", desc = "Open the MIL text of a .mlpackage" })
+  -- Buffers opened before setup() was called.
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].filetype == "mil" then
+      M.start(buf)
+    end
+  end
+end
+
+return M
