@@ -89,9 +89,10 @@ def program_problems(spec):
         names = [i.name for i in function.inputs]
         op_names = []
         for block in blocks_of(function.block_specializations[function.opset]):
-            names += [i.name for i in block.inputs]
             for op in block.operations:
                 names += [o.name for o in op.outputs]
+                # The blocks of one op may name their parameters alike (coremltools' while_loop does).
+                names += list(dict.fromkeys(i.name for nested in op.blocks for i in nested.inputs))
                 if "name" not in op.attributes:
                     problems.append(f"{fname}: a {op.type} op has no name attribute")
                 else:
