@@ -373,7 +373,7 @@ impl<'a> Lowerer<'a> {
                 .enumerate()
                 .map(|(i, p)| {
                     let next = BlockId(fb.f.blocks.len() as u32);
-                    forget_sibling_param(fb, &p.name.text, op);
+                    forget_sibling_param(fb, p.name.text, op);
                     self.define(fb, p, ValueDef::BlockParam(next, i as u32))
                 })
                 .collect();
