@@ -17,7 +17,6 @@ SAMPLE = ROOT / "samples" / "hand_written.mil"
 # fails is reported as an expected failure; once the feature lands it passes, and the entry goes.
 PENDING = {
     "hover-device": "placement in the op hover (issue 6: device, reason, cost per backend) is not in mil lsp yet",
-    "compile": "mil lsp does not offer workspace/executeCommand mil.compile yet (the compiler CLI has not landed)",
 }
 
 

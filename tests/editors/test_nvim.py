@@ -9,7 +9,7 @@ import pytest
 
 from editor_checks import ROOT, SAMPLE, judge, mil_binary
 
-CHECKS = ["filetype", "attach", "diagnostics", "hover", "hover-device", "code-action", "placement", "compile"]
+CHECKS = ["filetype", "attach", "diagnostics", "hover", "hover-device", "code-action", "placement", "compile", "decompile"]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from editor_checks import ROOT, SAMPLE, judge, mil_binary
 
 CHECKS = [
     "install-vsix", "open", "diagnostics", "status-bar-ane", "hover", "hover-device", "quick-fix",
-    "compile", "placement-report",
+    "compile", "decompile", "placement-report",
 ]  # fmt: skip
 E2E = ROOT / "tests" / "editors" / "vscode"
 VSIX = ROOT / "editors" / "vscode" / "mil.vsix"

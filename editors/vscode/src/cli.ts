@@ -1,6 +1,7 @@
 /**
  * Runs the `mil` command line for what the language server does not offer itself: the placement
- * of a document (status bar and report) and decompiling a package.
+ * of a document (status bar and report), decompiling a package, and compiling while the server has
+ * no `mil.compile`.
  */
 import { spawn } from "child_process";
 

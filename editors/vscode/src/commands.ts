@@ -1,7 +1,8 @@
 /**
- * The extension's commands: compile the document (the server's `mil.compile`), show the placement
- * report in a webview, decompile a package into MIL text, restart the server.
+ * The extension's commands: compile the document (the server's `mil.compile`, else `mil compile`),
+ * show the placement report in a webview, decompile a package into MIL text, restart the server.
  */
+import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
 import { ExecuteCommandRequest, LanguageClient } from "vscode-languageclient/node";
@@ -27,38 +28,53 @@ function serverCommands(client: LanguageClient): string[] {
   return client.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
 }
 
-/** Saves the document and asks the server to compile it; reports where the package went. */
+/** The output folder: `mil.outputFolder` inside the document's workspace folder (else beside it). */
+function outputFolder(near: vscode.Uri): string {
+  const folder = vscode.workspace.getWorkspaceFolder(near)?.uri.fsPath ?? path.dirname(near.fsPath);
+  return path.resolve(folder, section().get("outputFolder", "build"));
+}
+
+/**
+ * Saves the document and compiles it: through the server's `mil.compile` when it offers it (with
+ * its progress and messages), else with `mil compile FILE -o OUTPUT/NAME.mlpackage`.
+ */
 async function compile(host: Host): Promise<string | undefined> {
   const doc = activeMilDocument();
-  const client = host.client();
   if (!doc) return undefined;
-  if (!client?.isRunning()) {
-    void vscode.window.showErrorMessage("The MIL language server is not running (see the MIL output).");
-    return undefined;
-  }
-  if (!serverCommands(client).includes("mil.compile")) {
-    const version = client.initializeResult?.serverInfo?.version ?? "unknown";
-    const message = `This mil server (${version}) does not offer compiling (mil.compile) yet.`;
-    host.log.appendLine(message);
-    void vscode.window.showErrorMessage(message);
+  if (doc.isUntitled || doc.uri.scheme !== "file") {
+    void vscode.window.showErrorMessage("MIL: save the file first; weights resolve beside it.");
     return undefined;
   }
   await doc.save();
-  try {
-    const result: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
-      command: "mil.compile",
-      arguments: [doc.uri.toString()],
-    });
-    const where = typeof result === "string" ? result : JSON.stringify(result);
-    host.log.appendLine(`compiled ${doc.uri.fsPath}: ${where}`);
+  const client = host.client();
+  const report = (where: string) => {
+    host.log.appendLine(`compiled ${doc.uri.fsPath} to ${where}`);
     void vscode.window.showInformationMessage(`MIL: compiled to ${where}`);
     return where;
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    host.log.appendLine(`compile failed: ${message}`);
-    void vscode.window.showErrorMessage(`MIL: compile failed: ${message}`);
+  };
+  const fail = (why: string) => {
+    host.log.appendLine(`compile ${doc.uri.fsPath} failed: ${why}`);
+    void vscode.window.showErrorMessage(`MIL: compile failed: ${why}`);
     return undefined;
+  };
+  if (client?.isRunning() && serverCommands(client).includes("mil.compile")) {
+    try {
+      const result: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+        command: "mil.compile",
+        arguments: [doc.uri.toString()],
+      });
+      return report(typeof result === "string" ? result : JSON.stringify(result));
+    } catch (e) {
+      return fail(e instanceof Error ? e.message : String(e));
+    }
   }
+  const bin = host.server();
+  if (!bin) return fail("the `mil` binary was not found");
+  host.log.appendLine("compile: the server does not offer mil.compile; running `mil compile`");
+  const target = path.join(outputFolder(doc.uri), `${path.parse(doc.fileName).name}.mlpackage`);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const r = await run(bin, ["compile", doc.fileName, "-o", target]);
+  return r.code === 0 ? report(target) : fail(r.stderr.trim() || `exit ${r.code}`);
 }
 
 /** Shows `mil placement --format html` of the document in a webview beside it. */
@@ -84,7 +100,11 @@ async function showPlacement(host: Host): Promise<void> {
   panel.webview.html = r.stdout;
 }
 
-/** Asks for a package (or takes the one clicked in the explorer) and opens its MIL text. */
+/**
+ * Asks for a package (or takes the one clicked in the explorer), decompiles it with `mil decompile`
+ * into OUTPUT/NAME.decompiled/NAME.mil (its weights beside it, nothing of the user's overwritten)
+ * and opens the text.
+ */
 async function decompile(host: Host, clicked?: vscode.Uri): Promise<void> {
   const bin = host.server();
   if (!bin) return;
@@ -99,15 +119,18 @@ async function decompile(host: Host, clicked?: vscode.Uri): Promise<void> {
     pkg = picked?.[0];
   }
   if (!pkg) return;
-  const r = await run(bin, ["decompile", pkg.fsPath]);
-  if (r.code !== 0 || r.stdout === "") {
+  const name = path.parse(pkg.fsPath).name;
+  const target = path.join(outputFolder(pkg), `${name}.decompiled`, `${name}.mil`);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const r = await run(bin, ["decompile", pkg.fsPath, "-o", target]);
+  if (r.code !== 0) {
     const why = r.stderr.trim() || `exit ${r.code}`;
     host.log.appendLine(`decompile ${pkg.fsPath} failed: ${why}`);
     void vscode.window.showErrorMessage(`MIL: cannot decompile ${path.basename(pkg.fsPath)}: ${why}`);
     return;
   }
-  const doc = await vscode.workspace.openTextDocument({ language: "mil", content: r.stdout });
-  await vscode.window.showTextDocument(doc);
+  host.log.appendLine(`decompiled ${pkg.fsPath} to ${target}`);
+  await vscode.window.showTextDocument(vscode.Uri.file(target));
 }
 
 /** Registers the commands. */

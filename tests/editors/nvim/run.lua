@@ -1,7 +1,8 @@
 -- The headless Neovim test: the plugin in editors/nvim, set up as a user would, against the real
 -- `mil lsp`. Opens a copy of a sample and checks that diagnostics arrive, that hover on an op shows
 -- its signature (and the device it runs on), that a quick fix chosen through vim.lsp.buf.code_action
--- rewrites the line, that :MilPlacement shows the placement and that :MilCompile writes a package.
+-- rewrites the line, that :MilPlacement shows the placement, that :MilCompile writes a package and
+-- that :MilDecompile opens its text.
 -- Each check is written to $MIL_RESULTS as {name, ok, detail}; Neovim then quits.
 local env = vim.env
 local results = {}
@@ -140,6 +141,16 @@ local function run()
   end, 100)
   local detail = #packages > 0 and ("wrote " .. packages[1]) or "no package; " .. table.concat(messages, " | ")
   record("compile", #packages > 0, detail)
+
+  -- :MilDecompile: the package back into MIL text, opened in a buffer.
+  if #packages == 0 then
+    return record("decompile", false, "no package to decompile")
+  end
+  vim.cmd("MilDecompile " .. vim.fn.fnameescape(packages[1]))
+  local dbuf = vim.api.nvim_get_current_buf()
+  local text = table.concat(vim.api.nvim_buf_get_lines(dbuf, 0, -1, false), "\n")
+  local ok = dbuf ~= buf and vim.bo[dbuf].filetype == "mil" and text:find("rsqrt(x = ms_eps)", 1, true) ~= nil
+  record("decompile", ok, vim.api.nvim_buf_get_name(dbuf) .. ": " .. vim.fn.strcharpart(text:gsub("%s+", " "), 0, 200))
 end
 
 local ok, err = xpcall(run, debug.traceback)

@@ -224,7 +224,7 @@ try {
   await step("compile", async () => {
     await palette("MIL: Compile to .mlpackage");
     const build = path.join(workspace, "build");
-    const end = Date.now() + 30000;
+    const end = Date.now() + 20000;
     let found = [];
     while (Date.now() < end && found.length === 0) {
       await page.waitForTimeout(500);
@@ -239,13 +239,36 @@ try {
     record("compile", found.length > 0, detail);
   });
 
-  // 9. The placement report in a webview.
+  // 9. Decompile the package from the explorer's context menu; its text opens.
+  await step("decompile", async () => {
+    const build = page.locator(".explorer-folders-view .monaco-list-row", { hasText: /^build$/ });
+    await build.first().waitFor({ timeout: 15000 });
+    await build.first().click();
+    const pkg = page.locator(".explorer-folders-view .monaco-list-row", { hasText: /\.mlpackage$/ });
+    await pkg.first().waitFor({ timeout: 15000 });
+    await pkg.first().click({ button: "right" });
+    const item = page.locator(".context-view .action-label", { hasText: "Decompile a .mlpackage" });
+    await item.first().waitFor({ state: "visible", timeout: 10000 });
+    await shot("6-decompile-menu");
+    await item.first().click();
+    await page.waitForFunction(
+      () => document.querySelector(".breadcrumbs-control")?.textContent.includes(".decompiled"),
+      null,
+      { timeout: 20000 },
+    );
+    await page.waitForTimeout(1000);
+    await shot("7-decompiled");
+    const body = await editorText();
+    record("decompile", body.includes("rsqrt(x = ms_eps)"), `opened ${(await page.locator(".breadcrumbs-control").first().innerText()).replace(/\s+/g, " ")}`);
+  });
+
+  // 10. The placement report in a webview.
   await step("placement-report", async () => {
     await palette("MIL: Show placement report");
     const tab = page.locator(".tab", { hasText: `Placement: ${sampleName}` });
     await tab.first().waitFor({ timeout: 20000 });
     await page.waitForTimeout(2500);
-    await shot("6-placement-report");
+    await shot("8-placement-report");
     record("placement-report", true, `webview tab "${(await tab.first().innerText()).trim()}"`);
   });
 } catch (e) {

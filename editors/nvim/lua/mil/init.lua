@@ -1,5 +1,7 @@
 -- MIL for Neovim: starts `mil lsp` for MIL buffers (vim.lsp.start on 0.8+, vim.lsp.start_client
--- on 0.7) and adds :MilCompile, :MilPlacement and :MilDecompile.
+-- on 0.7) and adds :MilCompile, :MilPlacement and :MilDecompile. What the server does not offer
+-- (placement tables, decompiling, compiling before the server has `mil.compile`) runs the `mil`
+-- command line.
 --
 --   require("mil").setup({
 --     cmd = { "mil", "lsp" },          -- the server; `mil` is looked up on PATH
@@ -114,30 +116,20 @@ function M.client(bufnr)
   return nil
 end
 
---- Asks the server to compile the buffer (`mil.compile`); `done(err, result)` gets the answer.
+--- The output folder (settings.outputFolder) inside the buffer's root folder.
+local function output_folder(bufnr)
+  local out = M.config.settings.outputFolder or "build"
+  if out:sub(1, 1) == "/" then
+    return out
+  end
+  return root_dir(bufnr) .. "/" .. out
+end
+
+--- Compiles the buffer (saved first): the server's `mil.compile` when it offers it, else
+--- `mil compile FILE -o OUTPUT/NAME.mlpackage`. `done(err, result)` gets the outcome.
 function M.compile(bufnr, done)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
-  local client = M.client(bufnr)
-  if not client then
-    notify("no mil language server is attached to this buffer", vim.log.levels.ERROR)
-    return
-  end
-  local offered = ((client.server_capabilities or {}).executeCommandProvider or {}).commands or {}
-  if not vim.tbl_contains(offered, "mil.compile") then
-    local msg = "this mil server does not offer compiling (mil.compile) yet"
-    notify(msg, vim.log.levels.ERROR)
-    if done then
-      done({ message = msg }, nil)
-    end
-    return
-  end
-  if vim.bo[bufnr].modified then
-    vim.api.nvim_buf_call(bufnr, function()
-      vim.cmd("silent write")
-    end)
-  end
-  local params = { command = "mil.compile", arguments = { vim.uri_from_bufnr(bufnr) } }
-  client.request("workspace/executeCommand", params, function(err, result)
+  local finish = function(err, result)
     if err then
       notify("compile failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
     else
@@ -146,7 +138,43 @@ function M.compile(bufnr, done)
     if done then
       done(err, result)
     end
-  end, bufnr)
+  end
+  local file = vim.api.nvim_buf_get_name(bufnr)
+  if file == "" then
+    return finish({ message = "the buffer has no file: save it first" })
+  end
+  if vim.bo[bufnr].modified then
+    vim.api.nvim_buf_call(bufnr, function()
+      vim.cmd("silent write")
+    end)
+  end
+  local client = M.client(bufnr)
+  local offered = client and ((client.server_capabilities or {}).executeCommandProvider or {}).commands or {}
+  if vim.tbl_contains(offered, "mil.compile") then
+    local params = { command = "mil.compile", arguments = { vim.uri_from_bufnr(bufnr) } }
+    client.request("workspace/executeCommand", params, finish, bufnr)
+    return
+  end
+  local bin = binary()
+  if not bin then
+    return finish({ message = "`mil` was not found" })
+  end
+  local target = output_folder(bufnr) .. "/" .. vim.fn.fnamemodify(file, ":t:r") .. ".mlpackage"
+  vim.fn.mkdir(vim.fn.fnamemodify(target, ":h"), "p")
+  local stderr = {}
+  vim.fn.jobstart({ bin, "compile", file, "-o", target }, {
+    stderr_buffered = true,
+    on_stderr = function(_, data)
+      stderr = data
+    end,
+    on_exit = function(_, code)
+      if code == 0 then
+        finish(nil, target)
+      else
+        finish({ message = vim.trim(table.concat(stderr, "\n")) })
+      end
+    end,
+  })
 end
 
 local function buffer_text(bufnr)
@@ -180,17 +208,23 @@ function M.placement(bufnr)
   return scratch(out, "", "placement of " .. name)
 end
 
---- Opens the MIL text of a .mlpackage (`mil decompile`) in a new buffer.
+--- Decompiles a .mlpackage (`mil decompile`) into OUTPUT/NAME.decompiled/NAME.mil, its weights
+--- beside it, and opens the text.
 function M.decompile(package)
   local bin = binary()
   if not bin then
     return notify("`mil` was not found", vim.log.levels.ERROR)
   end
-  local out = vim.fn.systemlist({ bin, "decompile", vim.fn.expand(package) })
+  package = vim.fn.fnamemodify(vim.fn.expand(package), ":p"):gsub("/$", "")
+  local name = vim.fn.fnamemodify(package, ":t:r")
+  local target = output_folder(vim.api.nvim_get_current_buf()) .. "/" .. name .. ".decompiled/" .. name .. ".mil"
+  vim.fn.mkdir(vim.fn.fnamemodify(target, ":h"), "p")
+  local out = vim.fn.systemlist({ bin, "decompile", package, "-o", target })
   if vim.v.shell_error ~= 0 then
     return notify("cannot decompile " .. package .. ": " .. table.concat(out, " "), vim.log.levels.ERROR)
   end
-  return scratch(out, "mil", package .. ".mil")
+  vim.cmd("edit " .. vim.fn.fnameescape(target))
+  return vim.api.nvim_get_current_buf()
 end
 
 --- Sets the plugin up: options, the FileType autocommand that starts the server, the commands.
