@@ -16,7 +16,10 @@
 //! property test in `server/tests` checks patched models against full analyses.
 
 use crate::lsp::model::Model;
-use mil_ir::{Diagnostic, Function, OpId, Operand, SourceMap, Span, Use, ValueDef, ValueId, codes};
+use mil_ir::{
+    Diagnostic, Function, OpId, Operand, Operation, SourceMap, Span, Use, ValueDef, ValueId, codes,
+};
+use std::collections::HashMap;
 
 /// Diagnostic codes that mean the statement cannot be read on its own.
 const UNREADABLE: &[mil_ir::Code] = &[
@@ -60,20 +63,61 @@ const STATEMENT_LOCAL: &[mil_ir::Code] = &[
     codes::BLOB_SIZE,
 ];
 
+/// What re-parsing one statement did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reparsed {
+    /// The statement could not be patched alone; the model is untouched.
+    Declined,
+    /// Patched; the op means what it meant (only spacing or its `name` changed), so the
+    /// program-wide checks find what they found (their spans have been moved).
+    SameMeaning,
+    /// Patched; the op means something else, so the program-wide checks must run again.
+    NewMeaning,
+}
+
 /// Replaces bytes `edit` of the model's text with `new_text` by re-parsing the one statement the
-/// edit lies in; returns `false`, leaving the model untouched, when it cannot.
-pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> bool {
+/// edit lies in.
+pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> Reparsed {
     if !m.diagnostics.iter().all(|d| is_known(d.code)) {
-        return false;
+        return Reparsed::Declined;
     }
-    let Some((fi, op)) = statement_at(m, edit) else {
-        return false;
+    // Typing on in the statement the last patch re-parsed composes with its pending span moves.
+    let pending = m.deferred_shift.filter(|d| {
+        let whole = m.map.functions[d.function].ops[d.op.index()].whole;
+        whole.start <= edit.start && edit.end <= whole.end
+    });
+    if pending.is_none() {
+        m.finish();
+    }
+    let located = match pending {
+        Some(d) => Some((d.function, d.op)),
+        None => statement_at(m, edit),
     };
+    let Some((fi, op)) = located else {
+        return Reparsed::Declined;
+    };
+    if m.op_names.is_none() {
+        m.op_names = Some(m.program.functions.iter().map(op_name_counts).collect());
+    }
     let Some(patch) = prepare(m, fi, op, edit, new_text) else {
-        return false;
+        return Reparsed::Declined;
     };
-    patch.apply(m);
-    true
+    if patch.apply(m) {
+        Reparsed::SameMeaning
+    } else {
+        Reparsed::NewMeaning
+    }
+}
+
+/// How many ops of `f` have each `name` attribute.
+fn op_name_counts(f: &Function) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for op in &f.ops {
+        if let Some(name) = op.name() {
+            *counts.entry(name.to_string()).or_insert(0) += 1;
+        }
+    }
+    counts
 }
 
 /// Whether `code` is a name-resolution code (which a statement parsed alone always has).
@@ -152,8 +196,12 @@ fn prepare(m: &Model, fi: usize, op: OpId, edit: Span, new_text: &str) -> Option
     if names(g, &new_op.results) != names(f, &old_op.results) {
         return None;
     }
-    if new_op.name() != old_op.name() && shares_name(f, op, [old_op.name(), new_op.name()]) {
-        return None;
+    if new_op.name() != old_op.name() {
+        let counts = &m.op_names.as_ref()?[fi];
+        let count = |n: Option<&str>| n.and_then(|n| counts.get(n)).copied().unwrap_or(0);
+        if count(old_op.name()) > 1 || count(new_op.name()) > 0 {
+            return None;
+        }
     }
     let in_old = |s: Span| old.start <= s.start && s.end <= old.end;
     let involved = m.diagnostics.iter().any(|d| {
@@ -223,14 +271,6 @@ impl Alone {
     }
 }
 
-/// Whether an op of `f` other than `op` has one of `names` as its `name` attribute.
-fn shares_name(f: &Function, op: OpId, names: [Option<&str>; 2]) -> bool {
-    f.ops
-        .iter()
-        .enumerate()
-        .any(|(i, o)| i != op.index() && o.name().is_some() && names.contains(&o.name()))
-}
-
 /// The names an operation's operands refer to.
 fn operand_names(op: &mil_ir::Operation) -> impl Iterator<Item = &str> {
     op.args.iter().flat_map(|a| match &a.value {
@@ -258,6 +298,35 @@ fn shift(offset: u32, edit_end: u32, delta: i64) -> u32 {
 fn shift_span(s: &mut Span, edit_end: u32, delta: i64) {
     s.start = shift(s.start, edit_end, delta);
     s.end = shift(s.end, edit_end, delta);
+}
+
+/// Span moves applied patches still owe the source map: every span from `threshold` (the end of
+/// the re-parsed statement before it was edited) on moves by `delta`, except those of the
+/// re-parsed op and its results, which are already in place. Edits typed one after another in
+/// the same statement add up to one move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeferredShift {
+    function: usize,
+    op: OpId,
+    threshold: u32,
+    delta: i64,
+}
+
+impl DeferredShift {
+    /// Moves the spans of `m`'s source map.
+    pub fn apply(self, program: &mil_ir::Program, map: &mut SourceMap) {
+        let f = &program.functions[self.function];
+        let spans = &mut map.functions[self.function];
+        let keep_op = std::mem::take(&mut spans.ops[self.op.index()]);
+        let results = &f.op(self.op).results;
+        let keep_values: Vec<_> = results.iter().map(|v| spans.values[v.index()]).collect();
+        shift_map(map, self.threshold, self.delta);
+        let spans = &mut map.functions[self.function];
+        spans.ops[self.op.index()] = keep_op;
+        for (v, s) in results.iter().zip(keep_values) {
+            spans.values[v.index()] = s;
+        }
+    }
 }
 
 /// Moves every span of `map` that lies after the edit.
@@ -349,8 +418,25 @@ fn use_order(f: &Function, u: &Use) -> (u32, u32, u32, u32) {
     }
 }
 
+/// Whether two versions of an op mean the same: equal but for their `name` attribute.
+fn same_meaning(a: &Operation, b: &Operation) -> bool {
+    let meaningful = |o: &Operation| {
+        o.attributes
+            .iter()
+            .filter(|x| x.key != "name")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    a.kind == b.kind
+        && a.opset == b.opset
+        && a.args == b.args
+        && a.blocks == b.blocks
+        && meaningful(a) == meaningful(b)
+}
+
 impl Patch {
-    fn apply(mut self, m: &mut Model) {
+    /// Applies the patch; returns whether the op still means what it meant.
+    fn apply(mut self, m: &mut Model) -> bool {
         let (fi, op) = (self.fi, self.op);
         // The text.
         let start = m.rope.byte_to_char(self.edit.start as usize);
@@ -368,7 +454,21 @@ impl Patch {
                 .map(|v| spans.values[v.index()].name)
                 .collect()
         };
-        shift_map(&mut m.map, self.edit.end, self.delta);
+        // The spans after the statement move later ([`Model::finish`]): the diagnostics are
+        // ready before that.
+        let shift = match m.deferred_shift {
+            Some(d) => DeferredShift {
+                delta: d.delta + self.delta,
+                ..d
+            },
+            None => DeferredShift {
+                function: fi,
+                op,
+                threshold: self.old.end,
+                delta: self.delta,
+            },
+        };
+        m.deferred_shift = Some(shift);
         let g = &mut self.wrapper.program.functions[0];
         let gspans = &mut self.wrapper.source_map.functions[0];
         let mut op_spans = std::mem::take(&mut gspans.ops[0]);
@@ -377,11 +477,13 @@ impl Patch {
         spans.ops[op.index()] = op_spans;
         let f = &mut m.program.functions[fi];
         let results = f.op(op).results.clone();
+        let mut same_types = true;
         for (i, &v) in results.iter().enumerate() {
             let w = g.op(OpId(0)).results[i];
             let ws = gspans.values[w.index()];
             spans.values[v.index()].name = moved(ws.name, self.to_doc);
             spans.values[v.index()].ty = moved(ws.ty, self.to_doc);
+            same_types &= f.values[v.index()].ty == g.value(w).ty;
             f.values[v.index()].ty = g.value(w).ty.clone();
         }
         let new_result_spans: Vec<Span> = results.iter().map(|v| spans.values[v.index()].name).collect();
@@ -401,7 +503,11 @@ impl Patch {
                 let id = f.symbols.get(&r.name).copied();
                 r.id = id;
                 if let Some(id) = id {
-                    let def = spans.values[id.index()].name;
+                    // Spans after the statement have not moved yet.
+                    let mut def = spans.values[id.index()].name;
+                    if def.start >= shift.threshold {
+                        shift_span(&mut def, shift.threshold, shift.delta);
+                    }
                     let visible = match f.values[id.index()].def {
                         ValueDef::Param(_) => true,
                         ValueDef::BlockParam(..) => def.start < use_at,
@@ -424,7 +530,18 @@ impl Patch {
                 Operand::Const(_) => {}
             }
         }
-        f.ops[op.index()] = new_op;
+        let old_op = std::mem::replace(&mut f.ops[op.index()], new_op);
+        let same = same_types && same_meaning(&old_op, f.op(op));
+        if old_op.name() != f.op(op).name()
+            && let Some(counts) = m.op_names.as_mut().map(|c| &mut c[fi])
+        {
+            if let Some(old) = old_op.name() {
+                counts.remove(old);
+            }
+            if let Some(new) = f.op(op).name() {
+                counts.insert(new.to_string(), 1);
+            }
+        }
         for v in &mut touched {
             let uses = &mut f.values[v.index()].uses;
             uses.retain(|u| !matches!(u, Use::Operand { op: o, .. } if *o == op));
@@ -455,7 +572,7 @@ impl Patch {
             None => shift_span(s, edit_end, delta),
         };
         m.diagnostics.retain(|d| !owned(d));
-        for d in &mut m.diagnostics {
+        for d in m.diagnostics.iter_mut().chain(&mut m.program_diagnostics) {
             relocate(&mut d.span);
             d.related.iter_mut().for_each(|r| relocate(&mut r.span));
         }
@@ -485,6 +602,7 @@ impl Patch {
                 .partition_point(|x| (x.span.start, x.span.end) <= key);
             m.diagnostics.insert(at, d);
         }
+        same
     }
 }
 

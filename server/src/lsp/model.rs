@@ -6,9 +6,10 @@
 //! anything else rebuilds.
 
 use crate::lsp::documents::Edit;
-use crate::lsp::incremental;
+use crate::lsp::incremental::{self, DeferredShift, Reparsed};
 use mil_ir::{Diagnostic, Program, SourceMap};
 use ropey::Rope;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One analysed version of a document.
@@ -29,6 +30,10 @@ pub struct Model {
     pub model_dir: Option<PathBuf>,
     /// How the model was last brought up to date.
     pub last_update: Update,
+    /// Per function, how many ops carry each `name` attribute (built on the first patch).
+    pub op_names: Option<Vec<HashMap<String, usize>>>,
+    /// Span moves the last patch still owes the source map; see [`Model::finish`].
+    pub deferred_shift: Option<DeferredShift>,
 }
 
 /// How a model was brought up to date.
@@ -52,6 +57,8 @@ impl Model {
             program_diagnostics: Vec::new(),
             model_dir,
             last_update: Update::Full,
+            op_names: None,
+            deferred_shift: None,
         }
     }
 
@@ -68,25 +75,41 @@ impl Model {
             diagnostics: a.diagnostics,
             model_dir: model_dir.map(Path::to_path_buf),
             last_update: Update::Full,
+            op_names: None,
+            deferred_shift: None,
         }
     }
 
     /// Brings the model to `version`, whose text is `rope`, by replaying `edits` one statement at a
-    /// time where it can; returns `false` when it must be rebuilt from scratch instead.
+    /// time where it can; returns `false` when it must be rebuilt from scratch instead. The
+    /// diagnostics are then up to date; the source map is once [`Model::finish`] has run.
     pub fn patch(&mut self, edits: &[Edit], version: i32, rope: &Rope) -> bool {
+        let mut new_meaning = false;
         for edit in edits {
             let Edit::Replace { span, text } = edit else {
                 return false;
             };
-            if !incremental::reparse_statement(self, *span, text) {
-                return false;
+            match incremental::reparse_statement(self, *span, text) {
+                Reparsed::Declined => return false,
+                Reparsed::SameMeaning => {}
+                Reparsed::NewMeaning => new_meaning = true,
             }
         }
         debug_assert!(self.rope == *rope, "replayed edits must give the client's text");
-        self.program_diagnostics = crate::analysis::program_checks(&self.program, &self.map);
+        if new_meaning {
+            self.finish();
+            self.program_diagnostics = crate::analysis::program_checks(&self.program, &self.map);
+        }
         self.version = version;
         self.last_update = Update::Incremental(edits.len());
         true
+    }
+
+    /// Moves the spans the last patch left for later (so the diagnostics could go out first).
+    pub fn finish(&mut self) {
+        if let Some(shift) = self.deferred_shift.take() {
+            shift.apply(&self.program, &mut self.map);
+        }
     }
 
     /// Every diagnostic, sorted by position.

@@ -126,8 +126,13 @@ fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) 
             m.program_diagnostics, fresh.program_diagnostics,
             "step {step}: {edit:?}"
         );
-        assert_eq!(m.map, fresh.map, "step {step}: {edit:?}");
-        assert!(m.program == fresh.program, "step {step}: {edit:?}");
+        // Span moves may stay owed while typing goes on (as the worker lets them); once paid,
+        // the source map is the fresh one.
+        if rng.below(3) > 0 {
+            m.finish();
+            assert_eq!(m.map, fresh.map, "step {step}: {edit:?}");
+            assert!(m.program == fresh.program, "step {step}: {edit:?}");
+        }
     }
     patched
 }
@@ -170,5 +175,43 @@ fn an_edit_inside_a_statement_is_patched() {
     };
     let new_text = format!("{}x{}", &TEXT[..at], &TEXT[at..]);
     assert!(m.patch(&[edit], 2, &Rope::from_str(&new_text)));
+    m.finish();
     assert_eq!(m.program.functions[0].ops[1].name(), Some("xb"));
+}
+
+#[test]
+#[ignore = "a timing probe: cargo test --release -p mil-server --bin mil timing -- --ignored --nocapture"]
+fn timing_probe() {
+    use std::time::Instant;
+    let path = std::env::var("MIL_PROBE").expect("MIL_PROBE=file.mil");
+    let text = std::fs::read_to_string(path).unwrap();
+    let t = Instant::now();
+    let a = crate::analysis::read(&text, None);
+    eprintln!("read {:?}", t.elapsed());
+    let t = Instant::now();
+    let d = mil_ane::diagnostics::check(&a.program, &a.source_map);
+    eprintln!("ane {:?} ({})", t.elapsed(), d.len());
+    let t = Instant::now();
+    let d = mil_ir::typecheck::check(&a.program, &a.source_map);
+    eprintln!("typecheck {:?} ({})", t.elapsed(), d.len());
+    let mut m = model(&text);
+    let at = text.find("string(\"relu7").unwrap() + 12;
+    for round in 0..40 {
+        let t = Instant::now();
+        let ok = crate::lsp::incremental::reparse_statement(&mut m, mil_ir::Span::new(at, at), "x");
+        let patch = t.elapsed();
+        let t = Instant::now();
+        m.finish();
+        let shift = t.elapsed();
+        let t = Instant::now();
+        let ok2 = crate::lsp::incremental::reparse_statement(&mut m, mil_ir::Span::new(at, at + 1), "");
+        eprintln!(
+            "round {round}: insert {patch:?} {ok:?} (then shift {shift:?}), delete {:?} {ok2:?}",
+            t.elapsed()
+        );
+        m.finish();
+    }
+    let t = Instant::now();
+    let d = crate::analysis::program_checks(&m.program, &m.map);
+    eprintln!("program checks {:?} ({})", t.elapsed(), d.len());
 }

@@ -1,8 +1,12 @@
 //! The analysis worker of one document: it waits for edits, brings the model up to date off the
 //! request path (patching statement by statement, or rebuilding), and publishes diagnostics only
-//! for the version the client has now. Edits that arrive while it works are taken together on its
-//! next round, so a burst of typing costs one analysis, and results that are stale by the time
+//! for the version the client has then. Edits that arrive while it works are taken together on
+//! its next round, so a burst of typing costs one analysis, and results that are stale by the time
 //! they are ready are kept as the base for the next round but never published.
+//!
+//! Diagnostics leave through one channel per document, in order, as soon as they are ready: a
+//! patch sends them before it moves the spans after the edit ([`Model::finish`]), and while more
+//! edits are queued those moves add up and are made once.
 
 use crate::lsp::diagnostics;
 use crate::lsp::documents::{Document, Edit};
@@ -10,10 +14,21 @@ use crate::lsp::model::Model;
 use crate::lsp::server::Shared;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tower_lsp_server::ls_types::MessageType;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tower_lsp_server::ls_types::{Diagnostic, MessageType};
+
+/// Diagnostics ready to publish, with the version they belong to.
+type Publication = (Vec<Diagnostic>, i32);
 
 /// Runs the worker of `doc` until the document is closed.
 pub async fn run(doc: Arc<Document>, shared: Arc<Shared>) {
+    let (tx, mut rx) = unbounded_channel::<Publication>();
+    let (client, uri) = (shared.client.clone(), doc.uri.clone());
+    tokio::spawn(async move {
+        while let Some((list, version)) = rx.recv().await {
+            client.publish_diagnostics(uri.clone(), list, Some(version)).await;
+        }
+    });
     let mut woken = doc.changed.subscribe();
     woken.mark_changed();
     while woken.changed().await.is_ok() {
@@ -24,44 +39,74 @@ pub async fn run(doc: Arc<Document>, shared: Arc<Shared>) {
             let mut t = doc.text.lock().unwrap_or_else(|e| e.into_inner());
             (std::mem::take(&mut t.pending), t.rope.clone(), t.version)
         };
-        if !edits.is_empty() || doc.model().version != version {
-            let max = shared.config().max_document_bytes;
-            let d = doc.clone();
-            let started = std::time::Instant::now();
-            let outcome = tokio::task::spawn_blocking(move || update(&d, &edits, rope, version, max)).await;
-            match outcome {
-                Ok(how) => shared.log(
-                    MessageType::LOG,
-                    format!(
-                        "analysed {} v{version} ({how}) in {:.1} ms",
-                        doc.uri.as_str(),
-                        started.elapsed().as_secs_f64() * 1e3
-                    ),
+        let (d, s, tx) = (doc.clone(), shared.clone(), tx.clone());
+        let started = std::time::Instant::now();
+        let outcome = tokio::task::spawn_blocking(move || update(&d, &s, &tx, &edits, rope, version)).await;
+        match outcome {
+            Ok(how) => shared.log(
+                MessageType::LOG,
+                format!(
+                    "analysed {} v{version} ({how}) in {:.1} ms",
+                    doc.uri.as_str(),
+                    started.elapsed().as_secs_f64() * 1e3
                 ),
-                Err(e) => {
-                    shared.log(
-                        MessageType::ERROR,
-                        format!("analysis of {} v{version} failed: {e}", doc.uri.as_str()),
-                    );
-                    continue;
-                }
-            }
+            ),
+            Err(e) => shared.log(
+                MessageType::ERROR,
+                format!("analysis of {} v{version} failed: {e}", doc.uri.as_str()),
+            ),
+        }
+        // Requests read the model once it is whole (no span moves owed).
+        if doc.model().deferred_shift.is_none() {
             doc.analysed.send_replace(version);
         }
-        publish(&doc, &shared).await;
     }
 }
 
-/// Brings the model of `doc` to `version`: patched in place under the write lock when every edit
-/// stays inside one statement, else rebuilt without holding the lock and swapped in.
-fn update(doc: &Document, edits: &[Edit], rope: ropey::Rope, version: i32, max_bytes: usize) -> &'static str {
+/// Brings the model of `doc` to `version` and sends its diagnostics if the client is still at
+/// that version: patched in place under the write lock when every edit stays inside one
+/// statement, else rebuilt without holding the lock and swapped in.
+fn update(
+    doc: &Document,
+    shared: &Shared,
+    tx: &UnboundedSender<Publication>,
+    edits: &[Edit],
+    rope: ropey::Rope,
+    version: i32,
+) -> &'static str {
+    let max_bytes = shared.config().max_document_bytes;
     {
         let mut model = doc.model.write().unwrap_or_else(|e| e.into_inner());
+        if model.version == version && edits.is_empty() {
+            model.finish();
+            publish(doc, shared, tx, &model);
+            return "unchanged";
+        }
         if model.version != i32::MIN && rope.len_bytes() <= max_bytes && model.patch(edits, version, &rope) {
+            publish(doc, shared, tx, &model);
+            // While edits keep coming, the span moves add up; they are paid once typing pauses.
+            if doc
+                .text
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pending
+                .is_empty()
+            {
+                model.finish();
+            }
             return "statements re-parsed";
         }
+        // A patch that gave up half-way leaves nothing owed to readers of the old model.
+        model.finish();
     }
     let fresh = if rope.len_bytes() > max_bytes {
+        shared.log(
+            MessageType::WARNING,
+            format!(
+                "{} is larger than maxDocumentBytes: not analysed",
+                doc.uri.as_str()
+            ),
+        );
         let mut m = Model::empty(doc.model_dir.clone());
         m.version = version;
         m.rope = rope;
@@ -69,31 +114,16 @@ fn update(doc: &Document, edits: &[Edit], rope: ropey::Rope, version: i32, max_b
     } else {
         Model::build(version, rope, doc.model_dir.as_deref())
     };
+    publish(doc, shared, tx, &fresh);
     *doc.model.write().unwrap_or_else(|e| e.into_inner()) = fresh;
     "full analysis"
 }
 
-/// Publishes the model's diagnostics if it is the version the client has.
-async fn publish(doc: &Document, shared: &Shared) {
-    let current = doc.snapshot_version();
-    let list = {
-        let model = doc.model();
-        if model.version != current {
-            return;
-        }
-        if model.rope.len_bytes() > shared.config().max_document_bytes {
-            shared.log(
-                MessageType::WARNING,
-                format!(
-                    "{} is larger than maxDocumentBytes: not analysed",
-                    doc.uri.as_str()
-                ),
-            );
-        }
-        diagnostics::to_lsp(&model, &doc.uri, &shared.config(), shared.encoding())
-    };
-    shared
-        .client
-        .publish_diagnostics(doc.uri.clone(), list, Some(current))
-        .await;
+/// Queues the model's diagnostics if it is the version the client has.
+fn publish(doc: &Document, shared: &Shared, tx: &UnboundedSender<Publication>, model: &Model) {
+    if model.version != doc.snapshot_version() {
+        return;
+    }
+    let list = diagnostics::to_lsp(model, &doc.uri, &shared.config(), shared.encoding());
+    let _ = tx.send((list, model.version));
 }
