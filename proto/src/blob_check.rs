@@ -7,7 +7,7 @@
 use crate::blob::{BlobError, BlobReader, dtype_code, payload_size};
 use crate::weights::{WeightFileProblem, WeightFiles};
 use mil_ir::{
-    Attribute, BlobRef, ConstData, Diagnostic, Operand, Program, SourceMap, Span, TypedValue, codes,
+    Attribute, BlobRef, ConstData, Diagnostic, Dim, Operand, Program, SourceMap, Span, TypedValue, codes,
 };
 use std::collections::HashMap;
 use std::fs::File;
@@ -144,6 +144,18 @@ pub(crate) fn check_record(
         ));
     }
     let Some(elements) = ty.element_count() else {
+        if ty
+            .shape()
+            .is_some_and(|s| s.iter().all(|d| matches!(d, Dim::Known(_))))
+        {
+            return Err((
+                codes::BLOB_SIZE,
+                format!(
+                    "the blob at offset {offset} holds {} bytes; {ty} has more elements than a 64-bit count",
+                    record.size
+                ),
+            ));
+        }
         return Ok(());
     };
     let bits = u64::from(declared.bits().expect("blob dtypes have a width"));

@@ -67,6 +67,12 @@ pub fn read_input(input: &Path) -> Result<(Model, PathBuf), PackageError> {
         let model_dir = model_file.parent().unwrap_or(input).to_path_buf();
         return Ok((package.model, model_dir));
     }
+    if input.is_dir() {
+        return Err(PackageError::Malformed {
+            path: input.join(MANIFEST_FILE),
+            why: "is missing, so the folder is not an .mlpackage".into(),
+        });
+    }
     let model = read_model(input)?;
     let model_dir = match input.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -18,7 +18,7 @@ use prost::Message;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// The weight file's name inside the weights folder.
 pub const WEIGHT_FILE: &str = "weight.bin";
@@ -46,6 +46,14 @@ pub enum PackageError {
     Blob(BlobError),
     /// The target exists and is not a package, so it is not replaced.
     NotAPackage(PathBuf),
+    /// A file the package must have is missing, lies outside the package (through `..`, an
+    /// absolute path or a symbolic link), or cannot be what it should be.
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 impl fmt::Display for PackageError {
@@ -62,6 +70,7 @@ impl fmt::Display for PackageError {
                 "{} exists and is not an .mlpackage (it has no {MANIFEST_FILE}); not replacing it",
                 path.display()
             ),
+            PackageError::Malformed { path, why } => write!(f, "{} {why}", path.display()),
         }
     }
 }
@@ -248,7 +257,7 @@ pub fn read_package(path: &Path) -> Result<Package, PackageError> {
     let root = manifest
         .root_model()
         .expect("parse checks the root model is an item");
-    let model = read_model(&data.join(&root.path))?;
+    let model = read_model(&contained_file(path, &root.path)?)?;
     let weights_dir = manifest
         .item_named("weights")
         .map(|item| data.join(&item.path))
@@ -260,8 +269,51 @@ pub fn read_package(path: &Path) -> Result<Package, PackageError> {
     })
 }
 
-/// Reads a Model proto file (`model.mlmodel`).
+/// The largest Model proto: protobuf messages are limited to 2 GiB.
+const MAX_MODEL_BYTES: u64 = 2 << 30;
+
+/// The file `Data/<item>` of the package at `package`, once checked to stay inside the package: no
+/// `..` or absolute path in `item`, and no symbolic link leading out.
+fn contained_file(package: &Path, item: &str) -> Result<PathBuf, PackageError> {
+    let path = package.join(DATA_DIR).join(item);
+    let malformed = |why: String| PackageError::Malformed {
+        path: path.clone(),
+        why,
+    };
+    if Path::new(item)
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(malformed(format!(
+            "is named `{item}` in {MANIFEST_FILE}, a path that may lead outside the package"
+        )));
+    }
+    let root = package.canonicalize().at(package)?;
+    let real = path.canonicalize().at(&path)?;
+    if !real.starts_with(&root) {
+        return Err(malformed(format!(
+            "resolves to {}, outside the package",
+            real.display()
+        )));
+    }
+    Ok(real)
+}
+
+/// Reads a Model proto file (`model.mlmodel`): a regular file of at most 2 GiB.
 pub fn read_model(path: &Path) -> Result<Model, PackageError> {
+    let malformed = |why: &str| PackageError::Malformed {
+        path: path.to_path_buf(),
+        why: why.into(),
+    };
+    let metadata = fs::metadata(path).at(path)?;
+    if !metadata.is_file() {
+        return Err(malformed("is not a file, so it cannot be a Core ML model"));
+    }
+    if metadata.len() > MAX_MODEL_BYTES {
+        return Err(malformed(
+            "is larger than 2 GiB, more than a Core ML model (a protobuf message) can be",
+        ));
+    }
     let bytes = fs::read(path).at(path)?;
     Model::decode(bytes.as_slice()).map_err(|error| PackageError::Decode {
         path: path.to_path_buf(),

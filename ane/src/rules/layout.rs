@@ -63,7 +63,7 @@ fn last_axis_waste(dtype: Option<DType>, shape: &[Dim]) -> Option<(&'static Rule
         Dim::Known(n) => Some(acc.saturating_mul(*n)),
         Dim::Unknown => None,
     })?;
-    let bytes = (last * u64::from(bits)).div_ceil(8);
+    let bytes = last.checked_mul(u64::from(bits))?.div_ceil(8);
     if shape.len() < 2 || total <= 1 {
         None
     } else if last == 1 {
