@@ -367,7 +367,7 @@ impl<W: Write + Seek> BlobWriter<W> {
         record[16..24].copy_from_slice(&(offset + RECORD_SIZE).to_le_bytes());
         record[24..32].copy_from_slice(&((8 - total_bits % 8) % 8).to_le_bytes());
         self.out.write_all(&record)?;
-        let copied = io::copy(&mut payload.take(size), &mut self.out)?;
+        let copied = copy_buffered(payload.take(size), &mut self.out)?;
         self.end = offset + RECORD_SIZE + copied;
         if copied != size {
             return Err(BlobError::PayloadSize {
@@ -404,6 +404,24 @@ impl<W: Write + Seek> BlobWriter<W> {
         self.out.seek(SeekFrom::Start(self.end))?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// Copies `from` into `to` through a buffer. Unlike `io::copy`, which turns a file-to-`BufWriter<File>`
+/// copy into a flush and a `copy_file_range` per call, the output stays buffered: copying thousands of
+/// small blobs takes a few large writes.
+fn copy_buffered(mut from: impl Read, to: &mut impl Write) -> io::Result<u64> {
+    let mut buffer = [0u8; 16 * 1024];
+    let mut copied = 0;
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buffer[..n])?;
+        copied += n as u64;
     }
 }
 

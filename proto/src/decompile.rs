@@ -89,7 +89,8 @@ pub fn decompile_model(
     weight_file: &Path,
 ) -> Result<(Program, u32), DecompileError> {
     let file = File::create(weight_file).map_err(io_error(weight_file))?;
-    let mut blobs = BlobWriter::new(BufWriter::new(file)).map_err(io_error(weight_file))?;
+    let mut blobs =
+        BlobWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io_error(weight_file))?;
     let mut weights = WeightFiles::new(model_dir);
     let program = from_proto(model, &mut weights, &mut blobs).map_err(DecompileError::Model)?;
     let count = blobs.count();

@@ -147,7 +147,7 @@ impl PackageWriter {
                 .join(WEIGHTS_PATH)
                 .join(WEIGHT_FILE);
             let file = File::create(&path).at(&path)?;
-            self.blobs = Some(BlobWriter::new(BufWriter::new(file)).at(&path)?);
+            self.blobs = Some(BlobWriter::new(BufWriter::with_capacity(1 << 20, file)).at(&path)?);
         }
         Ok(self.blobs.as_mut().expect("just created"))
     }
