@@ -64,6 +64,7 @@ async def test_hover_shows_signature_doc_types_and_definitions(client):
     h = await client.text_document_hover_async(types.HoverParams(**doc_pos(uri, at(TEXT, "relu", enc, offset=1))))
     assert "relu(x: tensor<" in h.contents.value and "1 output" in h.contents.value
     assert "tensor<fp16, [1, 4]> a` (declared)" in h.contents.value
+    assert "**Placement** (" in h.contents.value and "estimated: ANE " in h.contents.value
     h = await client.text_document_hover_async(types.HoverParams(**doc_pos(uri, at(TEXT, "a, y", enc))))
     assert "tensor<fp16, [1, 4]> a" in h.contents.value
     assert "result of `relu` `a`" in h.contents.value and "used 2 times" in h.contents.value
@@ -273,16 +274,25 @@ async def test_code_actions_fix_lenient_forms(client):
         assert d.code not in [c["code"] for c in __import__("json").loads(check.stdout) if c["range"]["start"]["line"] == d.range.start.line], d
 
 
-async def test_inlay_hints_name_positional_arguments(client):
+async def test_inlay_hints_name_positional_arguments_and_devices(client):
     enc = client.encoding
     uri = await opened(client, HAND_WRITTEN)
-    hints = await client.text_document_inlay_hint_async(
-        types.InlayHintParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=99, character=0)),
-        )
+    whole = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=99, character=0))
+    doc = types.TextDocumentIdentifier(uri=uri)
+    hints = await client.text_document_inlay_hint_async(types.InlayHintParams(text_document=doc, range=whole))
+    names = [(h.label, h.position) for h in hints if h.kind == types.InlayHintKind.Parameter]
+    assert names == [("x =", at(HAND_WRITTEN, "ms_eps)", enc))]
+    devices = [h for h in hints if h.kind is None]
+    statements = [
+        line for line in HAND_WRITTEN.splitlines() if line.endswith(";") and "->" not in line and "const()" not in line
+    ]
+    assert len(devices) == len(statements) and {h.label for h in devices} <= {"ANE", "GPU", "CPU"}
+    # The setting turns them off.
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"mil": {"inlayHints": {"device": False}}})
     )
-    assert [(h.label, h.position) for h in hints] == [("x =", at(HAND_WRITTEN, "ms_eps)", enc))]
+    hints = await client.text_document_inlay_hint_async(types.InlayHintParams(text_document=doc, range=whole))
+    assert hints and all(h.kind == types.InlayHintKind.Parameter for h in hints)
 
 
 async def test_code_lens_per_function(client):
@@ -290,12 +300,29 @@ async def test_code_lens_per_function(client):
     lenses = await client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
-    assert [lens.command.title for lens in lenses] == ["3 operations (0 constants) · ios18"]
+    titles = [lens.command.title for lens in lenses]
+    assert titles[0] == "3 operations (0 constants) · ios18"
+    assert titles[1].startswith("Neural Engine: ") and " of 3 ops · estimated " in titles[1]
+    assert titles[2] == "Compile" and lenses[2].command.command == "mil.compile"
+    assert list(lenses[2].command.arguments) == [uri]
 
 
-async def test_commands_not_built_yet_answer_with_an_error(client):
-    with pytest.raises(Exception, match="not available yet"):
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="mil.compile", arguments=[]))
+async def test_compile_and_placement_report_commands(client):
+    uri = await opened(client, TEXT, name="model.mil")
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="mil.compile", arguments=[uri]))
+    package = client.root / "build" / "model.mlpackage"
+    assert result["path"] == str(package) and (package / "Manifest.json").is_file()
+    assert any(m.message.startswith("compiled ") for m in client.messages)
+    report = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mil.placementReport", arguments=[uri])
+    )
+    assert report == str(client.root / "build" / "model.placement.html")
+    assert "<html" in (client.root / "build" / "model.placement.html").read_text().lower()
+    # A program with errors is not compiled.
+    bad = await opened(client, TEXT.replace("relu(x = x)", "relu(x = q)"), name="bad.mil")
+    with pytest.raises(Exception, match="not compiled"):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="mil.compile", arguments=[bad]))
+    assert not (client.root / "build" / "bad.mlpackage").exists()
 
 
 async def test_positions_count_in_the_negotiated_encoding(client):

@@ -1,28 +1,33 @@
-//! `workspace/executeCommand`. `mil.compile` (write the .mlpackage, with progress) and
-//! `mil.placementReport` (write the HTML report, return its path) are named here and answered
-//! with an error saying what they wait for until the compiler (IR → Model.proto) and the ANE
-//! analysis land; [`available`] lists only the commands that work, so clients do not offer the
-//! others.
+//! `workspace/executeCommand`: `mil.compile` writes the document's .mlpackage into the output
+//! folder (with progress and a message) and `mil.placementReport` writes the HTML placement report
+//! there and returns its path. Both take the document's URI as their argument. Compile-on-save
+//! runs `mil.compile` too.
 
+use crate::lsp::config::Config;
 use crate::lsp::documents::{Document, Documents};
+use crate::lsp::placement;
 use crate::lsp::server::Shared;
+use mil_ir::Severity;
+use mil_ir::diagnostic::has_errors;
+use std::path::PathBuf;
+use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny};
+use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny, NumberOrString, ProgressToken, Uri};
 
 /// Compile the document to an .mlpackage in the output folder.
 pub const COMPILE: &str = "mil.compile";
 /// Write the placement report of the document and return its path.
 pub const PLACEMENT_REPORT: &str = "mil.placementReport";
 
-/// The commands the server can run now.
+/// The commands the server runs.
 pub fn available() -> Vec<String> {
-    Vec::new()
+    vec![COMPILE.into(), PLACEMENT_REPORT.into()]
 }
 
-fn not_yet(command: &str, waits_for: &str) -> Error {
+fn failure(message: impl Into<String>) -> Error {
     Error {
-        code: ErrorCode::MethodNotFound,
-        message: format!("{command} is not available yet: it needs {waits_for}").into(),
+        code: ErrorCode::InvalidParams,
+        message: message.into().into(),
         data: None,
     }
 }
@@ -30,15 +35,24 @@ fn not_yet(command: &str, waits_for: &str) -> Error {
 /// Runs a command.
 pub async fn execute(
     params: &ExecuteCommandParams,
-    _docs: &Documents,
-    _shared: &Shared,
+    docs: &Documents,
+    shared: &Arc<Shared>,
 ) -> Result<Option<LSPAny>> {
+    let uri: Option<Uri> = params
+        .arguments
+        .first()
+        .and_then(|a| a.as_str().or_else(|| a.get("uri")?.as_str()))
+        .and_then(|s| s.parse().ok());
+    let doc = uri
+        .as_ref()
+        .and_then(|u| docs.get(u))
+        .ok_or_else(|| failure(format!("{}: pass the URI of an open document", params.command)))?;
     match params.command.as_str() {
-        COMPILE => Err(not_yet(COMPILE, "the compiler (mil compile)")),
-        PLACEMENT_REPORT => Err(not_yet(
-            PLACEMENT_REPORT,
-            "the ANE placement analysis (mil placement)",
-        )),
+        COMPILE => {
+            let (path, message) = compile(&doc, shared).await?;
+            Ok(Some(serde_json::json!({ "path": path, "message": message })))
+        }
+        PLACEMENT_REPORT => placement_report(&doc, shared).map(|p| Some(serde_json::json!(p))),
         other => Err(Error {
             code: ErrorCode::MethodNotFound,
             message: format!("unknown command `{other}`").into(),
@@ -47,7 +61,103 @@ pub async fn execute(
     }
 }
 
-/// Compiles `doc` (compile-on-save); the message to log on success.
-pub async fn compile(_doc: &Document, _shared: &Shared) -> Result<String> {
-    Err(not_yet(COMPILE, "the compiler (mil compile)"))
+/// The folder outputs of `doc` go to: the configured folder, relative to the workspace (or to the
+/// document's folder without one), created if need be.
+fn output_dir(doc: &Document, config: &Config, shared: &Shared) -> Result<PathBuf> {
+    let base = shared
+        .root()
+        .or_else(|| doc.model_dir.clone())
+        .ok_or_else(|| failure("the document is not on disk: save it first"))?;
+    let dir = base.join(&config.output_folder);
+    std::fs::create_dir_all(&dir).map_err(|e| failure(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+fn stem(doc: &Document) -> String {
+    doc.uri
+        .to_file_path()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "model".into())
+}
+
+/// Compiles `doc`'s current text into `<output folder>/<name>.mlpackage`, reporting progress;
+/// returns the package's path and a message.
+pub async fn compile(doc: &Arc<Document>, shared: &Arc<Shared>) -> Result<(String, String)> {
+    let config = shared.config();
+    let model_dir = doc
+        .model_dir
+        .clone()
+        .ok_or_else(|| failure("the document is not on disk: BLOBFILE paths need its folder"))?;
+    let target = output_dir(doc, &config, shared)?.join(format!("{}.mlpackage", stem(doc)));
+    let token = ProgressToken::from(NumberOrString::String(format!(
+        "mil.compile/{}",
+        doc.uri.as_str()
+    )));
+    let progress = if shared
+        .client
+        .create_work_done_progress(token.clone())
+        .await
+        .is_ok()
+    {
+        Some(
+            shared
+                .client
+                .progress(token, "Compiling")
+                .with_message(stem(doc))
+                .begin()
+                .await,
+        )
+    } else {
+        None
+    };
+    let text = doc.snapshot().0.to_string();
+    let out = target.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let read = crate::analysis::read(&text, Some(&model_dir));
+        let mut found = read.diagnostics;
+        if !has_errors(&found) {
+            found.extend(mil_ir::typecheck::check(&read.program, &read.source_map));
+        }
+        if has_errors(&found) {
+            return Err(found.iter().filter(|d| d.severity == Severity::Error).count());
+        }
+        mil_proto::compile::compile(&read.program, &read.source_map, &model_dir, &out).map_err(|e| match e {
+            mil_proto::compile::CompileError::Program(d) => {
+                d.iter().filter(|d| d.severity == Severity::Error).count()
+            }
+            mil_proto::compile::CompileError::Package(_) => 0,
+        })
+    })
+    .await
+    .map_err(|e| failure(format!("compiling failed: {e}")))?;
+    let message = match &outcome {
+        Ok(_) => format!("compiled {}", target.display()),
+        Err(0) => format!("cannot write {}", target.display()),
+        Err(n) => format!("not compiled: the program has {n} error(s)"),
+    };
+    if let Some(p) = progress {
+        p.finish_with_message(message.clone()).await;
+    }
+    let kind = if outcome.is_ok() {
+        tower_lsp_server::ls_types::MessageType::INFO
+    } else {
+        tower_lsp_server::ls_types::MessageType::ERROR
+    };
+    shared.client.show_message(kind, &message).await;
+    match outcome {
+        Ok(_) => Ok((target.display().to_string(), message)),
+        Err(_) => Err(failure(message)),
+    }
+}
+
+/// Writes the HTML placement report of `doc` into the output folder; returns its path.
+fn placement_report(doc: &Document, shared: &Shared) -> Result<String> {
+    let config = shared.config();
+    let path = output_dir(doc, &config, shared)?.join(format!("{}.placement.html", stem(doc)));
+    let model = doc.model();
+    let target = placement::target(&config);
+    let placed = mil_ane::placement::place(&model.program, target, mil_ane::placement::Source::Ours);
+    let page = mil_ane::html::page(doc.uri.as_str(), target, &placed);
+    std::fs::write(&path, page).map_err(|e| failure(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path.display().to_string())
 }

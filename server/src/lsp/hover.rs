@@ -8,17 +8,19 @@
 
 use crate::lsp::locate::{self, Hit};
 use crate::lsp::model::Model;
+use crate::lsp::placement;
 use crate::lsp::server::Ctx;
 use crate::lsp::signature_help::{input_label, opset_of, signature_label};
+use mil_ane::Device;
 use mil_ir::catalogue::{self, LookupError, docs};
 use mil_ir::{ConstData, Function, OpId, Span};
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
-/// Something that can say more about an op in its hover.
-type OpSection = fn(&Model, &Function, OpId) -> Option<String>;
+/// Something that can say more about op `OpId` of function `usize` in its hover.
+type OpSection = fn(&Model, &Ctx, usize, OpId) -> Option<String>;
 
 /// The sections of an op's hover, in order.
-const OP_SECTIONS: &[OpSection] = &[signature_section, results_section];
+const OP_SECTIONS: &[OpSection] = &[signature_section, results_section, placement_section];
 
 /// The hover at `offset`.
 pub fn hover(m: &Model, cx: &Ctx, offset: u32) -> Option<Hover> {
@@ -27,7 +29,10 @@ pub fn hover(m: &Model, cx: &Ctx, offset: u32) -> Option<Hover> {
     let spans = &m.map.functions[found.function];
     let (text, span) = match found.hit? {
         Hit::OpKind(op) => {
-            let sections: Vec<String> = OP_SECTIONS.iter().filter_map(|s| s(m, f, op)).collect();
+            let sections: Vec<String> = OP_SECTIONS
+                .iter()
+                .filter_map(|s| s(m, cx, found.function, op))
+                .collect();
             (sections.join("\n\n---\n\n"), spans.ops[op.index()].kind)
         }
         Hit::Value { id, span } => (value_text(m, found.function, id), span),
@@ -71,7 +76,8 @@ fn markup(m: &Model, cx: &Ctx, value: String, span: Span) -> Hover {
     }
 }
 
-fn signature_section(_: &Model, f: &Function, op: OpId) -> Option<String> {
+fn signature_section(m: &Model, _: &Ctx, fi: usize, op: OpId) -> Option<String> {
+    let f = &m.program.functions[fi];
     let o = f.op(op);
     let opset = opset_of(f, o);
     Some(match catalogue::lookup(&o.kind, opset) {
@@ -95,7 +101,8 @@ fn signature_section(_: &Model, f: &Function, op: OpId) -> Option<String> {
     })
 }
 
-fn results_section(_: &Model, f: &Function, op: OpId) -> Option<String> {
+fn results_section(m: &Model, _: &Ctx, fi: usize, op: OpId) -> Option<String> {
+    let f = &m.program.functions[fi];
     let o = f.op(op);
     let mut lines: Vec<String> = o
         .results
@@ -106,6 +113,32 @@ fn results_section(_: &Model, f: &Function, op: OpId) -> Option<String> {
         lines.insert(0, format!("op name `{name}`"));
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// Where the op runs, why, and what it would cost on each device.
+fn placement_section(m: &Model, cx: &Ctx, fi: usize, op: OpId) -> Option<String> {
+    let p = placement::of(m, cx.config);
+    let place = p.functions.get(fi)?.op(op)?;
+    let target = placement::target(cx.config);
+    let mut text = format!(
+        "**Placement** ({}, {}): **{}**, {}",
+        target.chip.name(),
+        target.compute_units.name(),
+        placement::device_label(place.device),
+        place.reason
+    );
+    if place.planned {
+        let costs: Vec<String> = Device::ALL
+            .iter()
+            .rev()
+            .map(|&d| match place.estimates_ms[d.index()] {
+                Some(ms) => format!("{} {ms:.3} ms", placement::device_label(d)),
+                None => format!("{} —", placement::device_label(d)),
+            })
+            .collect();
+        text.push_str(&format!("\n\nestimated: {}", costs.join(" · ")));
+    }
+    Some(text)
 }
 
 fn value_text(m: &Model, function: usize, id: mil_ir::ValueId) -> String {

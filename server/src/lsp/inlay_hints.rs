@@ -1,20 +1,20 @@
-//! Inlay hints: the input name before each positional argument (`x =`), from the op catalogue.
-//!
-//! Hints come from the providers in [`PROVIDERS`]; ANE placement adds the device per op there
-//! (behind the `inlayHints.device` setting).
+//! Inlay hints: the input name before each positional argument (`x =`), from the op catalogue,
+//! and the device each op runs on after its statement (`inlayHints.device`), from the ANE
+//! placement. Hints come from the providers in [`PROVIDERS`].
 
 use crate::lsp::model::Model;
+use crate::lsp::placement;
 use crate::lsp::server::Ctx;
 use crate::lsp::signature_help::opset_of;
 use mil_ir::Span;
 use mil_ir::catalogue;
-use tower_lsp_server::ls_types::{InlayHint, InlayHintKind, InlayHintLabel};
+use tower_lsp_server::ls_types::{InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip};
 
 /// Something that offers hints for the statements in a range.
 type Provider = fn(&Model, &Ctx, Span) -> Vec<InlayHint>;
 
 /// The providers.
-const PROVIDERS: &[Provider] = &[parameter_names];
+const PROVIDERS: &[Provider] = &[parameter_names, devices];
 
 /// The hints inside `range`.
 pub fn inlay_hints(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
@@ -52,6 +52,38 @@ fn parameter_names(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
                     data: None,
                 });
             }
+        }
+    }
+    out
+}
+
+fn devices(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
+    if !cx.config.inlay_device {
+        return Vec::new();
+    }
+    let p = placement::of(m, cx.config);
+    let mut out = Vec::new();
+    for (fi, spans) in m.map.functions.iter().enumerate() {
+        for (i, s) in spans.ops.iter().enumerate() {
+            if s.whole.end < range.start || s.whole.start > range.end {
+                continue;
+            }
+            let Some(place) = p.functions.get(fi).and_then(|f| f.op(mil_ir::OpId(i as u32))) else {
+                continue;
+            };
+            if !place.planned {
+                continue;
+            }
+            out.push(InlayHint {
+                position: cx.range(m, s.whole).end,
+                label: InlayHintLabel::String(placement::device_label(place.device)),
+                kind: None,
+                text_edits: None,
+                tooltip: Some(InlayHintTooltip::String(place.reason.clone())),
+                padding_left: Some(true),
+                padding_right: None,
+                data: None,
+            });
         }
     }
     out

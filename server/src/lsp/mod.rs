@@ -19,6 +19,7 @@ pub mod incremental;
 pub mod inlay_hints;
 pub mod locate;
 pub mod model;
+pub mod placement;
 pub mod position;
 pub mod references;
 pub mod rename;

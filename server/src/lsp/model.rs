@@ -7,10 +7,12 @@
 
 use crate::lsp::documents::Edit;
 use crate::lsp::incremental::{self, DeferredShift, Reparsed};
+use crate::lsp::placement::Placement;
 use mil_ir::{Diagnostic, Program, SourceMap};
 use ropey::Rope;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// One analysed version of a document.
 pub struct Model {
@@ -34,6 +36,8 @@ pub struct Model {
     pub op_names: Option<Vec<HashMap<String, usize>>>,
     /// Span moves the last patch still owes the source map; see [`Model::finish`].
     pub deferred_shift: Option<DeferredShift>,
+    /// Where the ops run, once a feature asked ([`crate::lsp::placement::of`]).
+    pub placement: Mutex<Option<Arc<Placement>>>,
 }
 
 /// How a model was brought up to date.
@@ -59,6 +63,7 @@ impl Model {
             last_update: Update::Full,
             op_names: None,
             deferred_shift: None,
+            placement: Mutex::new(None),
         }
     }
 
@@ -77,6 +82,7 @@ impl Model {
             last_update: Update::Full,
             op_names: None,
             deferred_shift: None,
+            placement: Mutex::new(None),
         }
     }
 
@@ -96,6 +102,7 @@ impl Model {
             }
         }
         debug_assert!(self.rope == *rope, "replayed edits must give the client's text");
+        self.placement = Mutex::new(None);
         if new_meaning {
             self.finish();
             self.program_diagnostics = crate::analysis::program_checks(&self.program, &self.map);

@@ -88,6 +88,15 @@ impl Shared {
         tokio::spawn(async move { client.log_message(level, message).await });
     }
 
+    /// The first workspace folder, if any.
+    pub fn root(&self) -> Option<PathBuf> {
+        self.roots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .cloned()
+    }
+
     /// Re-reads the settings: client layers, then the `mil.toml` of the first workspace folder.
     fn reload_config(&self) {
         let mut config = Config::default();
@@ -414,13 +423,10 @@ impl LanguageServer for Backend {
         }
         if self.shared.config().compile_on_save
             && let Some(doc) = self.docs.get(&uri)
+            && let Err(e) = commands::compile(&doc, &self.shared).await
         {
-            let outcome = commands::compile(&doc, &self.shared).await;
-            let (level, message) = match outcome {
-                Ok(message) => (MessageType::INFO, message),
-                Err(e) => (MessageType::WARNING, format!("compile on save: {}", e.message)),
-            };
-            self.shared.log(level, message);
+            self.shared
+                .log(MessageType::WARNING, format!("compile on save: {}", e.message));
         }
     }
 

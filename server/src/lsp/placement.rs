@@ -1,0 +1,106 @@
+//! Where each op runs (Neural Engine, GPU, CPU), from the ANE analysis (`mil_ane::placement`) for
+//! the chip and compute units in the settings: computed when a feature first asks after a change,
+//! then kept with the model.
+
+use crate::lsp::config::Config;
+use crate::lsp::model::Model;
+use mil_ane::placement::{self, Source};
+use mil_ane::{Chip, ComputeUnits, Device, Target};
+use mil_ir::OpId;
+use std::sync::Arc;
+
+/// Where one op runs and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpPlace {
+    /// The chosen device.
+    pub device: Device,
+    /// Why it is there.
+    pub reason: String,
+    /// The estimate per device (by [`Device::index`]), `None` where the op cannot run.
+    pub estimates_ms: [Option<f64>; 3],
+    /// Whether it is planned (not a constant or a runtime boundary).
+    pub planned: bool,
+}
+
+/// The placement of one function.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FunctionPlace {
+    /// By [`OpId`].
+    pub ops: Vec<Option<OpPlace>>,
+    /// Estimated latency, in ms.
+    pub latency_ms: f64,
+    /// Planned ops on the Neural Engine, and planned ops in all.
+    pub ane_ops: (usize, usize),
+}
+
+impl FunctionPlace {
+    /// Where op `id` runs.
+    pub fn op(&self, id: OpId) -> Option<&OpPlace> {
+        self.ops.get(id.index())?.as_ref()
+    }
+}
+
+/// The placement of every function of a model, for one target.
+#[derive(Debug)]
+pub struct Placement {
+    target: Target,
+    /// By function index.
+    pub functions: Vec<FunctionPlace>,
+}
+
+/// The target the settings describe (chip and compute units the ANE analysis knows; its defaults
+/// otherwise).
+pub fn target(config: &Config) -> Target {
+    let default = Target::default();
+    Target {
+        chip: config
+            .chip
+            .as_deref()
+            .and_then(Chip::parse)
+            .unwrap_or(default.chip),
+        compute_units: ComputeUnits::parse(&config.compute_units).unwrap_or(default.compute_units),
+    }
+}
+
+/// The placement of `m` for the configured target (computed on first use after a change).
+pub fn of(m: &Model, config: &Config) -> Arc<Placement> {
+    let target = target(config);
+    let mut cache = m.placement.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = cache.as_ref().filter(|p| p.target == target) {
+        return p.clone();
+    }
+    let functions = m
+        .program
+        .functions
+        .iter()
+        .map(|f| {
+            let placed = placement::place_function(f, target, Source::Ours);
+            let mut ops = vec![None; f.ops.len()];
+            for o in &placed.ops {
+                if let Some(slot) = ops.get_mut(o.op.index()) {
+                    *slot = Some(OpPlace {
+                        device: o.device,
+                        reason: o.reason.text(o.device, o.segment),
+                        estimates_ms: o.estimates_ms,
+                        planned: o.segment.is_some(),
+                    });
+                }
+            }
+            let planned = placed.planned().count();
+            let on_ane = placed.planned().filter(|o| o.device == Device::Ane).count();
+            FunctionPlace {
+                ops,
+                latency_ms: placed.latency_ms,
+                ane_ops: (on_ane, planned),
+            }
+        })
+        .collect();
+    let p = Arc::new(Placement { target, functions });
+    *cache = Some(p.clone());
+    p
+}
+
+/// `ANE`, `GPU`, `CPU`.
+pub fn device_label(d: Device) -> String {
+    d.name().to_uppercase()
+}
