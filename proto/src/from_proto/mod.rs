@@ -98,6 +98,21 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The string of an op's `name` attribute, read before the attributes are converted.
+fn op_name(op: &mil::Operation) -> Option<&str> {
+    use mil::{tensor_value::Value as T, value::Value as V, value::immediate_value::Value as I};
+    let Some(V::ImmediateValue(i)) = &op.attributes.get("name")?.value else {
+        return None;
+    };
+    let Some(I::Tensor(t)) = &i.value else {
+        return None;
+    };
+    let Some(T::Strings(s)) = &t.value else {
+        return None;
+    };
+    s.values.first().map(String::as_str)
+}
+
 struct Reader<'a, W: Write + Seek> {
     /// Rank-0 types are bare dtypes (program(1.3)).
     scalars: bool,
@@ -230,20 +245,7 @@ impl<W: Write + Seek> Reader<'_, W> {
 
     fn operation(&mut self, b: &mut Builder, proto: &mil::Operation, parent: BlockId) -> OpId {
         let function_place = format!("function `{}`", b.f.name);
-        let name = proto
-            .attributes
-            .get("name")
-            .and_then(|v| match &v.value {
-                Some(mil::value::Value::ImmediateValue(i)) => match &i.value {
-                    Some(mil::value::immediate_value::Value::Tensor(t)) => match &t.value {
-                        Some(mil::tensor_value::Value::Strings(s)) => s.values.first().cloned(),
-                        _ => None,
-                    },
-                    _ => None,
-                },
-                _ => None,
-            })
-            .unwrap_or_else(|| format!("#{}", b.f.ops.len()));
+        let name = op_name(proto).map_or_else(|| format!("#{}", b.f.ops.len()), str::to_string);
         self.place = format!("{function_place}, op `{name}` ({})", proto.r#type);
         if !is_identifier(&proto.r#type) {
             self.error(codes::MALFORMED_MODEL, "the op type is not a MIL identifier");
