@@ -14,7 +14,7 @@ pub struct Config {
     pub deployment_target: String,
     /// The chip placement estimates are for (`M1`, `A17`); used once placement lands.
     pub chip: Option<String>,
-    /// The compute units a compiled model may use (`all`, `cpuOnly`, `cpuAndGPU`, `cpuAndNeuralEngine`).
+    /// The compute units placement is predicted for (`all`, `cpu_and_ne`, `cpu_and_gpu`, `cpu_only`).
     pub compute_units: String,
     /// Whether saving a document compiles it.
     pub compile_on_save: bool,
@@ -39,7 +39,7 @@ impl Default for Config {
         Config {
             deployment_target: "ios18".into(),
             chip: None,
-            compute_units: "all".into(),
+            compute_units: "cpu_and_ne".into(),
             compile_on_save: false,
             output_folder: PathBuf::from("build"),
             severity: BTreeMap::new(),
