@@ -107,7 +107,17 @@ pub struct Lexer<'a> {
     /// Bad characters and unterminated strings met so far.
     pub diagnostics: Vec<Diagnostic>,
     bad: Option<Span>,
+    /// How many brackets are open, up to [`MAX_NESTING`].
+    depth: usize,
+    /// How many opening brackets past [`MAX_NESTING`] were skipped and not yet closed.
+    skipped: usize,
 }
+
+/// The deepest bracket nesting passed on to the grammar. Lowering, printing and dropping nested
+/// literals and types recurse once per level, so deeper nesting could overflow the stack; real
+/// MIL nests a handful of levels. Brackets past it are reported once and skipped with their
+/// closing brackets, which leaves the statement malformed but every structure shallow.
+pub const MAX_NESTING: usize = 128;
 
 impl<'a> Lexer<'a> {
     /// A lexer over `text`.
@@ -118,6 +128,8 @@ impl<'a> Lexer<'a> {
             comments: Rc::default(),
             diagnostics: Vec::new(),
             bad: None,
+            depth: 0,
+            skipped: 0,
         }
     }
 
@@ -158,7 +170,29 @@ impl Iterator for Lexer<'_> {
                     ));
                     return Some(Ok((span.start, Tok::Str, span.end)));
                 }
-                t => return Some(Ok((span.start, t, span.end))),
+                Tok::LParen | Tok::LBracket | Tok::LBrace | Tok::Lt if self.depth == MAX_NESTING => {
+                    if self.skipped == 0 {
+                        self.diagnostics.push(Diagnostic::new(
+                            codes::SYNTAX,
+                            span.into(),
+                            format!(
+                                "brackets nested more than {MAX_NESTING} deep; the deeper ones are skipped"
+                            ),
+                        ));
+                    }
+                    self.skipped += 1;
+                }
+                Tok::RParen | Tok::RBracket | Tok::RBrace | Tok::Gt if self.skipped > 0 => self.skipped -= 1,
+                t => {
+                    match t {
+                        Tok::LParen | Tok::LBracket | Tok::LBrace | Tok::Lt => self.depth += 1,
+                        Tok::RParen | Tok::RBracket | Tok::RBrace | Tok::Gt => {
+                            self.depth = self.depth.saturating_sub(1)
+                        }
+                        _ => {}
+                    }
+                    return Some(Ok((span.start, t, span.end)));
+                }
             }
         }
     }
