@@ -126,3 +126,16 @@ fn types_and_headers() {
             MIL0201 error 6:40-6:41 `q` `q` is not defined; did you mean `y`?"#]],
     );
 }
+
+#[test]
+fn a_missing_last_semicolon_keeps_the_function() {
+    check(
+        &main_with(
+            "            tensor<fp16, [1, 4]> a = relu(x = x)[name = string(\"a\")];\n\
+             \x20           tensor<fp16, [1, 4]> y = relu(x = a)[name = string(\"y\")]",
+        ),
+        expect![[r#"
+            MIL0001 error 6:9-6:10 `}` unexpected `}`; expected one of a name, `;`
+            MIL0204 error 6:15-6:16 `y` cannot return `y`: it is not defined; did you mean `a`?"#]],
+    );
+}
