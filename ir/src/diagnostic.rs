@@ -89,18 +89,20 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(|d| d.severity == Severity::Error)
 }
 
+/// Declares diagnostic codes as `pub const`s plus `ALL`, the list of them in order; every crate with
+/// codes of its own declares them with it.
+#[macro_export]
 macro_rules! codes {
     ($($(#[$doc:meta])* $name:ident = $id:literal, $sev:ident, $title:literal;)*) => {
-        $( $(#[$doc])* pub const $name: Code = Code { id: $id, title: $title, severity: Severity::$sev }; )*
-        /// Every code of the MIL front end, in order.
-        pub const ALL: &[Code] = &[$($name),*];
+        $( $(#[$doc])* pub const $name: $crate::Code =
+            $crate::Code { id: $id, title: $title, severity: $crate::Severity::$sev }; )*
+        /// Every code declared here, in order.
+        pub const ALL: &[$crate::Code] = &[$($name),*];
     };
 }
 
 /// The codes of the parser and the op-independent checks.
 pub mod codes {
-    use super::{Code, Severity};
-
     codes! {
         /// A token the grammar does not expect here.
         SYNTAX = "MIL0001", Error, "syntax error";
