@@ -60,3 +60,25 @@ pub fn analyse(text: &str, model_dir: Option<&Path>) -> Analysis {
 pub fn diagnostics(text: &str, model_dir: Option<&Path>) -> Vec<Diagnostic> {
     analyse(text, model_dir).diagnostics
 }
+
+/// Checks `text` and, when it has no error, compiles it to the package `target`; on failure the
+/// error diagnostics (sorted) or the packaging error. Shared by `mil compile` and the language
+/// server's `mil.compile`.
+pub fn compile(text: &str, model_dir: &Path, target: &Path) -> Result<(), mil_proto::compile::CompileError> {
+    use mil_proto::compile::CompileError;
+    let read = read(text, Some(model_dir));
+    let mut found = read.diagnostics;
+    if !mil_ir::diagnostic::has_errors(&found) {
+        found.extend(mil_ir::typecheck::check(&read.program, &read.source_map));
+    }
+    if !mil_ir::diagnostic::has_errors(&found) {
+        found = match mil_proto::compile::compile(&read.program, &read.source_map, model_dir, target) {
+            Ok(_) => return Ok(()),
+            Err(CompileError::Program(found)) => found,
+            Err(e) => return Err(e),
+        };
+    }
+    found.retain(|d| d.severity == mil_ir::Severity::Error);
+    found.sort_by_key(|d| (d.span.start, d.span.end));
+    Err(CompileError::Program(found))
+}

@@ -8,9 +8,7 @@ use crate::analysis;
 use crate::cli::{ExitCode, read_source};
 use crate::report;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use mil_ir::diagnostic::has_errors;
-use mil_ir::{Diagnostic, Severity};
-use mil_proto::compile::{CompileError, compile};
+use mil_proto::compile::CompileError;
 use std::path::{Path, PathBuf};
 
 /// The arguments of `mil compile`.
@@ -40,28 +38,14 @@ pub fn run(args: &Args) -> ExitCode {
         .clone()
         .unwrap_or_else(|| path.with_extension("mlpackage"));
     let name = path.display().to_string();
-    let read = analysis::read(&source.text, Some(&model_dir));
-    let mut diagnostics = read.diagnostics;
-    if !has_errors(&diagnostics) {
-        diagnostics.extend(mil_ir::typecheck::check(&read.program, &read.source_map));
-    }
-    let failure = if has_errors(&diagnostics) {
-        Some(diagnostics)
-    } else {
-        match compile(&read.program, &read.source_map, &model_dir, &target) {
-            Ok(_) => None,
-            Err(CompileError::Program(found)) => Some(found),
-            Err(CompileError::Package(e)) => {
-                eprintln!("mil: cannot write {}: {e}", target.display());
-                return ExitCode::Usage;
-            }
+    let errors = match analysis::compile(&source.text, &model_dir, &target) {
+        Ok(()) => return ExitCode::Clean,
+        Err(CompileError::Program(errors)) => errors,
+        Err(CompileError::Package(e)) => {
+            eprintln!("mil: cannot write {}: {e}", target.display());
+            return ExitCode::Usage;
         }
     };
-    let Some(mut errors) = failure else {
-        return ExitCode::Clean;
-    };
-    errors.retain(|d: &Diagnostic| d.severity == Severity::Error);
-    errors.sort_by_key(|d| (d.span.start, d.span.end));
     eprintln!("mil: not compiling {name}: it has {} error(s)", errors.len());
     let mut err = StandardStream::stderr(ColorChoice::Auto);
     let _ = report::human(&mut err, &name, &source.text, &errors);

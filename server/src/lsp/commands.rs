@@ -7,8 +7,6 @@ use crate::lsp::config::Config;
 use crate::lsp::documents::{Document, Documents};
 use crate::lsp::placement;
 use crate::lsp::server::Shared;
-use mil_ir::Severity;
-use mil_ir::diagnostic::has_errors;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
@@ -113,18 +111,8 @@ pub async fn compile(doc: &Arc<Document>, shared: &Arc<Shared>) -> Result<(Strin
     let text = doc.snapshot().0.to_string();
     let out = target.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        let read = crate::analysis::read(&text, Some(&model_dir));
-        let mut found = read.diagnostics;
-        if !has_errors(&found) {
-            found.extend(mil_ir::typecheck::check(&read.program, &read.source_map));
-        }
-        if has_errors(&found) {
-            return Err(found.iter().filter(|d| d.severity == Severity::Error).count());
-        }
-        mil_proto::compile::compile(&read.program, &read.source_map, &model_dir, &out).map_err(|e| match e {
-            mil_proto::compile::CompileError::Program(d) => {
-                d.iter().filter(|d| d.severity == Severity::Error).count()
-            }
+        crate::analysis::compile(&text, &model_dir, &out).map_err(|e| match e {
+            mil_proto::compile::CompileError::Program(errors) => errors.len(),
             mil_proto::compile::CompileError::Package(_) => 0,
         })
     })
