@@ -58,6 +58,21 @@ async def test_diagnostics_have_codes_links_related_information_and_versions(cli
     assert late.related_information[0].message == "defined here"
 
 
+async def test_lenient_spellings_are_tagged_deprecated_and_nothing_else_is_tagged(client):
+    enc = client.encoding
+    uri = await opened(client, HAND_WRITTEN)
+    diags = await diagnostics_of(client, uri, 1)
+    deprecated = {"MIL0103", "MIL0104", "MIL0105", "MIL0106", "MIL0107"}
+    assert {d.code for d in diags} >= {"MIL0101", "MIL0102", "MIL0103", "MIL0104", "MIL0107", "ANE201"}
+    for d in diags:
+        expected = (types.DiagnosticTag.Deprecated,) if d.code in deprecated else None
+        assert d.tags == expected, d
+    # The struck-through text is the obsolete spelling itself, e.g. the positional operand.
+    positional = next(d for d in diags if d.code == "MIL0103")
+    assert positional.range.start == at(HAND_WRITTEN, "ms_eps)", enc)
+    assert positional.range.end == at(HAND_WRITTEN, ")[name = string(\"inv\")]", enc)
+
+
 async def test_hover_shows_signature_doc_types_and_definitions(client):
     enc = client.encoding
     uri = await opened(client)
@@ -272,6 +287,41 @@ async def test_code_actions_fix_lenient_forms(client):
         fixed = apply_edits(HAND_WRITTEN, actions[0].edit.changes[uri], enc)
         check = subprocess.run([mil_binary(), "check", "--format", "json", "-"], input=fixed, capture_output=True, text=True)
         assert d.code not in [c["code"] for c in __import__("json").loads(check.stdout) if c["range"]["start"]["line"] == d.range.start.line], d
+
+
+INDENTED = """program(1.3)
+{
+    func main<ios18>(tensor<fp16, [1, 4]> x) {
+    tensor<fp16, [1, 4]> a = relu(x)[name = string("a")];
+\ttensor<fp16, [1, 4]> b = mul(x = a, y = x);
+    } -> (b);
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "code, fixed_line",
+    [
+        ("MIL0103", '    tensor<fp16, [1, 4]> a = relu(x = x)[name = string("a")];'),
+        ("MIL0102", '\ttensor<fp16, [1, 4]> b = mul(x = a, y = x)[name = string("b")];'),
+    ],
+)
+async def test_quick_fixes_keep_the_line_indentation(client, code, fixed_line):
+    enc = client.encoding
+    uri = await opened(client, INDENTED)
+    d = next(d for d in await diagnostics_of(client, uri, 1) if d.code == code)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=d.range,
+            context=types.CodeActionContext(diagnostics=[d], only=[types.CodeActionKind.QuickFix]),
+        )
+    )
+    after = apply_edits(INDENTED, actions[0].edit.changes[uri], enc).splitlines()
+    before = INDENTED.splitlines()
+    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    assert len(after) == len(before) and len(changed) == 1, after
+    assert after[changed[0]] == fixed_line
 
 
 async def test_inlay_hints_name_positional_arguments_and_devices(client):

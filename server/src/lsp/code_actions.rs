@@ -4,7 +4,7 @@
 //! Actions come from the providers in [`PROVIDERS`]; ANE rewrites add theirs there.
 
 use crate::lsp::diagnostics;
-use crate::lsp::formatting;
+use crate::lsp::formatting::{self, Indentation};
 use crate::lsp::locate;
 use crate::lsp::model::Model;
 use crate::lsp::server::Ctx;
@@ -75,7 +75,7 @@ fn lenient_form_fixes(m: &Model, cx: &Ctx, range: Span) -> Vec<CodeAction> {
                 .position(|s| s.whole.contains(d.span.start))?;
             let (f, spans) = (&m.program.functions[fi], &m.map.functions[fi]);
             let op = locate::innermost(f, spans, d.span.start).1?;
-            let (span, text) = formatting::canonical_statement(m, fi, op)?;
+            let (span, text) = formatting::canonical_statement(m, fi, op, Indentation::Keep)?;
             let diagnostic = diagnostics::one(m, d, cx.uri, cx.config, cx.enc);
             Some(CodeAction {
                 title: format!("{title} ({})", d.code.id),

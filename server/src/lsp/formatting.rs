@@ -13,6 +13,15 @@ const STATEMENT_INDENT: usize = 12;
 /// The extra indentation of a nested block's statements.
 const NESTING_STEP: usize = 12;
 
+/// What happens to the indentation of a statement rewritten in canonical form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Indentation {
+    /// Re-indented to the canonical column of its nesting depth (as `mil fmt` does).
+    Canonical,
+    /// Left as the line has it (a quick fix changes the statement, not the layout).
+    Keep,
+}
+
 /// The edits formatting the document, or the statements overlapping `range`.
 pub fn format(m: &Model, cx: &Ctx, range: Option<Span>) -> Option<Vec<TextEdit>> {
     match range {
@@ -60,7 +69,7 @@ fn format_range(m: &Model, cx: &Ctx, range: Span) -> Vec<TextEdit> {
             if s.whole.end < range.start || s.whole.start > range.end {
                 continue;
             }
-            if let Some((span, text)) = canonical_statement(m, fi, OpId(i as u32))
+            if let Some((span, text)) = canonical_statement(m, fi, OpId(i as u32), Indentation::Canonical)
                 && m.slice(span) != text
             {
                 edits.push(TextEdit::new(cx.range(m, span), text));
@@ -70,10 +79,17 @@ fn format_range(m: &Model, cx: &Ctx, range: Span) -> Vec<TextEdit> {
     edits
 }
 
-/// The canonical text of statement `op` of function `fi` and the span it replaces (from the start
-/// of its line when only indentation precedes it, through its `;`). `None` for control-flow ops and
-/// statements that do not read cleanly on their own.
-pub fn canonical_statement(m: &Model, fi: usize, op: OpId) -> Option<(Span, String)> {
+/// The canonical text of statement `op` of function `fi` and the span it replaces, through its
+/// `;`. With [`Indentation::Canonical`] the span starts at the start of its line when only
+/// indentation precedes the statement, and the text brings the canonical indentation; with
+/// [`Indentation::Keep`] it starts at the statement. `None` for control-flow ops and statements
+/// that do not read cleanly on their own.
+pub fn canonical_statement(
+    m: &Model,
+    fi: usize,
+    op: OpId,
+    indentation: Indentation,
+) -> Option<(Span, String)> {
     let f = m.program.functions.get(fi)?;
     let whole = m.map.functions.get(fi)?.ops.get(op.index())?.whole;
     if !f.op(op).blocks.is_empty() {
@@ -112,10 +128,10 @@ pub fn canonical_statement(m: &Model, fi: usize, op: OpId) -> Option<(Span, Stri
         .filter(|&i| after[i..].starts_with(';'))?;
     let end = whole.end as usize + semi + 1;
     let line_start = m.rope.line_to_byte(m.rope.byte_to_line(whole.start as usize));
-    let start = if m
-        .slice(Span::new(line_start, whole.start as usize))
-        .trim()
-        .is_empty()
+    let start = if indentation == Indentation::Canonical
+        && m.slice(Span::new(line_start, whole.start as usize))
+            .trim()
+            .is_empty()
     {
         text.insert_str(0, &" ".repeat(indent));
         line_start

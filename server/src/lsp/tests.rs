@@ -178,3 +178,84 @@ fn an_edit_inside_a_statement_is_patched() {
     m.finish();
     assert_eq!(m.program.functions[0].ops[1].name(), Some("xb"));
 }
+
+/// A program whose statements are indented with four spaces and with a tab, each in a lenient form.
+const INDENTED: &str = "program(1.3)
+{
+    func main<ios18>(tensor<fp16, [1, 4]> x) {
+    tensor<fp16, [1, 4]> a = relu(x)[name = string(\"a\")];
+\ttensor<fp16, [1, 4]> b = mul(x = a, y = x);
+    } -> (b);
+}
+";
+
+/// The text after applying the quick fix offered for the diagnostic of `code`.
+fn quick_fixed(text: &str, code: mil_ir::Code) -> String {
+    use crate::lsp::code_actions;
+    use tower_lsp_server::ls_types::CodeActionOrCommand;
+    let m = model(text);
+    let d = m
+        .diagnostics
+        .iter()
+        .find(|d| d.code == code)
+        .expect("the lenient form");
+    let actions = with_ctx(|cx| code_actions::code_actions(&m, cx, d.span, None));
+    let fix = actions
+        .iter()
+        .find_map(|a| match a {
+            CodeActionOrCommand::CodeAction(a) if a.title.contains(code.id) => Some(a),
+            _ => None,
+        })
+        .expect("a quick fix");
+    let edits = &fix
+        .edit
+        .as_ref()
+        .unwrap()
+        .changes
+        .as_ref()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    let [edit] = edits.as_slice() else {
+        panic!("one edit: {edits:?}")
+    };
+    let span = crate::lsp::position::span(&m.rope, edit.range, Encoding::Utf16);
+    format!(
+        "{}{}{}",
+        &text[..span.start as usize],
+        edit.new_text,
+        &text[span.end as usize..]
+    )
+}
+
+#[test]
+fn quick_fixes_keep_the_line_indentation() {
+    let fixed = quick_fixed(INDENTED, mil_ir::codes::POSITIONAL_ARGUMENT);
+    assert!(
+        fixed.contains("\n    tensor<fp16, [1, 4]> a = relu(x = x)[name = string(\"a\")];\n\ttensor"),
+        "{fixed}"
+    );
+    let fixed = quick_fixed(INDENTED, mil_ir::codes::MISSING_NAME);
+    assert!(
+        fixed.contains("\n\ttensor<fp16, [1, 4]> b = mul(x = a, y = x)[name = string(\"b\")];\n    }"),
+        "{fixed}"
+    );
+    // Both fixed statements read cleanly: the fix changed them and nothing else.
+    let both = quick_fixed(&fixed, mil_ir::codes::POSITIONAL_ARGUMENT);
+    let m = model(&both);
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+}
+
+#[test]
+fn range_formatting_reindents_to_the_canonical_column() {
+    use crate::lsp::formatting;
+    let m = model(INDENTED);
+    let edits =
+        with_ctx(|cx| formatting::format(&m, cx, Some(mil_ir::Span::new(0, INDENTED.len())))).unwrap();
+    assert_eq!(edits.len(), 2);
+    assert!(
+        edits.iter().all(|e| e.new_text.starts_with(&" ".repeat(12))),
+        "{edits:?}"
+    );
+}
