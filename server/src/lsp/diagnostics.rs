@@ -5,7 +5,7 @@
 use crate::lsp::config::Config;
 use crate::lsp::model::Model;
 use crate::lsp::position::{self, Encoding};
-use mil_ir::{Code, Severity};
+use mil_ir::{Code, Severity, codes};
 use tower_lsp_server::ls_types::{
     CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location,
     NumberOrString, Uri,
@@ -22,19 +22,22 @@ pub fn anchor(code: Code) -> String {
         .collect()
 }
 
-/// The tags a code's diagnostics carry (editors fade unnecessary code and strike deprecated code).
-/// No code is unnecessary or deprecated yet; ANE and opset checks add theirs here.
+/// The tags a code's diagnostics carry (editors fade unnecessary code and strike deprecated code),
+/// as docs/diagnostics.md lists them. Deprecated: the lenient spellings `mil fmt` rewrites whose
+/// diagnostic covers exactly the obsolete text (a positional operand, an untyped, flat, scalar or
+/// decimal literal); not a missing name, whose diagnostic marks the op kind, which is not obsolete.
+/// No check reports unused or redundant code, so no code is tagged unnecessary.
 fn tags(code: Code) -> Option<Vec<DiagnosticTag>> {
-    const UNNECESSARY: &[&str] = &[];
-    const DEPRECATED: &[&str] = &[];
-    let mut tags = Vec::new();
-    if UNNECESSARY.contains(&code.id) {
-        tags.push(DiagnosticTag::UNNECESSARY);
-    }
-    if DEPRECATED.contains(&code.id) {
-        tags.push(DiagnosticTag::DEPRECATED);
-    }
-    (!tags.is_empty()).then_some(tags)
+    const DEPRECATED: &[Code] = &[
+        codes::POSITIONAL_ARGUMENT,
+        codes::BARE_LITERAL,
+        codes::FLAT_TENSOR_LITERAL,
+        codes::SCALAR_FOR_TENSOR,
+        codes::DECIMAL_FLOAT,
+    ];
+    DEPRECATED
+        .contains(&code)
+        .then(|| vec![DiagnosticTag::DEPRECATED])
 }
 
 fn lsp_severity(s: Severity) -> DiagnosticSeverity {
