@@ -16,8 +16,10 @@
 //! The GPU has no calibration data (the study ran with `cpuAndNeuralEngine`): its estimate is a
 //! roofline on the chip's published peak and an assumed 100 GB/s, and says so in the docs.
 
+use crate::facts::OpFacts;
+use crate::kind::Kind;
 use crate::target::ChipProfile;
-use crate::tensor::{bytes, const_any_above, elements, input_types, known_dims, operand_type, output_types};
+use crate::tensor::{const_any_above, elements, known_dims, operand_type, output_types};
 use mil_ir::{Function, Operation};
 
 /// ANE milliseconds per byte moved (M4): 3.59 µs for a 1×64×32×32 fp16 sigmoid.
@@ -78,14 +80,15 @@ fn byte_factors(kind: &str) -> (f64, f64, bool) {
     }
 }
 
-/// Estimates `op` on every backend for `chip`.
-pub fn estimate(f: &Function, op: &Operation, chip: &ChipProfile) -> OpCost {
-    if op.kind == "const" || op.is_runtime_boundary() {
+/// Estimates an op of `f` on every backend for `chip`.
+pub fn estimate(f: &Function, facts: &OpFacts, chip: &ChipProfile) -> OpCost {
+    let op = facts.op;
+    if facts.kind.is_unplanned() {
         return OpCost::default();
     }
-    let in_bytes: f64 = input_types(f, op).filter_map(|(_, t)| bytes(t)).sum::<u64>() as f64;
-    let out_bytes: f64 = output_types(f, op).filter_map(bytes).sum::<u64>() as f64;
-    let out_elems: f64 = output_types(f, op).next().and_then(elements).unwrap_or(0) as f64;
+    let in_bytes = facts.in_bytes as f64;
+    let out_bytes = facts.out_bytes as f64;
+    let out_elems = facts.first_out.and_then(|(_, s)| s.elements).unwrap_or(0) as f64;
     let moved = in_bytes + out_bytes;
     let (ane_k, cpu_k, inputs_only) = byte_factors(&op.kind);
     let basis = if inputs_only { in_bytes } else { moved };
@@ -96,9 +99,9 @@ pub fn estimate(f: &Function, op: &Operation, chip: &ChipProfile) -> OpCost {
         gpu_ms: 0.0,
         cpu_ms: basis * ANE_MS_PER_BYTE * cpu_k,
     };
-    match op.kind.as_str() {
-        "conv" => price_conv(f, op, out_elems, &mut cost),
-        "conv_transpose" => {
+    match facts.kind {
+        Kind::Conv => price_conv(f, op, out_elems, &mut cost),
+        Kind::ConvTranspose => {
             if let Some(w) = weight_dims(f, op) {
                 let x_elems = op.arg("x").and_then(|o| operand_type(f, o)).and_then(elements);
                 let cin = w[0].max(1);
@@ -107,7 +110,7 @@ pub fn estimate(f: &Function, op: &Operation, chip: &ChipProfile) -> OpCost {
                 cost.cpu_ms = cost.macs * 126.7 * PS;
             }
         }
-        "linear" => {
+        Kind::Linear => {
             if let Some(w) = weight_dims(f, op).filter(|w| w.len() == 2) {
                 let (outs, ins) = (w[0], w[1]);
                 cost.macs = out_elems * ins as f64;
@@ -121,23 +124,21 @@ pub fn estimate(f: &Function, op: &Operation, chip: &ChipProfile) -> OpCost {
                 cost.cpu_ms = cost.macs * cpu * PS;
             }
         }
-        "matmul" => {
+        Kind::Matmul => {
             cost.macs = out_elems * matmul_inner(f, op) as f64;
             cost.cpu_ms = cost.macs * 2.651 * PS;
         }
-        "lstm" | "gru" | "rnn" => {
-            let gates = match op.kind.as_str() {
-                "lstm" => 4.0,
-                "gru" => 3.0,
-                _ => 1.0,
-            };
-            let hidden = output_types(f, op)
-                .nth(1)
-                .and_then(known_dims)
-                .and_then(|d| d.last().copied());
-            let h = hidden.unwrap_or(0) as f64;
-            cost.macs = out_elems * gates * 2.0 * h;
-            cost.cpu_ms = cost.macs * 86.0 * PS;
+        // Recurrent layers, which the Neural Engine refuses, priced per MAC on the CPU.
+        Kind::Unsupported { .. } => {
+            if let Some(gates) = recurrent_gates(&op.kind) {
+                let hidden = output_types(f, op)
+                    .nth(1)
+                    .and_then(known_dims)
+                    .and_then(|d| d.last().copied());
+                let h = hidden.unwrap_or(0) as f64;
+                cost.macs = out_elems * gates * 2.0 * h;
+                cost.cpu_ms = cost.macs * 86.0 * PS;
+            }
         }
         _ => {}
     }
@@ -145,6 +146,16 @@ pub fn estimate(f: &Function, op: &Operation, chip: &ChipProfile) -> OpCost {
     cost.ane_ms /= chip.ane_speed;
     cost.cpu_ms /= chip.cpu_speed;
     cost
+}
+
+/// The gates of a recurrent layer.
+fn recurrent_gates(kind: &str) -> Option<f64> {
+    match kind {
+        "lstm" => Some(4.0),
+        "gru" => Some(3.0),
+        "rnn" => Some(1.0),
+        _ => None,
+    }
 }
 
 fn price_conv(f: &Function, op: &Operation, out_elems: f64, cost: &mut OpCost) {

@@ -3,6 +3,8 @@
 //! - [`rules`]: one small rule per fact of `docs/ane.md` (codes `ANE001`…, catalogued in
 //!   `docs/ane-rules.md`), each citing its evidence (Core ML verdict, hardware probe or lore) and
 //!   naming the rewrite that avoids it. They depend on the function's opset and on the [`Chip`].
+//! - [`facts`]: what the rules and the cost model read of each value and op, read once.
+//! - [`kind`]: the op kinds they tell apart, read once per op.
 //! - [`cost`]: an estimate per op per device, calibrated on Core ML's own `EstimatedRuntime` figures.
 //! - [`plan`]: the segmentation Core ML's planner performs, as a shortest path with launch, switch
 //!   and output charges.
@@ -26,8 +28,10 @@ pub mod compare;
 pub mod cost;
 pub mod device;
 pub mod diagnostics;
+pub mod facts;
 pub mod html;
 pub mod json;
+pub mod kind;
 pub mod placement;
 pub mod plan;
 pub mod rule;

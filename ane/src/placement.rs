@@ -4,6 +4,7 @@
 use crate::analytics::{self, Verdict};
 use crate::cost::{self, OpCost};
 use crate::device::Device;
+use crate::kind::Kind;
 use crate::plan::{self, Charges, Node};
 use crate::rules::{self, Checker, Cx, Finding};
 use crate::target::Target;
@@ -199,18 +200,17 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
     let mut node_of = vec![usize::MAX; f.ops.len()];
     let mut edges = Vec::with_capacity(order.len() * 2);
     for &id in order {
-        let op = f.op(id);
-        let refusal = checker.visit(id);
+        let facts = cx.facts(id);
+        let op = facts.op;
+        let refusal = checker.visit(&facts);
         let coreml = analytics::verdict(op).map(Box::new);
-        let planned = op.kind != "const" && !op.is_runtime_boundary();
-        let (ane_eligible, reason) = if op.kind == "const" {
-            (true, Reason::Constant)
-        } else if op.is_runtime_boundary() {
-            (true, Reason::Boundary)
-        } else {
-            eligibility(source, refusal, coreml.as_deref())
+        let planned = !facts.kind.is_unplanned();
+        let (ane_eligible, reason) = match facts.kind {
+            Kind::Const => (true, Reason::Constant),
+            Kind::Boundary => (true, Reason::Boundary),
+            _ => eligibility(source, refusal, coreml.as_deref()),
         };
-        let cost = cost::estimate(f, op, &cx.chip);
+        let cost = cost::estimate(f, &facts, &cx.chip);
         let estimates_ms = if planned {
             estimates(source, &cost, coreml.as_deref(), ane_eligible, target)
         } else {

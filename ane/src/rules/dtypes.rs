@@ -1,30 +1,20 @@
 //! Data types the Neural Engine refuses (ANE005, ANE007, ANE008, ANE011).
 
 use super::{CROP_RESIZE_INDICES, Cx, Finding, INT32_RESULT, INT32_SCALAR_COMPARE, INT32_TENSOR, Site};
-use crate::tensor::{dims, input_types, is_constant, operand_type, output_types};
-use mil_ir::{DType, Operand, Operation};
-
-/// Ops whose integer result Core ML reports as `Output type int32 is not supported.`
-const INT32_RESULT_OPS: &[&str] = &["reduce_argmax", "reduce_argmin", "argsort", "topk"];
-
-/// Comparisons, whose int32 scalar operands Core ML fails to resolve.
-const COMPARISONS: &[&str] = &[
-    "equal",
-    "not_equal",
-    "greater",
-    "greater_equal",
-    "less",
-    "less_equal",
-];
+use crate::facts::OpFacts;
+use crate::kind::Kind;
+use crate::tensor::{is_constant, operand_type};
+use mil_ir::{DType, Operand};
 
 /// Fires once per op, with the most specific of the int32 verdicts.
-pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let f = cx.f;
-    let int32_out = output_types(f, op).any(|t| t.dtype() == Some(DType::Int32));
-    if int32_out && INT32_RESULT_OPS.contains(&op.kind.as_str()) {
-        let fix = if op.kind == "topk" && cx.opset >= mil_ir::catalogue::Opset::Ios17 {
+pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
+    let (f, op, int32_out) = (cx.f, facts.op, facts.int32_out);
+    // Ops whose integer result Core ML reports as `Output type int32 is not supported.`
+    if int32_out && matches!(facts.kind, Kind::Int32Result | Kind::Topk) {
+        let topk = facts.kind == Kind::Topk;
+        let fix = if topk && cx.opset >= mil_ir::catalogue::Opset::Ios17 {
             INT32_RESULT.fix
-        } else if op.kind == "topk" {
+        } else if topk {
             Some("`raise-deployment-target`: iOS17's topk can return uint16 indices")
         } else {
             None
@@ -36,7 +26,7 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
         out.push(Finding::new(&INT32_RESULT, site, what).with_fix(fix));
         return;
     }
-    if op.kind == "crop_resize"
+    if facts.kind == Kind::CropResize
         && op
             .arg("box_indices")
             .and_then(|o| operand_type(f, o))
@@ -46,7 +36,8 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
         out.push(Finding::new(&CROP_RESIZE_INDICES, site, what));
         return;
     }
-    if COMPARISONS.contains(&op.kind.as_str()) && has_int32_scalar(cx, op) {
+    // Comparisons, whose int32 scalar operands Core ML fails to resolve.
+    if facts.kind == Kind::Comparison && facts.int32_scalar_in {
         let what = "runs on CPU: Core ML reports 'Unable to resolve operation input \"y\".' for an int32 scalar operand";
         out.push(Finding::new(&INT32_SCALAR_COMPARE, site, what));
         return;
@@ -66,12 +57,6 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
 fn reads_int32(cx: &Cx, operand: &Operand) -> bool {
     match operand {
         Operand::Tuple(items) => items.iter().any(|o| reads_int32(cx, o)),
-        o => !is_constant(cx.f, o) && operand_type(cx.f, o).is_some_and(|t| t.dtype() == Some(DType::Int32)),
+        o => operand_type(cx.f, o).is_some_and(|t| t.dtype() == Some(DType::Int32)) && !is_constant(cx.f, o),
     }
-}
-
-/// Whether a comparison has an int32 operand of rank 0.
-fn has_int32_scalar(cx: &Cx, op: &Operation) -> bool {
-    input_types(cx.f, op)
-        .any(|(_, t)| t.dtype() == Some(DType::Int32) && dims(t).is_some_and(|d| d.is_empty()))
 }

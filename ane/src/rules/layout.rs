@@ -4,29 +4,31 @@ use super::{
     AXIS_ABOVE_16384, Cx, FP32_COMPUTE, Finding, LAST_AXIS_ALIGNMENT, LAST_AXIS_ONE, NOT_BC1S,
     RANK_ABOVE_FIVE, Site, TOPK_UNDERPRICED,
 };
+use crate::facts::OpFacts;
+use crate::kind::Kind;
 use crate::rule::Rule;
-use crate::tensor::{dims, is_constant, output_types, widest_dim};
-use mil_ir::{DType, Dim, OpId, Operation};
+use crate::tensor::{dims, is_constant};
+use mil_ir::{DType, Dim, OpId};
 
 /// The widest axis lore allows.
 const LORE_MAX_AXIS: u64 = 16_384;
 
 /// Fires on the layout of an op's results.
-pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let Some(ty) = output_types(cx.f, op).next() else {
+pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
+    let Some((_, size)) = facts.first_out else {
         return;
     };
-    if let Some(d) = dims(ty)
-        && d.len() > 5
+    let op = facts.op;
+    if let Some(rank) = size.rank
+        && rank > 5
     {
         let what = format!(
-            "may run on CPU: its result has rank {}; lore says rank > 4 falls back, and Core ML's size check names only five axes (N, D, C, H, W)",
-            d.len()
+            "may run on CPU: its result has rank {rank}; lore says rank > 4 falls back, and Core ML's size check names only five axes (N, D, C, H, W)"
         );
         out.push(Finding::new(&RANK_ABOVE_FIVE, site, what));
     }
     {
-        let widest = widest_dim(ty);
+        let widest = size.widest;
         if widest > LORE_MAX_AXIS && widest <= super::limits::MAX_DIM {
             let what = format!(
                 "an axis of {widest} is above lore's 16,384 limit; Core ML's plan on M4 keeps a 16,385-wide axis eligible, so expect it to run, maybe tiled"
@@ -34,18 +36,18 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
             out.push(Finding::new(&AXIS_ABOVE_16384, site, what));
         }
     }
-    match op.kind.as_str() {
-        "linear" => out.push(Finding::new(
+    match facts.kind {
+        Kind::Linear => out.push(Finding::new(
             &NOT_BC1S,
             site,
             "linear works on channels-last tensors; on the ANE a 1×1 conv on (B, C, 1, S) is about 3× faster",
         )),
-        "matmul" if op.arg("y").is_some_and(|y| is_constant(cx.f, y)) => out.push(Finding::new(
+        Kind::Matmul if op.arg("y").is_some_and(|y| is_constant(cx.f, y)) => out.push(Finding::new(
             &NOT_BC1S,
             site,
             "matmul by constant weights; on the ANE a 1×1 conv on (B, C, 1, S) is about 3× faster",
         )),
-        "topk" => out.push(Finding::new(
+        Kind::Topk => out.push(Finding::new(
             &TOPK_UNDERPRICED,
             site,
             "Core ML's planner prices topk on the ANE at ~2 µs, about 200× below its measured cost, so placing it there is slow",
@@ -86,17 +88,18 @@ pub(super) struct Waste {
 
 impl Waste {
     /// Notes the op's first result.
-    pub(super) fn visit(&mut self, cx: &Cx, id: OpId, op: &Operation) {
-        let Some(ty) = output_types(cx.f, op).next() else {
+    pub(super) fn visit(&mut self, facts: &OpFacts) {
+        let Some((ty, size)) = facts.first_out else {
             return;
         };
-        if let Some((rule, bytes)) = dims(ty).and_then(|s| last_axis_waste(ty.dtype(), s)) {
+        let id = facts.id;
+        if let Some((rule, bytes)) = dims(ty).and_then(|s| last_axis_waste(size.dtype, s)) {
             let slot = &mut self.axes[usize::from(std::ptr::eq(rule, &LAST_AXIS_ALIGNMENT))];
             slot.0.get_or_insert((id, bytes));
             slot.1 += 1;
         }
-        let fp32 = ty.dtype() == Some(DType::Fp32) && dims(ty).is_some_and(|d| !d.is_empty());
-        if fp32 && op.kind != "cast" && !op.kind.starts_with("constexpr_") {
+        let fp32 = size.dtype == Some(DType::Fp32) && size.rank.is_some_and(|r| r > 0);
+        if fp32 && !matches!(facts.kind, Kind::Cast | Kind::Constexpr) {
             self.fp32.0.get_or_insert(id);
             self.fp32.1 += 1;
         }

@@ -1,9 +1,9 @@
 //! Size limits of the Neural Engine (ANE014–ANE017).
 
 use super::{CONV_KERNEL, Cx, DIM_ABOVE_65536, Finding, MATMUL_INNER, MAX_POOL_WIDTH, Site};
-use crate::tensor::{
-    const_any_above, const_int, const_ints, input_types, known_dims, operand_type, output_types, widest_dim,
-};
+use crate::facts::OpFacts;
+use crate::kind::Kind;
+use crate::tensor::{const_any_above, const_int, const_ints, known_dims, operand_type};
 use mil_ir::Operation;
 
 /// The largest size of any axis, and of `groups` (Core ML's verdict).
@@ -12,10 +12,8 @@ pub const MAX_DIM: u64 = 65_536;
 pub const MAX_MATMUL_INNER: u64 = 32_768;
 
 /// Fires on ops beyond a size limit.
-pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let f = cx.f;
-    let tensors = input_types(f, op).map(|(_, t)| t).chain(output_types(f, op));
-    let widest = tensors.map(widest_dim).max().unwrap_or(0);
+pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
+    let (f, op, widest) = (cx.f, facts.op, facts.widest);
     let groups = const_int(f, op, "groups").unwrap_or(1).max(1) as u64;
     if widest > MAX_DIM || groups > MAX_DIM {
         let n = widest.max(groups);
@@ -24,10 +22,10 @@ pub(super) fn check(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
         );
         out.push(Finding::new(&DIM_ABOVE_65536, site, what));
     }
-    match op.kind.as_str() {
-        "conv" => check_conv_kernel(cx, op, site, out),
-        "max_pool" => check_pool_width(cx, op, site, out),
-        "matmul" => check_matmul_inner(cx, op, site, out),
+    match facts.kind {
+        Kind::Conv => check_conv_kernel(cx, op, site, out),
+        Kind::MaxPool => check_pool_width(cx, op, site, out),
+        Kind::Matmul => check_matmul_inner(cx, op, site, out),
         _ => {}
     }
 }

@@ -1,8 +1,9 @@
 //! The on-chip memory budget (ANE110, ANE111).
 
-use super::{Cx, Finding, Site, TENSOR_OVER_BUDGET, WEIGHTS_OVER_BUDGET};
-use crate::tensor::{bytes, output_types};
-use mil_ir::{OpId, Operand, Operation};
+use super::{Finding, Site, TENSOR_OVER_BUDGET, WEIGHTS_OVER_BUDGET};
+use crate::facts::OpFacts;
+use crate::kind::Kind;
+use mil_ir::OpId;
 
 /// About 32 MB of on-chip memory (probes).
 pub const ON_CHIP_BYTES: u64 = 32 << 20;
@@ -18,26 +19,19 @@ pub(super) struct Budget {
 
 impl Budget {
     /// Counts the op's weights and fires on a result larger than the on-chip memory.
-    pub(super) fn visit(&mut self, cx: &Cx, id: OpId, op: &Operation, out: &mut Vec<Finding>) {
-        let size: u64 = output_types(cx.f, op).filter_map(bytes).sum();
-        if op.kind == "const" || op.kind.starts_with("constexpr_") {
+    pub(super) fn visit(&mut self, facts: &OpFacts, out: &mut Vec<Finding>) {
+        let (id, size) = (facts.id, facts.out_bytes);
+        if matches!(facts.kind, Kind::Const | Kind::Constexpr) {
             self.weights += size;
             self.first_weight.get_or_insert(id);
             return;
         }
-        let inline: u64 = op
-            .args
-            .iter()
-            .filter_map(|a| match &a.value {
-                Operand::Const(tv) => bytes(&tv.ty),
-                _ => None,
-            })
-            .sum();
+        let inline = facts.inline_bytes;
         if inline > 0 {
             self.weights += inline;
             self.first_weight.get_or_insert(id);
         }
-        if size > ON_CHIP_BYTES && !op.is_runtime_boundary() {
+        if size > ON_CHIP_BYTES && facts.kind != Kind::Boundary {
             let what = format!(
                 "its result is {:.1} MB, more than the ≈32 MB of on-chip memory: it streams through DRAM",
                 mb(size)

@@ -9,8 +9,9 @@ mod limits;
 mod memory;
 mod private_compiler;
 mod quantization;
-mod unsupported;
+pub(crate) mod unsupported;
 
+use crate::facts::OpFacts;
 use crate::rule::{Consequence, Evidence, Rule, rules};
 use crate::target::{ChipProfile, Target};
 use mil_ir::catalogue::Opset;
@@ -231,6 +232,11 @@ pub struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
+    /// What the rules read of op `id`.
+    pub fn facts(&self, id: OpId) -> OpFacts<'a> {
+        OpFacts::new(self.f, id)
+    }
+
     /// The context for `f`; an unknown opset is read as iOS18.
     pub fn new(f: &'a Function, target: Target) -> Cx<'a> {
         Cx {
@@ -247,7 +253,7 @@ impl<'a> Cx<'a> {
 pub fn check(cx: &Cx) -> Vec<Finding> {
     let mut checker = Checker::new(cx);
     for &id in &cx.order {
-        checker.visit(id);
+        checker.visit(&cx.facts(id));
     }
     checker.finish()
 }
@@ -273,30 +279,30 @@ impl<'c, 'a> Checker<'c, 'a> {
         }
     }
 
-    /// Runs the per-op rules on `id` (ops in program order); returns the finding that refuses it
+    /// Runs the per-op rules on an op (ops in program order); returns the finding that refuses it
     /// on the Neural Engine, if any.
-    pub fn visit(&mut self, id: OpId) -> Option<&Finding> {
+    pub fn visit(&mut self, facts: &OpFacts) -> Option<&Finding> {
         let (cx, out) = (self.cx, &mut self.out);
-        let op = cx.f.op(id);
-        self.budget.visit(cx, id, op, out);
-        if op.is_runtime_boundary() || op.kind == "const" {
+        let id = facts.id;
+        self.budget.visit(facts, out);
+        if facts.kind.is_unplanned() {
             return None;
         }
-        self.quantization.visit(cx, id, op);
-        self.waste.visit(cx, id, op);
+        self.quantization.visit(cx, facts);
+        self.waste.visit(facts);
         let site = Site::Op(id);
         let before = out.len();
         // One refusal reason per op, the most specific first: by kind, by gather index, by dtype.
-        unsupported::check(cx, op, site, out);
+        unsupported::check(facts, site, out);
         if !refused_since(out, before) {
-            gather::check(cx, op, site, out);
+            gather::check(cx, facts, site, out);
         }
         if !refused_since(out, before) {
-            dtypes::check(cx, op, site, out);
+            dtypes::check(cx, facts, site, out);
         }
-        limits::check(cx, op, site, out);
-        layout::check(cx, op, site, out);
-        private_compiler::check(cx, op, site, out);
+        limits::check(cx, facts, site, out);
+        layout::check(cx, facts, site, out);
+        private_compiler::check(facts, site, out);
         out[before..].iter().find(|f| f.rule.consequence.refuses_op())
     }
 

@@ -1,6 +1,8 @@
 //! int8 weights and activations (ANE112, ANE113); the second depends on the chip.
 
 use super::{Cx, Finding, Site, W8A8_CANDIDATE, WEIGHT_ONLY_INT8};
+use crate::facts::OpFacts;
+use crate::kind::Kind;
 use crate::tensor::{defining_op, known_dims, operand_type};
 use mil_ir::catalogue::Opset;
 use mil_ir::{DType, Function, OpId, Operand, Operation};
@@ -16,15 +18,15 @@ pub(super) struct Quantization {
 
 impl Quantization {
     /// Notes the op's part in int8 weights, int8 activations and fp16 3×3 convs.
-    pub(super) fn visit(&mut self, cx: &Cx, id: OpId, op: &Operation) {
-        let f = cx.f;
-        match op.kind.as_str() {
-            "quantize" => self.activations_quantized = true,
-            "conv" if is_fp16_3x3_conv(f, op) => {
+    pub(super) fn visit(&mut self, cx: &Cx, facts: &OpFacts) {
+        let (f, id, op) = (cx.f, facts.id, facts.op);
+        match facts.kind {
+            Kind::Quantize => self.activations_quantized = true,
+            Kind::Conv if is_fp16_3x3_conv(f, op) => {
                 self.convs += 1;
                 self.first_conv.get_or_insert(id);
             }
-            k if k.starts_with("constexpr_") && is_int8_weight(f, op) => {
+            Kind::Constexpr if is_int8_weight(f, op) => {
                 self.first_int8_weight.get_or_insert(id);
             }
             _ => {}

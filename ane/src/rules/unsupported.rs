@@ -1,7 +1,8 @@
 //! Ops the Neural Engine does not run at all (ANE001–ANE004, ANE018).
 
-use super::{CONTROL_FLOW, Cx, Finding, RANGE_1D, SCATTER, SLIDING_WINDOWS, Site, UNSUPPORTED_OP};
-use mil_ir::Operation;
+use super::{CONTROL_FLOW, Finding, RANGE_1D, SCATTER, SLIDING_WINDOWS, Site, UNSUPPORTED_OP};
+use crate::facts::OpFacts;
+use crate::kind::Kind;
 
 /// The ops Core ML answers `Unsupported MIL operation` for, with the rewrite that avoids each.
 const REFUSED: &[(&str, Option<&str>)] = &[
@@ -36,34 +37,39 @@ const REFUSED: &[(&str, Option<&str>)] = &[
     ("rnn", None),
 ];
 
+/// Whether Core ML answers `Unsupported MIL operation` for `kind`, and if so the rewrite.
+pub(crate) fn refused(kind: &str) -> Option<Option<&'static str>> {
+    REFUSED.iter().find(|(k, _)| *k == kind).map(|(_, fix)| *fix)
+}
+
 /// Fires on ops the Neural Engine refuses by kind.
-pub(super) fn check(_cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let kind = op.kind.as_str();
-    if let Some((_, fix)) = REFUSED.iter().find(|(k, _)| *k == kind) {
-        out.push(
-            Finding::new(
-                &UNSUPPORTED_OP,
-                site,
-                format!("runs on CPU: Core ML reports 'Unsupported MIL operation \"{kind}\"'"),
-            )
-            .with_fix(*fix),
-        );
-        return;
-    }
-    let (rule, what) = match kind {
-        "scatter" => (
+pub(super) fn check(facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
+    let (rule, what) = match facts.kind {
+        Kind::Unsupported { fix } => {
+            let kind = &facts.op.kind;
+            out.push(
+                Finding::new(
+                    &UNSUPPORTED_OP,
+                    site,
+                    format!("runs on CPU: Core ML reports 'Unsupported MIL operation \"{kind}\"'"),
+                )
+                .with_fix(fix),
+            );
+            return;
+        }
+        Kind::Scatter => (
             &SCATTER,
             "runs on CPU: Core ML reports 'scatter MIL op is currently only supported on uANE targets (u1-u4)'",
         ),
-        "sliding_windows" => (
+        Kind::SlidingWindows => (
             &SLIDING_WINDOWS,
             "runs on CPU: Core ML reports 'MIL converter not implemented.'",
         ),
-        "range_1d" => (
+        Kind::Range1d => (
             &RANGE_1D,
             "runs on CPU: Core ML reports 'Failed to retrieve parameter start'",
         ),
-        "cond" | "while_loop" => (
+        Kind::ControlFlow => (
             &CONTROL_FLOW,
             "runs on CPU: control flow is executed by the CPU; only the ops of its blocks can use the ANE",
         ),
