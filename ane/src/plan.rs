@@ -105,28 +105,6 @@ pub fn plan(nodes: &[Node], charges: &Charges) -> Plan {
             fwd[i][d.index()] = own(i, d) + before;
         }
     }
-    let mut bwd = vec![[f64::INFINITY; 3]; n];
-    for i in (0..n).rev() {
-        for d in Device::ALL {
-            let after = if i + 1 == n {
-                0.0
-            } else {
-                Device::ALL
-                    .iter()
-                    .map(|&s| charges.transition(d, s) + bwd[i + 1][s.index()])
-                    .fold(f64::INFINITY, f64::min)
-            };
-            bwd[i][d.index()] = own(i, d) + after;
-        }
-    }
-    let forced_ms: Vec<[f64; 3]> = (0..n)
-        .map(|i| {
-            Device::ALL.map(|d| match own(i, d) {
-                ms if ms.is_finite() => fwd[i][d.index()] + bwd[i][d.index()] - ms,
-                _ => f64::INFINITY,
-            })
-        })
-        .collect();
     let mut devices = vec![Device::Cpu; n];
     let mut total_ms = 0.0;
     if n > 0 {
@@ -137,6 +115,32 @@ pub fn plan(nodes: &[Node], charges: &Charges) -> Plan {
             let next = devices[i];
             devices[i - 1] = cheapest(|p| fwd[i - 1][p.index()] + charges.transition(p, next));
         }
+    }
+    // Backward: the best total from node i on device d to the end, one node at a time; with the
+    // forward total it prices node i forced onto d, written over the forward totals.
+    let mut forced_ms = fwd;
+    let mut after_next = [0.0; 3];
+    for i in (0..n).rev() {
+        let mut bwd = [f64::INFINITY; 3];
+        for d in Device::ALL {
+            let after = if i + 1 == n {
+                0.0
+            } else {
+                Device::ALL
+                    .iter()
+                    .map(|&s| charges.transition(d, s) + after_next[s.index()])
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let ms = own(i, d);
+            bwd[d.index()] = ms + after;
+            let slot = &mut forced_ms[i][d.index()];
+            *slot = if ms.is_finite() {
+                *slot + bwd[d.index()] - ms
+            } else {
+                f64::INFINITY
+            };
+        }
+        after_next = bwd;
     }
     Plan {
         devices,
