@@ -5,7 +5,8 @@
 //! The language server keeps the two halves apart: what [`read`] finds is kept up to date
 //! statement by statement, and [`program_checks`] runs again over the patched program.
 
-use mil_ir::{Diagnostic, Program, SourceMap};
+use mil_ir::{Diagnostic, Program, Severity, SourceMap};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// A text's program with diagnostics about it.
@@ -61,6 +62,70 @@ pub fn diagnostics(text: &str, model_dir: Option<&Path>) -> Vec<Diagnostic> {
     analyse(text, model_dir).diagnostics
 }
 
+/// How many diagnostics of one code a report shows for one file before it sums up the rest (see
+/// [`shown`]): enough to see every kind of mistake, few enough that a text with a million findings
+/// is reported in the time it takes to read it.
+pub const SHOWN_PER_CODE: usize = 100;
+
+/// The diagnostics a report shows out of `diagnostics` (in their order): of each code, the first
+/// `per_code`, then up to `per_code` more whose message differs from every one shown (so a finding
+/// of its own kind is not lost behind a flood of the same code), and in place of the rest one
+/// diagnostic saying how many were left out, placed at the first of them and as severe as the most
+/// severe of them (so errors are never summed up into a warning); a single one left out is shown
+/// as it is. The command line's reports go through this, and it is there for the language server's
+/// published diagnostics, so that a million repeated warnings cost a summary, not a million
+/// rendered snippets.
+pub fn shown(diagnostics: &[Diagnostic], per_code: usize) -> Vec<Diagnostic> {
+    /// The diagnostics of one code left out: how many, the first, the most severe.
+    struct Hidden {
+        count: usize,
+        first: usize,
+        worst: Severity,
+    }
+    let mut kept_of_code: HashMap<&str, usize> = HashMap::new();
+    let mut kept_messages: HashSet<(&str, &str)> = HashSet::new();
+    let mut hidden: HashMap<&str, Hidden> = HashMap::new();
+    let mut keep = vec![false; diagnostics.len()];
+    for (i, d) in diagnostics.iter().enumerate() {
+        let kept = kept_of_code.entry(d.code.id).or_default();
+        let key = (d.code.id, d.message.as_str());
+        if *kept < per_code || (*kept < 2 * per_code && !kept_messages.contains(&key)) {
+            *kept += 1;
+            kept_messages.insert(key);
+            keep[i] = true;
+        } else {
+            let h = hidden.entry(d.code.id).or_insert(Hidden {
+                count: 0,
+                first: i,
+                worst: d.severity,
+            });
+            h.count += 1;
+            h.worst = h.worst.min(d.severity);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, d) in diagnostics.iter().enumerate() {
+        if keep[i] {
+            out.push(d.clone());
+            continue;
+        }
+        match &hidden[d.code.id] {
+            h if h.first != i => {}
+            h if h.count == 1 => out.push(d.clone()),
+            h => out.push(Diagnostic {
+                severity: h.worst,
+                message: format!(
+                    "{} more {} diagnostics not shown; the first of them: {}",
+                    h.count, d.code.id, d.message
+                ),
+                related: Vec::new(),
+                ..d.clone()
+            }),
+        }
+    }
+    out
+}
+
 /// Checks `text` and, when it has no error, compiles it to the package `target`; on failure the
 /// error diagnostics (sorted) or the packaging error. Shared by `mil compile` and the language
 /// server's `mil.compile`.
@@ -81,4 +146,76 @@ pub fn compile(text: &str, model_dir: &Path, target: &Path) -> Result<(), mil_pr
     found.retain(|d| d.severity == mil_ir::Severity::Error);
     found.sort_by_key(|d| (d.span.start, d.span.end));
     Err(CompileError::Program(found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mil_ir::{Span, codes};
+
+    fn at(code: mil_ir::Code, i: usize, message: &str) -> Diagnostic {
+        Diagnostic::new(code, Span::new(i, i + 1), message)
+    }
+
+    /// What `shown` keeps, as (code, start, severity, message).
+    fn summary(all: &[Diagnostic], per_code: usize) -> Vec<(&'static str, u32, Severity, String)> {
+        shown(all, per_code)
+            .into_iter()
+            .map(|d| (d.code.id, d.span.start, d.severity, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn shown_keeps_the_first_of_each_code_and_sums_up_the_rest() {
+        // Five identical comments (warnings) interleaved with three identical syntax errors, the
+        // first left out demoted to a warning so that the summary has to find the error behind it.
+        let mut all: Vec<Diagnostic> = (0..5).map(|i| at(codes::COMMENT, 2 * i, "c")).collect();
+        all.extend((0..3).map(|i| at(codes::SYNTAX, 2 * i + 1, "s")));
+        all.sort_by_key(|d| d.span.start);
+        all[3].severity = Severity::Warning;
+        let w = Severity::Warning;
+        assert_eq!(
+            summary(&all, 1),
+            [
+                ("MIL0101", 0, w, "c".to_string()),
+                ("MIL0001", 1, Severity::Error, "s".to_string()),
+                (
+                    "MIL0101",
+                    2,
+                    w,
+                    "4 more MIL0101 diagnostics not shown; the first of them: c".into()
+                ),
+                (
+                    "MIL0001",
+                    3,
+                    Severity::Error,
+                    "2 more MIL0001 diagnostics not shown; the first of them: s".into()
+                ),
+            ]
+        );
+        // A single one left out is shown as it is.
+        assert_eq!(shown(&all[..4], 1), all[..4]);
+    }
+
+    #[test]
+    fn shown_keeps_a_new_message_behind_a_flood_of_its_code() {
+        let mut all: Vec<Diagnostic> = (0..10).map(|i| at(codes::SYNTAX, i, "flood")).collect();
+        all.push(at(codes::SYNTAX, 10, "the cause"));
+        all.push(at(codes::SYNTAX, 11, "flood"));
+        let e = Severity::Error;
+        assert_eq!(
+            summary(&all, 2),
+            [
+                ("MIL0001", 0, e, "flood".to_string()),
+                ("MIL0001", 1, e, "flood".to_string()),
+                (
+                    "MIL0001",
+                    2,
+                    e,
+                    "9 more MIL0001 diagnostics not shown; the first of them: flood".into()
+                ),
+                ("MIL0001", 10, e, "the cause".to_string()),
+            ]
+        );
+    }
 }

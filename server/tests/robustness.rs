@@ -129,3 +129,55 @@ fn hostile_texts_get_a_diagnostic() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("nested more than"));
 }
+
+/// `mil check --format json` on `text`, as parsed JSON diagnostics, with the exit code.
+fn check_json(dir: &Path, text: &str) -> (Option<i32>, Vec<serde_json::Value>) {
+    let file = dir.join("many.mil");
+    fs::write(&file, text).unwrap();
+    let out = mil(&[
+        Path::new("check"),
+        Path::new("--format"),
+        Path::new("json"),
+        &file,
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    (out.status.code(), json.as_array().unwrap().clone())
+}
+
+#[test]
+fn repeated_findings_are_summed_up_per_code() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // 1000 unnamed statements (MIL0102, a warning each) and 300 uses of an undefined name
+    // (MIL0201, an error each).
+    let mut body = String::new();
+    for i in 0..1000 {
+        body += &format!("        tensor<fp16, [1, 4]> v{i} = relu(x = x);\n");
+    }
+    for i in 0..300 {
+        body += &format!("        tensor<fp16, [1, 4]> e{i} = relu(x = nope)[name = string(\"e{i}\")];\n");
+    }
+    let text = PROGRAM.replace(
+        "        tensor<fp16, [1, 4]> y = relu(x = x)[name = string(\"y\")];\n",
+        &body,
+    );
+    let (code, diagnostics) = check_json(dir.path(), &text);
+    assert_eq!(code, Some(1), "the hidden errors still fail the check");
+    let of = |code: &str| -> Vec<&serde_json::Value> {
+        diagnostics.iter().filter(|d| d["code"] == code).collect()
+    };
+    for (code, total, severity) in [("MIL0102", 1000, "warning"), ("MIL0201", 300, "error")] {
+        let found = of(code);
+        assert_eq!(found.len(), 101, "{code}: the first 100 and a summary");
+        let summary = found.last().unwrap();
+        assert_eq!(summary["severity"], severity);
+        let message = summary["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{} more {code} diagnostics not shown", total - 100)),
+            "{message}"
+        );
+        // The summary stands at the first one left out: the 101st statement of its kind.
+        let line = summary["range"]["start"]["line"].as_u64().unwrap();
+        let first_line = found[0]["range"]["start"]["line"].as_u64().unwrap();
+        assert_eq!(line, first_line + 100);
+    }
+}

@@ -1,10 +1,12 @@
-//! `mil check [--format human|json] FILE...`: report every diagnostic of each file.
+//! `mil check [--format human|json] FILE...`: report the diagnostics of each file (at most
+//! [`SHOWN_PER_CODE`] of one code per file, then how many more there are).
 
-use crate::analysis::diagnostics;
+use crate::analysis::{SHOWN_PER_CODE, diagnostics, shown};
 use crate::cli::{ExitCode, read_source};
 use crate::report;
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{BufferedStandardStream, ColorChoice};
 use mil_ir::diagnostic::has_errors;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Output formats of `mil check`.
@@ -21,7 +23,7 @@ pub fn run(files: &[PathBuf], format: Format) -> ExitCode {
     let mut all_json = Vec::new();
     let mut errors = false;
     let mut unreadable = false;
-    let mut stdout = StandardStream::stdout(ColorChoice::Auto);
+    let mut stdout = BufferedStandardStream::stdout(ColorChoice::Auto);
     for path in files {
         let Some(source) = read_source(path) else {
             unreadable = true;
@@ -29,6 +31,7 @@ pub fn run(files: &[PathBuf], format: Format) -> ExitCode {
         };
         let diagnostics = diagnostics(&source.text, source.model_dir.as_deref());
         errors |= has_errors(&diagnostics);
+        let diagnostics = shown(&diagnostics, SHOWN_PER_CODE);
         let name = path.display().to_string();
         match format {
             Format::Human => {
@@ -39,6 +42,10 @@ pub fn run(files: &[PathBuf], format: Format) -> ExitCode {
             }
             Format::Json => all_json.extend(report::json(&name, &source.text, &diagnostics)),
         }
+    }
+    if let Err(e) = stdout.flush() {
+        eprintln!("mil: cannot write the report: {e}");
+        return ExitCode::Usage;
     }
     if format == Format::Json {
         println!("{}", serde_json::Value::Array(all_json));

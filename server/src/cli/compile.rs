@@ -48,6 +48,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     eprintln!("mil: not compiling {name}: it has {} error(s)", errors.len());
     let mut err = StandardStream::stderr(ColorChoice::Auto);
-    let _ = report::human(&mut err, &name, &source.text, &errors);
+    let shown = analysis::shown(&errors, analysis::SHOWN_PER_CODE);
+    let _ = report::human(&mut err, &name, &source.text, &shown);
     ExitCode::Errors
 }

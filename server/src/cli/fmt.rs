@@ -1,6 +1,7 @@
 //! `mil fmt [--check] FILE...` and `mil fmt -`: rewrite MIL files in the canonical layout of
 //! Apple's compiler, normalising the lenient forms of hand-written files.
 
+use crate::analysis::{SHOWN_PER_CODE, shown};
 use crate::cli::{ExitCode, read_source, write_atomically};
 use crate::report;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -31,7 +32,8 @@ fn format_file(path: &Path, check: bool) -> ExitCode {
         Err(diagnostics) => {
             eprintln!("mil: not formatting {name}: it has syntax errors");
             let mut err = StandardStream::stderr(ColorChoice::Auto);
-            let _ = report::human(&mut err, &name, &source.text, &diagnostics);
+            let shown = shown(&diagnostics, SHOWN_PER_CODE);
+            let _ = report::human(&mut err, &name, &source.text, &shown);
             return ExitCode::Errors;
         }
     };
