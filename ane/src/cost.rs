@@ -16,11 +16,11 @@
 //! The GPU has no calibration data (the study ran with `cpuAndNeuralEngine`): its estimate is a
 //! roofline on the chip's published peak and an assumed 100 GB/s, and says so in the docs.
 
-use crate::facts::OpFacts;
+use crate::facts::{Input, OpFacts};
 use crate::kind::Kind;
 use crate::target::ChipProfile;
 use crate::tensor::{const_any_above, elements, known_dims, operand_type, output_types};
-use mil_ir::{Function, Operation};
+use mil_ir::Function;
 
 /// ANE milliseconds per byte moved (M4): 3.59 µs for a 1×64×32×32 fp16 sigmoid.
 const ANE_MS_PER_BYTE: f64 = 1.3695e-8;
@@ -100,10 +100,13 @@ pub fn estimate(f: &Function, facts: &OpFacts, chip: &ChipProfile) -> OpCost {
         cpu_ms: basis * ANE_MS_PER_BYTE * cpu_k,
     };
     match facts.kind {
-        Kind::Conv => price_conv(f, op, out_elems, &mut cost),
+        Kind::Conv => price_conv(f, facts, out_elems, &mut cost),
         Kind::ConvTranspose => {
-            if let Some(w) = weight_dims(f, op) {
-                let x_elems = op.arg("x").and_then(|o| operand_type(f, o)).and_then(elements);
+            if let Some(w) = weight_dims(f, facts) {
+                let x_elems = facts
+                    .arg(Input::X)
+                    .and_then(|o| operand_type(f, o))
+                    .and_then(elements);
                 let cin = w[0].max(1);
                 cost.macs = x_elems.unwrap_or(0) as f64 / cin as f64 * w.iter().product::<u64>() as f64;
                 cost.ane_ms = cost.macs * 0.526 * PS;
@@ -111,7 +114,7 @@ pub fn estimate(f: &Function, facts: &OpFacts, chip: &ChipProfile) -> OpCost {
             }
         }
         Kind::Linear => {
-            if let Some(w) = weight_dims(f, op).filter(|w| w.len() == 2) {
+            if let Some(w) = weight_dims(f, facts).filter(|w| w.len() == 2) {
                 let (outs, ins) = (w[0], w[1]);
                 cost.macs = out_elems * ins as f64;
                 let (ane, cpu) = if outs < 512 {
@@ -125,7 +128,7 @@ pub fn estimate(f: &Function, facts: &OpFacts, chip: &ChipProfile) -> OpCost {
             }
         }
         Kind::Matmul => {
-            cost.macs = out_elems * matmul_inner(f, op) as f64;
+            cost.macs = out_elems * matmul_inner(f, facts) as f64;
             cost.cpu_ms = cost.macs * 2.651 * PS;
         }
         // Recurrent layers, which the Neural Engine refuses, priced per MAC on the CPU.
@@ -158,30 +161,38 @@ fn recurrent_gates(kind: &str) -> Option<f64> {
     }
 }
 
-fn price_conv(f: &Function, op: &Operation, out_elems: f64, cost: &mut OpCost) {
-    let Some(w) = weight_dims(f, op).filter(|w| w.len() >= 3) else {
+fn price_conv(f: &Function, facts: &OpFacts, out_elems: f64, cost: &mut OpCost) {
+    let Some(w) = weight_dims(f, facts).filter(|w| w.len() >= 3) else {
         return;
     };
     let cout = w[0].max(1);
     let reduction: u64 = w[1..].iter().product();
     let positions = (out_elems as u64 / cout).max(1);
-    let dilated = op.arg("dilations").is_some_and(|o| const_any_above(f, o, 1));
+    let dilated = facts
+        .arg(Input::Dilations)
+        .is_some_and(|o| const_any_above(f, o, 1));
     let (ane, cpu) = conv_rates(w[1], reduction, positions, dilated);
     cost.macs = (reduction * cout) as f64 * positions as f64;
     cost.ane_ms = cost.macs * ane * PS;
     cost.cpu_ms = cost.macs * cpu * PS;
 }
 
-fn weight_dims(f: &Function, op: &Operation) -> Option<crate::tensor::Shape> {
-    known_dims(operand_type(f, op.arg("weight")?)?)
+fn weight_dims(f: &Function, facts: &OpFacts) -> Option<crate::tensor::Shape> {
+    known_dims(operand_type(f, facts.arg(Input::Weight)?)?)
 }
 
 /// The inner dimension of a matmul (x's last axis, or its second-to-last when transposed).
-fn matmul_inner(f: &Function, op: &Operation) -> u64 {
-    let Some(x) = op.arg("x").and_then(|o| operand_type(f, o)).and_then(known_dims) else {
+fn matmul_inner(f: &Function, facts: &OpFacts) -> u64 {
+    let Some(x) = facts
+        .arg(Input::X)
+        .and_then(|o| operand_type(f, o))
+        .and_then(known_dims)
+    else {
         return 0;
     };
-    let transposed = op.arg("transpose_x").is_some_and(|o| const_any_above(f, o, 0));
+    let transposed = facts
+        .arg(Input::TransposeX)
+        .is_some_and(|o| const_any_above(f, o, 0));
     match (x.len(), transposed) {
         (0, _) => 0,
         (n, true) if n >= 2 => x[n - 2],

@@ -45,6 +45,38 @@ impl Size {
     }
 }
 
+/// The inputs the rules and the cost model look up by name on many ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// `x`.
+    X,
+    /// `y`.
+    Y,
+    /// `weight`.
+    Weight,
+    /// `groups`.
+    Groups,
+    /// `dilations`.
+    Dilations,
+    /// `transpose_x`.
+    TransposeX,
+}
+
+impl Input {
+    /// The input called `key`, if it is one of these.
+    fn of(key: &str) -> Option<Input> {
+        Some(match key {
+            "x" => Input::X,
+            "y" => Input::Y,
+            "weight" => Input::Weight,
+            "groups" => Input::Groups,
+            "dilations" => Input::Dilations,
+            "transpose_x" => Input::TransposeX,
+            _ => return None,
+        })
+    }
+}
+
 /// One op and the totals over the tensors it reads (each item of a tuple separately) and writes.
 pub struct OpFacts<'a> {
     /// The op's id.
@@ -67,6 +99,8 @@ pub struct OpFacts<'a> {
     pub int32_out: bool,
     /// The first result's type and size.
     pub first_out: Option<(&'a Type, Size)>,
+    /// The operands bound to the [`Input`]s, by [`Input`] index (the first, like [`Operation::arg`]).
+    inputs: [Option<&'a Operand>; 6],
 }
 
 impl<'a> OpFacts<'a> {
@@ -84,8 +118,12 @@ impl<'a> OpFacts<'a> {
             int32_scalar_in: false,
             int32_out: false,
             first_out: None,
+            inputs: [None; 6],
         };
         for a in &op.args {
+            if let Some(input) = a.key.as_deref().and_then(Input::of) {
+                facts.inputs[input as usize].get_or_insert(&a.value);
+            }
             match &a.value {
                 Operand::Const(tv) => {
                     let s = Size::of(&tv.ty);
@@ -112,6 +150,11 @@ impl<'a> OpFacts<'a> {
             facts.first_out.get_or_insert((ty, s));
         }
         facts
+    }
+
+    /// The operand bound to `input`, like [`Operation::arg`] without comparing names again.
+    pub fn arg(&self, input: Input) -> Option<&'a Operand> {
+        self.inputs[input as usize]
     }
 
     fn read(&mut self, s: Size) {

@@ -196,7 +196,7 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
     let mut checker = Checker::new(&cx);
     let order = &cx.order;
     let mut ops = Vec::with_capacity(order.len());
-    let mut nodes = Vec::new();
+    let mut nodes = Vec::with_capacity(order.len());
     let mut node_of = vec![usize::MAX; f.ops.len()];
     let mut edges = Vec::with_capacity(order.len() * 2);
     for &id in order {

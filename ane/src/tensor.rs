@@ -152,7 +152,7 @@ pub fn const_any_above(f: &Function, operand: &Operand, n: i64) -> bool {
     const_elements(f, operand).is_some_and(|e| (0..e.len()).any(|i| e.get_i64(i).is_some_and(|x| x > n)))
 }
 
-/// The integer input `key` of an op, when constant and scalar (or the first element).
-pub fn const_int(f: &Function, op: &Operation, key: &str) -> Option<i64> {
-    const_elements(f, op.arg(key)?)?.get_i64(0)
+/// The integer an operand holds when it is a constant scalar (or its first element).
+pub fn const_int(f: &Function, operand: &Operand) -> Option<i64> {
+    const_elements(f, operand)?.get_i64(0)
 }

@@ -4,7 +4,7 @@ use super::{
     AXIS_ABOVE_16384, Cx, FP32_COMPUTE, Finding, LAST_AXIS_ALIGNMENT, LAST_AXIS_ONE, NOT_BC1S,
     RANK_ABOVE_FIVE, Site, TOPK_UNDERPRICED,
 };
-use crate::facts::OpFacts;
+use crate::facts::{Input, OpFacts};
 use crate::kind::Kind;
 use crate::rule::Rule;
 use crate::tensor::{dims, is_constant};
@@ -18,7 +18,6 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
     let Some((_, size)) = facts.first_out else {
         return;
     };
-    let op = facts.op;
     if let Some(rank) = size.rank
         && rank > 5
     {
@@ -42,7 +41,7 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
             site,
             "linear works on channels-last tensors; on the ANE a 1×1 conv on (B, C, 1, S) is about 3× faster",
         )),
-        Kind::Matmul if op.arg("y").is_some_and(|y| is_constant(cx.f, y)) => out.push(Finding::new(
+        Kind::Matmul if facts.arg(Input::Y).is_some_and(|y| is_constant(cx.f, y)) => out.push(Finding::new(
             &NOT_BC1S,
             site,
             "matmul by constant weights; on the ANE a 1×1 conv on (B, C, 1, S) is about 3× faster",

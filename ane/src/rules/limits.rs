@@ -1,7 +1,7 @@
 //! Size limits of the Neural Engine (ANE014–ANE017).
 
 use super::{CONV_KERNEL, Cx, DIM_ABOVE_65536, Finding, MATMUL_INNER, MAX_POOL_WIDTH, Site};
-use crate::facts::OpFacts;
+use crate::facts::{Input, OpFacts};
 use crate::kind::Kind;
 use crate::tensor::{const_any_above, const_int, const_ints, known_dims, operand_type};
 use mil_ir::Operation;
@@ -14,7 +14,11 @@ pub const MAX_MATMUL_INNER: u64 = 32_768;
 /// Fires on ops beyond a size limit.
 pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
     let (f, op, widest) = (cx.f, facts.op, facts.widest);
-    let groups = const_int(f, op, "groups").unwrap_or(1).max(1) as u64;
+    let groups = facts
+        .arg(Input::Groups)
+        .and_then(|o| const_int(f, o))
+        .unwrap_or(1)
+        .max(1) as u64;
     if widest > MAX_DIM || groups > MAX_DIM {
         let n = widest.max(groups);
         let what = format!(
@@ -23,9 +27,9 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
         out.push(Finding::new(&DIM_ABOVE_65536, site, what));
     }
     match facts.kind {
-        Kind::Conv => check_conv_kernel(cx, op, site, out),
+        Kind::Conv => check_conv_kernel(cx, facts, site, out),
         Kind::MaxPool => check_pool_width(cx, op, site, out),
-        Kind::Matmul => check_matmul_inner(cx, op, site, out),
+        Kind::Matmul => check_matmul_inner(cx, facts, site, out),
         _ => {}
     }
 }
@@ -40,9 +44,9 @@ fn kernel_fits(kh: u64, kw: u64) -> bool {
     }
 }
 
-fn check_conv_kernel(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let Some(w) = op
-        .arg("weight")
+fn check_conv_kernel(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
+    let Some(w) = facts
+        .arg(Input::Weight)
         .and_then(|o| operand_type(cx.f, o))
         .and_then(known_dims)
     else {
@@ -76,15 +80,17 @@ fn check_pool_width(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
     }
 }
 
-fn check_matmul_inner(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>) {
-    let Some(x) = op
-        .arg("x")
+fn check_matmul_inner(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
+    let Some(x) = facts
+        .arg(Input::X)
         .and_then(|o| operand_type(cx.f, o))
         .and_then(known_dims)
     else {
         return;
     };
-    let transposed = op.arg("transpose_x").is_some_and(|o| const_any_above(cx.f, o, 0));
+    let transposed = facts
+        .arg(Input::TransposeX)
+        .is_some_and(|o| const_any_above(cx.f, o, 0));
     let inner = match (x.len(), transposed) {
         (0, _) => return,
         (1, _) | (_, false) => x[x.len() - 1],

@@ -1,7 +1,7 @@
 //! int8 weights and activations (ANE112, ANE113); the second depends on the chip.
 
 use super::{Cx, Finding, Site, W8A8_CANDIDATE, WEIGHT_ONLY_INT8};
-use crate::facts::OpFacts;
+use crate::facts::{Input, OpFacts};
 use crate::kind::Kind;
 use crate::tensor::{defining_op, known_dims, operand_type};
 use mil_ir::catalogue::Opset;
@@ -22,7 +22,7 @@ impl Quantization {
         let (f, id, op) = (cx.f, facts.id, facts.op);
         match facts.kind {
             Kind::Quantize => self.activations_quantized = true,
-            Kind::Conv if is_fp16_3x3_conv(f, op) => {
+            Kind::Conv if is_fp16_3x3_conv(f, facts) => {
                 self.convs += 1;
                 self.first_conv.get_or_insert(id);
             }
@@ -66,13 +66,13 @@ fn is_int8_weight(f: &Function, op: &Operation) -> bool {
 }
 
 /// An fp16 conv with a 3×3 kernel whose input is not already dequantized int8.
-fn is_fp16_3x3_conv(f: &Function, op: &Operation) -> bool {
-    let kernel_3x3 = op
-        .arg("weight")
+fn is_fp16_3x3_conv(f: &Function, facts: &OpFacts) -> bool {
+    let kernel_3x3 = facts
+        .arg(Input::Weight)
         .and_then(|o| operand_type(f, o))
         .and_then(known_dims)
         .is_some_and(|w| w.len() == 4 && w[2] == 3 && w[3] == 3);
-    let x = op.arg("x");
+    let x = facts.arg(Input::X);
     let fp16 = x.and_then(|o| operand_type(f, o)).and_then(|t| t.dtype()) == Some(DType::Fp16);
     let from_dequantize = matches!(x, Some(Operand::Value(r))
         if r.id.and_then(|v| defining_op(f, v)).is_some_and(|d| f.op(d).kind == "dequantize"));
