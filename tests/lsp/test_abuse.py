@@ -3,12 +3,7 @@ too polite for this): requests cancelled as soon as they are sent, a client that
 of a request, `exit` with and without `shutdown`. The server answers every request it got (a result
 or RequestCancelled), never panics, and exits promptly. See docs/robustness.md."""
 
-import json
-import subprocess
-import threading
-import time
-
-from conftest import mil_binary
+from raw import Raw
 
 STATEMENT = '            tensor<fp16, [1, 4]> v{0} = relu(x = x)[name = string("v{0}")];\n'
 
@@ -16,75 +11,6 @@ STATEMENT = '            tensor<fp16, [1, 4]> v{0} = relu(x = x)[name = string("
 def program(n: int) -> str:
     body = "".join(STATEMENT.format(i) for i in range(n))
     return "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4]> x) {\n" + body + "        } -> (x);\n}\n"
-
-
-class Raw:
-    """`mil lsp` with a reader thread collecting every message it sends."""
-
-    def __init__(self):
-        self.proc = subprocess.Popen(
-            [mil_binary(), "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        self.messages = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.stderr = b""
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-
-    def _read(self):
-        out = self.proc.stdout
-        while True:
-            header = b""
-            while not header.endswith(b"\r\n\r\n"):
-                byte = out.read(1)
-                if not byte:
-                    return
-                header += byte
-            length = int(header.split(b"Content-Length:")[1].split(b"\r\n")[0])
-            message = json.loads(out.read(length))
-            with self.lock:
-                self.messages.append(message)
-
-    def _read_stderr(self):
-        self.stderr = self.proc.stderr.read()
-
-    def send(self, message: dict):
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
-
-    def request(self, id: int, method: str, params):
-        self.send({"id": id, "method": method, "params": params})
-
-    def notify(self, method: str, params):
-        self.send({"method": method, "params": params})
-
-    def response(self, id: int, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for m in self.messages:
-                    if m.get("id") == id and "method" not in m:
-                        return m
-            time.sleep(0.01)
-        raise AssertionError(f"no response to request {id} in {timeout} s")
-
-    def initialize(self, root):
-        self.request(0, "initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {}})
-        self.response(0)
-        self.notify("initialized", {})
-
-    def peak_rss_mb(self) -> float:
-        """The server's peak resident memory so far (Linux)."""
-        with open(f"/proc/{self.proc.pid}/status") as status:
-            line = next(line for line in status if line.startswith("VmHWM:"))
-        return int(line.split()[1]) / 1024
-
-    def wait_exit(self, timeout=10) -> int:
-        code = self.proc.wait(timeout=timeout)
-        time.sleep(0.1)
-        assert b"panicked" not in self.stderr, self.stderr.decode(errors="replace")
-        return code
 
 
 def test_cancelled_requests_are_all_answered(tmp_path):
