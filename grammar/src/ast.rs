@@ -3,6 +3,7 @@
 //! The tree is deliberately loose where the text is (a type and an op head look alike:
 //! `tensor<fp16, [1]>` and `tensor_buffer_to_tensor<ios17>`); lowering gives it meaning.
 
+use crate::lexer::Value;
 use mil_ir::Span;
 
 /// A piece of source text: an identifier, a number or a string with its quotes.
@@ -101,36 +102,105 @@ pub struct TypeExpr<'a> {
 }
 
 impl<'a> TypedLit<'a> {
-    /// The syntax tree of a `DTYPE(value)` token (see [`crate::lexer::Tok::ScalarLit`]) at `start`.
+    /// The syntax tree of a `DTYPE(value)` token (see [`crate::lexer::Lexeme::ScalarLit`]) at `start`.
     pub fn from_scalar_token(text: &'a str, start: usize) -> TypedLit<'a> {
         let open = text.find('(').expect("the token has a `(`");
         let inner = &text[open + 1..text.len() - 1];
         let lead = inner.len() - inner.trim_start().len();
         let value = inner.trim();
         let at = start + open + 1 + lead;
-        let word = |text: &'a str, at: usize| Word {
-            text,
-            span: Span::new(at, at + text.len()),
+        TypedLit::with_type(text, start, open, LitBody::Lit(leaf(value, at)))
+    }
+
+    /// The syntax tree of a `tensor<...>([a, b, ...])` token (see [`crate::lexer::Lexeme::TensorLit`])
+    /// at `start`: the list is read when it is lowered.
+    pub fn from_tensor_token(text: &'a str, start: usize) -> TypedLit<'a> {
+        let (ty_end, open, close) = typed_token_parts(text, '[', ']');
+        let body = LitBody::Items(Span::new(start + open, start + close + 1));
+        TypedLit::with_type(text, start, ty_end, body)
+    }
+
+    /// The syntax tree of a `tensor<...>(BLOBFILE(...))` token (see [`crate::lexer::Lexeme::BlobLit`])
+    /// at `start`: its parameters are read when it is lowered.
+    pub fn from_blob_token(text: &'a str, start: usize) -> TypedLit<'a> {
+        let (ty_end, open, _) = typed_token_parts(text, 'B', ')');
+        let close = text[..text.len() - 1].rfind(')').expect("BLOBFILE(...) closes");
+        let body = LitBody::Blobfile(Span::new(start + open, start + close + 1));
+        TypedLit::with_type(text, start, ty_end, body)
+    }
+
+    /// A typed literal token at `start` whose type is `text[..ty_end]`.
+    fn with_type(text: &'a str, start: usize, ty_end: usize, body: LitBody<'a>) -> TypedLit<'a> {
+        let ty = Word {
+            text: &text[..ty_end],
+            span: Span::new(start, start + ty_end),
         };
-        let lit = match value.as_bytes()[0] {
-            b'"' => Lit::Str(word(value, at)),
-            b'-' if value[1..].starts_with(|c: char| c.is_ascii_alphabetic()) => {
-                Lit::Negated(Span::new(at, at + value.len()), word(&value[1..], at + 1))
-            }
-            c if c == b'-' || c == b'.' || c.is_ascii_digit() => Lit::Number(word(value, at)),
-            _ => Lit::Word(word(value, at)),
-        };
-        let dtype = word(&text[..open], start);
         TypedLit {
             span: Span::new(start, start + text.len()),
             ty: TypeExpr {
-                span: dtype.span,
-                name: dtype,
+                span: ty.span,
+                name: ty,
                 args: None,
             },
-            body: LitBody::Lit(lit),
+            body,
         }
     }
+}
+
+/// Where the type of a one-token `tensor<...>(...)` literal ends, and where its body starts (at
+/// `open`) and ends (at the last `close`).
+fn typed_token_parts(text: &str, open: char, close: char) -> (usize, usize, usize) {
+    let ty_end = text.find('>').expect("the token has a tensor type") + 1;
+    let open = ty_end + text[ty_end..].find(open).expect("the token has a body");
+    let close = text.rfind(close).expect("the token's body closes");
+    (ty_end, open, close)
+}
+
+/// A one-lexeme literal `text` at `at`, told apart as the grammar would: a string, a negated word
+/// (`-inf`), a number or a word.
+pub fn leaf(text: &str, at: usize) -> Lit<'_> {
+    let word = |text, at: usize| Word {
+        text,
+        span: Span::new(at, at + text.len()),
+    };
+    match text.as_bytes()[0] {
+        b'"' => Lit::Str(word(text, at)),
+        b'-' if text[1..].starts_with(|c: char| c.is_ascii_alphabetic()) => {
+            Lit::Negated(Span::new(at, at + text.len()), word(&text[1..], at + 1))
+        }
+        c if c == b'-' || c == b'.' || c.is_ascii_digit() => Lit::Number(word(text, at)),
+        _ => Lit::Word(word(text, at)),
+    }
+}
+
+/// The name of a `key =` or `key = value` token starting at `start`.
+pub fn key_word(src: &str, start: usize) -> Word<'_> {
+    let len = src.as_bytes()[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    Word {
+        text: &src[start..start + len],
+        span: Span::new(start, start + len),
+    }
+}
+
+/// The key and the value of a `key = value` token spanning `start..end` (see [`crate::lexer::Tok::Keyed`]).
+pub fn keyed(src: &str, start: usize, end: usize, value: Value) -> (Word<'_>, ArgValue<'_>) {
+    let key = key_word(src, start);
+    let eq = key.span.end as usize + src[key.span.end as usize..].find('=').expect("the token has `=`");
+    let text = src[eq + 1..end].trim_start();
+    let at = end - text.len();
+    let value = match value {
+        Value::Name => ArgValue::Name(Word {
+            text,
+            span: Span::new(at, end),
+        }),
+        Value::Scalar => ArgValue::Typed(Box::new(TypedLit::from_scalar_token(text, at))),
+        Value::Tensor => ArgValue::Typed(Box::new(TypedLit::from_tensor_token(text, at))),
+        Value::Blob => ArgValue::Typed(Box::new(TypedLit::from_blob_token(text, at))),
+    };
+    (key, value)
 }
 
 /// One parameter inside `<...>`.
@@ -207,7 +277,13 @@ pub enum LitBody<'a> {
     /// A literal.
     Lit(Lit<'a>),
     /// `BLOBFILE(key = value, ...)`.
-    Blob(Span, Vec<(Word<'a>, Box<TypedLit<'a>>)>),
+    Blob(Span, Vec<(Word<'a>, ArgValue<'a>)>),
+    /// A flat list `[a, b, ...]` of one-lexeme elements, read as part of one token: its elements
+    /// are read when it is lowered.
+    Items(Span),
+    /// `BLOBFILE(path = string("..."), offset = uint64(N))`, read as part of one token: its
+    /// parameters are read when it is lowered.
+    Blobfile(Span),
     /// Nothing.
     Empty(Span),
 }

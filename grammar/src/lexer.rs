@@ -1,18 +1,24 @@
-//! The tokens of MIL text, produced by a logos lexer.
+//! The tokens of MIL text: a logos lexer reads the lexemes, and a small fusion step joins the
+//! commonest sequences into single tokens for the grammar.
 //!
 //! Comments and characters that form no token are taken out of the stream here: comments are
 //! kept aside for the formatter, and bad characters become diagnostics, so the grammar only ever
-//! sees well-formed tokens.
+//! sees well-formed tokens. The fusion step turns `key =` into one [`Tok::Key`], and `key = value`
+//! into one [`Tok::Keyed`] when the value is a single lexeme (a name before `,`, `)` or `]`, a
+//! scalar, flat tensor or BLOBFILE literal) and only blanks on one line separate the parts: a statement Core ML
+//! writes then takes a handful of grammar steps instead of dozens. The grammar accepts the unfused
+//! spelling too, so fusing never changes what a text means.
 
 use logos::Logos;
 use mil_ir::{Diagnostic, Span, codes};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
-/// A token kind. Tokens carry no text; the grammar slices it from the source by span.
+/// A lexeme kind. Lexemes carry no text; the grammar slices it from the source by span.
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
 #[logos(skip r"[ \t\r\n\f]+")]
-pub enum Tok {
+pub enum Lexeme {
     /// `program`.
     #[token("program")]
     Program,
@@ -30,6 +36,14 @@ pub enum Tok {
     /// `bool(true)`), read as one token for speed.
     #[regex(r#"(bool|string|fp16|fp32|fp64|bf16|int4|int8|int16|int32|int64|uint1|uint2|uint3|uint4|uint6|uint8|uint16|uint32|uint64|fp8e4m3fn|fp8e5m2)\([ \t]*(-?[0-9A-Za-z_.+\-]+|"([^"\\\n]|\\.)*")[ \t]*\)"#)]
     ScalarLit,
+    /// A whole `tensor<DTYPE, [dims]>([a, b, ...])` literal whose elements form one flat list of
+    /// numbers or words, read as one token for speed (nested and string lists go through the grammar).
+    #[regex(r"tensor<[ \t]*[a-z0-9]+[ \t]*,[ \t]*\[[0-9?, \t]*\][ \t]*>[ \t]*\([ \t]*\[[ \t\r\n]*(-?([0-9]+|0[xX][0-9a-fA-F]*(\.[0-9a-fA-F]*)?[pP][+-]?[0-9]+|([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[A-Za-z_][A-Za-z0-9_]*)([ \t\r\n]*,[ \t\r\n]*-?([0-9]+|0[xX][0-9a-fA-F]*(\.[0-9a-fA-F]*)?[pP][+-]?[0-9]+|([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[A-Za-z_][A-Za-z0-9_]*))*[ \t\r\n]*,?[ \t\r\n]*)?\][ \t]*\)")]
+    TensorLit,
+    /// A whole `tensor<DTYPE, [dims]>(BLOBFILE(path = string("..."), offset = uint64(N)))`, as Core ML
+    /// writes it, read as one token for speed (other spellings go through the grammar).
+    #[regex(r#"tensor<[ \t]*[a-z0-9]+[ \t]*,[ \t]*\[[0-9?, \t]*\][ \t]*>[ \t]*\([ \t]*BLOBFILE[ \t]*\([ \t]*path[ \t]*=[ \t]*string\([ \t]*"([^"\\\n]|\\.)*"[ \t]*\)[ \t]*,[ \t]*offset[ \t]*=[ \t]*uint64\([ \t]*[0-9]+[ \t]*\)[ \t]*\)[ \t]*\)"#)]
+    BlobLit,
     /// An identifier: names, types, dtypes, op kinds, `true`, `inf`.
     #[regex("[A-Za-z_][A-Za-z0-9_]*")]
     Ident,
@@ -94,13 +108,40 @@ pub enum Tok {
     Question,
 }
 
+/// What the value of a [`Tok::Keyed`] token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A value name.
+    Name,
+    /// A [`Lexeme::ScalarLit`].
+    Scalar,
+    /// A [`Lexeme::TensorLit`].
+    Tensor,
+    /// A [`Lexeme::BlobLit`].
+    Blob,
+}
+
+/// A token the grammar sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tok {
+    /// A lexeme as read.
+    Plain(Lexeme),
+    /// A name and its `=`: `key =`.
+    Key,
+    /// A name, `=` and a one-lexeme value: `key = value`.
+    Keyed(Value),
+}
+
 /// A token with its byte range, as lalrpop's external-lexer interface wants it.
 pub type Spanned = (usize, Tok, usize);
+
+/// A lexeme with its byte range.
+type RawSpanned = (usize, Lexeme, usize);
 
 /// A streaming lexer: yields the tokens the grammar sees and sets aside comments and problems,
 /// which stay available after the tokens are consumed.
 pub struct Lexer<'a> {
-    inner: logos::Lexer<'a, Tok>,
+    inner: logos::Lexer<'a, Lexeme>,
     text: &'a str,
     /// The comments met so far, in order (shared with whoever attaches them as parsing goes).
     pub comments: Rc<RefCell<Vec<Span>>>,
@@ -111,6 +152,8 @@ pub struct Lexer<'a> {
     depth: usize,
     /// How many opening brackets past [`MAX_NESTING`] were skipped and not yet closed.
     skipped: usize,
+    /// Lexemes read ahead by the fusion step and not yet handed out.
+    ahead: VecDeque<RawSpanned>,
 }
 
 /// The deepest bracket nesting passed on to the grammar. Lowering, printing and dropping nested
@@ -123,54 +166,51 @@ impl<'a> Lexer<'a> {
     /// A lexer over `text`.
     pub fn new(text: &'a str) -> Lexer<'a> {
         Lexer {
-            inner: Tok::lexer(text),
+            inner: Lexeme::lexer(text),
             text,
             comments: Rc::default(),
             diagnostics: Vec::new(),
             bad: None,
             depth: 0,
             skipped: 0,
+            ahead: VecDeque::with_capacity(4),
         }
     }
 
     #[inline]
     fn flush_bad(&mut self) {
-        if self.bad.is_none() {
-            return;
-        }
         if let Some(b) = self.bad.take() {
             self.diagnostics.push(invalid_chars(self.text, b));
         }
     }
-}
 
-impl Iterator for Lexer<'_> {
-    type Item = Result<Spanned, ()>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next lexeme the grammar may see: comments, bad characters and over-deep brackets are
+    /// set aside.
+    fn lexeme(&mut self) -> Option<RawSpanned> {
         loop {
-            let Some(tok) = self.inner.next() else {
+            let Some(lexeme) = self.inner.next() else {
                 self.flush_bad();
                 return None;
             };
             let span = self.inner.span();
-            let Ok(tok) = tok else {
+            let Ok(lexeme) = lexeme else {
                 let s = Span::from(span);
                 self.bad = Some(self.bad.map_or(s, |b| b.cover(s)));
                 continue;
             };
             self.flush_bad();
-            match tok {
-                Tok::Comment => self.comments.borrow_mut().push(span.into()),
-                Tok::UnterminatedStr => {
+            use Lexeme::*;
+            match lexeme {
+                Comment => self.comments.borrow_mut().push(span.into()),
+                UnterminatedStr => {
                     self.diagnostics.push(Diagnostic::new(
                         codes::UNTERMINATED_STRING,
                         span.clone().into(),
                         "this string has no closing `\"` on its line",
                     ));
-                    return Some(Ok((span.start, Tok::Str, span.end)));
+                    return Some((span.start, Str, span.end));
                 }
-                Tok::LParen | Tok::LBracket | Tok::LBrace | Tok::Lt if self.depth == MAX_NESTING => {
+                LParen | LBracket | LBrace | Lt if self.depth == MAX_NESTING => {
                     if self.skipped == 0 {
                         self.diagnostics.push(Diagnostic::new(
                             codes::SYNTAX,
@@ -182,19 +222,78 @@ impl Iterator for Lexer<'_> {
                     }
                     self.skipped += 1;
                 }
-                Tok::RParen | Tok::RBracket | Tok::RBrace | Tok::Gt if self.skipped > 0 => self.skipped -= 1,
+                RParen | RBracket | RBrace | Gt if self.skipped > 0 => self.skipped -= 1,
                 t => {
                     match t {
-                        Tok::LParen | Tok::LBracket | Tok::LBrace | Tok::Lt => self.depth += 1,
-                        Tok::RParen | Tok::RBracket | Tok::RBrace | Tok::Gt => {
-                            self.depth = self.depth.saturating_sub(1)
-                        }
+                        LParen | LBracket | LBrace | Lt => self.depth += 1,
+                        RParen | RBracket | RBrace | Gt => self.depth = self.depth.saturating_sub(1),
                         _ => {}
                     }
-                    return Some(Ok((span.start, t, span.end)));
+                    return Some((span.start, t, span.end));
                 }
             }
         }
+    }
+
+    /// The `n`th lexeme not yet handed out.
+    fn peek(&mut self, n: usize) -> Option<RawSpanned> {
+        while self.ahead.len() <= n {
+            let next = self.lexeme()?;
+            self.ahead.push_back(next);
+        }
+        Some(self.ahead[n])
+    }
+
+    /// Whether only blanks, and no line break, lie between two lexemes.
+    fn adjacent(&self, end: usize, start: usize) -> bool {
+        self.text.as_bytes()[end..start]
+            .iter()
+            .all(|&b| b == b' ' || b == b'\t')
+    }
+
+    /// The token starting with `first`, a name: `key =` or `key = value` when they can be fused.
+    fn after_name(&mut self, first: RawSpanned) -> Spanned {
+        let plain = (first.0, Tok::Plain(first.1), first.2);
+        let Some(eq) = self.peek(0) else { return plain };
+        if eq.1 != Lexeme::Eq || !self.adjacent(first.2, eq.0) {
+            return plain;
+        }
+        let value = self.peek(1).filter(|v| self.adjacent(eq.2, v.0));
+        let kind = match value.map(|v| v.1) {
+            Some(Lexeme::ScalarLit) => Some(Value::Scalar),
+            Some(Lexeme::TensorLit) => Some(Value::Tensor),
+            Some(Lexeme::BlobLit) => Some(Value::Blob),
+            Some(Lexeme::Ident) => self
+                .peek(2)
+                .filter(|t| matches!(t.1, Lexeme::Comma | Lexeme::RParen | Lexeme::RBracket))
+                .map(|_| Value::Name),
+            _ => None,
+        };
+        match (kind, value) {
+            (Some(kind), Some(v)) => {
+                self.ahead.drain(..2);
+                (first.0, Tok::Keyed(kind), v.2)
+            }
+            _ => {
+                self.ahead.pop_front();
+                (first.0, Tok::Key, eq.2)
+            }
+        }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Result<Spanned, ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let first = match self.ahead.pop_front() {
+            Some(t) => t,
+            None => self.lexeme()?,
+        };
+        Some(Ok(match first.1 {
+            Lexeme::Ident | Lexeme::Program | Lexeme::Func => self.after_name(first),
+            other => (first.0, Tok::Plain(other), first.2),
+        }))
     }
 }
 
@@ -215,22 +314,100 @@ mod tests {
         Lexer::new(text).map(|t| t.unwrap().1).collect()
     }
 
+    fn plain(lexemes: &[Lexeme]) -> Vec<Tok> {
+        lexemes.iter().map(|&l| Tok::Plain(l)).collect()
+    }
+
     #[test]
     fn numbers_and_arrows() {
-        use Tok::*;
+        use Lexeme::*;
         assert_eq!(
             kinds("-0x1.48p-1 -3 1e-6 0.5 -> -inf"),
-            [Float, Int, Float, Float, Arrow, Minus, Ident]
+            plain(&[Float, Int, Float, Float, Arrow, Minus, Ident])
         );
-        assert_eq!(kinds("dict<a, b>>"), [Ident, Lt, Ident, Comma, Ident, Gt, Gt]);
+        assert_eq!(
+            kinds("dict<a, b>>"),
+            plain(&[Ident, Lt, Ident, Comma, Ident, Gt, Gt])
+        );
         assert_eq!(
             kinds("tensor<fp16, [1, ?]> tensor<fp16, [-1]>"),
-            [TensorType, Ident, Lt, Ident, Comma, LBracket, Int, RBracket, Gt]
+            plain(&[TensorType, Ident, Lt, Ident, Comma, LBracket, Int, RBracket, Gt])
         );
         assert_eq!(
             kinds(r#"string("a\")") uint64(64) fp16(-0x1p-3) bool(true) relu(x)"#),
-            [
+            plain(&[
                 ScalarLit, ScalarLit, ScalarLit, ScalarLit, Ident, LParen, Ident, RParen
+            ])
+        );
+    }
+
+    #[test]
+    fn whole_literals() {
+        use Lexeme::*;
+        let blob = r#"tensor<fp16, [2]>(BLOBFILE(path = string("@model_path/w.bin"), offset = uint64(64)))"#;
+        assert_eq!(kinds(blob), plain(&[BlobLit]));
+        assert_eq!(
+            kinds(
+                "tensor<int32, [3]>([1, -2,\n 0x1p-3]) tensor<bool, [2]>([true, false]) tensor<int32, [0]>([])"
+            ),
+            plain(&[TensorLit, TensorLit, TensorLit])
+        );
+        // Nested, string and malformed lists are left to the grammar, from the type on.
+        assert_eq!(
+            kinds("tensor<int32, [1, 1]>([[1]])"),
+            plain(&[
+                TensorType, LParen, LBracket, LBracket, Int, RBracket, RBracket, RParen
+            ])
+        );
+        assert_eq!(
+            kinds(r#"tensor<string, [1]>(["a"]) tensor<int32, [2]>([1 2])"#),
+            plain(&[
+                TensorType, LParen, LBracket, Str, RBracket, RParen, TensorType, LParen, LBracket, Int, Int,
+                RBracket, RParen
+            ])
+        );
+    }
+
+    #[test]
+    fn keys_and_values_are_fused() {
+        use Lexeme::*;
+        use Tok::{Key, Keyed, Plain};
+        assert_eq!(
+            kinds(r#"t y = conv(x = a, w = b)[name = string("y")]"#),
+            [
+                Plain(Ident),
+                Key,
+                Plain(Ident),
+                Plain(LParen),
+                Keyed(Value::Name),
+                Plain(Comma),
+                Keyed(Value::Name),
+                Plain(RParen),
+                Plain(LBracket),
+                Keyed(Value::Scalar),
+                Plain(RBracket)
+            ]
+        );
+        assert_eq!(
+            kinds(
+                "val = tensor<int32, [1]>([1]) c = tensor<fp16, [1]>(BLOBFILE(path = string(\"p\"), offset = uint64(0)))"
+            ),
+            [Keyed(Value::Tensor), Keyed(Value::Blob)]
+        );
+        // Not across a comment, and a name value only when the argument ends there.
+        assert_eq!(
+            kinds("x // c\n= a, y = // c\n b, z = a b"),
+            [
+                Plain(Ident),
+                Plain(Eq),
+                Plain(Ident),
+                Plain(Comma),
+                Key,
+                Plain(Ident),
+                Plain(Comma),
+                Key,
+                Plain(Ident),
+                Plain(Ident)
             ]
         );
     }

@@ -10,7 +10,7 @@ mod lower;
 mod syntax_error;
 
 lalrpop_util::lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused_parens, missing_docs)]
+    #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, missing_docs)]
     grammar,
     "/mil.rs"
 );

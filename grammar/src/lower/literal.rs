@@ -2,7 +2,7 @@
 //! literals of hand-written files, checked against their declared type and stored compactly.
 
 use super::Lowerer;
-use crate::ast::{Lit, LitBody, TypedLit, Word};
+use crate::ast::{ArgValue, Lit, LitBody, TypedLit, Word};
 use half::{bf16, f16};
 use mil_ir::float::{is_canonical_spelling, parse_float};
 use mil_ir::{BlobRef, ConstData, DType, Diagnostic, Dim, Elements, Literal, Span, Type, TypedValue, codes};
@@ -15,6 +15,12 @@ impl Lowerer<'_> {
             (_, Type::Invalid(_)) => placeholder(),
             (LitBody::Blob(span, args), Type::Tensor { .. } | Type::Scalar(_)) => {
                 self.lower_blob(*span, args)
+            }
+            (LitBody::Blobfile(span), Type::Tensor { .. } | Type::Scalar(_)) => {
+                self.lower_blob(*span, &blobfile_args(self.src, *span))
+            }
+            (LitBody::Items(span), Type::Tensor { dtype, shape }) => {
+                ConstData::Tensor(self.lower_items(*dtype, shape, *span))
             }
             (LitBody::Lit(lit), Type::Tensor { dtype, shape }) => {
                 ConstData::Tensor(self.lower_elements(*dtype, shape, lit))
@@ -29,7 +35,7 @@ impl Lowerer<'_> {
             (body, _) => {
                 let span = match body {
                     LitBody::Lit(l) => l.span(),
-                    LitBody::Blob(s, _) | LitBody::Empty(s) => *s,
+                    LitBody::Blob(s, _) | LitBody::Blobfile(s) | LitBody::Items(s) | LitBody::Empty(s) => *s,
                 };
                 let what = if matches!(body, LitBody::Empty(_)) {
                     "an empty value"
@@ -119,11 +125,19 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_blob(&mut self, span: Span, args: &[(Word, Box<TypedLit>)]) -> ConstData {
+    fn lower_blob(&mut self, span: Span, args: &[(Word, ArgValue)]) -> ConstData {
         let mut path = None;
         let mut offset = None;
         let mut rank0_spelling = false;
         for (key, value) in args {
+            let ArgValue::Typed(value) = value else {
+                self.error(
+                    codes::BAD_LITERAL,
+                    value.span(),
+                    format!("BLOBFILE's `{}` is a typed literal, e.g. `uint64(64)`", key.text),
+                );
+                continue;
+            };
             let v = self.lower_typed(value);
             match key.text {
                 "path" => {
@@ -164,31 +178,67 @@ impl Lowerer<'_> {
 
     /// Reads tensor elements and checks them against the dtype and the shape.
     fn lower_elements(&mut self, dtype: DType, shape: &[Dim], lit: &Lit) -> Elements {
-        let mut leaves = Vec::with_capacity(match lit {
-            Lit::List(_, items) => items.len(),
-            _ => 1,
-        });
-        flatten(lit, &mut leaves);
-        let mut out = Elements::with_capacity(dtype, leaves.len());
-        let mut decimal = None;
-        let mut bad = None;
-        let mut inexact = None;
-        for leaf in &leaves {
-            match push_element(&mut out, dtype, leaf) {
-                Ok(Pushed {
-                    decimal: d,
-                    inexact: i,
-                }) => {
-                    decimal = decimal.or(d.then(|| leaf.span()));
-                    inexact = inexact.or(i.then(|| leaf.span()));
+        let mut check = ElementCheck::default();
+        let (out, count) = match lit {
+            Lit::List(_, items) => {
+                let mut leaves = Vec::with_capacity(items.len());
+                flatten(lit, &mut leaves);
+                let mut out = Elements::with_capacity(dtype, leaves.len());
+                for leaf in &leaves {
+                    check.push(&mut out, dtype, leaf);
                 }
-                Err(msg) => bad = bad.or(Some((leaf.span(), msg))),
+                (out, leaves.len())
             }
+            leaf => {
+                let mut out = Elements::with_capacity(dtype, 1);
+                check.push(&mut out, dtype, leaf);
+                (out, 1)
+            }
+        };
+        self.report(check, dtype);
+        let form = Form {
+            list: matches!(lit, Lit::List(..)),
+            flat: is_flat(lit),
+            nested: nested_as(lit, shape),
+        };
+        self.check_shape(shape, lit.span(), count, form);
+        out
+    }
+
+    /// Reads the flat list `[a, b, ...]` at `span` that the lexer took as part of one token, element
+    /// by element, with the checks of [`Self::lower_elements`].
+    fn lower_items(&mut self, dtype: DType, shape: &[Dim], span: Span) -> Elements {
+        let text = self.text(span);
+        let inner = &text[1..text.len() - 1];
+        let mut out = Elements::with_capacity(dtype, inner.bytes().filter(|&b| b == b',').count() + 1);
+        let mut check = ElementCheck::default();
+        let mut count = 0;
+        let mut at = span.start as usize + 1;
+        for item in inner.split(',') {
+            let lead = item.len() - item.trim_start().len();
+            let leaf = item.trim();
+            if !leaf.is_empty() {
+                check.push(&mut out, dtype, &crate::ast::leaf(leaf, at + lead));
+                count += 1;
+            }
+            at += item.len() + 1;
         }
-        if let Some((span, msg)) = bad {
+        self.report(check, dtype);
+        let form = Form {
+            list: true,
+            flat: true,
+            nested: matches!(shape, [Dim::Known(n)] if *n == count as u64),
+        };
+        self.check_shape(shape, span, count, form);
+        out
+    }
+
+    /// Reports what [`ElementCheck`] found.
+    fn report(&mut self, check: ElementCheck, dtype: DType) {
+        if let Some((span, msg)) = check.bad {
             self.error(codes::LITERAL_DTYPE, span, msg);
         }
-        if let Some(span) = decimal {
+        if let Some(span) = check.decimal {
             self.diags.push(Diagnostic::new(
                 codes::DECIMAL_FLOAT,
                 span,
@@ -197,18 +247,17 @@ impl Lowerer<'_> {
                 ),
             ));
         }
-        if let Some(span) = inexact {
+        if let Some(span) = check.inexact {
             self.diags.push(Diagnostic::new(
                 codes::INEXACT_FLOAT,
                 span,
                 format!("this value is not exactly representable as {dtype} and is rounded"),
             ));
         }
-        self.check_shape(shape, lit, leaves.len());
-        out
     }
 
-    fn check_shape(&mut self, shape: &[Dim], lit: &Lit, count: usize) {
+    /// Checks a literal of `count` elements at `span`, written in `form`, against `shape`.
+    fn check_shape(&mut self, shape: &[Dim], span: Span, count: usize, form: Form) {
         let expected = shape.iter().try_fold(1u64, |acc, d| match d {
             Dim::Known(n) => acc.checked_mul(*n).ok_or(true),
             Dim::Unknown => Err(false),
@@ -220,38 +269,34 @@ impl Lowerer<'_> {
             )
         };
         match expected {
-            Err(true) => self.error(
-                codes::ELEMENT_COUNT,
-                lit.span(),
-                format!("shape {} overflows", dims()),
-            ),
+            Err(true) => self.error(codes::ELEMENT_COUNT, span, format!("shape {} overflows", dims())),
             Err(false) => {}
             Ok(n) if n != count as u64 => self.error(
                 codes::ELEMENT_COUNT,
-                lit.span(),
+                span,
                 format!(
                     "{count} element{} for shape {}, which holds {n}",
                     if count == 1 { "" } else { "s" },
                     dims()
                 ),
             ),
-            Ok(_) if nested_as(lit, shape) => {}
-            Ok(_) if shape.len() >= 2 && is_flat(lit) => self.diags.push(Diagnostic::new(
+            Ok(_) if form.nested => {}
+            Ok(_) if shape.len() >= 2 && form.flat => self.diags.push(Diagnostic::new(
                 codes::FLAT_TENSOR_LITERAL,
-                lit.span(),
+                span,
                 format!(
                     "flat list for shape {}; Core ML's files nest one list per dimension",
                     dims()
                 ),
             )),
-            Ok(_) if !shape.is_empty() && !matches!(lit, Lit::List(..)) => self.diags.push(Diagnostic::new(
+            Ok(_) if !shape.is_empty() && !form.list => self.diags.push(Diagnostic::new(
                 codes::FLAT_TENSOR_LITERAL,
-                lit.span(),
+                span,
                 format!("single value for shape {}; write it as a nested list", dims()),
             )),
             Ok(_) => self.error(
                 codes::ELEMENT_COUNT,
-                lit.span(),
+                span,
                 format!("the nesting of this literal does not match shape {}", dims()),
             ),
         }
@@ -318,6 +363,72 @@ impl Lowerer<'_> {
 /// What a placeholder for an unreadable value holds.
 fn placeholder() -> ConstData {
     ConstData::Literal(Literal::List(Vec::new()))
+}
+
+/// How a tensor literal is written, for checking it against its shape.
+struct Form {
+    /// It is a list (not a single value).
+    list: bool,
+    /// It is a list of single values.
+    flat: bool,
+    /// It nests one list per dimension of the shape.
+    nested: bool,
+}
+
+/// What reading a literal's elements found: the first element of the wrong dtype (with why), the
+/// first decimal float and the first float that had to be rounded.
+#[derive(Default)]
+struct ElementCheck {
+    bad: Option<(Span, String)>,
+    decimal: Option<Span>,
+    inexact: Option<Span>,
+}
+
+impl ElementCheck {
+    /// Appends `leaf` to `out`, noting what is wrong with it.
+    fn push(&mut self, out: &mut Elements, dtype: DType, leaf: &Lit) {
+        match push_element(out, dtype, leaf) {
+            Ok(Pushed { decimal, inexact }) => {
+                self.decimal = self.decimal.or(decimal.then(|| leaf.span()));
+                self.inexact = self.inexact.or(inexact.then(|| leaf.span()));
+            }
+            Err(msg) if self.bad.is_none() => self.bad = Some((leaf.span(), msg)),
+            Err(_) => {}
+        }
+    }
+}
+
+/// The `path` and `offset` parameters of the `BLOBFILE(path = string("..."), offset = uint64(N))` at
+/// `span`, which the lexer took as part of one token (so that spelling, give or take blanks, is
+/// certain: each part is found by its first letter).
+fn blobfile_args(src: &str, span: Span) -> [(Word<'_>, ArgValue<'_>); 2] {
+    let bytes = src.as_bytes();
+    let find = |from: usize, c: u8| from + bytes[from..].iter().position(|&b| b == c).expect("in the token");
+    let path = find(span.start as usize + "BLOBFILE".len(), b'p');
+    let string = find(path, b's');
+    let quote = find(string, b'"');
+    let mut escaped = false;
+    let close = quote
+        + 1
+        + bytes[quote + 1..]
+            .iter()
+            .position(|&b| {
+                let end = b == b'"' && !escaped;
+                escaped = b == b'\\' && !escaped;
+                end
+            })
+            .expect("the string closes");
+    let string_end = find(close, b')') + 1;
+    let offset = find(string_end, b'o');
+    let uint = find(offset, b'u');
+    let uint_end = find(uint, b')') + 1;
+    let typed = |start: usize, end: usize| {
+        ArgValue::Typed(Box::new(TypedLit::from_scalar_token(&src[start..end], start)))
+    };
+    [
+        (crate::ast::key_word(src, path), typed(string, string_end)),
+        (crate::ast::key_word(src, offset), typed(uint, uint_end)),
+    ]
 }
 
 fn flatten<'l, 'a>(lit: &'l Lit<'a>, out: &mut Vec<&'l Lit<'a>>) {

@@ -75,45 +75,76 @@ fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
 /// Reads a `tensor<DTYPE, [dims]>` the lexer took as one token; its dims are digits and `?` only.
 fn read_tensor_token(w: ast::Word) -> Result<Type, Problem> {
     let text = w.text;
+    let bytes = text.as_bytes();
     let base = w.span.start as usize;
     let at = |start: usize, end: usize| Span::new(base + start, base + end);
-    // Byte ranges of the non-blank parts between `from` and `to`.
-    let trimmed = |from: usize, to: usize| {
-        let part = &text[from..to];
-        let lead = part.len() - part.trim_start().len();
-        (from + lead, (from + part.trim_end().len()).max(from + lead))
-    };
-    let comma = text.find(',').expect("the token has a comma");
-    let (ds, de) = trimmed("tensor<".len(), comma);
-    let dtype = DType::from_name(&text[ds..de]).ok_or_else(|| {
-        let found = &text[ds..de];
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    let mut i = "tensor<".len();
+    while blank(bytes[i]) {
+        i += 1;
+    }
+    let ds = i;
+    while bytes[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    let dtype = DType::from_name(&text[ds..i]).ok_or_else(|| {
         (
-            at(ds, de),
-            format!("`{found}` is not a dtype; expected one of {}", dtype_list()),
+            at(ds, i),
+            format!(
+                "`{}` is not a dtype; expected one of {}",
+                &text[ds..i],
+                dtype_list()
+            ),
         )
     })?;
-    let open = comma + text[comma..].find('[').expect("the token has `[`");
-    let close = text.rfind(']').expect("the token has `]`");
-    let mut shape = Vec::with_capacity(text[open..close].bytes().filter(|&b| b == b',').count() + 1);
-    if !text[open + 1..close].trim().is_empty() {
-        let mut from = open + 1;
-        while from <= close {
-            let to = from + text[from..close].find(',').unwrap_or(close - from);
-            let (s, e) = trimmed(from, to);
-            if s == e && to == close {
-                break; // a trailing comma, as the grammar allows elsewhere
-            }
-            shape.push(match &text[s..e] {
-                "?" => Dim::Unknown,
-                d => Dim::Known(
-                    d.parse()
-                        .map_err(|_| (at(s, e), format!("`{d}` is not a dimension (a size ≥ 0 or `?`)")))?,
-                ),
-            });
-            from = to + 1;
+    while bytes[i] != b'[' {
+        i += 1;
+    }
+    let open = i;
+    let close = open
+        + bytes[open..]
+            .iter()
+            .position(|&b| b == b']')
+            .expect("the token has `]`");
+    let mut shape = Vec::with_capacity(bytes[open..close].iter().filter(|&&b| b == b',').count() + 1);
+    let mut from = open + 1;
+    while from <= close {
+        let to = from
+            + bytes[from..close]
+                .iter()
+                .position(|&b| b == b',')
+                .unwrap_or(close - from);
+        let (mut s, mut e) = (from, to);
+        while s < e && blank(bytes[s]) {
+            s += 1;
         }
+        while e > s && blank(bytes[e - 1]) {
+            e -= 1;
+        }
+        if s == e && to == close {
+            break; // nothing, or a trailing comma as the grammar allows elsewhere
+        }
+        shape.push(match &bytes[s..e] {
+            b"?" => Dim::Unknown,
+            digits => read_size(digits)
+                .map(Dim::Known)
+                .ok_or_else(|| not_a_dimension(at(s, e), &text[s..e]))?,
+        });
+        from = to + 1;
     }
     Ok(Type::Tensor { dtype, shape })
+}
+
+/// A dimension written in decimal digits, if it is one and fits.
+fn read_size(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+            .flatten()
+    })
 }
 
 fn read_dtype(t: &TypeExpr) -> Result<DType, Problem> {
@@ -137,13 +168,14 @@ fn read_dims(dims: &[ast::Dim]) -> Result<Vec<Dim>, Problem> {
 fn read_dim(d: &ast::Dim) -> Result<Dim, Problem> {
     match d {
         ast::Dim::Unknown(_) => Ok(Dim::Unknown),
-        ast::Dim::Size(w) => w.text.parse::<u64>().map(Dim::Known).map_err(|_| {
-            (
-                w.span,
-                format!("`{}` is not a dimension (a size ≥ 0 or `?`)", w.text),
-            )
-        }),
+        ast::Dim::Size(w) => read_size(w.text.as_bytes())
+            .map(Dim::Known)
+            .ok_or_else(|| not_a_dimension(w.span, w.text)),
     }
+}
+
+fn not_a_dimension(span: Span, text: &str) -> Problem {
+    (span, format!("`{text}` is not a dimension (a size ≥ 0 or `?`)"))
 }
 
 fn unknown_type(t: &TypeExpr) -> Problem {
