@@ -63,8 +63,17 @@ pub enum Input {
 }
 
 impl Input {
-    /// The input called `key`, if it is one of these.
-    fn of(key: &str) -> Option<Input> {
+    /// The input called `key` of an op of `kind`, if it is one the rules or the cost model look
+    /// up: `groups` on any op (limits), the others only on conv, conv_transpose, linear and matmul.
+    /// Reading a key's text is a cache miss of its own, so other ops' keys are not read.
+    fn of(kind: Kind, key: &str) -> Option<Input> {
+        let named = matches!(
+            kind,
+            Kind::Conv | Kind::ConvTranspose | Kind::Linear | Kind::Matmul
+        );
+        if !named {
+            return (key == "groups").then_some(Input::Groups);
+        }
         Some(match key {
             "x" => Input::X,
             "y" => Input::Y,
@@ -121,7 +130,7 @@ impl<'a> OpFacts<'a> {
             inputs: [None; 6],
         };
         for a in &op.args {
-            if let Some(input) = a.key.as_deref().and_then(Input::of) {
+            if let Some(input) = a.key.as_deref().and_then(|k| Input::of(facts.kind, k)) {
                 facts.inputs[input as usize].get_or_insert(&a.value);
             }
             match &a.value {
