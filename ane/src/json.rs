@@ -1,7 +1,8 @@
 //! The placement as JSON: per op `var`, `op`, `device`, `ane_eligible`, `reason`, `estimated_ms`,
 //! plus the estimate per device, the rule behind the reason and Core ML's verdict when the file
 //! carries one; per function the segments, the findings and the totals. Written straight from
-//! these structs (no intermediate value tree), so a 160k-op report stays fast.
+//! these structs into one buffer sized up front: no intermediate value tree, no list of ops, and
+//! no string per op (reasons are written where they go).
 
 use crate::device::Device;
 use crate::placement::{FunctionPlacement, OpPlacement};
@@ -17,10 +18,16 @@ pub fn render(file: &str, target: Target, functions: &[FunctionPlacement]) -> St
         compute_units: target.compute_units.name(),
         functions: functions.iter().map(function).collect(),
     };
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    out.push('\n');
-    out
+    let ops: usize = functions.iter().map(|p| p.ops.len() + p.findings.len()).sum();
+    let mut out = Vec::with_capacity(1024 + ops * BYTES_PER_OP);
+    // Writing into a Vec fails only if a Serialize impl does, and none of these does.
+    let _ = serde_json::to_writer_pretty(&mut out, &doc);
+    out.push(b'\n');
+    String::from_utf8(out).unwrap_or_default()
 }
+
+/// About what one op takes in the report, to size the buffer once.
+const BYTES_PER_OP: usize = 700;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -34,7 +41,7 @@ struct Document<'a> {
 struct FunctionJson<'a> {
     name: &'a str,
     opset: &'a str,
-    ops: Vec<OpJson<'a>>,
+    ops: Ops<'a>,
     segments: Vec<SegmentJson<'a>>,
     findings: Vec<FindingJson<'a>>,
     totals: Totals,
@@ -46,7 +53,7 @@ struct OpJson<'a> {
     op: &'a str,
     device: Device,
     ane_eligible: bool,
-    reason: String,
+    reason: ReasonJson<'a>,
     rule: Option<&'static str>,
     estimated_ms: f64,
     estimates_ms: PerDevice,
@@ -107,7 +114,7 @@ fn function<'a>(p: &'a FunctionPlacement<'a>) -> FunctionJson<'a> {
     FunctionJson {
         name: p.name,
         opset: p.opset,
-        ops: p.ops.iter().map(op).collect(),
+        ops: Ops(&p.ops),
         segments: p
             .segments
             .iter()
@@ -143,6 +150,25 @@ fn function<'a>(p: &'a FunctionPlacement<'a>) -> FunctionJson<'a> {
     }
 }
 
+/// The ops, written one by one.
+struct Ops<'a>(&'a [OpPlacement<'a>]);
+
+impl Serialize for Ops<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(op))
+    }
+}
+
+/// An op's reason, written as a JSON string.
+struct ReasonJson<'a>(&'a OpPlacement<'a>);
+
+impl Serialize for ReasonJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let o = self.0;
+        s.collect_str(&o.reason.sentence(o.device, o.segment))
+    }
+}
+
 fn op<'a>(o: &'a OpPlacement<'a>) -> OpJson<'a> {
     let est = |d: Device| o.estimates_ms[d.index()];
     OpJson {
@@ -150,7 +176,7 @@ fn op<'a>(o: &'a OpPlacement<'a>) -> OpJson<'a> {
         op: o.kind,
         device: o.device,
         ane_eligible: o.ane_eligible,
-        reason: o.reason.text(o.device, o.segment),
+        reason: ReasonJson(o),
         rule: o.reason.code(),
         estimated_ms: o.estimated_ms(),
         estimates_ms: PerDevice {

@@ -9,6 +9,7 @@ use crate::plan::{self, Charges, Node};
 use crate::rules::{self, Checker, Cx, Finding};
 use crate::target::Target;
 use mil_ir::{Function, OpId, Program, Use, ValueDef};
+use std::fmt;
 
 /// Whose estimates and eligibility the planner uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,27 +65,62 @@ impl Reason {
 
     /// A sentence for people.
     pub fn text(&self, device: Device, segment: Option<usize>) -> String {
-        let seg = segment
-            .map(|s| format!(" (segment {})", s + 1))
-            .unwrap_or_default();
-        match self {
-            Reason::Constant => "constant: folded into the ops that read it".into(),
-            Reason::Boundary => "I/O boundary: Core ML's runtime wrapper of an input or output".into(),
-            Reason::Ineligible { code, message } => format!("ineligible ({code}): {message}"),
-            Reason::RefusedByCoreMl(m) => format!("ineligible: Core ML reports '{m}'"),
-            Reason::NotAllowed => "the compute units leave the Neural Engine out".into(),
-            Reason::OnAne { cpu_extra_ms } => {
-                format!(
-                    "cheapest on the ANE{seg}: the best plan with it on the CPU costs {cpu_extra_ms:.4} ms more"
-                )
-            }
-            Reason::Moved { ane_extra_ms } if *ane_extra_ms < 1e-9 => format!(
+        self.sentence(device, segment).to_string()
+    }
+
+    /// The sentence of [`Reason::text`], written where it goes (a report) without building a
+    /// string per op.
+    pub fn sentence(&self, device: Device, segment: Option<usize>) -> impl fmt::Display + '_ {
+        Sentence {
+            reason: self,
+            device,
+            segment,
+        }
+    }
+}
+
+/// A reason written out; see [`Reason::sentence`].
+struct Sentence<'r> {
+    reason: &'r Reason,
+    device: Device,
+    segment: Option<usize>,
+}
+
+impl fmt::Display for Sentence<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let device = self.device;
+        let seg = SegmentNote(self.segment);
+        match self.reason {
+            Reason::Constant => f.write_str("constant: folded into the ops that read it"),
+            Reason::Boundary => f.write_str("I/O boundary: Core ML's runtime wrapper of an input or output"),
+            Reason::Ineligible { code, message } => write!(f, "ineligible ({code}): {message}"),
+            Reason::RefusedByCoreMl(m) => write!(f, "ineligible: Core ML reports '{m}'"),
+            Reason::NotAllowed => f.write_str("the compute units leave the Neural Engine out"),
+            Reason::OnAne { cpu_extra_ms } => write!(
+                f,
+                "cheapest on the ANE{seg}: the best plan with it on the CPU costs {cpu_extra_ms:.4} ms more"
+            ),
+            Reason::Moved { ane_extra_ms } if *ane_extra_ms < 1e-9 => write!(
+                f,
                 "moved to {device}{seg}: ANE-eligible, and a tie: the plan costs the same with it on the ANE"
             ),
-            Reason::Moved { ane_extra_ms } => format!(
+            Reason::Moved { ane_extra_ms } => write!(
+                f,
                 "moved to {device}{seg}: ANE-eligible, but the best plan with it on the ANE costs {ane_extra_ms:.4} ms more (launch and switch charges outweigh its saving)"
             ),
-            Reason::Cheapest => format!("cheapest on the {device}{seg}"),
+            Reason::Cheapest => write!(f, "cheapest on the {device}{seg}"),
+        }
+    }
+}
+
+/// ` (segment N)`, numbered from 1, or nothing.
+struct SegmentNote(Option<usize>);
+
+impl fmt::Display for SegmentNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(s) => write!(f, " (segment {})", s + 1),
+            None => Ok(()),
         }
     }
 }
