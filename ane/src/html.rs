@@ -6,13 +6,15 @@ use crate::device::Device;
 use crate::json::Vars;
 use crate::placement::FunctionPlacement;
 use crate::target::Target;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 /// Ops drawn one by one at most; larger programs get the segment strip only.
 const MAX_DRAWN_OPS: usize = 4000;
 /// Ops per row of the picture.
 const PER_ROW: usize = 40;
 const CELL: usize = 22;
+/// About what one op's row (and cell) takes, to size the page once.
+const BYTES_PER_ROW: usize = 400;
 
 fn colour(d: Device) -> &'static str {
     match d {
@@ -22,21 +24,45 @@ fn colour(d: Device) -> &'static str {
     }
 }
 
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Text escaped for HTML as it is written (no string per escaped field).
+struct Esc<T>(T);
+
+impl<T: fmt::Display> fmt::Display for Esc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(Escaper(f), "{}", self.0)
+    }
+}
+
+/// Writes through to a formatter, escaping `&`, `<`, `>` and `"`.
+struct Escaper<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl fmt::Write for Escaper<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut from = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let entity = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => continue,
+            };
+            self.0.write_str(&s[from..i])?;
+            self.0.write_str(entity)?;
+            from = i + 1;
+        }
+        self.0.write_str(&s[from..])
+    }
 }
 
 /// The page for one file.
 pub fn page(file: &str, target: Target, functions: &[FunctionPlacement]) -> String {
-    let mut h = String::new();
+    let rows: usize = functions.iter().map(|p| p.ops.len() + p.findings.len()).sum();
+    let mut h = String::with_capacity(4096 + rows * BYTES_PER_ROW);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>placement: {f}</title>\n<style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}}.ane{{color:{a}}}.gpu{{color:{g}}}.cpu{{color:{c}}}.k{{display:inline-block;width:1em;height:1em;margin:0 .3em}}</style></head><body>\n<h1>Where each op runs: {f}</h1>\n<p>Chip <b>{chip}</b>, compute units <b>{units}</b>. <span class=\"k\" style=\"background:{a}\"></span>Neural Engine <span class=\"k\" style=\"background:{g}\"></span>GPU <span class=\"k\" style=\"background:{c}\"></span>CPU; a dashed outline marks ops the ANE refuses.</p>\n",
-        f = esc(file),
+        f = Esc(file),
         chip = target.chip,
         units = target.compute_units,
         a = colour(Device::Ane),
@@ -55,8 +81,8 @@ fn function(h: &mut String, p: &FunctionPlacement) {
     let _ = write!(
         h,
         "<h2>func {}&lt;{}&gt;</h2>\n<p>{} ops, {:.1}% on the ANE ({:.1}% of FLOPs), {} segment(s), estimated latency {:.4} ms.</p>\n",
-        esc(p.name),
-        esc(p.opset),
+        Esc(p.name),
+        Esc(p.opset),
         planned,
         100.0 * p.ane_op_share(),
         100.0 * p.ane_flop_share(),
@@ -74,9 +100,9 @@ fn function(h: &mut String, p: &FunctionPlacement) {
             "<tr><td>{}</td><td class=\"{d}\">{d}</td><td><a href=\"#op{}\">{}</a></td><td><a href=\"#op{}\">{}</a></td><td>{}</td><td>{:.4}</td></tr>",
             i + 1,
             s.first,
-            esc(p.ops[s.first].var),
+            Esc(p.ops[s.first].var),
             s.last,
-            esc(p.ops[s.last].var),
+            Esc(p.ops[s.last].var),
             s.ops,
             s.ms,
             d = s.device
@@ -87,11 +113,11 @@ fn function(h: &mut String, p: &FunctionPlacement) {
         let _ = writeln!(
             h,
             "<tr id=\"op{i}\"><td>{}</td><td>{}</td><td class=\"{d}\">{d}</td><td>{}</td><td>{:.4}</td><td>{}</td></tr>",
-            esc(o.var),
-            esc(o.kind),
+            Esc(o.var),
+            Esc(o.kind),
             if o.ane_eligible { "yes" } else { "no" },
             o.estimated_ms(),
-            esc(&o.reason.text(o.device, o.segment)),
+            Esc(o.reason.sentence(o.device, o.segment)),
             d = o.device
         );
     }
@@ -106,9 +132,9 @@ fn function(h: &mut String, p: &FunctionPlacement) {
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 f.rule.code.id,
-                esc(&vars.site(f.site)),
-                esc(&f.message),
-                esc(f.fix.unwrap_or("—"))
+                Esc(vars.site(f.site)),
+                Esc(&f.message),
+                Esc(f.fix.unwrap_or("—"))
             );
         }
         h.push_str("</table>\n");
@@ -187,10 +213,10 @@ fn graph(h: &mut String, p: &FunctionPlacement) {
             CELL - 4,
             CELL - 4,
             colour(o.device),
-            esc(o.var),
-            esc(o.kind),
+            Esc(o.var),
+            Esc(o.kind),
             o.device,
-            esc(&o.reason.text(o.device, o.segment))
+            Esc(o.reason.sentence(o.device, o.segment))
         );
     }
     h.push_str("</svg>\n");
