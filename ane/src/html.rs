@@ -2,6 +2,7 @@
 //! device (inline SVG: a strip of segments, then every op in program order with its data edges),
 //! the segments, every op with its reason, and the findings.
 
+use crate::decimal::Ms4;
 use crate::device::Device;
 use crate::json::Vars;
 use crate::placement::FunctionPlacement;
@@ -97,14 +98,14 @@ fn function(h: &mut String, p: &FunctionPlacement) {
     for (i, s) in p.segments.iter().enumerate() {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"{d}\">{d}</td><td><a href=\"#op{}\">{}</a></td><td><a href=\"#op{}\">{}</a></td><td>{}</td><td>{:.4}</td></tr>",
+            "<tr><td>{}</td><td class=\"{d}\">{d}</td><td><a href=\"#op{}\">{}</a></td><td><a href=\"#op{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
             i + 1,
             s.first,
             Esc(p.ops[s.first].var),
             s.last,
             Esc(p.ops[s.last].var),
             s.ops,
-            s.ms,
+            Ms4(s.ms),
             d = s.device
         );
     }
@@ -112,11 +113,11 @@ fn function(h: &mut String, p: &FunctionPlacement) {
     for (i, o) in p.ops.iter().enumerate() {
         let _ = writeln!(
             h,
-            "<tr id=\"op{i}\"><td>{}</td><td>{}</td><td class=\"{d}\">{d}</td><td>{}</td><td>{:.4}</td><td>{}</td></tr>",
+            "<tr id=\"op{i}\"><td>{}</td><td>{}</td><td class=\"{d}\">{d}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             Esc(o.var),
             Esc(o.kind),
             if o.ane_eligible { "yes" } else { "no" },
-            o.estimated_ms(),
+            Ms4(o.estimated_ms()),
             Esc(o.reason.sentence(o.device, o.segment)),
             d = o.device
         );
@@ -154,12 +155,12 @@ fn strip(h: &mut String, p: &FunctionPlacement) {
         let w = (s.ops as f64 / total * width).max(1.0);
         let _ = write!(
             h,
-            "<rect x=\"{x:.1}\" y=\"2\" width=\"{w:.1}\" height=\"24\" fill=\"{}\" stroke=\"#fff\"><title>segment {}: {} ops on {}, {:.4} ms</title></rect>",
+            "<rect x=\"{x:.1}\" y=\"2\" width=\"{w:.1}\" height=\"24\" fill=\"{}\" stroke=\"#fff\"><title>segment {}: {} ops on {}, {} ms</title></rect>",
             colour(s.device),
             i + 1,
             s.ops,
             s.device,
-            s.ms
+            Ms4(s.ms)
         );
         x += w;
     }

@@ -26,6 +26,7 @@
 pub mod analytics;
 pub mod compare;
 pub mod cost;
+pub mod decimal;
 pub mod device;
 pub mod diagnostics;
 pub mod facts;

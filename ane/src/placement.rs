@@ -3,6 +3,7 @@
 
 use crate::analytics::{self, Verdict};
 use crate::cost::{self, OpCost};
+use crate::decimal::Ms4;
 use crate::device::Device;
 use crate::kind::Kind;
 use crate::plan::{self, Charges, Node};
@@ -98,7 +99,8 @@ impl fmt::Display for Sentence<'_> {
             Reason::NotAllowed => f.write_str("the compute units leave the Neural Engine out"),
             Reason::OnAne { cpu_extra_ms } => write!(
                 f,
-                "cheapest on the ANE{seg}: the best plan with it on the CPU costs {cpu_extra_ms:.4} ms more"
+                "cheapest on the ANE{seg}: the best plan with it on the CPU costs {} ms more",
+                Ms4(*cpu_extra_ms)
             ),
             Reason::Moved { ane_extra_ms } if *ane_extra_ms < 1e-9 => write!(
                 f,
@@ -106,7 +108,8 @@ impl fmt::Display for Sentence<'_> {
             ),
             Reason::Moved { ane_extra_ms } => write!(
                 f,
-                "moved to {device}{seg}: ANE-eligible, but the best plan with it on the ANE costs {ane_extra_ms:.4} ms more (launch and switch charges outweigh its saving)"
+                "moved to {device}{seg}: ANE-eligible, but the best plan with it on the ANE costs {} ms more (launch and switch charges outweigh its saving)",
+                Ms4(*ane_extra_ms)
             ),
             Reason::Cheapest => write!(f, "cheapest on the {device}{seg}"),
         }
