@@ -104,12 +104,24 @@ pub struct TypeExpr<'a> {
 impl<'a> TypedLit<'a> {
     /// The syntax tree of a `DTYPE(value)` token (see [`crate::lexer::Lexeme::ScalarLit`]) at `start`.
     pub fn from_scalar_token(text: &'a str, start: usize) -> TypedLit<'a> {
-        let open = text.find('(').expect("the token has a `(`");
-        let inner = &text[open + 1..text.len() - 1];
-        let lead = inner.len() - inner.trim_start().len();
-        let value = inner.trim();
-        let at = start + open + 1 + lead;
-        TypedLit::with_type(text, start, open, LitBody::Lit(leaf(value, at)))
+        let bytes = text.as_bytes();
+        let open = bytes
+            .iter()
+            .position(|&b| b == b'(')
+            .expect("the token has a `(`");
+        let (mut from, mut to) = (open + 1, text.len() - 1);
+        while bytes[from] == b' ' || bytes[from] == b'\t' {
+            from += 1;
+        }
+        while bytes[to - 1] == b' ' || bytes[to - 1] == b'\t' {
+            to -= 1;
+        }
+        TypedLit::with_type(
+            text,
+            start,
+            open,
+            LitBody::Lit(leaf(&text[from..to], start + from)),
+        )
     }
 
     /// The syntax tree of a `tensor<...>([a, b, ...])` token (see [`crate::lexer::Lexeme::TensorLit`])
@@ -188,9 +200,16 @@ pub fn key_word(src: &str, start: usize) -> Word<'_> {
 /// The key and the value of a `key = value` token spanning `start..end` (see [`crate::lexer::Tok::Keyed`]).
 pub fn keyed(src: &str, start: usize, end: usize, value: Value) -> (Word<'_>, ArgValue<'_>) {
     let key = key_word(src, start);
-    let eq = key.span.end as usize + src[key.span.end as usize..].find('=').expect("the token has `=`");
-    let text = src[eq + 1..end].trim_start();
-    let at = end - text.len();
+    let bytes = src.as_bytes();
+    let mut at = key.span.end as usize;
+    while bytes[at] != b'=' {
+        at += 1;
+    }
+    at += 1;
+    while bytes[at] == b' ' || bytes[at] == b'\t' {
+        at += 1;
+    }
+    let text = &src[at..end];
     let value = match value {
         Value::Name => ArgValue::Name(Word {
             text,

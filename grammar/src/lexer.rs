@@ -11,9 +11,7 @@
 
 use logos::Logos;
 use mil_ir::{Diagnostic, Span, codes};
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A lexeme kind. Lexemes carry no text; the grammar slices it from the source by span.
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +130,10 @@ pub enum Tok {
     Keyed(Value),
 }
 
+/// The spans of the comments read so far, shared by the lexer that finds them and the lowering
+/// that attaches them (possibly on another thread).
+pub type Comments = Arc<Mutex<Vec<Span>>>;
+
 /// A token with its byte range, as lalrpop's external-lexer interface wants it.
 pub type Spanned = (usize, Tok, usize);
 
@@ -144,7 +146,7 @@ pub struct Lexer<'a> {
     inner: logos::Lexer<'a, Lexeme>,
     text: &'a str,
     /// The comments met so far, in order (shared with whoever attaches them as parsing goes).
-    pub comments: Rc<RefCell<Vec<Span>>>,
+    pub comments: Comments,
     /// Bad characters and unterminated strings met so far.
     pub diagnostics: Vec<Diagnostic>,
     bad: Option<Span>,
@@ -152,8 +154,10 @@ pub struct Lexer<'a> {
     depth: usize,
     /// How many opening brackets past [`MAX_NESTING`] were skipped and not yet closed.
     skipped: usize,
-    /// Lexemes read ahead by the fusion step and not yet handed out.
-    ahead: VecDeque<RawSpanned>,
+    /// Lexemes read ahead by the fusion step and not yet handed out, oldest first: the first
+    /// `ahead_len` of these.
+    ahead: [RawSpanned; 3],
+    ahead_len: usize,
 }
 
 /// The deepest bracket nesting passed on to the grammar. Lowering, printing and dropping nested
@@ -168,12 +172,13 @@ impl<'a> Lexer<'a> {
         Lexer {
             inner: Lexeme::lexer(text),
             text,
-            comments: Rc::default(),
+            comments: Comments::default(),
             diagnostics: Vec::new(),
             bad: None,
             depth: 0,
             skipped: 0,
-            ahead: VecDeque::with_capacity(4),
+            ahead: [(0, Lexeme::Eq, 0); 3],
+            ahead_len: 0,
         }
     }
 
@@ -201,7 +206,11 @@ impl<'a> Lexer<'a> {
             self.flush_bad();
             use Lexeme::*;
             match lexeme {
-                Comment => self.comments.borrow_mut().push(span.into()),
+                Comment => self
+                    .comments
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(span.into()),
                 UnterminatedStr => {
                     self.diagnostics.push(Diagnostic::new(
                         codes::UNTERMINATED_STRING,
@@ -237,11 +246,17 @@ impl<'a> Lexer<'a> {
 
     /// The `n`th lexeme not yet handed out.
     fn peek(&mut self, n: usize) -> Option<RawSpanned> {
-        while self.ahead.len() <= n {
-            let next = self.lexeme()?;
-            self.ahead.push_back(next);
+        while self.ahead_len <= n {
+            self.ahead[self.ahead_len] = self.lexeme()?;
+            self.ahead_len += 1;
         }
         Some(self.ahead[n])
+    }
+
+    /// Forgets the first `n` lexemes read ahead.
+    fn consume(&mut self, n: usize) {
+        self.ahead.copy_within(n..self.ahead_len, 0);
+        self.ahead_len -= n;
     }
 
     /// Whether only blanks, and no line break, lie between two lexemes.
@@ -271,11 +286,11 @@ impl<'a> Lexer<'a> {
         };
         match (kind, value) {
             (Some(kind), Some(v)) => {
-                self.ahead.drain(..2);
+                self.consume(2);
                 (first.0, Tok::Keyed(kind), v.2)
             }
             _ => {
-                self.ahead.pop_front();
+                self.consume(1);
                 (first.0, Tok::Key, eq.2)
             }
         }
@@ -286,9 +301,12 @@ impl Iterator for Lexer<'_> {
     type Item = Result<Spanned, ()>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let first = match self.ahead.pop_front() {
-            Some(t) => t,
-            None => self.lexeme()?,
+        let first = if self.ahead_len > 0 {
+            let first = self.ahead[0];
+            self.consume(1);
+            first
+        } else {
+            self.lexeme()?
         };
         Some(Ok(match first.1 {
             Lexeme::Ident | Lexeme::Program | Lexeme::Func => self.after_name(first),
@@ -416,7 +434,7 @@ mod tests {
     fn comments_and_garbage_are_set_aside() {
         let mut l = Lexer::new("a // hi\n$$ b \"open");
         assert_eq!(l.by_ref().count(), 3);
-        assert_eq!(*l.comments.borrow(), vec![Span::new(2, 7)]);
+        assert_eq!(*l.comments.lock().unwrap(), vec![Span::new(2, 7)]);
         let codes: Vec<_> = l.diagnostics.iter().map(|d| d.code.id).collect();
         assert_eq!(codes, ["MIL0002", "MIL0003"]);
     }

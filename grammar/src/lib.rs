@@ -7,6 +7,7 @@
 pub mod ast;
 pub mod lexer;
 mod lower;
+mod sink;
 mod syntax_error;
 
 lalrpop_util::lalrpop_mod!(
@@ -28,15 +29,51 @@ pub struct Parse {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Texts at least this long are lowered on a second thread while they are parsed; below it,
+/// starting a thread costs more than it saves.
+const PIPELINE_FROM: usize = 256 * 1024;
+
 /// Parses MIL text into the IR.
 pub fn parse(text: &str) -> Parse {
     let mut lexer = lexer::Lexer::new(text);
-    let mut lowerer = lower::Lowerer::new(text, std::rc::Rc::clone(&lexer.comments));
     let mut recovered = Vec::new();
-    let result = grammar::ProgramParser::new().parse(text, &mut recovered, &mut lowerer, &mut lexer);
-    let (program, source_map, lowered) = lowerer.finish(text.len());
+    let comments = std::sync::Arc::clone(&lexer.comments);
+    let parser = grammar::ProgramParser::new();
+    let (result, (program, source_map, lowered)) = if text.len() < PIPELINE_FROM {
+        let mut sink = sink::Sink::Direct(lower::Lowerer::new(text, comments));
+        let result = parser.parse(text, &mut recovered, &mut sink, &mut lexer);
+        let sink::Sink::Direct(lowerer) = sink else {
+            unreachable!("the sink stays direct")
+        };
+        (result, lowerer.finish(text.len()))
+    } else {
+        std::thread::scope(|scope| {
+            let (to, from) = std::sync::mpsc::sync_channel::<Vec<sink::Event>>(16);
+            let lowering = scope.spawn(move || {
+                let mut lowerer = lower::Lowerer::new(text, comments);
+                for event in from.into_iter().flatten() {
+                    lowerer.apply(event);
+                }
+                lowerer.finish(text.len())
+            });
+            let mut sink = sink::Sink::Channel {
+                batch: Vec::with_capacity(sink::BATCH),
+                to,
+            };
+            let result = parser.parse(text, &mut recovered, &mut sink, &mut lexer);
+            sink.flush();
+            drop(sink);
+            match lowering.join() {
+                Ok(lowered) => (result, lowered),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    };
     let mut diagnostics = lexer.diagnostics;
-    let comments = lexer.comments.borrow();
+    let comments = lexer
+        .comments
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(&first) = comments.first() {
         let n = comments.len();
         diagnostics.push(Diagnostic::new(

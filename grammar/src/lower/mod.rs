@@ -8,13 +8,14 @@ mod literal;
 mod types;
 
 use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, Word};
+use crate::lexer::Comments;
+use crate::sink::Event;
 use mil_ir::{
     ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
     FunctionSpans, OpId, OpSpans, Operand, Operation, Program, SourceMap, Span, Value, ValueDef, ValueId,
     ValueRef, ValueSpans, codes,
 };
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::PoisonError;
 
 /// State shared by the lowering of one file. The grammar drives it: it starts the program and each
 /// function when their headers are read, hands over each top-level statement as soon as it is
@@ -22,7 +23,7 @@ use std::rc::Rc;
 pub(crate) struct Lowerer<'a> {
     src: &'a str,
     diags: Vec<Diagnostic>,
-    comments: Rc<RefCell<Vec<Span>>>,
+    comments: Comments,
     next_comment: usize,
     /// Whether bare literals become rank-0 tensors (program 1.0's spelling of scalars).
     rank0_scalars: bool,
@@ -59,7 +60,7 @@ struct FnBuilder {
 
 impl<'a> Lowerer<'a> {
     /// A lowerer for `src`; `comments` fills as the lexer meets them.
-    pub(crate) fn new(src: &'a str, comments: Rc<RefCell<Vec<Span>>>) -> Lowerer<'a> {
+    pub(crate) fn new(src: &'a str, comments: Comments) -> Lowerer<'a> {
         Lowerer {
             src,
             diags: Vec::new(),
@@ -82,26 +83,34 @@ impl<'a> Lowerer<'a> {
 
     /// The comments that start before `offset` and were not attached yet.
     fn take_comments(&mut self, offset: u32) -> Vec<String> {
-        let comments = Rc::clone(&self.comments);
-        let comments = comments.borrow();
+        let comments = self.comments.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out = Vec::new();
         while let Some(c) = comments.get(self.next_comment) {
             if c.start >= offset {
                 break;
             }
-            out.push(self.text(*c).trim_end().to_string());
+            out.push(self.src[c.range()].trim_end().to_string());
             self.next_comment += 1;
         }
         out
     }
 
+    /// Lowers what the grammar has read.
+    pub(crate) fn apply(&mut self, event: Event<'a>) {
+        match event {
+            Event::Program {
+                start,
+                version,
+                attrs,
+            } => self.start_program(start, version, attrs),
+            Event::Function { start, end, header } => self.start_function(start, end, header),
+            Event::Statement(s) => self.statement(&s),
+            Event::EndFunction { body, outputs, end } => self.end_function(body, &outputs, end),
+        }
+    }
+
     /// `program(VERSION) [attrs] {` has been read (an empty version: the header could not be read).
-    pub(crate) fn start_program(
-        &mut self,
-        start: usize,
-        version: Word,
-        attrs: Option<(Span, Vec<ast::Attr>)>,
-    ) {
+    fn start_program(&mut self, start: usize, version: Word, attrs: Option<(Span, Vec<ast::Attr>)>) {
         let text = version.text.to_string();
         if !text.is_empty() && !is_version(&text) {
             self.error(
@@ -121,7 +130,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A function header from `start` to `end` has been read.
-    pub(crate) fn start_function(&mut self, start: usize, end: usize, h: ast::FuncHeader) {
+    fn start_function(&mut self, start: usize, end: usize, h: ast::FuncHeader) {
         let opset = match &h.opset {
             Some(w) => w.text.to_string(),
             None if h.name.text.is_empty() => String::new(), // an unreadable header, reported already
@@ -165,7 +174,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A statement of the current function's body has been read.
-    pub(crate) fn statement(&mut self, s: &OpStmt) {
+    fn statement(&mut self, s: &OpStmt) {
         let Some(mut fb) = self.current.take() else { return };
         let body = fb.f.body;
         let op = self.lower_stmt(&mut fb, body, s);
@@ -174,7 +183,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// The current function's body closed with `-> (outputs)` (spanning `body`), its `;` ending at `end`.
-    pub(crate) fn end_function(&mut self, body: Span, outputs: &[Word], end: usize) {
+    fn end_function(&mut self, body: Span, outputs: &[Word], end: usize) {
         let Some(mut fb) = self.current.take() else { return };
         let block = fb.f.body;
         self.end_block(&mut fb, block, body, outputs);
