@@ -40,7 +40,7 @@ pub fn parse(text: &str) -> Parse {
     let comments = std::sync::Arc::clone(&lexer.comments);
     let parser = grammar::ProgramParser::new();
     let (result, (program, source_map, lowered)) = if text.len() < PIPELINE_FROM {
-        let mut sink = sink::Sink::Direct(lower::Lowerer::new(text, comments));
+        let mut sink = sink::Sink::Direct(Box::new(lower::Lowerer::new(text, comments)));
         let result = parser.parse(text, &mut recovered, &mut sink, &mut lexer);
         let sink::Sink::Direct(lowerer) = sink else {
             unreachable!("the sink stays direct")

@@ -41,7 +41,7 @@ pub(crate) const BATCH: usize = 64;
 /// The grammar's end of the pipeline.
 pub(crate) enum Sink<'a> {
     /// Lowering as the grammar goes, on the same thread.
-    Direct(Lowerer<'a>),
+    Direct(Box<Lowerer<'a>>),
     /// Batches of events for a lowerer on another thread.
     Channel {
         batch: Vec<Event<'a>>,
