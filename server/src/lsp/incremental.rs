@@ -17,7 +17,8 @@
 
 use crate::lsp::model::Model;
 use mil_ir::{
-    Diagnostic, Function, OpId, Operand, Operation, SourceMap, Span, Use, ValueDef, ValueId, codes,
+    Diagnostic, Function, OpId, OpSpans, Operand, Operation, SourceMap, Span, Type, Use, ValueDef, ValueId,
+    ValueSpans, codes,
 };
 use std::collections::HashMap;
 
@@ -64,15 +65,29 @@ const STATEMENT_LOCAL: &[mil_ir::Code] = &[
 ];
 
 /// What re-parsing one statement did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Reparsed {
     /// The statement could not be patched alone; the model is untouched.
     Declined,
     /// Patched; the op means what it meant (only spacing or its `name` changed), so the
     /// program-wide checks find what they found (their spans have been moved).
     SameMeaning,
-    /// Patched; the op means something else, so the program-wide checks must run again.
-    NewMeaning,
+    /// Patched; the op means something else, so the program-wide checks must run again (for it
+    /// and what depends on it: see [`crate::lsp::recheck`]).
+    NewMeaning(Box<Edited>),
+}
+
+/// An op whose meaning an edit changed, with what it was before.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edited {
+    /// The function's index.
+    pub function: usize,
+    /// The op.
+    pub op: OpId,
+    /// The op before the edit.
+    pub old: Operation,
+    /// The declared types of its results before the edit.
+    pub old_types: Vec<Type>,
 }
 
 /// Replaces bytes `edit` of the model's text with `new_text` by re-parsing the one statement the
@@ -102,10 +117,9 @@ pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> Reparsed 
     let Some(patch) = prepare(m, fi, op, edit, new_text) else {
         return Reparsed::Declined;
     };
-    if patch.apply(m) {
-        Reparsed::SameMeaning
-    } else {
-        Reparsed::NewMeaning
+    match patch.apply(m) {
+        None => Reparsed::SameMeaning,
+        Some(edited) => Reparsed::NewMeaning(Box::new(edited)),
     }
 }
 
@@ -329,6 +343,54 @@ impl DeferredShift {
     }
 }
 
+impl DeferredShift {
+    /// Whether op `op` of function `function` is the re-parsed one, whose spans are in place.
+    pub fn is_reparsed(&self, function: usize, op: OpId) -> bool {
+        function == self.function && op == self.op
+    }
+
+    /// The spans of op `op` of function `function` once the moves are made.
+    pub fn op_spans(&self, function: usize, op: OpId, s: &OpSpans) -> OpSpans {
+        let mut s = s.clone();
+        if !self.is_reparsed(function, op) && s.whole.end >= self.threshold {
+            move_op_spans_after(&mut s, self.threshold, self.delta);
+        }
+        s
+    }
+
+    /// The spans of a value of function `function` once the moves are made (`result_of_edited`:
+    /// whether it is a result of the re-parsed op, whose spans are in place).
+    pub fn value_spans(&self, function: usize, result_of_edited: bool, s: ValueSpans) -> ValueSpans {
+        let mut s = s;
+        if !(function == self.function && result_of_edited) {
+            shift_span(&mut s.name, self.threshold, self.delta);
+            shift_span(&mut s.ty, self.threshold, self.delta);
+        }
+        s
+    }
+}
+
+/// Moves every span of one op's spans that lies after `edit_end` by `delta`.
+fn move_op_spans_after(o: &mut OpSpans, edit_end: u32, delta: i64) {
+    let mv = |s: &mut Span| shift_span(s, edit_end, delta);
+    for s in [&mut o.whole, &mut o.kind] {
+        mv(s);
+    }
+    o.opset.iter_mut().for_each(mv);
+    o.attribute_block.iter_mut().for_each(mv);
+    for a in &mut o.args {
+        mv(&mut a.whole);
+        mv(&mut a.value);
+        a.key.iter_mut().for_each(mv);
+        a.items.iter_mut().for_each(mv);
+    }
+    for a in &mut o.attributes {
+        for s in [&mut a.whole, &mut a.key, &mut a.value, &mut a.ty] {
+            mv(s);
+        }
+    }
+}
+
 /// Moves every span of `map` that lies after the edit.
 fn shift_map(map: &mut SourceMap, edit_end: u32, delta: i64) {
     let mv = |s: &mut Span| shift_span(s, edit_end, delta);
@@ -360,18 +422,7 @@ fn shift_map(map: &mut SourceMap, edit_end: u32, delta: i64) {
             if o.whole.end < edit_end {
                 continue;
             }
-            for s in [&mut o.whole, &mut o.kind] {
-                mv(s);
-            }
-            o.opset.iter_mut().for_each(mv);
-            o.attribute_block.iter_mut().for_each(mv);
-            for a in &mut o.args {
-                mv(&mut a.whole);
-                mv(&mut a.value);
-                a.key.iter_mut().for_each(mv);
-                a.items.iter_mut().for_each(mv);
-            }
-            o.attributes.iter_mut().for_each(attrs);
+            move_op_spans_after(o, edit_end, delta);
         }
     }
 }
@@ -435,8 +486,8 @@ fn same_meaning(a: &Operation, b: &Operation) -> bool {
 }
 
 impl Patch {
-    /// Applies the patch; returns whether the op still means what it meant.
-    fn apply(mut self, m: &mut Model) -> bool {
+    /// Applies the patch; returns the op as it was when it no longer means what it meant.
+    fn apply(mut self, m: &mut Model) -> Option<Edited> {
         let (fi, op) = (self.fi, self.op);
         // The text.
         let start = m.rope.byte_to_char(self.edit.start as usize);
@@ -477,15 +528,21 @@ impl Patch {
         spans.ops[op.index()] = op_spans;
         let f = &mut m.program.functions[fi];
         let results = f.op(op).results.clone();
-        let mut same_types = true;
+        let mut old_types = Vec::with_capacity(results.len());
         for (i, &v) in results.iter().enumerate() {
             let w = g.op(OpId(0)).results[i];
             let ws = gspans.values[w.index()];
             spans.values[v.index()].name = moved(ws.name, self.to_doc);
             spans.values[v.index()].ty = moved(ws.ty, self.to_doc);
-            same_types &= f.values[v.index()].ty == g.value(w).ty;
-            f.values[v.index()].ty = g.value(w).ty.clone();
+            old_types.push(std::mem::replace(
+                &mut f.values[v.index()].ty,
+                g.value(w).ty.clone(),
+            ));
         }
+        let same_types = results
+            .iter()
+            .zip(&old_types)
+            .all(|(v, t)| f.values[v.index()].ty == *t);
         let new_result_spans: Vec<Span> = results.iter().map(|v| spans.values[v.index()].name).collect();
 
         // The operation, with operands resolved in the real function.
@@ -602,7 +659,12 @@ impl Patch {
                 .partition_point(|x| (x.span.start, x.span.end) <= key);
             m.diagnostics.insert(at, d);
         }
-        same
+        (!same).then_some(Edited {
+            function: fi,
+            op,
+            old: old_op,
+            old_types,
+        })
     }
 }
 

@@ -21,6 +21,7 @@ pub mod locate;
 pub mod model;
 pub mod placement;
 pub mod position;
+pub mod recheck;
 pub mod references;
 pub mod rename;
 pub mod semantic_tokens;

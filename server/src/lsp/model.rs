@@ -2,12 +2,13 @@
 //!
 //! A model is built from scratch by the shared pipeline ([`crate::analysis`]) and then kept up to
 //! date edit by edit: an edit inside one statement re-parses only that statement
-//! ([`crate::lsp::incremental`]) and the program-wide checks run again over the patched program;
-//! anything else rebuilds.
+//! ([`crate::lsp::incremental`]) and, when it changed what the op means, the program-wide checks
+//! run again for the ops it can affect ([`crate::lsp::recheck`]); anything else rebuilds.
 
 use crate::lsp::documents::Edit;
-use crate::lsp::incremental::{self, DeferredShift, Reparsed};
+use crate::lsp::incremental::{self, DeferredShift, Edited, Reparsed};
 use crate::lsp::placement::Placement;
+use crate::lsp::recheck::{self, Facts, Recheck};
 use mil_ir::{Diagnostic, Program, SourceMap};
 use ropey::Rope;
 use std::collections::HashMap;
@@ -38,6 +39,10 @@ pub struct Model {
     pub deferred_shift: Option<DeferredShift>,
     /// Where the ops run, once a feature asked ([`crate::lsp::placement::of`]).
     pub placement: Mutex<Option<Arc<Placement>>>,
+    /// What the inferencer knows of each value (built on the first re-check).
+    pub facts: Option<Facts>,
+    /// How the last edit that changed an op's meaning was re-checked.
+    pub last_recheck: Option<Recheck>,
 }
 
 /// How a model was brought up to date.
@@ -64,6 +69,8 @@ impl Model {
             op_names: None,
             deferred_shift: None,
             placement: Mutex::new(None),
+            facts: None,
+            last_recheck: None,
         }
     }
 
@@ -83,6 +90,8 @@ impl Model {
             op_names: None,
             deferred_shift: None,
             placement: Mutex::new(None),
+            facts: None,
+            last_recheck: None,
         }
     }
 
@@ -90,7 +99,8 @@ impl Model {
     /// time where it can; returns `false` when it must be rebuilt from scratch instead. The
     /// diagnostics are then up to date; the source map is once [`Model::finish`] has run.
     pub fn patch(&mut self, edits: &[Edit], version: i32, rope: &Rope) -> bool {
-        let mut new_meaning = false;
+        // The ops whose meaning changed, each as it was before the first edit of the batch.
+        let mut edited: Vec<Edited> = Vec::new();
         for edit in edits {
             let Edit::Replace { span, text } = edit else {
                 return false;
@@ -98,14 +108,33 @@ impl Model {
             match incremental::reparse_statement(self, *span, text) {
                 Reparsed::Declined => return false,
                 Reparsed::SameMeaning => {}
-                Reparsed::NewMeaning => new_meaning = true,
+                Reparsed::NewMeaning(e) => {
+                    if !edited.iter().any(|x| (x.function, x.op) == (e.function, e.op)) {
+                        edited.push(*e);
+                    }
+                }
             }
         }
         debug_assert!(self.rope == *rope, "replayed edits must give the client's text");
-        self.placement = Mutex::new(None);
-        if new_meaning {
-            self.finish();
-            self.program_diagnostics = crate::analysis::program_checks(&self.program, &self.map);
+        match edited.as_slice() {
+            [] => {}
+            [one] => {
+                let mut targets = vec![mil_ane::Target::default()];
+                let cached = self.placement.get_mut().unwrap_or_else(|e| e.into_inner());
+                targets.extend(cached.as_ref().map(|p| p.target()));
+                let how = recheck::recheck(self, one, &targets);
+                if how != Recheck::Local {
+                    self.placement = Mutex::new(None);
+                }
+                self.last_recheck = Some(how);
+            }
+            _ => {
+                self.finish();
+                self.program_diagnostics = crate::analysis::program_checks(&self.program, &self.map);
+                self.placement = Mutex::new(None);
+                self.facts = None;
+                self.last_recheck = Some(Recheck::Full);
+            }
         }
         self.version = version;
         self.last_update = Update::Incremental(edits.len());

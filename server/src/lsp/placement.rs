@@ -33,6 +33,13 @@ pub struct FunctionPlace {
     pub ane_ops: (usize, usize),
 }
 
+impl Placement {
+    /// The target it is for.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+}
+
 impl FunctionPlace {
     /// Where op `id` runs.
     pub fn op(&self, id: OpId) -> Option<&OpPlace> {

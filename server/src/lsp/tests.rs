@@ -259,3 +259,167 @@ fn range_formatting_reindents_to_the_canonical_column() {
         "{edits:?}"
     );
 }
+
+/// A chain of convolutions whose parameters are constants, ending in a shape computation, like
+/// the benchmark's programs (with integer values an edit can change what is known of).
+fn conv_chain(layers: usize) -> String {
+    let mut text = String::from("program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4, 8, 8]> x) {\n");
+    let mut prev = "x".to_string();
+    for i in 0..layers {
+        text.push_str(&format!(
+            "            tensor<fp16, [4, 4, 3, 3]> w{i} = const()[name = string(\"w{i}\"), val = tensor<fp16, [4, 4, 3, 3]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64({})))];
+            tensor<int32, [2]> s{i} = const()[name = string(\"s{i}\"), val = tensor<int32, [2]>([1, 1])];
+            tensor<int32, [4]> p{i} = const()[name = string(\"p{i}\"), val = tensor<int32, [4]>([1, 1, 1, 1])];
+            string t{i} = const()[name = string(\"t{i}\"), val = string(\"custom\")];
+            tensor<fp16, [1, 4, 8, 8]> c{i} = conv(x = {prev}, weight = w{i}, strides = s{i}, pad = p{i}, pad_type = t{i})[name = string(\"c{i}\")];
+            tensor<fp16, [1, 4, 8, 8]> r{i} = relu(x = c{i})[name = string(\"r{i}\")];\n",
+            64 + 384 * i
+        ));
+        prev = format!("r{i}");
+    }
+    text.push_str(&format!(
+        "            tensor<int32, [4]> sh = shape(x = {prev})[name = string(\"sh\")];
+            tensor<int32, [4]> k = const()[name = string(\"k\"), val = tensor<int32, [4]>([0, 0, 0, 0])];
+            tensor<int32, [4]> sh2 = add(x = sh, y = k)[name = string(\"sh2\")];
+            tensor<fp16, [1, 4, 8, 8]> out = reshape(x = {prev}, shape = sh2)[name = string(\"out\")];
+        }} -> (out);\n}}\n"
+    ));
+    text
+}
+
+/// Edits that change what ops mean (digits of literals and names, dtypes), each checked against a
+/// full analysis of the new text; returns how often each way of re-checking was taken.
+fn check_rechecks_against_full_analysis(
+    original: &str,
+    edits: usize,
+    seed: u64,
+) -> std::collections::HashMap<crate::lsp::recheck::Recheck, usize> {
+    use crate::lsp::documents::Edit;
+    let mut rng = Rng(seed);
+    let mut m = model(original);
+    let mut taken = std::collections::HashMap::new();
+    let mut undo: Option<(usize, usize, String)> = None;
+    for step in 0..edits {
+        let text = m.rope.to_string();
+        let (start, end, insert) = match undo.take() {
+            Some(u) if rng.below(2) == 0 => u,
+            _ => {
+                let ops: Vec<mil_ir::Span> = m.map.functions[0].ops.iter().map(|o| o.whole).collect();
+                let w = ops[rng.below(ops.len())];
+                let stmt = &text[w.start as usize..w.end as usize];
+                let digits: Vec<usize> = stmt
+                    .match_indices(|c: char| c.is_ascii_digit())
+                    .map(|(i, _)| i)
+                    .collect();
+                match (rng.below(4), stmt.find("fp16")) {
+                    (0, Some(i)) => {
+                        let at = w.start as usize + i;
+                        (at, at + 4, ["fp32", "int32", "fp16"][rng.below(3)].to_string())
+                    }
+                    _ if !digits.is_empty() => {
+                        let at = w.start as usize + digits[rng.below(digits.len())];
+                        match rng.below(3) {
+                            0 => (at + 1, at + 1, "0".to_string()),
+                            _ => (at, at + 1, rng.below(10).to_string()),
+                        }
+                    }
+                    _ => continue,
+                }
+            }
+        };
+        let new_text = format!("{}{insert}{}", &text[..start], &text[end..]);
+        undo = Some((start, start + insert.len(), text[start..end].to_string()));
+        let edit = Edit::Replace {
+            span: mil_ir::Span::new(start, end),
+            text: insert,
+        };
+        let rope = Rope::from_str(&new_text);
+        m.last_recheck = None;
+        if !m.patch(std::slice::from_ref(&edit), step as i32 + 2, &rope) {
+            m = Model::build(step as i32 + 2, rope, None);
+        } else if let Some(how) = m.last_recheck {
+            *taken.entry(how).or_insert(0) += 1;
+        }
+        let fresh = model(&new_text);
+        assert_eq!(m.diagnostics, fresh.diagnostics, "step {step}: {edit:?}");
+        assert_eq!(
+            m.program_diagnostics, fresh.program_diagnostics,
+            "step {step}: {edit:?}\n{new_text}"
+        );
+        if rng.below(2) == 0 {
+            m.finish();
+        }
+    }
+    taken
+}
+
+#[test]
+fn op_local_rechecks_equal_full_analyses() {
+    use crate::lsp::recheck::Recheck;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut texts = vec![conv_chain(3)];
+    for name in [
+        "samples/hand_written.mil",
+        "samples/attention.mil",
+        "samples/ane_mlp.mil",
+    ] {
+        texts.push(std::fs::read_to_string(root.join(name)).unwrap());
+    }
+    let mut total = std::collections::HashMap::new();
+    for (i, text) in texts.iter().enumerate() {
+        for (how, n) in check_rechecks_against_full_analysis(text, 300, 0x5eed + i as u64) {
+            *total.entry(how).or_insert(0) += n;
+        }
+    }
+    // Many edits are re-checked op by op keeping the ANE analysis; those that change a type or
+    // an operand (most, as the random digits pile up) need it again.
+    let local = total.get(&Recheck::Local).copied().unwrap_or(0);
+    assert!(local > 200, "{total:?}");
+    assert!(
+        total.get(&Recheck::LocalTypesFullAne).copied().unwrap_or(0) > 10,
+        "{total:?}"
+    );
+}
+
+#[test]
+fn a_literal_edit_is_rechecked_op_by_op_and_its_readers_see_it() {
+    use crate::lsp::documents::Edit;
+    use crate::lsp::recheck::Recheck;
+    let text = conv_chain(3);
+    let mut m = model(&text);
+    assert!(m.program_diagnostics.iter().all(|d| d.code.id.starts_with("ANE")));
+    // The strides of the second conv: its output is no longer what is declared.
+    let at = text
+        .find("tensor<int32, [2]>([1, 1])];\n            tensor<int32, [4]> p1")
+        .unwrap()
+        + 24;
+    let edit = Edit::Replace {
+        span: mil_ir::Span::new(at, at),
+        text: "0".into(),
+    };
+    let new_text = format!("{}0{}", &text[..at], &text[at..]);
+    assert!(m.patch(&[edit], 2, &Rope::from_str(&new_text)));
+    assert_eq!(m.last_recheck, Some(Recheck::Local));
+    let fresh = model(&new_text);
+    assert_eq!(m.program_diagnostics, fresh.program_diagnostics);
+    assert!(
+        m.program_diagnostics
+            .iter()
+            .any(|d| d.code == mil_ir::codes::OUTPUT_TYPE)
+    );
+    // The constant folded into the reshape's shape: the reader of its reader sees the change.
+    let at = new_text.find("([0, 0, 0, 0])").unwrap() + 2;
+    let edit = Edit::Replace {
+        span: mil_ir::Span::new(at, at + 1),
+        text: "1".into(),
+    };
+    let newer = format!("{}1{}", &new_text[..at], &new_text[at + 1..]);
+    assert!(m.patch(&[edit], 3, &Rope::from_str(&newer)));
+    let fresh = model(&newer);
+    assert_eq!(m.program_diagnostics, fresh.program_diagnostics);
+    assert!(
+        m.program_diagnostics
+            .iter()
+            .any(|d| d.code == mil_ir::codes::INVALID_VALUE)
+    );
+}
