@@ -212,9 +212,12 @@ impl Finding {
     }
 }
 
-/// `what (evidence)`.
-fn cite(evidence: Evidence, what: String) -> String {
-    format!("{what} ({})", evidence.citation())
+/// `what (evidence)`, in `what`'s own buffer.
+fn cite(evidence: Evidence, mut what: String) -> String {
+    what.push_str(" (");
+    what.push_str(evidence.citation());
+    what.push(')');
+    what
 }
 
 /// What the rules look at: the function, its deployment target and the chip.
