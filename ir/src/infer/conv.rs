@@ -4,7 +4,7 @@ use super::context::Ctx;
 use super::shape::{Size, dim, known, may_equal, show};
 use super::{Inferred, Problem, tensor};
 use crate::catalogue::Opset;
-use crate::types::Dim;
+use crate::types::{DType, Dim};
 
 /// How the spatial dims of a window op are padded.
 struct Window {
@@ -107,8 +107,9 @@ impl Window {
     }
 }
 
-/// `conv` (and `conv_quantized`): `[N, C_out, spatial...]`.
-pub(crate) fn conv(cx: &Ctx) -> Inferred {
+/// The dtype and shape of `x` and the shape of `weight` of a convolution, which must have the same
+/// rank, 3 or more.
+fn conv_operands<'a>(cx: &Ctx<'_, 'a>) -> Result<(DType, &'a [Dim], &'a [Dim]), Problem> {
     let (dtype, x) = cx.tensor("x")?;
     let w = cx.shape("weight")?;
     if x.len() < 3 || w.len() != x.len() {
@@ -121,6 +122,12 @@ pub(crate) fn conv(cx: &Ctx) -> Inferred {
             ),
         ));
     }
+    Ok((dtype, x, w))
+}
+
+/// `conv` (and `conv_quantized`): `[N, C_out, spatial...]`.
+pub(crate) fn conv(cx: &Ctx) -> Inferred {
+    let (dtype, x, w) = conv_operands(cx)?;
     let n = x.len() - 2;
     let groups = cx.int_or("groups", 1)?;
     if groups < 1 {
@@ -171,18 +178,7 @@ pub(crate) fn conv(cx: &Ctx) -> Inferred {
 
 /// `conv_transpose`: `output_shape` when given, else the transposed window sizes.
 pub(crate) fn conv_transpose(cx: &Ctx) -> Inferred {
-    let (dtype, x) = cx.tensor("x")?;
-    let w = cx.shape("weight")?;
-    if x.len() < 3 || w.len() != x.len() {
-        return Err(Problem::incompatible(
-            "weight",
-            format!(
-                "x {} and weight {} must both have rank 3 or more, and the same rank",
-                show(x),
-                show(w)
-            ),
-        ));
-    }
+    let (dtype, x, w) = conv_operands(cx)?;
     let n = x.len() - 2;
     let groups = cx.int_or("groups", 1)?;
     let c_out = super::shape::map(w[1], |c| c * groups);
