@@ -22,33 +22,13 @@ import tempfile
 import time
 
 import coremltools as ct
-import numpy as np
-from coremltools.converters.mil import Builder as mb
 from coremltools.converters.mil.frontend.milproto.load import load as milproto_load
-from coremltools.converters.mil.mil import types
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from conv_chain import OPS_PER_LAYER, conv_chain  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests" / "oracle"))
 from mil_text import print_program  # noqa: E402
-
-OPS_PER_LAYER = 9
-CHANNELS, SIZE = 30, 64
-
-
-def conv_chain(layers):
-    """The benchmark program: `layers` conv (3×3, custom pad 1) + ReLU layers, fp16."""
-    rng = np.random.default_rng(0)
-
-    @mb.program(input_specs=[mb.TensorSpec(shape=(1, CHANNELS, SIZE, SIZE), dtype=types.fp16)],
-                opset_version=ct.target.iOS18)
-    def prog(x):
-        for _ in range(layers):
-            w = (rng.random((CHANNELS, CHANNELS, 3, 3)) / 8).astype(np.float16)
-            b = (rng.random((CHANNELS,)) / 8).astype(np.float16)
-            x = mb.relu(x=mb.conv(x=x, weight=w, bias=b, pad_type="custom", pad=[1, 1, 1, 1]))
-        return x
-
-    return prog
 
 
 def blob_offsets(spec):
