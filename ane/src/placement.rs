@@ -233,7 +233,7 @@ pub fn place(program: &Program, target: Target, source: Source) -> Vec<FunctionP
 pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionPlacement<'_> {
     let cx = Cx::new(f, target);
     let mut checker = Checker::new(&cx);
-    let order = &cx.order;
+    let order: &[OpId] = &cx.order;
     let mut ops = Vec::with_capacity(order.len());
     let mut nodes = Vec::with_capacity(order.len());
     let mut node_of = vec![usize::MAX; f.ops.len()];
