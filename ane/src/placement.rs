@@ -385,6 +385,7 @@ fn assign(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan:
     for (i, o) in ops.iter_mut().enumerate() {
         let n = node_of[o.op.index()];
         if n == usize::MAX {
+            place_unplanned(f, o, node_of, plan);
             continue;
         }
         let d = plan.devices[n];
@@ -423,36 +424,33 @@ fn assign(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan:
             };
         }
     }
-    place_unplanned(f, ops, node_of, plan);
     segments
 }
 
-/// Gives constants and boundaries the device of the op that reads (or, for outputs, writes) them.
-fn place_unplanned(f: &Function, ops: &mut [OpPlacement], node_of: &[usize], plan: &plan::Plan) {
-    for o in ops.iter_mut().filter(|o| o.segment.is_none()) {
-        let op = f.op(o.op);
-        let reader = op
-            .results
-            .iter()
-            .flat_map(|&v| f.value(v).uses.iter())
-            .find_map(|u| match u {
-                Use::Operand { op, .. } => Some(*op),
-                Use::Output { .. } => None,
-            });
-        let writer = op.args.iter().find_map(|a| match &a.value {
-            mil_ir::Operand::Value(r) => r.id.and_then(|v| crate::tensor::defining_op(f, v)),
-            _ => None,
+/// Gives a constant or boundary the device of the op that reads (or, for outputs, writes) it.
+fn place_unplanned(f: &Function, o: &mut OpPlacement, node_of: &[usize], plan: &plan::Plan) {
+    let op = f.op(o.op);
+    let reader = op
+        .results
+        .iter()
+        .flat_map(|&v| f.value(v).uses.iter())
+        .find_map(|u| match u {
+            Use::Operand { op, .. } => Some(*op),
+            Use::Output { .. } => None,
         });
-        let neighbour = if op.kind == "tensor_to_tensor_buffer" {
-            writer
-        } else {
-            reader
-        };
-        if let Some(n) = neighbour
-            .map(|id| node_of[id.index()])
-            .filter(|&n| n != usize::MAX)
-        {
-            o.device = plan.devices[n];
-        }
+    let writer = op.args.iter().find_map(|a| match &a.value {
+        mil_ir::Operand::Value(r) => r.id.and_then(|v| crate::tensor::defining_op(f, v)),
+        _ => None,
+    });
+    let neighbour = if op.kind == "tensor_to_tensor_buffer" {
+        writer
+    } else {
+        reader
+    };
+    if let Some(n) = neighbour
+        .map(|id| node_of[id.index()])
+        .filter(|&n| n != usize::MAX)
+    {
+        o.device = plan.devices[n];
     }
 }
