@@ -3,14 +3,15 @@
 //! - [`rules`]: one small rule per fact of `docs/ane.md` (codes `ANE001`…, catalogued in
 //!   `docs/ane-rules.md`), each citing its evidence (Core ML verdict, hardware probe or lore) and
 //!   naming the rewrite that avoids it. They depend on the function's opset and on the [`Chip`].
-//! - [`facts`]: what the rules and the cost model read of each value and op, read once.
-//! - [`kind`]: the op kinds they tell apart, read once per op.
+//! - [`facts`]: what the rules and the cost model read of an op (sizes of what it reads and
+//!   writes, inputs looked up by name), read once per op; [`kind`]: the op kinds they tell apart.
 //! - [`cost`]: an estimate per op per device, calibrated on Core ML's own `EstimatedRuntime` figures.
 //! - [`plan`]: the segmentation Core ML's planner performs, as a shortest path with launch, switch
 //!   and output charges.
 //! - [`placement`]: all of it per function: device, estimates and reason per op, segments, totals.
 //! - [`analytics`]: Core ML's own verdicts read from an `analytics.mil`, and [`compare`] to score
 //!   ours against them.
+//! - [`json`] and [`html`]: the reports, with ms figures written by [`decimal`].
 //!
 //! ```
 //! use mil_ane::{Chip, ComputeUnits, Target, placement::{self, Source}};
