@@ -141,6 +141,17 @@ impl<'a> TypedLit<'a> {
         TypedLit::with_type(text, start, ty_end, body)
     }
 
+    /// The syntax tree of a typed literal the lexer read as one lexeme of kind `value`.
+    pub fn of_lexeme(lexeme: Word<'a>, value: Value) -> TypedLit<'a> {
+        let (text, start) = (lexeme.text, lexeme.span.start as usize);
+        match value {
+            Value::Scalar => TypedLit::from_scalar_token(text, start),
+            Value::Tensor => TypedLit::from_tensor_token(text, start),
+            Value::Blob => TypedLit::from_blob_token(text, start),
+            Value::Name => unreachable!("a name is not a literal; `keyed` keeps it a name"),
+        }
+    }
+
     /// A typed literal token at `start` whose type is `text[..ty_end]`.
     fn with_type(text: &'a str, start: usize, ty_end: usize, body: LitBody<'a>) -> TypedLit<'a> {
         let ty = Word {
@@ -209,15 +220,13 @@ pub fn keyed(src: &str, start: usize, end: usize, value: Value) -> (Word<'_>, Ar
     while bytes[at] == b' ' || bytes[at] == b'\t' {
         at += 1;
     }
-    let text = &src[at..end];
+    let word = Word {
+        text: &src[at..end],
+        span: Span::new(at, end),
+    };
     let value = match value {
-        Value::Name => ArgValue::Name(Word {
-            text,
-            span: Span::new(at, end),
-        }),
-        Value::Scalar => ArgValue::Typed(Box::new(TypedLit::from_scalar_token(text, at))),
-        Value::Tensor => ArgValue::Typed(Box::new(TypedLit::from_tensor_token(text, at))),
-        Value::Blob => ArgValue::Typed(Box::new(TypedLit::from_blob_token(text, at))),
+        Value::Name => ArgValue::Name(word),
+        literal => ArgValue::Literal(word, literal),
     };
     (key, value)
 }
@@ -273,6 +282,9 @@ pub enum ArgValue<'a> {
     Name(Word<'a>),
     /// `TYPE(body)`.
     Typed(Box<TypedLit<'a>>),
+    /// `TYPE(body)` read as one lexeme of the given kind (a scalar, a flat tensor or a BLOBFILE
+    /// reference), whose tree [`TypedLit::of_lexeme`] builds when it is lowered.
+    Literal(Word<'a>, Value),
     /// `(a, b, ...)`.
     Tuple(Span, Vec<ArgValue<'a>>),
     /// A literal without its type (`[0, 2]`, `1e-6`, `"x"`).
@@ -342,6 +354,7 @@ impl ArgValue<'_> {
         match self {
             ArgValue::Name(w) => w.span,
             ArgValue::Typed(t) => t.span,
+            ArgValue::Literal(w, _) => w.span,
             ArgValue::Tuple(s, _) => *s,
             ArgValue::Bare(l) => l.span(),
         }

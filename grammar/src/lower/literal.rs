@@ -3,6 +3,7 @@
 
 use super::Lowerer;
 use crate::ast::{ArgValue, Lit, LitBody, TypedLit, Word};
+use crate::lexer::Value;
 use half::{bf16, f16};
 use mil_ir::float::{is_canonical_spelling, parse_float};
 use mil_ir::{BlobRef, ConstData, DType, Diagnostic, Dim, Elements, Literal, Span, Type, TypedValue, codes};
@@ -130,15 +131,18 @@ impl Lowerer<'_> {
         let mut offset = None;
         let mut rank0_spelling = false;
         for (key, value) in args {
-            let ArgValue::Typed(value) = value else {
-                self.error(
-                    codes::BAD_LITERAL,
-                    value.span(),
-                    format!("BLOBFILE's `{}` is a typed literal, e.g. `uint64(64)`", key.text),
-                );
-                continue;
+            let v = match value {
+                ArgValue::Typed(value) => self.lower_typed(value),
+                ArgValue::Literal(w, kind) => self.lower_typed(&TypedLit::of_lexeme(*w, *kind)),
+                _ => {
+                    self.error(
+                        codes::BAD_LITERAL,
+                        value.span(),
+                        format!("BLOBFILE's `{}` is a typed literal, e.g. `uint64(64)`", key.text),
+                    );
+                    continue;
+                }
             };
-            let v = self.lower_typed(value);
             match key.text {
                 "path" => {
                     rank0_spelling = matches!(v.ty, Type::Tensor { .. });
@@ -423,7 +427,11 @@ fn blobfile_args(src: &str, span: Span) -> [(Word<'_>, ArgValue<'_>); 2] {
     let uint = find(offset, b'u');
     let uint_end = find(uint, b')') + 1;
     let typed = |start: usize, end: usize| {
-        ArgValue::Typed(Box::new(TypedLit::from_scalar_token(&src[start..end], start)))
+        let lexeme = Word {
+            text: &src[start..end],
+            span: Span::new(start, end),
+        };
+        ArgValue::Literal(lexeme, Value::Scalar)
     };
     [
         (crate::ast::key_word(src, path), typed(string, string_end)),

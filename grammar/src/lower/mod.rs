@@ -7,7 +7,7 @@
 mod literal;
 mod types;
 
-use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, Word};
+use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, TypedLit, Word};
 use crate::lexer::Comments;
 use crate::sink::Event;
 use mil_ir::{
@@ -451,6 +451,7 @@ impl<'a> Lowerer<'a> {
                 }
             },
             ArgValue::Typed(t) => Operand::Const(self.lower_typed(t)),
+            ArgValue::Literal(w, kind) => Operand::Const(self.lower_typed(&TypedLit::of_lexeme(*w, *kind))),
             ArgValue::Bare(l) => Operand::Const(self.lower_bare(l)),
             ArgValue::Tuple(span, vs) => {
                 if item.is_some() {
@@ -483,6 +484,10 @@ impl<'a> Lowerer<'a> {
             }
             let (value, ty_span) = match &a.value {
                 ArgValue::Typed(t) => (self.lower_typed(t), t.ty.span),
+                ArgValue::Literal(w, kind) => {
+                    let t = TypedLit::of_lexeme(*w, *kind);
+                    (self.lower_typed(&t), t.ty.span)
+                }
                 ArgValue::Bare(l) => (self.lower_bare(l), l.span()),
                 ArgValue::Name(w) if matches!(w.text, "true" | "false") => (self.lower_bare_word(w), w.span),
                 other => {
