@@ -50,10 +50,14 @@ fn expectation(expected: &[String]) -> String {
             "Int" => "an integer".to_string(),
             "Float" => "a number".to_string(),
             "Str" => "a string".to_string(),
+            "TensorType" => "a type".to_string(),
+            "ScalarLit" | "TensorLit" | "BlobLit" => "a typed literal".to_string(),
+            "Key" | "Keyed" => "`key = value`".to_string(),
             quoted => format!("`{}`", quoted.trim_matches('"')),
         })
         .collect();
-    words.dedup();
+    let mut seen = std::collections::HashSet::new();
+    words.retain(|w| seen.insert(w.clone()));
     // Keywords are names too where a name is expected; listing them would only confuse.
     if words.iter().any(|w| w == "a name") {
         words.retain(|w| w != "`program`" && w != "`func`");

@@ -139,3 +139,17 @@ fn a_missing_last_semicolon_keeps_the_function() {
             MIL0204 error 6:15-6:16 `y` cannot return `y`: it is not defined; did you mean `a`?"#]],
     );
 }
+
+#[test]
+fn expected_tokens_are_named_for_people() {
+    check(
+        &main_with(
+            "            tensor<fp16, [1, 4]> a = relu(, x = x)[name = string(\"a\")];\n\
+             \x20           tensor<fp16, [1, 4]> y = relu(x = a)[;",
+        ),
+        expect![[r#"
+            MIL0001 error 4:43-4:44 `,` unexpected `,`; expected one of a name, a type, a typed literal, `key = value`, an integer, a number, a string, `(`, …
+            MIL0001 error 5:50-5:51 `;` unexpected `;`; expected one of a name, `key = value`, `]`
+            MIL0204 error 6:15-6:16 `y` cannot return `y`: it is not defined; did you mean `x`?"#]],
+    );
+}
