@@ -35,11 +35,16 @@ const PIPELINE_FROM: usize = 256 * 1024;
 
 /// Parses MIL text into the IR.
 pub fn parse(text: &str) -> Parse {
+    parse_with(text, text.len() >= PIPELINE_FROM)
+}
+
+/// Parses MIL text into the IR, lowering it on a second thread when `pipelined`.
+fn parse_with(text: &str, pipelined: bool) -> Parse {
     let mut lexer = lexer::Lexer::new(text);
     let mut recovered = Vec::new();
     let comments = std::sync::Arc::clone(&lexer.comments);
     let parser = grammar::ProgramParser::new();
-    let (result, (program, source_map, lowered)) = if text.len() < PIPELINE_FROM {
+    let (result, (program, source_map, lowered)) = if !pipelined {
         let mut sink = sink::Sink::Direct(Box::new(lower::Lowerer::new(text, comments)));
         let result = parser.parse(text, &mut recovered, &mut sink, &mut lexer);
         let sink::Sink::Direct(lowerer) = sink else {
@@ -95,5 +100,44 @@ pub fn parse(text: &str) -> Parse {
         program,
         source_map,
         diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lowering on a second thread changes nothing: the same program, source map and diagnostics,
+    /// on a text with comments, syntax and lowering errors, several functions and nested blocks.
+    #[test]
+    fn the_pipelined_parse_equals_the_direct_one() {
+        let mut text =
+            String::from("program(1.3)\n// header\n{\n    func main<ios18>(tensor<fp16, [1]> x) {\n");
+        for i in 0..600 {
+            text.push_str(&format!(
+                "        // layer {i}\n        tensor<fp16, [1]> r{i} = relu(x = x)[name = string(\"r{i}\")];\n"
+            ));
+            match i % 100 {
+                7 => text.push_str("        tensor<fp16, [1]> bad = relu(x = x))[name = string(\"b\")];\n"),
+                8 => text.push_str("        tensor<int32, [2]> c = const()[name = string(\"c\"), val = tensor<int32, [2]>([1, 2, 3])];\n"),
+                9 => text.push_str(
+                    "        tensor<fp16, [1]> w = cond(pred = p)[name = string(\"w\")] block() {\n            tensor<fp16, [1]> t = relu(x = x)[name = string(\"t\")];\n        } -> (t) block() {\n        } -> (x);\n",
+                ),
+                _ => {}
+            }
+        }
+        text.push_str("    } -> (r599);\n    func other<ios17>() {\n        tensor<fp16, [1]> y = relu(x = nothing)[name = string(\"y\")];\n    } -> (y);\n}\n");
+        let direct = parse_with(&text, false);
+        let pipelined = parse_with(&text, true);
+        assert!(direct.diagnostics.len() > 10, "{:?}", direct.diagnostics);
+        assert_eq!(direct.program, pipelined.program);
+        assert_eq!(
+            format!("{:?}", direct.source_map),
+            format!("{:?}", pipelined.source_map)
+        );
+        assert_eq!(
+            format!("{:?}", direct.diagnostics),
+            format!("{:?}", pipelined.diagnostics)
+        );
     }
 }
