@@ -127,6 +127,14 @@ impl LineIndex {
         line_end as u32
     }
 
+    /// The byte range of the line holding byte `offset` of a text of `len` bytes, without its `\n`.
+    pub fn line_bounds(&self, offset: u32, len: usize) -> Range<usize> {
+        let line = self.starts.partition_point(|&s| s <= offset.min(len as u32)) - 1;
+        let start = self.starts[line] as usize;
+        let end = self.starts.get(line + 1).map_or(len, |&next| next as usize - 1);
+        start..end.max(start)
+    }
+
     /// Number of lines (a text without newline has one).
     pub fn line_count(&self) -> usize {
         self.starts.len()
