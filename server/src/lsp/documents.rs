@@ -151,6 +151,19 @@ impl Document {
         self.model.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The analysed model with its source map whole: the span moves a patch left owed are made
+    /// first (features read spans; diagnostics do not need them).
+    pub fn whole_model(&self) -> RwLockReadGuard<'_, Model> {
+        loop {
+            let model = self.model();
+            if model.deferred_shift.is_none() {
+                return model;
+            }
+            drop(model);
+            self.model.write().unwrap_or_else(|e| e.into_inner()).finish();
+        }
+    }
+
     /// Waits until the analysis covers the client's current version (at most `timeout`).
     pub async fn settle(&self, timeout: std::time::Duration) {
         let version = self.snapshot_version();

@@ -344,6 +344,11 @@ impl DeferredShift {
 }
 
 impl DeferredShift {
+    /// By how many bytes the spans after the re-parsed statement move.
+    pub fn delta(&self) -> i64 {
+        self.delta
+    }
+
     /// Whether op `op` of function `function` is the re-parsed one, whose spans are in place.
     pub fn is_reparsed(&self, function: usize, op: OpId) -> bool {
         function == self.function && op == self.op

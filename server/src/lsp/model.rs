@@ -141,9 +141,12 @@ impl Model {
         true
     }
 
-    /// Moves the spans the last patch left for later (so the diagnostics could go out first).
+    /// Moves the spans the last patch left for later (so the diagnostics could go out first); edits
+    /// that add up to no change in length (an edit and its undo) leave nothing to move.
     pub fn finish(&mut self) {
-        if let Some(shift) = self.deferred_shift.take() {
+        if let Some(shift) = self.deferred_shift.take()
+            && shift.delta() != 0
+        {
             shift.apply(&self.program, &mut self.map);
         }
     }

@@ -235,7 +235,7 @@ impl Backend {
             config: &config,
             caps: &caps,
         };
-        let model = doc.model();
+        let model = doc.whole_model();
         std::panic::catch_unwind(AssertUnwindSafe(|| feature(&model, &cx))).map_err(|panic| {
             let why = panic
                 .downcast_ref::<&str>()

@@ -5,8 +5,10 @@
 //! they are ready are kept as the base for the next round but never published.
 //!
 //! Diagnostics leave through one channel per document, in order, as soon as they are ready: a
-//! patch sends them before it moves the spans after the edit ([`Model::finish`]), and while more
-//! edits are queued those moves add up and are made once.
+//! patch sends them before it moves the spans after the edit ([`Model::finish`]). Those moves are
+//! made once typing pauses for [`SPAN_MOVE_DELAY`] (or at once when a request needs the source
+//! map, [`Document::whole_model`]): edits typed in one statement until then add up to one move, and
+//! an edit and its undo to none.
 
 use crate::lsp::diagnostics;
 use crate::lsp::documents::{Document, Edit};
@@ -16,6 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType};
+
+/// How long the worker waits for more edits before it makes the span moves a patch left owed.
+const SPAN_MOVE_DELAY: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// Diagnostics ready to publish, with the version they belong to.
 type Publication = (Vec<Diagnostic>, i32);
@@ -31,8 +36,22 @@ pub async fn run(doc: Arc<Document>, shared: Arc<Shared>) {
     });
     let mut woken = doc.changed.subscribe();
     woken.mark_changed();
-    while woken.changed().await.is_ok() {
-        if doc.closed.load(Ordering::Acquire) {
+    loop {
+        let owed = doc.model().deferred_shift.is_some();
+        let changed = if owed {
+            match tokio::time::timeout(SPAN_MOVE_DELAY, woken.changed()).await {
+                Ok(changed) => changed,
+                Err(_) => {
+                    // Typing paused: pay the span moves off the request path.
+                    let d = doc.clone();
+                    let _ = tokio::task::spawn_blocking(move || d.whole_model().version).await;
+                    continue;
+                }
+            }
+        } else {
+            woken.changed().await
+        };
+        if changed.is_err() || doc.closed.load(Ordering::Acquire) {
             return;
         }
         let (edits, rope, version) = {
@@ -56,10 +75,7 @@ pub async fn run(doc: Arc<Document>, shared: Arc<Shared>) {
                 format!("analysis of {} v{version} failed: {e}", doc.uri.as_str()),
             ),
         }
-        // Requests read the model once it is whole (no span moves owed).
-        if doc.model().deferred_shift.is_none() {
-            doc.analysed.send_replace(version);
-        }
+        doc.analysed.send_replace(version);
     }
 }
 
@@ -83,17 +99,8 @@ fn update(
             return "unchanged";
         }
         if model.version != i32::MIN && rope.len_bytes() <= max_bytes && model.patch(edits, version, &rope) {
+            // The span moves add up while edits keep coming; they are paid once typing pauses.
             publish(doc, shared, tx, &model);
-            // While edits keep coming, the span moves add up; they are paid once typing pauses.
-            if doc
-                .text
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pending
-                .is_empty()
-            {
-                model.finish();
-            }
             return "statements re-parsed";
         }
         // A patch that gave up half-way leaves nothing owed to readers of the old model.
