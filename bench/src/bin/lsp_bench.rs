@@ -8,6 +8,8 @@
 //! hover request → answer (p50/p95 over 200 hovers on op kinds and values). Edits are typed
 //! `--pace MS` apart (default 50 ms after the previous edit's diagnostics: 20 keys a second, a
 //! fast typist; `--pace 0` sends each edit the moment the last one's diagnostics arrive).
+//! `--no-undo` leaves every edit in place (300 edits, no undos), so each edit lands in another
+//! statement while the text before it has grown.
 //! `--text OPS` prints the program of that size instead.
 
 use mil_bench::ConvChain;
@@ -143,7 +145,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn run(mil: &str, ops: usize, pace: Duration) {
+fn run(mil: &str, ops: usize, pace: Duration, undo: bool) {
     let chain = ConvChain::with_ops(ops);
     let text = chain.text();
     let lines: Vec<&str> = text.lines().collect();
@@ -171,7 +173,7 @@ fn run(mil: &str, ops: usize, pace: Duration) {
     let mut value_edit_ms = Vec::new();
     let mut version = 1;
     let layer_line = |i: usize, k: usize| 4 + 8 * i + k;
-    for _ in 0..150 {
+    for _ in 0..if undo { 150 } else { 300 } {
         let layer = rng.below(chain.layers);
         let kind = rng.below(3);
         let (line, needle, insert) = match kind {
@@ -181,7 +183,8 @@ fn run(mil: &str, ops: usize, pace: Duration) {
         };
         // Inside the name or the spacing; right after the literal's last digit.
         let col = lines[line].find(&needle).expect("the statement") + needle.len() - usize::from(kind < 2);
-        for (range_end, text) in [(col, insert), (col + insert.len(), "")] {
+        let typed = [(col, insert), (col + insert.len(), "")];
+        for &(range_end, text) in &typed[..if undo { 2 } else { 1 }] {
             std::thread::sleep(pace);
             version += 1;
             let change = json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{
@@ -243,12 +246,14 @@ fn main() {
     let mut mil = "target/release/mil".to_string();
     let mut sizes = Vec::new();
     let mut pace = Duration::from_millis(50);
+    let mut undo = true;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--mil" => mil = args.next().expect("--mil PATH"),
             "--pace" => {
                 pace = Duration::from_millis(args.next().and_then(|n| n.parse().ok()).expect("--pace MS"))
             }
+            "--no-undo" => undo = false,
             "--text" => {
                 let ops = args.next().and_then(|n| n.parse().ok()).expect("--text OPS");
                 print!("{}", ConvChain::with_ops(ops).text());
@@ -265,6 +270,6 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for ops in sizes {
-        run(&mil, ops, pace);
+        run(&mil, ops, pace, undo);
     }
 }
