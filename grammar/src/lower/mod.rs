@@ -162,6 +162,7 @@ impl<'a> Lowerer<'a> {
             },
             pending: Vec::new(),
         };
+        fb.reserve(statements_after(self.src, end), h.params.len());
         for (i, p) in h.params.iter().enumerate() {
             let id = self.define(&mut fb, p, ValueDef::Param(i as u32));
             fb.f.params.push(id);
@@ -190,6 +191,7 @@ impl<'a> Lowerer<'a> {
         fb.spans.whole.end = end as u32;
         self.resolve_pending(&mut fb);
         fb.f.recompute_uses();
+        fb.fit();
         self.program.functions.push(fb.f);
         self.map.functions.push(fb.spans);
     }
@@ -564,6 +566,49 @@ impl<'a> Lowerer<'a> {
             }
         }
     }
+}
+
+impl FnBuilder {
+    /// Makes room for up to `statements` operations with one result each and `params` parameters,
+    /// so that the arenas and the symbol table grow once rather than by doubling (which copies
+    /// them and, while copying, holds the old and the new memory). Room that is not used is
+    /// address space, not memory; when even that cannot be had, the arenas grow as they go.
+    fn reserve(&mut self, statements: usize, params: usize) {
+        let values = statements + params;
+        let _ = self.f.ops.try_reserve(statements);
+        let _ = self.f.values.try_reserve(values);
+        let _ = self.f.symbols.try_reserve(values);
+        let _ = self.spans.ops.try_reserve(statements);
+        let _ = self.spans.values.try_reserve(values);
+    }
+
+    /// Gives back what [`FnBuilder::reserve`] took beyond a quarter more than the function needed
+    /// (the room reserved for the statements of later functions).
+    fn fit(&mut self) {
+        fn fit<T>(v: &mut Vec<T>) {
+            if v.capacity() > v.len() + v.len() / 4 + 16 {
+                v.shrink_to_fit();
+            }
+        }
+        fit(&mut self.f.ops);
+        fit(&mut self.f.values);
+        fit(&mut self.spans.ops);
+        fit(&mut self.spans.values);
+        if self.f.symbols.capacity() > self.f.symbols.len() * 2 + 16 {
+            self.f.symbols.shrink_to_fit();
+        }
+    }
+}
+
+/// An upper bound on the statements in `src` after byte `from`: its `;`s, but no more than one per
+/// 16 bytes (a `;` in a string is not a statement, and a text of nothing else would otherwise ask
+/// for a hundred times its size in address space).
+fn statements_after(src: &str, from: usize) -> usize {
+    let rest = &src.as_bytes()[from.min(src.len())..];
+    rest.iter()
+        .filter(|&&b| b == b';')
+        .count()
+        .min(rest.len() / 16 + 1)
 }
 
 /// Adds an empty block (its span is set when it ends).
