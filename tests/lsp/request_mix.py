@@ -7,6 +7,7 @@ latencies (docs/robustness.md)."""
 import os
 import pathlib
 import subprocess
+import time
 
 from conftest import ROOT
 
@@ -47,12 +48,14 @@ def layer_line(layer: int, k: int) -> int:
     return 4 + OPS_PER_LAYER * layer + k
 
 
-def offsets(text: str, lines: list[int], pos: dict) -> int:
-    """The string index of an LSP position (the text is ASCII, so UTF-16 units are characters)."""
-    return lines[pos["line"]] + pos["character"]
+def offset(starts: list[int], pos: dict) -> int:
+    """The string index of an LSP position, given the line starts (the text is ASCII, so UTF-16
+    units are characters)."""
+    return starts[pos["line"]] + pos["character"]
 
 
 def line_starts(text: str) -> list[int]:
+    """Where each line of `text` starts."""
     starts = [0]
     i = text.find("\n")
     while i >= 0:
@@ -65,7 +68,7 @@ def apply(text: str, edits: list) -> str:
     """`text` with non-overlapping LSP edits applied."""
     starts = line_starts(text)
     spans = sorted(
-        ((offsets(text, starts, e["range"]["start"]), offsets(text, starts, e["range"]["end"]), e["newText"]) for e in edits),
+        ((offset(starts, e["range"]["start"]), offset(starts, e["range"]["end"]), e["newText"]) for e in edits),
         reverse=True,
     )
     for start, end, new in spans:
@@ -74,7 +77,8 @@ def apply(text: str, edits: list) -> str:
 
 
 def covered(text: str, starts: list[int], r: dict) -> str:
-    return text[offsets(text, starts, r["start"]) : offsets(text, starts, r["end"])]
+    """The text an LSP range covers."""
+    return text[offset(starts, r["start"]) : offset(starts, r["end"])]
 
 
 class Mix:
@@ -95,8 +99,6 @@ class Mix:
 
     def open(self) -> float:
         """Opens the document; the seconds to its first diagnostics."""
-        import time
-
         start = time.monotonic()
         self.server.notify(
             "textDocument/didOpen",
@@ -133,8 +135,6 @@ class Mix:
     def round(self, layer: int, edited: int):
         """Every request about layer `layer`, each after an edit in layer `edited`'s relu name and
         followed by its undo; then waits for the diagnostics of the restored text."""
-        import time
-
         assert layer != edited
         name = f"conv{layer}_weight"
         conv = layer_line(layer, 6)
@@ -181,6 +181,7 @@ class Mix:
         self.latency.setdefault("last undo → diagnostics", []).append(time.monotonic() - start)
 
     def current(self) -> str:
+        """The document as the server has it now."""
         return "\n".join(self.lines)
 
     def _hover(self, r) -> bool:
