@@ -662,7 +662,8 @@ fn is_version(v: &str) -> bool {
 fn forget_sibling_param(fb: &mut FnBuilder, name: &str, op: OpId) {
     if let Some(&first) = fb.f.symbols.get(name)
         && let ValueDef::BlockParam(block, _) = fb.f.value(first).def
-        && fb.f.block(block).parent == Some(op)
+        // A parameter of the block being read (not pushed yet) is a duplicate, not a sibling's.
+        && fb.f.blocks.get(block.index()).is_some_and(|b| b.parent == Some(op))
     {
         fb.f.symbols.remove(name);
     }
