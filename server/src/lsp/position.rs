@@ -82,6 +82,83 @@ pub fn position(rope: &Rope, offset: usize, enc: Encoding) -> Position {
     Position::new(line as u32, character as u32)
 }
 
+/// Positions of byte offsets asked for line by line, as the outline and the semantic tokens ask
+/// for them: the line last asked about is kept, so an offset on it costs a scan of that line
+/// instead of walks down the rope. Answers as [`position`] and [`range`] do.
+pub struct LineCursor<'a> {
+    rope: &'a Rope,
+    enc: Encoding,
+    /// The line kept, `None` before the first question.
+    line: Option<usize>,
+    /// The byte offsets of its start and of the next line's start (past the text on the last line).
+    start: usize,
+    end: usize,
+    /// Its text, line break included, and whether that is all ASCII (columns are then bytes).
+    text: String,
+    ascii: bool,
+}
+
+impl<'a> LineCursor<'a> {
+    /// A cursor over `rope` counting columns in `enc`.
+    pub fn new(rope: &'a Rope, enc: Encoding) -> LineCursor<'a> {
+        LineCursor {
+            rope,
+            enc,
+            line: None,
+            start: 0,
+            end: 0,
+            text: String::new(),
+            ascii: true,
+        }
+    }
+
+    /// The position of byte `offset` (an offset inside a character counts as its start).
+    pub fn position(&mut self, offset: usize) -> Position {
+        let offset = offset.min(self.rope.len_bytes());
+        let line = match self.line {
+            Some(line) if (self.start..self.end).contains(&offset) => line,
+            _ => self.seek(offset),
+        };
+        let mut at = offset - self.start;
+        let character = if self.ascii {
+            at
+        } else {
+            while !self.text.is_char_boundary(at) {
+                at -= 1;
+            }
+            match self.enc {
+                Encoding::Utf16 => self.text[..at].encode_utf16().count(),
+                Encoding::Utf8 => at,
+            }
+        };
+        Position::new(line as u32, character as u32)
+    }
+
+    /// The range of a byte span.
+    pub fn range(&mut self, span: Span) -> Range {
+        Range::new(
+            self.position(span.start as usize),
+            self.position(span.end as usize),
+        )
+    }
+
+    /// Keeps the line of `offset`; its number.
+    fn seek(&mut self, offset: usize) -> usize {
+        let line = self.rope.char_to_line(self.rope.byte_to_char(offset));
+        self.start = self.rope.line_to_byte(line);
+        self.end = if line + 1 < self.rope.len_lines() {
+            self.rope.line_to_byte(line + 1)
+        } else {
+            self.rope.len_bytes() + 1
+        };
+        self.text.clear();
+        self.text.extend(self.rope.line(line).chunks());
+        self.ascii = self.text.is_ascii();
+        self.line = Some(line);
+        line
+    }
+}
+
 /// The range of a byte span.
 pub fn range(rope: &Rope, span: Span, enc: Encoding) -> Range {
     Range::new(
@@ -119,5 +196,23 @@ mod tests {
         // Half a surrogate pair or half a UTF-8 sequence lands on the character's start.
         assert_eq!(offset(&rope, Position::new(1, 1), Encoding::Utf16), 4);
         assert_eq!(offset(&rope, Position::new(1, 2), Encoding::Utf8), 4);
+    }
+
+    #[test]
+    fn the_line_cursor_answers_as_position_does() {
+        let text = "ab\r\n𝄞x\rz\né\n\nlast";
+        let rope = Rope::from_str(text);
+        for enc in [Encoding::Utf16, Encoding::Utf8] {
+            let mut cursor = LineCursor::new(&rope, enc);
+            // Forwards, backwards and past the end, every byte (also those inside a character).
+            let offsets = (0..=text.len() + 2).chain((0..=text.len()).rev());
+            for offset in offsets {
+                assert_eq!(
+                    cursor.position(offset),
+                    position(&rope, offset, enc),
+                    "{enc:?} {offset}"
+                );
+            }
+        }
     }
 }

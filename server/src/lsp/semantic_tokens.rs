@@ -105,12 +105,14 @@ pub fn tokens(m: &Model, cx: &Ctx, range: Option<Span>) -> SemanticTokens {
     let mut data = Vec::with_capacity(raw.len());
     let (mut line, mut col) = (0u32, 0u32);
     let mut last_end = 0u32;
+    // The tokens come in order, so their positions are found line by line.
+    let mut cursor = position::LineCursor::new(&m.rope, cx.enc);
     for (span, kind, mods) in raw {
         if span.start < last_end {
             continue;
         }
-        let start = position::position(&m.rope, span.start as usize, cx.enc);
-        let end = position::position(&m.rope, span.end as usize, cx.enc);
+        let start = cursor.position(span.start as usize);
+        let end = cursor.position(span.end as usize);
         if end.line != start.line {
             continue;
         }

@@ -1,12 +1,15 @@
 //! Document symbols: each function, with its statements (and those of nested blocks) inside.
 
 use crate::lsp::model::Model;
+use crate::lsp::position::LineCursor;
 use crate::lsp::server::Ctx;
 use mil_ir::{BlockId, Function, FunctionSpans};
 use tower_lsp_server::ls_types::{DocumentSymbol, DocumentSymbolResponse, SymbolKind};
 
 /// The outline of the document.
 pub fn document_symbols(m: &Model, cx: &Ctx) -> DocumentSymbolResponse {
+    // Statements come in order, so their positions are found line by line.
+    let mut cursor = LineCursor::new(&m.rope, cx.enc);
     let symbols = m
         .program
         .functions
@@ -24,9 +27,9 @@ pub fn document_symbols(m: &Model, cx: &Ctx) -> DocumentSymbolResponse {
                 kind: SymbolKind::FUNCTION,
                 tags: None,
                 deprecated: None,
-                range: cx.range(m, spans.whole),
-                selection_range: cx.range(m, spans.name),
-                children: Some(block_symbols(m, cx, f, spans, f.body)),
+                range: cursor.range(spans.whole),
+                selection_range: cursor.range(spans.name),
+                children: Some(block_symbols(&mut cursor, f, spans, f.body)),
             }
         })
         .collect();
@@ -34,8 +37,7 @@ pub fn document_symbols(m: &Model, cx: &Ctx) -> DocumentSymbolResponse {
 }
 
 fn block_symbols(
-    m: &Model,
-    cx: &Ctx,
+    cursor: &mut LineCursor,
     f: &Function,
     spans: &FunctionSpans,
     block: BlockId,
@@ -55,7 +57,7 @@ fn block_symbols(
             let children: Vec<DocumentSymbol> = o
                 .blocks
                 .iter()
-                .flat_map(|&b| block_symbols(m, cx, f, spans, b))
+                .flat_map(|&b| block_symbols(cursor, f, spans, b))
                 .collect();
             #[allow(deprecated)]
             Some(DocumentSymbol {
@@ -75,8 +77,8 @@ fn block_symbols(
                 },
                 tags: None,
                 deprecated: None,
-                range: cx.range(m, s.whole),
-                selection_range: cx.range(m, selection),
+                range: cursor.range(s.whole),
+                selection_range: cursor.range(selection),
                 children: (!children.is_empty()).then_some(children),
             })
         })
