@@ -3,8 +3,6 @@ request the editors send, with edits between them, the answers are right and `mi
 more than 1 GB. The latencies are printed, not asserted (a timed assertion fails on a loaded
 machine, not on a slow server); bench/lsp_requests.py measures them."""
 
-import pytest
-
 from raw import Raw
 from request_mix import METHODS, Mix, convchain_text
 
@@ -33,10 +31,5 @@ def test_every_request_on_the_160k_op_program_within_1_gb():
     assert run(frozenset({SYMBOLS}), [(5, 9), (OPS // 16, 17), (-1, 3)]) < BUDGET_MB
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="document symbols of 160k ops go through a serde_json::Value tree of 1.1 GB peak "
-    "(docs/robustness.md); left to the language server's owner",
-)
 def test_document_symbols_on_the_160k_op_program_within_1_gb():
     assert run(frozenset(m for m in METHODS if m != SYMBOLS), [(5, 9)]) < BUDGET_MB
