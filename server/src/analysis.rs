@@ -6,6 +6,7 @@
 //! statement by statement, and [`program_checks`] runs again over the patched program.
 
 use mil_ir::{Diagnostic, Program, Severity, SourceMap};
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -75,7 +76,7 @@ pub const SHOWN_PER_CODE: usize = 100;
 /// as it is. The command line's reports go through this, and it is there for the language server's
 /// published diagnostics, so that a million repeated warnings cost a summary, not a million
 /// rendered snippets.
-pub fn shown(diagnostics: &[Diagnostic], per_code: usize) -> Vec<Diagnostic> {
+pub fn shown<D: Borrow<Diagnostic>>(diagnostics: &[D], per_code: usize) -> Vec<Diagnostic> {
     /// The diagnostics of one code left out: how many, the first, the most severe.
     struct Hidden {
         count: usize,
@@ -86,7 +87,7 @@ pub fn shown(diagnostics: &[Diagnostic], per_code: usize) -> Vec<Diagnostic> {
     let mut kept_messages: HashSet<(&str, &str)> = HashSet::new();
     let mut hidden: HashMap<&str, Hidden> = HashMap::new();
     let mut keep = vec![false; diagnostics.len()];
-    for (i, d) in diagnostics.iter().enumerate() {
+    for (i, d) in diagnostics.iter().map(Borrow::borrow).enumerate() {
         let kept = kept_of_code.entry(d.code.id).or_default();
         let key = (d.code.id, d.message.as_str());
         if *kept < per_code || (*kept < 2 * per_code && !kept_messages.contains(&key)) {
@@ -104,7 +105,7 @@ pub fn shown(diagnostics: &[Diagnostic], per_code: usize) -> Vec<Diagnostic> {
         }
     }
     let mut out = Vec::new();
-    for (i, d) in diagnostics.iter().enumerate() {
+    for (i, d) in diagnostics.iter().map(Borrow::borrow).enumerate() {
         if keep[i] {
             out.push(d.clone());
             continue;

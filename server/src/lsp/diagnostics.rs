@@ -2,6 +2,7 @@
 //! documentation (a section of docs/diagnostics.md, or the ANE rules table of docs/ane-rules.md),
 //! related locations, tags, and severities as configured.
 
+use crate::analysis;
 use crate::lsp::config::Config;
 use crate::lsp::model::Model;
 use crate::lsp::position::{self, Encoding};
@@ -49,10 +50,13 @@ fn lsp_severity(s: Severity) -> DiagnosticSeverity {
     }
 }
 
-/// The model's diagnostics for `uri`, as the client should show them.
+/// The model's diagnostics for `uri`, as the client should show them: of each code at most what
+/// [`analysis::shown`] keeps (a text with a million findings of one kind gets a summary, not a
+/// million entries in the editor).
 pub fn to_lsp(model: &Model, uri: &Uri, config: &Config, enc: Encoding) -> Vec<Diagnostic> {
-    model
-        .all_diagnostics()
+    let all: Vec<&mil_ir::Diagnostic> = model.all_diagnostics().collect();
+    analysis::shown(&all, analysis::SHOWN_PER_CODE)
+        .iter()
         .filter_map(|d| one(model, d, uri, config, enc))
         .collect()
 }
@@ -101,6 +105,37 @@ pub fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_one_code_is_published_as_a_summary() {
+        let mut text = String::from("program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1]> x) {\n");
+        for i in 0..500 {
+            text.push_str(&format!("        tensor<fp16, [1]> r{i} = relu(x = x);\n"));
+        }
+        text.push_str("    } -> (r0);\n}\n");
+        let model = Model::build(1, ropey::Rope::from_str(&text), None);
+        let unnamed = model
+            .all_diagnostics()
+            .filter(|d| d.code == codes::MISSING_NAME)
+            .count();
+        assert_eq!(unnamed, 500);
+        let uri: Uri = "file:///m.mil".parse().unwrap();
+        let published = to_lsp(&model, &uri, &Config::default(), Encoding::Utf16);
+        let of_code: Vec<&Diagnostic> = published
+            .iter()
+            .filter(|d| d.code == Some(NumberOrString::String("MIL0102".into())))
+            .collect();
+        assert_eq!(of_code.len(), analysis::SHOWN_PER_CODE + 1);
+        let summary = of_code.last().unwrap();
+        assert!(
+            summary
+                .message
+                .starts_with("400 more MIL0102 diagnostics not shown"),
+            "{}",
+            summary.message
+        );
+        assert_eq!(summary.range.start.line, 3 + 100);
+    }
 
     #[test]
     fn every_code_links_to_a_heading_of_the_catalogue() {
