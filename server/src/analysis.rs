@@ -42,10 +42,28 @@ pub fn read(text: &str, model_dir: Option<&Path>) -> Analysis {
     }
 }
 
+/// Programs with at least this many ops have their op checks and ANE analysis run side by side.
+const CHECK_IN_PARALLEL_FROM: usize = 4096;
+
 /// The checks whose findings depend on more than one statement: op and type checks, ANE placement.
+/// They only read the program, so a large one is checked on two threads.
 pub fn program_checks(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
-    let mut diagnostics = mil_ane::diagnostics::check(program, map);
-    diagnostics.extend(mil_ir::typecheck::check(program, map));
+    let ops: usize = program.functions.iter().map(|f| f.ops.len()).sum();
+    let mut diagnostics = if ops < CHECK_IN_PARALLEL_FROM {
+        let mut found = mil_ane::diagnostics::check(program, map);
+        found.extend(mil_ir::typecheck::check(program, map));
+        found
+    } else {
+        std::thread::scope(|scope| {
+            let ops = scope.spawn(|| mil_ir::typecheck::check(program, map));
+            let mut found = mil_ane::diagnostics::check(program, map);
+            match ops.join() {
+                Ok(ops) => found.extend(ops),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            found
+        })
+    };
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     diagnostics
 }
