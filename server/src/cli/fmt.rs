@@ -5,8 +5,8 @@ use crate::analysis::{SHOWN_PER_CODE, shown};
 use crate::cli::{ExitCode, read_source, write_atomically};
 use crate::report;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use mil_ir::Diagnostic;
 use mil_ir::diagnostic::has_errors;
+use mil_ir::{Diagnostic, Program};
 use std::path::{Path, PathBuf};
 
 /// Formats `files` in place, or only reports those that would change (`check`); `-` formats
@@ -67,10 +67,16 @@ pub fn format_text(text: &str) -> Result<String, Vec<Diagnostic>> {
             .retain(|d| d.severity == mil_ir::Severity::Error);
         return Err(parse.diagnostics);
     }
-    mil_ir::canonical::canonicalize(&mut parse.program);
-    let mut out = mil_ir::printer::print_program(&parse.program);
-    if text.ends_with('\n') {
+    Ok(canonical_text(parse.program, text.ends_with('\n')))
+}
+
+/// The canonical text of a program read without errors, with a final newline when the text it was
+/// read from ended with one (`final_newline`).
+pub fn canonical_text(mut program: Program, final_newline: bool) -> String {
+    mil_ir::canonical::canonicalize(&mut program);
+    let mut out = mil_ir::printer::print_program(&program);
+    if final_newline {
         out.push('\n');
     }
-    Ok(out)
+    out
 }

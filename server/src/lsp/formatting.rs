@@ -2,9 +2,11 @@
 //! statements a range touches, each canonicalised on its own. Documents with syntax errors are
 //! not formatted: the parse would lose what could not be read.
 
+use crate::cli::fmt;
 use crate::lsp::incremental;
 use crate::lsp::model::Model;
 use crate::lsp::server::Ctx;
+use mil_ir::diagnostic::has_errors;
 use mil_ir::{ConstData, Elements, OpId, Span, canonical, printer};
 use tower_lsp_server::ls_types::TextEdit;
 
@@ -32,7 +34,16 @@ pub fn format(m: &Model, cx: &Ctx, range: Option<Span>) -> Option<Vec<TextEdit>>
 
 fn format_document(m: &Model, cx: &Ctx) -> Option<Vec<TextEdit>> {
     let text = m.rope.to_string();
-    let formatted = crate::cli::fmt::format_text(&text).ok()?;
+    // An analysed model's program is the one reading its text gives (a patched model equals a
+    // fresh one), so a text read without errors is not read again. With errors it is, to tell
+    // whether reading found any (formatting would then lose what could not be read) or only the
+    // checks did; so is the text of a model not analysed yet.
+    let analysed = m.version != i32::MIN;
+    let formatted = if analysed && !has_errors(&m.diagnostics) {
+        fmt::canonical_text(m.program.clone(), text.ends_with('\n'))
+    } else {
+        fmt::format_text(&text).ok()?
+    };
     Some(minimal_edit(m, cx, &text, &formatted).into_iter().collect())
 }
 
@@ -158,4 +169,62 @@ fn unique_name(f: &mil_ir::Function, op: &mut mil_ir::Operation) {
         .find(|n| !taken(n))
         .unwrap_or(base);
     attr.value.data = ConstData::Tensor(Elements::Str(vec![name]));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lsp::documents::Edit;
+    use crate::lsp::tests::{model, with_ctx};
+    use ropey::Rope;
+
+    /// Statements in lenient forms (a positional argument, an unnamed op, a tab), no error.
+    const LENIENT: &str = "program(1.3)
+{
+    func main<ios18>(tensor<fp16, [1, 4]> x) {
+    tensor<fp16, [1, 4]> a = relu(x)[name = string(\"a\")];
+\ttensor<fp16, [1, 4]> b = mul(x = a, y = x);
+    } -> (b);
+}
+";
+
+    /// The document's text after its whole-document formatting, `None` when it is not formatted.
+    fn formatted(m: &Model) -> Option<String> {
+        with_ctx(|cx| {
+            format(m, cx, None).map(|edits| {
+                let mut text = m.rope.to_string();
+                for e in edits.iter().rev() {
+                    let span = crate::lsp::position::span(&m.rope, e.range, cx.enc);
+                    text.replace_range(span.start as usize..span.end as usize, &e.new_text);
+                }
+                text
+            })
+        })
+    }
+
+    #[test]
+    fn the_document_is_formatted_as_mil_fmt_formats_its_text() {
+        let mut m = model(LENIENT);
+        assert!(!has_errors(&m.diagnostics), "{:?}", m.diagnostics);
+        assert_eq!(formatted(&m), fmt::format_text(LENIENT).ok());
+        // A patched model formats as its new text does.
+        let at = LENIENT.find("string(\"a\")").unwrap() + 9;
+        let new_text = format!("{}b{}", &LENIENT[..at], &LENIENT[at..]);
+        let edit = Edit::Replace {
+            span: Span::new(at, at),
+            text: "b".into(),
+        };
+        assert!(m.patch(&[edit], 2, &Rope::from_str(&new_text)));
+        m.finish();
+        let expected = fmt::format_text(&new_text).unwrap();
+        assert!(expected.contains("string(\"ab\")"), "{expected}");
+        assert_eq!(formatted(&m), Some(expected));
+    }
+
+    #[test]
+    fn texts_with_syntax_errors_and_models_not_analysed_are_not_formatted() {
+        let broken = LENIENT.replace("relu(x)", "relu(x");
+        assert_eq!(formatted(&model(&broken)), None);
+        assert_eq!(formatted(&Model::empty(None)), None);
+    }
 }
