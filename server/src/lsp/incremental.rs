@@ -375,25 +375,28 @@ impl DeferredShift {
     }
 }
 
-/// Moves every span of one op's spans that lies after `edit_end` by `delta`.
-fn move_op_spans_after(o: &mut OpSpans, edit_end: u32, delta: i64) {
-    let mv = |s: &mut Span| shift_span(s, edit_end, delta);
-    for s in [&mut o.whole, &mut o.kind] {
-        mv(s);
-    }
-    o.opset.iter_mut().for_each(mv);
-    o.attribute_block.iter_mut().for_each(mv);
+/// Calls `f` on every span of one op's spans.
+fn each_op_span(o: &mut OpSpans, mut f: impl FnMut(&mut Span)) {
+    f(&mut o.whole);
+    f(&mut o.kind);
+    o.opset.iter_mut().for_each(&mut f);
+    o.attribute_block.iter_mut().for_each(&mut f);
     for a in &mut o.args {
-        mv(&mut a.whole);
-        mv(&mut a.value);
-        a.key.iter_mut().for_each(mv);
-        a.items.iter_mut().for_each(mv);
+        f(&mut a.whole);
+        f(&mut a.value);
+        a.key.iter_mut().for_each(&mut f);
+        a.items.iter_mut().for_each(&mut f);
     }
     for a in &mut o.attributes {
         for s in [&mut a.whole, &mut a.key, &mut a.value, &mut a.ty] {
-            mv(s);
+            f(s);
         }
     }
+}
+
+/// Moves every span of one op's spans that lies after `edit_end` by `delta`.
+fn move_op_spans_after(o: &mut OpSpans, edit_end: u32, delta: i64) {
+    each_op_span(o, |s| shift_span(s, edit_end, delta));
 }
 
 /// Moves every span of `map` that lies after the edit.
@@ -434,25 +437,7 @@ fn shift_map(map: &mut SourceMap, edit_end: u32, delta: i64) {
 
 /// Moves every span of one op's spans by `by`.
 fn move_op_spans(o: &mut mil_ir::OpSpans, by: i64) {
-    let mv = |s: &mut Span| {
-        s.start = (i64::from(s.start) + by) as u32;
-        s.end = (i64::from(s.end) + by) as u32;
-    };
-    mv(&mut o.whole);
-    mv(&mut o.kind);
-    o.opset.iter_mut().for_each(mv);
-    o.attribute_block.iter_mut().for_each(mv);
-    for a in &mut o.args {
-        mv(&mut a.whole);
-        mv(&mut a.value);
-        a.key.iter_mut().for_each(mv);
-        a.items.iter_mut().for_each(mv);
-    }
-    for a in &mut o.attributes {
-        for s in [&mut a.whole, &mut a.key, &mut a.value, &mut a.ty] {
-            mv(s);
-        }
-    }
+    each_op_span(o, |s| *s = moved(*s, by));
 }
 
 fn moved(s: Span, by: i64) -> Span {
