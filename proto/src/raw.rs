@@ -197,12 +197,7 @@ mod tests {
     /// exactly the bytes `encode` makes of the values coremltools was given.
     #[test]
     fn payloads_match_what_coremltools_wrote() {
-        let file: &[u8] = include_bytes!("../tests/data/coremltools_weight.bin");
-        let json: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/data/coremltools_weight.json")).unwrap();
-        let mut reader = BlobReader::new(Cursor::new(file)).unwrap();
-        for entry in json.as_array().unwrap() {
-            let dtype = DType::from_name(entry["dtype"].as_str().unwrap()).unwrap();
+        for (dtype, entry, payload) in coremltools_blobs() {
             let values = entry["values"].as_array().unwrap();
             let elements = match dtype {
                 DType::Fp16 => Elements::F16(
@@ -217,13 +212,26 @@ mod tests {
                 }
                 _ => Elements::UInt(values.iter().map(|v| v.as_u64().unwrap()).collect()),
             };
-            let record = reader.record(entry["offset"].as_u64().unwrap()).unwrap();
-            assert_eq!(
-                encode(&elements, dtype).unwrap(),
-                reader.read_payload(&record).unwrap(),
-                "{dtype}"
-            );
+            assert_eq!(encode(&elements, dtype).unwrap(), payload, "{dtype}");
         }
+    }
+
+    /// Each blob of the weight file coremltools wrote (`tests/oracle/make_fixtures.py`): its dtype,
+    /// its entry in the fixture's JSON (offset and the values coremltools was given) and its bytes.
+    fn coremltools_blobs() -> Vec<(DType, serde_json::Value, Vec<u8>)> {
+        let file: &[u8] = include_bytes!("../tests/data/coremltools_weight.bin");
+        let json: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/coremltools_weight.json")).unwrap();
+        let mut reader = BlobReader::new(Cursor::new(file)).unwrap();
+        let entries = json.as_array().unwrap();
+        entries
+            .iter()
+            .map(|entry| {
+                let dtype = DType::from_name(entry["dtype"].as_str().unwrap()).unwrap();
+                let record = reader.record(entry["offset"].as_u64().unwrap()).unwrap();
+                (dtype, entry.clone(), reader.read_payload(&record).unwrap())
+            })
+            .collect()
     }
 
     /// Reference encodings from the OCP 8-bit floating point specification (e4m3fn: bias 7, max 448,
@@ -260,15 +268,8 @@ mod tests {
     /// `encode` turns into the same bytes, and every fp8 byte as a value that encodes to it.
     #[test]
     fn decode_inverts_encode() {
-        let file: &[u8] = include_bytes!("../tests/data/coremltools_weight.bin");
-        let json: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/data/coremltools_weight.json")).unwrap();
-        let mut reader = BlobReader::new(Cursor::new(file)).unwrap();
-        for entry in json.as_array().unwrap() {
-            let dtype = DType::from_name(entry["dtype"].as_str().unwrap()).unwrap();
+        for (dtype, entry, bytes) in coremltools_blobs() {
             let count = entry["values"].as_array().unwrap().len() as u64;
-            let record = reader.record(entry["offset"].as_u64().unwrap()).unwrap();
-            let bytes = reader.read_payload(&record).unwrap();
             let elements = decode(&bytes, dtype, count).unwrap();
             assert_eq!(elements.len() as u64, count, "{dtype}");
             let first = entry["values"][0].as_f64().unwrap();
