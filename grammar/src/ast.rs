@@ -127,18 +127,15 @@ impl<'a> TypedLit<'a> {
     /// The syntax tree of a `tensor<...>([a, b, ...])` token (see [`crate::lexer::Lexeme::TensorLit`])
     /// at `start`: the list is read when it is lowered.
     pub fn from_tensor_token(text: &'a str, start: usize) -> TypedLit<'a> {
-        let (ty_end, open, close) = typed_token_parts(text, '[', ']');
-        let body = LitBody::Items(Span::new(start + open, start + close + 1));
-        TypedLit::with_type(text, start, ty_end, body)
+        let (ty_end, body) = typed_token_parts(text, start, '[');
+        TypedLit::with_type(text, start, ty_end, LitBody::Items(body))
     }
 
     /// The syntax tree of a `tensor<...>(BLOBFILE(...))` token (see [`crate::lexer::Lexeme::BlobLit`])
     /// at `start`: its parameters are read when it is lowered.
     pub fn from_blob_token(text: &'a str, start: usize) -> TypedLit<'a> {
-        let (ty_end, open, _) = typed_token_parts(text, 'B', ')');
-        let close = text[..text.len() - 1].rfind(')').expect("BLOBFILE(...) closes");
-        let body = LitBody::Blobfile(Span::new(start + open, start + close + 1));
-        TypedLit::with_type(text, start, ty_end, body)
+        let (ty_end, body) = typed_token_parts(text, start, 'B');
+        TypedLit::with_type(text, start, ty_end, LitBody::Blobfile(body))
     }
 
     /// The syntax tree of a typed literal the lexer read as one lexeme of kind `value`.
@@ -170,13 +167,14 @@ impl<'a> TypedLit<'a> {
     }
 }
 
-/// Where the type of a one-token `tensor<...>(...)` literal ends, and where its body starts (at
-/// `open`) and ends (at the last `close`).
-fn typed_token_parts(text: &str, open: char, close: char) -> (usize, usize, usize) {
+/// Where the type of a one-token `tensor<...>(body)` literal at `start` ends (an offset into
+/// `text`), and the span of its body: from its first character, `first`, to the last one before the
+/// closing parenthesis and its blanks.
+fn typed_token_parts(text: &str, start: usize, first: char) -> (usize, Span) {
     let ty_end = text.find('>').expect("the token has a tensor type") + 1;
-    let open = ty_end + text[ty_end..].find(open).expect("the token has a body");
-    let close = text.rfind(close).expect("the token's body closes");
-    (ty_end, open, close)
+    let open = ty_end + text[ty_end..].find(first).expect("the token has a body");
+    let close = text[..text.len() - 1].trim_end().len();
+    (ty_end, Span::new(start + open, start + close))
 }
 
 /// A one-lexeme literal `text` at `at`, told apart as the grammar would: a string, a negated word
