@@ -49,21 +49,21 @@ const CHECK_IN_PARALLEL_FROM: usize = 4096;
 /// They only read the program, so a large one is checked on two threads.
 pub fn program_checks(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
     let ops: usize = program.functions.iter().map(|f| f.ops.len()).sum();
-    let mut diagnostics = if ops < CHECK_IN_PARALLEL_FROM {
-        let mut found = mil_ane::diagnostics::check(program, map);
-        found.extend(mil_ir::typecheck::check(program, map));
-        found
+    let ane = || mil_ane::diagnostics::check(program, map);
+    let op_checks = || mil_ir::typecheck::check(program, map);
+    let (mut diagnostics, found) = if ops < CHECK_IN_PARALLEL_FROM {
+        (ane(), op_checks())
     } else {
         std::thread::scope(|scope| {
-            let ops = scope.spawn(|| mil_ir::typecheck::check(program, map));
-            let mut found = mil_ane::diagnostics::check(program, map);
-            match ops.join() {
-                Ok(ops) => found.extend(ops),
+            let found = scope.spawn(op_checks);
+            let ane = ane();
+            match found.join() {
+                Ok(found) => (ane, found),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
-            found
         })
     };
+    diagnostics.extend(found);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     diagnostics
 }
