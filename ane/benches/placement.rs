@@ -14,6 +14,10 @@ use mil_ane::{Chip, ComputeUnits, Target};
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
+/// The allocator of the `mil` binary, so that the IR is laid out in memory as it is there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const OPS: usize = 160_000;
 const RUNS: usize = 5;
 

@@ -252,7 +252,7 @@ impl Gen {
         for _ in 0..self.below(3) {
             let key = format!("{}_{}", self.key(), attrs.len());
             attrs.push(Attribute {
-                key,
+                key: key.into(),
                 value: self.typed_value(),
             });
         }
@@ -291,12 +291,12 @@ impl Gen {
     fn define(&mut self, f: &mut Function, ty: Type, def: ValueDef) -> ValueId {
         let name = self.name();
         let id = f.push_value(Value {
-            name: name.clone(),
+            name: name.as_str().into(),
             ty,
             def,
             uses: Vec::new(),
         });
-        f.symbols.insert(name, id);
+        f.symbols.insert(name.into(), id);
         id
     }
 
@@ -362,7 +362,7 @@ impl Gen {
                 self.reference(f, visible)
             };
             args.push(Argument {
-                key: Some(format!("{}{i}", self.key())),
+                key: Some(format!("{}{i}", self.key()).into()),
                 value,
             });
         }
@@ -378,7 +378,7 @@ impl Gen {
             },
             args,
             attributes: self.attributes(name),
-            results: Vec::new(),
+            results: Default::default(),
             blocks: Vec::new(),
             parent,
             comments: self.comments(),
@@ -407,7 +407,7 @@ impl Gen {
         visible.extend(&results);
         let o = &mut f.ops[op.index()];
         o.blocks = blocks;
-        o.results = results;
+        o.results = results.into();
         op
     }
 

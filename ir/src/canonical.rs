@@ -57,7 +57,7 @@ fn key_positional_arguments(op: &mut Operation, function_opset: &str) {
             continue;
         };
         if op.args.iter().all(|a| a.key.as_deref() != Some(input.name)) {
-            op.args[i].key = Some(input.name.to_string());
+            op.args[i].key = Some(input.name.into());
         }
     }
 }
@@ -85,7 +85,7 @@ fn name_unnamed_ops(f: &mut Function, rank0: bool) {
         .map(str::to_owned)
         .collect();
     // The next number to try for `<kind>_<n>`, per kind, so naming stays linear.
-    let mut next_by_kind: FxHashMap<String, usize> = FxHashMap::default();
+    let mut next_by_kind: FxHashMap<crate::Name, usize> = FxHashMap::default();
     for id in f.walk_ops() {
         let op = f.op(id);
         if op.attribute("name").is_some() || op.is_runtime_boundary() {

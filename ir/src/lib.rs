@@ -21,8 +21,8 @@ pub mod verify;
 pub use constant::{BlobRef, ConstData, Elements, Literal, TypedValue};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, codes};
 pub use program::{
-    Argument, Attribute, Block, BlockId, Function, OpId, Operand, Operation, Program, Use, Value, ValueDef,
-    ValueId, ValueRef,
+    Argument, Attribute, Block, BlockId, Function, Name, OpId, Operand, Operation, Program, Results, Use,
+    Value, ValueDef, ValueId, ValueRef,
 };
 pub use source_map::{ArgSpans, AttrSpans, BlockSpans, FunctionSpans, OpSpans, SourceMap, ValueSpans};
 pub use span::{ColumnUnit, LineIndex, Position, Span};

@@ -8,6 +8,14 @@
 use crate::constant::TypedValue;
 use crate::types::Type;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+/// A short name held inline up to 24 bytes (SSA names, op kinds, argument and attribute keys), so
+/// that reading one is not a trip to another heap block and making one is not an allocation.
+pub type Name = compact_str::CompactString;
+
+/// An operation's results: nearly every op has one, which is held inline.
+pub type Results = SmallVec<[ValueId; 1]>;
 
 macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -58,7 +66,7 @@ impl Program {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attribute {
     /// The key.
-    pub key: String,
+    pub key: Name,
     /// The value.
     pub value: TypedValue,
 }
@@ -88,7 +96,7 @@ pub struct Function {
     /// Block arena.
     pub blocks: Vec<Block>,
     /// SSA variable name → its (first) definition.
-    pub symbols: FxHashMap<String, ValueId>,
+    pub symbols: FxHashMap<Name, ValueId>,
     /// `//` comments before `func`.
     pub comments: Vec<String>,
 }
@@ -129,7 +137,7 @@ pub enum Use {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Value {
     /// The SSA variable name (not the op's `name` attribute).
-    pub name: String,
+    pub name: Name,
     /// The declared type.
     pub ty: Type,
     /// Its definition.
@@ -142,7 +150,7 @@ pub struct Value {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValueRef {
     /// The name as written.
-    pub name: String,
+    pub name: Name,
     /// The definition it resolves to.
     pub id: Option<ValueId>,
 }
@@ -162,7 +170,7 @@ pub enum Operand {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Argument {
     /// The input name.
-    pub key: Option<String>,
+    pub key: Option<Name>,
     /// What it is bound to.
     pub value: Operand,
 }
@@ -171,15 +179,15 @@ pub struct Argument {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Operation {
     /// The op type (`conv`, `const`).
-    pub kind: String,
+    pub kind: Name,
     /// An opset pinned on the op (`tensor_buffer_to_tensor<ios17>`).
-    pub opset: Option<String>,
+    pub opset: Option<Name>,
     /// Arguments in order.
     pub args: Vec<Argument>,
     /// Attributes in order (`name`, `val`, analytics data).
     pub attributes: Vec<Attribute>,
     /// Results in order.
-    pub results: Vec<ValueId>,
+    pub results: Results,
     /// Nested blocks (control-flow ops).
     pub blocks: Vec<BlockId>,
     /// The block holding the op.

@@ -12,8 +12,8 @@ use crate::lexer::Comments;
 use crate::sink::Event;
 use mil_ir::{
     ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
-    FunctionSpans, OpId, OpSpans, Operand, Operation, Program, SourceMap, Span, Value, ValueDef, ValueId,
-    ValueRef, ValueSpans, codes,
+    FunctionSpans, Name, OpId, OpSpans, Operand, Operation, Program, Results, SourceMap, Span, Value,
+    ValueDef, ValueId, ValueRef, ValueSpans, codes,
 };
 use std::sync::PoisonError;
 
@@ -215,7 +215,7 @@ impl<'a> Lowerer<'a> {
     /// Adds a value named by `p` and enters it in the symbol table (reporting a duplicate).
     fn define(&mut self, fb: &mut FnBuilder, p: &ast::Param, def: ValueDef) -> ValueId {
         let ty = self.lower_type(&p.ty);
-        let name = p.name.text.to_string();
+        let name = Name::from(p.name.text);
         let id = fb.f.push_value(Value {
             name: name.clone(),
             ty,
@@ -226,7 +226,7 @@ impl<'a> Lowerer<'a> {
             name: p.name.span,
             ty: p.ty.span,
         });
-        match fb.f.symbols.get(&name) {
+        match fb.f.symbols.get(name.as_str()) {
             Some(first) => {
                 let first_span = fb.spans.values[first.index()].name;
                 self.diags.push(
@@ -272,13 +272,13 @@ impl<'a> Lowerer<'a> {
             let id = fb.f.lookup(w.text);
             if id.is_none() {
                 fb.pending.push(Pending {
-                    name: w.text.to_string(),
+                    name: w.text.into(),
                     span: w.span,
                     site: Site::Output { block, index },
                 });
             }
             outputs.push(ValueRef {
-                name: w.text.to_string(),
+                name: w.text.into(),
                 id,
             });
         }
@@ -296,11 +296,11 @@ impl<'a> Lowerer<'a> {
         let comments = self.take_comments(s.span.start);
         let opset = self.op_opset(s);
         let op = fb.f.push_op(Operation {
-            kind: s.head.name.text.to_string(),
-            opset: opset.as_ref().map(|o| o.0.clone()),
+            kind: s.head.name.text.into(),
+            opset: opset.as_ref().map(|o| o.0.as_str().into()),
             args: Vec::with_capacity(s.args.len()),
             attributes: Vec::new(),
-            results: Vec::with_capacity(s.outputs.len()),
+            results: Results::with_capacity(s.outputs.len()),
             blocks: Vec::new(),
             parent,
             comments,
@@ -343,7 +343,7 @@ impl<'a> Lowerer<'a> {
             let mut items = Vec::new();
             let value = self.lower_operand(fb, op, i, None, &a.value, &mut items);
             args.push(Argument {
-                key: a.key.map(|k| k.text.to_string()),
+                key: a.key.map(|k| k.text.into()),
                 value,
             });
             arg_spans.push(ArgSpans {
@@ -441,13 +441,13 @@ impl<'a> Lowerer<'a> {
                 id => {
                     if id.is_none() {
                         fb.pending.push(Pending {
-                            name: w.text.to_string(),
+                            name: w.text.into(),
                             span: w.span,
                             site: Site::Operand { op, arg, item },
                         });
                     }
                     Operand::Value(ValueRef {
-                        name: w.text.to_string(),
+                        name: w.text.into(),
                         id,
                     })
                 }
@@ -502,7 +502,7 @@ impl<'a> Lowerer<'a> {
                 }
             };
             out.push(Attribute {
-                key: a.key.text.to_string(),
+                key: a.key.text.into(),
                 value,
             });
             spans.push(AttrSpans {

@@ -187,13 +187,13 @@ impl<W: Write + Seek> Reader<'_, W> {
         }
         let ty = self.value_type(named.r#type.as_ref(), &named.name);
         let id = b.f.push_value(Value {
-            name: named.name.clone(),
+            name: named.name.as_str().into(),
             ty,
             def,
             uses: Vec::new(),
         });
         b.scope.insert(named.name.clone(), id);
-        b.f.symbols.entry(named.name.clone()).or_insert(id);
+        b.f.symbols.entry(named.name.as_str().into()).or_insert(id);
         id
     }
 
@@ -289,7 +289,7 @@ impl<W: Write + Seek> Reader<'_, W> {
                 _ => Operand::Tuple(items),
             };
             args.push(Argument {
-                key: Some(key.clone()),
+                key: Some(key.as_str().into()),
                 value,
             });
         }
@@ -301,7 +301,7 @@ impl<W: Write + Seek> Reader<'_, W> {
             .map(|(i, o)| self.define(b, o, ValueDef::Result(id, i as u32)))
             .collect();
         b.f.push_op(Operation {
-            kind: proto.r#type.clone(),
+            kind: proto.r#type.as_str().into(),
             opset: None,
             args,
             attributes: Vec::new(),
@@ -347,7 +347,7 @@ impl<W: Write + Seek> Reader<'_, W> {
                     );
                 }
                 Attribute {
-                    key: key.clone(),
+                    key: key.as_str().into(),
                     value: self.value(value, key),
                 }
             })

@@ -245,7 +245,7 @@ impl<W: Write + Seek> Converter<'_, W> {
             mil::ValueType::default()
         });
         mil::NamedValueType {
-            name: value.name.clone(),
+            name: value.name.to_string(),
             r#type: Some(ty),
         }
     }
@@ -254,7 +254,7 @@ impl<W: Write + Seek> Converter<'_, W> {
         let block = f.block(id);
         mil::Block {
             inputs: block.params.iter().map(|&p| self.named(f, spans, p)).collect(),
-            outputs: block.outputs.iter().map(|o| o.name.clone()).collect(),
+            outputs: block.outputs.iter().map(|o| o.name.to_string()).collect(),
             operations: block.ops.iter().map(|&op| self.operation(f, spans, op)).collect(),
             attributes: BTreeMap::new(),
         }
@@ -289,10 +289,10 @@ impl<W: Write + Seek> Converter<'_, W> {
                 Operand::Tuple(items) => items.iter().map(|o| self.binding(o, span)).collect(),
                 single => vec![self.binding(single, span)],
             };
-            inputs.insert(key.clone(), mil::Argument { arguments });
+            inputs.insert(key.to_string(), mil::Argument { arguments });
         }
         mil::Operation {
-            r#type: op.kind.clone(),
+            r#type: op.kind.to_string(),
             inputs,
             outputs: op.results.iter().map(|&r| self.named(f, spans, r)).collect(),
             blocks: op.blocks.iter().map(|&b| self.block(f, spans, b)).collect(),
@@ -302,7 +302,7 @@ impl<W: Write + Seek> Converter<'_, W> {
 
     fn binding(&mut self, operand: &Operand, span: Span) -> argument::Binding {
         let binding = match operand {
-            Operand::Value(r) => argument::binding::Binding::Name(r.name.clone()),
+            Operand::Value(r) => argument::binding::Binding::Name(r.name.to_string()),
             Operand::Const(value) => argument::binding::Binding::Value(self.value(value, span)),
             Operand::Tuple(_) => {
                 self.diagnostics.push(error(
@@ -321,7 +321,7 @@ impl<W: Write + Seek> Converter<'_, W> {
     fn attributes(&mut self, attributes: &[Attribute], span: Span) -> BTreeMap<String, mil::Value> {
         attributes
             .iter()
-            .map(|a| (a.key.clone(), self.value(&a.value, span)))
+            .map(|a| (a.key.to_string(), self.value(&a.value, span)))
             .collect()
     }
 

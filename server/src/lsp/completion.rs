@@ -198,7 +198,7 @@ fn values_in_scope(m: &Model, offset: u32, accepts: impl Fn(Option<DType>) -> bo
         .map(|(rank, (_, id))| {
             let v = f.value(id);
             CompletionItem {
-                label: v.name.clone(),
+                label: v.name.to_string(),
                 kind: Some(CompletionItemKind::VARIABLE),
                 detail: Some(v.ty.to_string()),
                 sort_text: Some(format!("2{rank:05}")),

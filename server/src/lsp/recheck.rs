@@ -26,8 +26,8 @@ use mil_ane::placement::{self, FunctionPlacement, Reason, Source};
 use mil_ir::catalogue::{self, Opset};
 use mil_ir::infer::{Binding, Inferencer};
 use mil_ir::{
-    Block, BlockSpans, DTypeKind, Diagnostic, Function, FunctionSpans, OpId, Operand, Operation, Program,
-    SourceMap, Span, Use, Value, ValueDef, ValueId, ValueRef,
+    Block, BlockSpans, DTypeKind, Diagnostic, Function, FunctionSpans, Name, OpId, Operand, Operation,
+    Program, SourceMap, Span, Use, Value, ValueDef, ValueId, ValueRef,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -80,7 +80,7 @@ fn infer_facts(f: &Function) -> Vec<Fact> {
             .is_some_and(|d| d.kind() != DTypeKind::Float && d.kind() != DTypeKind::String);
         for (i, &r) in op.results.iter().enumerate() {
             let operand = Operand::Value(ValueRef {
-                name: String::new(),
+                name: Name::default(),
                 id: Some(r),
             });
             facts[r.index()] = Fact {

@@ -62,13 +62,13 @@ fn block_symbols(
             #[allow(deprecated)]
             Some(DocumentSymbol {
                 name: if names.is_empty() {
-                    o.kind.clone()
+                    o.kind.to_string()
                 } else {
                     names.join(", ")
                 },
                 detail: Some(match o.name() {
                     Some(n) => format!("{} \"{n}\"", o.kind),
-                    None => o.kind.clone(),
+                    None => o.kind.to_string(),
                 }),
                 kind: if o.kind == "const" {
                     SymbolKind::CONSTANT
