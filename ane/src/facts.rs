@@ -9,8 +9,8 @@
 //! per value (measured: 5–10 ms slower on 160k ops).
 
 use crate::kind::Kind;
-use crate::tensor::{bytes, dims, elements, operand_type, widest_dim};
-use mil_ir::{DType, Function, OpId, Operand, Operation, Type};
+use crate::tensor::{dims, operand_type};
+use mil_ir::{DType, Dim, Function, OpId, Operand, Operation, Type};
 
 /// What is known of one type's size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,23 +19,47 @@ pub struct Size {
     pub dtype: Option<DType>,
     /// The rank, when the type has dims ([`dims`]).
     pub rank: Option<usize>,
-    /// The number of elements, when every dim is known.
+    /// The number of elements, when every dim is known ([`elements`](crate::tensor::elements)).
     pub elements: Option<u64>,
-    /// The size in bytes, when every dim is known ([`bytes`]).
+    /// The size in bytes, when every dim is known ([`bytes`](crate::tensor::bytes)).
     pub bytes: Option<u64>,
     /// The largest known dim (0 when none is known).
     pub widest: u64,
+    /// The last dim, when the type has dims and the last is known.
+    pub last: Option<u64>,
 }
 
 impl Size {
-    /// The size of `ty`.
+    /// The size of `ty`, from one walk of its dims.
     pub fn of(ty: &Type) -> Size {
+        let dtype = ty.dtype();
+        let Some(d) = dims(ty) else {
+            return Size {
+                dtype,
+                ..Size::default()
+            };
+        };
+        let (mut elements, mut widest) = (Some(1u64), 0);
+        for dim in d {
+            match *dim {
+                Dim::Known(n) => {
+                    widest = widest.max(n);
+                    elements = elements.and_then(|e| e.checked_mul(n));
+                }
+                Dim::Unknown => elements = None,
+            }
+        }
+        let bits = dtype.and_then(DType::bits).map(u64::from);
         Size {
-            dtype: ty.dtype(),
-            rank: dims(ty).map(<[_]>::len),
-            elements: elements(ty),
-            bytes: bytes(ty),
-            widest: widest_dim(ty),
+            dtype,
+            rank: Some(d.len()),
+            elements,
+            bytes: bits.zip(elements).map(|(b, e)| e.saturating_mul(b.div_ceil(8))),
+            widest,
+            last: match d.last() {
+                Some(Dim::Known(n)) => Some(*n),
+                _ => None,
+            },
         }
     }
 
@@ -104,6 +128,9 @@ pub struct OpFacts<'a> {
     pub widest: u64,
     /// Whether an input is an int32 scalar (rank 0).
     pub int32_scalar_in: bool,
+    /// Whether an input may be int32, constant or not: an input (or tuple item) is int32, or a
+    /// tuple nests in another (only files with errors hold one), whose items are not read here.
+    pub int32_in: bool,
     /// Whether a result is int32.
     pub int32_out: bool,
     /// The first result's type and size.
@@ -125,6 +152,7 @@ impl<'a> OpFacts<'a> {
             inline_bytes: 0,
             widest: 0,
             int32_scalar_in: false,
+            int32_in: false,
             int32_out: false,
             first_out: None,
             inputs: [None; 6],
@@ -139,11 +167,14 @@ impl<'a> OpFacts<'a> {
                     facts.inline_bytes += s.bytes.unwrap_or(0);
                     facts.read(s);
                 }
-                Operand::Tuple(items) => items
-                    .iter()
-                    .filter_map(|o| operand_type(f, o))
-                    .map(Size::of)
-                    .for_each(|s| facts.read(s)),
+                Operand::Tuple(items) => {
+                    for o in items {
+                        facts.int32_in |= matches!(o, Operand::Tuple(_));
+                        if let Some(ty) = operand_type(f, o) {
+                            facts.read(Size::of(ty));
+                        }
+                    }
+                }
                 one => operand_type(f, one)
                     .map(Size::of)
                     .into_iter()
@@ -170,5 +201,64 @@ impl<'a> OpFacts<'a> {
         self.in_bytes += s.bytes.unwrap_or(0);
         self.widest = self.widest.max(s.widest);
         self.int32_scalar_in |= s.is_int32() && s.rank == Some(0);
+        self.int32_in |= s.is_int32();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Size;
+    use crate::tensor::{bytes, dims, elements};
+    use mil_ir::{DType, Dim, Type};
+
+    #[test]
+    fn one_walk_agrees_with_the_tensor_readers() {
+        let big = Dim::Known(1 << 40);
+        let types = [
+            Type::tensor(DType::Fp16, &[1, 32, 16, 16]),
+            Type::tensor(DType::Int32, &[]),
+            Type::Scalar(DType::UInt4),
+            Type::Tensor {
+                dtype: DType::Fp32,
+                shape: [Dim::Known(7), Dim::Unknown, Dim::Known(9)].into_iter().collect(),
+            },
+            Type::Tensor {
+                dtype: DType::Fp16,
+                shape: [big, big, Dim::Known(3)].into_iter().collect(),
+            },
+            Type::State(Box::new(Type::tensor(DType::Int8, &[2, 3]))),
+            Type::TensorBuffer {
+                dtype: DType::Fp16,
+                params: vec![("shape".into(), vec![Dim::Known(4), Dim::Known(64)])],
+            },
+            Type::Tensor {
+                dtype: DType::String,
+                shape: [Dim::Known(5)].into_iter().collect(),
+            },
+            Type::Tuple(vec![]),
+        ];
+        for ty in &types {
+            let s = Size::of(ty);
+            let known = || {
+                dims(ty).into_iter().flatten().filter_map(|d| match d {
+                    Dim::Known(n) => Some(*n),
+                    Dim::Unknown => None,
+                })
+            };
+            assert_eq!(s.dtype, ty.dtype(), "{ty:?}");
+            assert_eq!(s.rank, dims(ty).map(<[_]>::len), "{ty:?}");
+            assert_eq!(s.elements, elements(ty), "{ty:?}");
+            assert_eq!(s.bytes, bytes(ty), "{ty:?}");
+            assert_eq!(s.widest, known().max().unwrap_or(0), "{ty:?}");
+            let last = dims(ty).and_then(<[_]>::last).copied();
+            assert_eq!(
+                s.last,
+                last.and_then(|d| match d {
+                    Dim::Known(n) => Some(n),
+                    Dim::Unknown => None,
+                }),
+                "{ty:?}"
+            );
+        }
     }
 }

@@ -52,19 +52,6 @@ pub fn known_dims(ty: &Type) -> Option<Shape> {
     Some(shape)
 }
 
-/// The largest known dim of a type (0 when none is known).
-pub fn widest_dim(ty: &Type) -> u64 {
-    dims(ty).map_or(0, |d| {
-        d.iter()
-            .filter_map(|d| match d {
-                Dim::Known(n) => Some(*n),
-                Dim::Unknown => None,
-            })
-            .max()
-            .unwrap_or(0)
-    })
-}
-
 /// The number of elements, when every dim is known.
 pub fn elements(ty: &Type) -> Option<u64> {
     dims(ty)?.iter().try_fold(1u64, |acc, d| match d {

@@ -42,7 +42,7 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
         out.push(Finding::new(&INT32_SCALAR_COMPARE, site, what));
         return;
     }
-    let int32_in = op.args.iter().any(|a| reads_int32(cx, &a.value));
+    let int32_in = facts.int32_in && op.args.iter().any(|a| reads_int32(cx, &a.value));
     if int32_in || int32_out {
         let which = if int32_in { "reads" } else { "produces" };
         let what = format!(

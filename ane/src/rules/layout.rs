@@ -4,11 +4,11 @@ use super::{
     AXIS_ABOVE_16384, Cx, FP32_COMPUTE, Finding, LAST_AXIS_ALIGNMENT, LAST_AXIS_ONE, NOT_BC1S,
     RANK_ABOVE_FIVE, Site, TOPK_UNDERPRICED,
 };
-use crate::facts::{Input, OpFacts};
+use crate::facts::{Input, OpFacts, Size};
 use crate::kind::Kind;
 use crate::rule::Rule;
 use crate::tensor::{dims, is_constant};
-use mil_ir::{DType, Dim, OpId};
+use mil_ir::{DType, Dim, OpId, Type};
 
 /// The widest axis lore allows.
 const LORE_MAX_AXIS: u64 = 16_384;
@@ -55,17 +55,22 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
     }
 }
 
-/// What is wrong with a last axis, if anything: the ANE pads the last axis to 64 bytes.
-fn last_axis_waste(dtype: Option<DType>, shape: &[Dim]) -> Option<(&'static Rule, u64)> {
-    let (Some(&Dim::Known(last)), Some(bits)) = (shape.last(), dtype.and_then(|d| d.bits())) else {
+/// What is wrong with the last axis of a type of size `size`, if anything: the ANE pads the last
+/// axis to 64 bytes. `ty` is walked again only when its element count overflows.
+fn last_axis_waste(ty: &Type, size: &Size) -> Option<(&'static Rule, u64)> {
+    let (Some(last), Some(bits), Some(rank)) = (size.last, size.dtype.and_then(|d| d.bits()), size.rank)
+    else {
         return None;
     };
-    let total = shape.iter().try_fold(1u64, |acc, d| match d {
-        Dim::Known(n) => Some(acc.saturating_mul(*n)),
-        Dim::Unknown => None,
-    })?;
+    let total = match size.elements {
+        Some(n) => n,
+        None => dims(ty)?.iter().try_fold(1u64, |acc, d| match d {
+            Dim::Known(n) => Some(acc.saturating_mul(*n)),
+            Dim::Unknown => None,
+        })?,
+    };
     let bytes = last.checked_mul(u64::from(bits))?.div_ceil(8);
-    if shape.len() < 2 || total <= 1 {
+    if rank < 2 || total <= 1 {
         None
     } else if last == 1 {
         Some((&LAST_AXIS_ONE, bytes))
@@ -92,7 +97,7 @@ impl Waste {
             return;
         };
         let id = facts.id;
-        if let Some((rule, bytes)) = dims(ty).and_then(|s| last_axis_waste(size.dtype, s)) {
+        if let Some((rule, bytes)) = last_axis_waste(ty, &size) {
             let slot = &mut self.axes[usize::from(std::ptr::eq(rule, &LAST_AXIS_ALIGNMENT))];
             slot.0.get_or_insert((id, bytes));
             slot.1 += 1;
