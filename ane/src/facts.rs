@@ -39,16 +39,20 @@ impl Size {
                 ..Size::default()
             };
         };
-        let (mut elements, mut widest) = (Some(1u64), 0);
+        // The product and whether it is exact: every dim known and no overflow.
+        let (mut product, mut exact, mut widest) = (1u64, true, 0);
         for dim in d {
             match *dim {
                 Dim::Known(n) => {
                     widest = widest.max(n);
-                    elements = elements.and_then(|e| e.checked_mul(n));
+                    let (p, overflow) = product.overflowing_mul(n);
+                    product = p;
+                    exact &= !overflow;
                 }
-                Dim::Unknown => elements = None,
+                Dim::Unknown => exact = false,
             }
         }
+        let elements = exact.then_some(product);
         let bits = dtype.and_then(DType::bits).map(u64::from);
         Size {
             dtype,

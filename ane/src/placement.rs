@@ -266,7 +266,7 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
             .results
             .first()
             .map_or(op.kind.as_str(), |&v| f.value(v).name.as_str());
-        edges.extend(producers(f, op).map(|p| (p, id)));
+        push_edges(f, op, id, &mut edges);
         ops.push(OpPlacement {
             op: id,
             var,
@@ -344,18 +344,21 @@ fn estimates(
     ]
 }
 
-/// The ops whose results `op` reads.
-fn producers<'a>(f: &'a Function, op: &'a mil_ir::Operation) -> impl Iterator<Item = OpId> + 'a {
-    op.args.iter().flat_map(move |a| {
+/// Pushes an edge `(producer, id)` for each op whose results op `id` reads, in argument order.
+fn push_edges(f: &Function, op: &mil_ir::Operation, id: OpId, edges: &mut Vec<(OpId, OpId)>) {
+    for a in &op.args {
         let items = match &a.value {
             mil_ir::Operand::Tuple(items) => items.as_slice(),
             one => std::slice::from_ref(one),
         };
-        items.iter().filter_map(move |item| match item {
-            mil_ir::Operand::Value(r) => r.id.and_then(|v| crate::tensor::defining_op(f, v)),
-            _ => None,
-        })
-    })
+        for item in items {
+            if let mil_ir::Operand::Value(r) = item
+                && let Some(producer) = r.id.and_then(|v| crate::tensor::defining_op(f, v))
+            {
+                edges.push((producer, id));
+            }
+        }
+    }
 }
 
 /// The ops producing the function's outputs, looking through Core ML's output wrappers.

@@ -44,13 +44,26 @@ impl Charges {
         }
     }
 
-    /// The charge for running `to` right after `from`.
-    fn transition(&self, from: Device, to: Device) -> f64 {
-        if from == to {
-            0.0
-        } else {
-            self.switch_ms + self.launch(to)
-        }
+    /// The charge for running `to` right after `from`, by `[from][to]` index.
+    fn transitions(&self) -> [[f64; 3]; 3] {
+        Device::ALL.map(|from| {
+            Device::ALL.map(|to| {
+                if from == to {
+                    0.0
+                } else {
+                    self.switch_ms + self.launch(to)
+                }
+            })
+        })
+    }
+
+    /// What `node` costs on each device, its output charge included (infinite where it cannot run).
+    fn own(&self, node: &Node) -> [f64; 3] {
+        Device::ALL.map(|d| match node.ms[d.index()] {
+            Some(ms) if d == Device::Ane => ms + f64::from(node.outputs) * self.ane_output_ms,
+            Some(ms) => ms,
+            None => f64::INFINITY,
+        })
     }
 }
 
@@ -84,26 +97,21 @@ const TIE_ORDER: [Device; 3] = [Device::Ane, Device::Gpu, Device::Cpu];
 /// The cheapest assignment of devices to `nodes`; ties go to the Neural Engine.
 pub fn plan(nodes: &[Node], charges: &Charges) -> Plan {
     let n = nodes.len();
-    let own = |i: usize, d: Device| -> f64 {
-        match nodes[i].ms[d.index()] {
-            Some(ms) if d == Device::Ane => ms + f64::from(nodes[i].outputs) * charges.ane_output_ms,
-            Some(ms) => ms,
-            None => f64::INFINITY,
-        }
-    };
-    let mut fwd = vec![[f64::INFINITY; 3]; n];
-    for i in 0..n {
-        for d in Device::ALL {
-            let before = if i == 0 {
-                charges.launch(d)
-            } else {
+    let switch = charges.transitions();
+    // The best total of the nodes up to each one, ending on each device.
+    let mut fwd: Vec<[f64; 3]> = Vec::with_capacity(n);
+    for node in nodes {
+        let own = charges.own(node);
+        let before = match fwd.last() {
+            None => Device::ALL.map(|d| charges.launch(d)),
+            Some(prev) => Device::ALL.map(|d| {
                 Device::ALL
                     .iter()
-                    .map(|&p| fwd[i - 1][p.index()] + charges.transition(p, d))
+                    .map(|&p| prev[p.index()] + switch[p.index()][d.index()])
                     .fold(f64::INFINITY, f64::min)
-            };
-            fwd[i][d.index()] = own(i, d) + before;
-        }
+            }),
+        };
+        fwd.push(Device::ALL.map(|d| own[d.index()] + before[d.index()]));
     }
     let mut devices = vec![Device::Cpu; n];
     let mut total_ms = 0.0;
@@ -112,15 +120,16 @@ pub fn plan(nodes: &[Node], charges: &Charges) -> Plan {
         total_ms = fwd[n - 1][last.index()];
         devices[n - 1] = last;
         for i in (1..n).rev() {
-            let next = devices[i];
-            devices[i - 1] = cheapest(|p| fwd[i - 1][p.index()] + charges.transition(p, next));
+            let next = devices[i].index();
+            devices[i - 1] = cheapest(|p| fwd[i - 1][p.index()] + switch[p.index()][next]);
         }
     }
     // Backward: the best total from node i on device d to the end, one node at a time; with the
     // forward total it prices node i forced onto d, written over the forward totals.
     let mut forced_ms = fwd;
     let mut after_next = [0.0; 3];
-    for i in (0..n).rev() {
+    for (i, (node, forced)) in nodes.iter().zip(&mut forced_ms).enumerate().rev() {
+        let own = charges.own(node);
         let mut bwd = [f64::INFINITY; 3];
         for d in Device::ALL {
             let after = if i + 1 == n {
@@ -128,12 +137,12 @@ pub fn plan(nodes: &[Node], charges: &Charges) -> Plan {
             } else {
                 Device::ALL
                     .iter()
-                    .map(|&s| charges.transition(d, s) + after_next[s.index()])
+                    .map(|&s| switch[d.index()][s.index()] + after_next[s.index()])
                     .fold(f64::INFINITY, f64::min)
             };
-            let ms = own(i, d);
+            let ms = own[d.index()];
             bwd[d.index()] = ms + after;
-            let slot = &mut forced_ms[i][d.index()];
+            let slot = &mut forced[d.index()];
             *slot = if ms.is_finite() {
                 *slot + bwd[d.index()] - ms
             } else {
