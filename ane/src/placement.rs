@@ -5,6 +5,7 @@ use crate::analytics::{self, Verdict};
 use crate::cost::{self, OpCost};
 use crate::decimal::Ms4;
 use crate::device::Device;
+use crate::facts::Sizes;
 use crate::kind::Kind;
 use crate::plan::{self, Charges, Node};
 use crate::rules::{self, Checker, Cx, Finding};
@@ -243,8 +244,9 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
     let mut nodes = Vec::with_capacity(order.len());
     let mut node_of = vec![usize::MAX; f.ops.len()];
     let mut edges = Vec::with_capacity(order.len() * 2);
+    let mut sizes = Sizes::new(f);
     for &id in order {
-        let facts = cx.facts(id);
+        let facts = cx.facts(id, &mut sizes);
         let op = facts.op;
         let refusal = checker.visit(&facts);
         let coreml = analytics::verdict(op).map(Box::new);

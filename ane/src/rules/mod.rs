@@ -11,7 +11,7 @@ mod private_compiler;
 mod quantization;
 pub(crate) mod unsupported;
 
-use crate::facts::OpFacts;
+use crate::facts::{OpFacts, Sizes};
 use crate::rule::{Consequence, Evidence, Rule, rules};
 use crate::target::{ChipProfile, Target};
 use mil_ir::catalogue::Opset;
@@ -236,9 +236,10 @@ pub struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
-    /// What the rules read of op `id`.
-    pub fn facts(&self, id: OpId) -> OpFacts<'a> {
-        OpFacts::new(self.f, id)
+    /// What the rules read of op `id`, the ops before it in program order having noted their
+    /// results in `sizes`.
+    pub fn facts(&self, id: OpId, sizes: &mut Sizes) -> OpFacts<'a> {
+        OpFacts::new(self.f, id, sizes)
     }
 
     /// The context for `f`; an unknown opset is read as iOS18.
@@ -267,8 +268,9 @@ fn program_order(f: &Function) -> Cow<'_, [OpId]> {
 /// Every finding for a function: per-op rules in program order, then the function-level ones.
 pub fn check(cx: &Cx) -> Vec<Finding> {
     let mut checker = Checker::new(cx);
+    let mut sizes = Sizes::new(cx.f);
     for &id in cx.order.iter() {
-        checker.visit(&cx.facts(id));
+        checker.visit(&cx.facts(id, &mut sizes));
     }
     checker.finish()
 }
