@@ -235,17 +235,104 @@ pub fn place(program: &Program, target: Target, source: Source) -> Vec<FunctionP
         .collect()
 }
 
+/// Functions with at least this many ops are walked on two threads, each taking half of the ops.
+const WALK_IN_PARALLEL_FROM: usize = 4096;
+
 /// Predicts one function.
 pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionPlacement<'_> {
+    place_walking_in_parallel_from(f, target, source, WALK_IN_PARALLEL_FROM)
+}
+
+/// [`place_function`], walking the ops on two threads when there are at least `parallel_from`.
+fn place_walking_in_parallel_from(
+    f: &Function,
+    target: Target,
+    source: Source,
+    parallel_from: usize,
+) -> FunctionPlacement<'_> {
     let cx = Cx::new(f, target);
-    let mut checker = Checker::new(&cx);
     let order: &[OpId] = &cx.order;
-    let mut ops = Vec::with_capacity(order.len());
-    let mut nodes = Vec::with_capacity(order.len());
+    let walked = if order.len() < parallel_from {
+        walk(&cx, source, order)
+    } else {
+        let (first, second) = order.split_at(order.len() / 2);
+        std::thread::scope(|scope| {
+            let later = scope.spawn(|| walk(&cx, source, second));
+            let mut walked = walk(&cx, source, first);
+            match later.join() {
+                Ok(later) => walked.append(later),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            walked
+        })
+    };
+    let Walked {
+        checker,
+        mut ops,
+        mut nodes,
+        node_ops,
+        edges,
+    } = walked;
     let mut node_of = vec![usize::MAX; f.ops.len()];
-    let mut edges = Vec::with_capacity(order.len() * 2);
+    for (n, id) in node_ops.iter().enumerate() {
+        node_of[id.index()] = n;
+    }
+    for producer in output_producers(f) {
+        if let Some(&n) = node_of.get(producer.index())
+            && n != usize::MAX
+        {
+            nodes[n].outputs += 1;
+        }
+    }
+    let findings = checker.finish();
+    let charges = analytics::charges(f).unwrap_or_default();
+    let plan = plan::plan(&nodes, &charges);
+    let segments = assign(f, &mut ops, &node_of, &nodes, &plan);
+    FunctionPlacement {
+        name: &f.name,
+        opset: &f.opset,
+        ops,
+        edges,
+        segments,
+        latency_ms: plan.total_ms,
+        charges,
+        findings,
+    }
+}
+
+/// What walking a run of consecutive ops (in program order) finds: the rules' findings, each op's
+/// placement before the plan, the plan's nodes (one per planned op) and the data edges.
+struct Walked<'c, 'a> {
+    checker: Checker<'c, 'a>,
+    ops: Vec<OpPlacement<'a>>,
+    nodes: Vec<Node>,
+    /// The op of each node.
+    node_ops: Vec<OpId>,
+    edges: Vec<(OpId, OpId)>,
+}
+
+impl<'c, 'a> Walked<'c, 'a> {
+    /// Adds what the walk of the ops right after these found.
+    fn append(&mut self, later: Walked<'c, 'a>) {
+        self.checker.append(later.checker);
+        self.ops.extend(later.ops);
+        self.nodes.extend(later.nodes);
+        self.node_ops.extend(later.node_ops);
+        self.edges.extend(later.edges);
+    }
+}
+
+/// Runs the rules, Core ML's verdicts and the estimates over `ids`, consecutive ops in program
+/// order.
+fn walk<'c, 'a>(cx: &'c Cx<'a>, source: Source, ids: &[OpId]) -> Walked<'c, 'a> {
+    let (f, target) = (cx.f, cx.target);
+    let mut checker = Checker::new(cx);
+    let mut ops = Vec::with_capacity(ids.len());
+    let mut nodes = Vec::with_capacity(ids.len());
+    let mut node_ops = Vec::with_capacity(ids.len());
+    let mut edges = Vec::with_capacity(ids.len() * 2);
     let mut sizes = Sizes::new(f);
-    for &id in order {
+    for &id in ids {
         let facts = cx.facts(id, &mut sizes);
         let op = facts.op;
         let refusal = checker.visit(&facts);
@@ -263,7 +350,7 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
             [Some(0.0); 3]
         };
         if planned {
-            node_of[id.index()] = nodes.len();
+            node_ops.push(id);
             nodes.push(Node {
                 ms: estimates_ms,
                 outputs: 0,
@@ -287,26 +374,12 @@ pub fn place_function(f: &Function, target: Target, source: Source) -> FunctionP
             coreml,
         });
     }
-    for producer in output_producers(f) {
-        if let Some(&n) = node_of.get(producer.index())
-            && n != usize::MAX
-        {
-            nodes[n].outputs += 1;
-        }
-    }
-    let findings = checker.finish();
-    let charges = analytics::charges(f).unwrap_or_default();
-    let plan = plan::plan(&nodes, &charges);
-    let segments = assign(f, &mut ops, &node_of, &nodes, &plan);
-    FunctionPlacement {
-        name: &f.name,
-        opset: &f.opset,
+    Walked {
+        checker,
         ops,
+        nodes,
+        node_ops,
         edges,
-        segments,
-        latency_ms: plan.total_ms,
-        charges,
-        findings,
     }
 }
 
@@ -471,5 +544,59 @@ fn place_unplanned(f: &Function, o: &mut OpPlacement, node_of: &[usize], plan: &
         .filter(|&n| n != usize::MAX)
     {
         o.device = plan.devices[n];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Chip, ComputeUnits};
+    use std::path::{Path, PathBuf};
+
+    fn mil_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("the corpus folder") {
+            let path = entry.expect("a corpus entry").path();
+            if path.is_dir() {
+                mil_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "mil") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Walking the two halves of a function's ops on two threads and joining what they found gives
+    /// the placement, findings included, that one walk over all of them gives: on every corpus file
+    /// (with Core ML's verdicts, int8 weights, fp32 ops, odd last axes...), for both sources.
+    #[test]
+    fn walking_in_halves_places_as_one_walk_does() {
+        let mut files = Vec::new();
+        mil_files(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+            &mut files,
+        );
+        assert!(files.len() > 50, "the corpus is there");
+        let targets = [
+            Target {
+                chip: Chip::M4,
+                compute_units: ComputeUnits::CpuAndNeuralEngine,
+            },
+            Target {
+                chip: Chip::A14,
+                compute_units: ComputeUnits::All,
+            },
+        ];
+        for path in files {
+            let text = std::fs::read_to_string(&path).expect("a corpus file");
+            let program = mil_grammar::parse(&text).program;
+            for f in &program.functions {
+                for target in targets {
+                    for source in [Source::Ours, Source::CoreMl] {
+                        let one = place_walking_in_parallel_from(f, target, source, usize::MAX);
+                        let halves = place_walking_in_parallel_from(f, target, source, 0);
+                        assert_eq!(one, halves, "{} ({target:?}, {source:?})", path.display());
+                    }
+                }
+            }
+        }
     }
 }

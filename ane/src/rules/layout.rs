@@ -109,6 +109,16 @@ impl Waste {
         }
     }
 
+    /// Adds what was gathered over the ops right after these.
+    pub(super) fn append(&mut self, later: Waste) {
+        for (slot, more) in self.axes.iter_mut().zip(later.axes) {
+            slot.0 = slot.0.or(more.0);
+            slot.1 += more.1;
+        }
+        self.fp32.0 = self.fp32.0.or(later.fp32.0);
+        self.fp32.1 += later.fp32.1;
+    }
+
     /// Reports what was gathered.
     pub(super) fn finish(self, out: &mut Vec<Finding>) {
         let others = |n: usize| match n {

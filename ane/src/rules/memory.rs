@@ -40,6 +40,12 @@ impl Budget {
         }
     }
 
+    /// Adds what was counted over the ops right after these.
+    pub(super) fn append(&mut self, later: Budget) {
+        self.weights += later.weights;
+        self.first_weight = self.first_weight.or(later.first_weight);
+    }
+
     /// Fires when the function holds more weights than a program held in probes.
     pub(super) fn finish(self, out: &mut Vec<Finding>) {
         if self.weights > PROGRAM_WEIGHT_BYTES {

@@ -323,6 +323,15 @@ impl<'c, 'a> Checker<'c, 'a> {
         out[before..].iter().find(|f| f.rule.consequence.refuses_op())
     }
 
+    /// Takes in what a checker of the ops right after these found, as if this one had gone on to
+    /// visit them: their findings follow, and what is gathered across ops adds up.
+    pub fn append(&mut self, later: Checker) {
+        self.out.extend(later.out);
+        self.budget.append(later.budget);
+        self.quantization.append(later.quantization);
+        self.waste.append(later.waste);
+    }
+
     /// The function-level rules; every finding.
     pub fn finish(mut self) -> Vec<Finding> {
         let (cx, out) = (self.cx, &mut self.out);

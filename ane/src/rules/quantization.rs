@@ -33,6 +33,14 @@ impl Quantization {
         }
     }
 
+    /// Adds what was gathered over the ops right after these.
+    pub(super) fn append(&mut self, later: Quantization) {
+        self.activations_quantized |= later.activations_quantized;
+        self.first_int8_weight = self.first_int8_weight.or(later.first_int8_weight);
+        self.first_conv = self.first_conv.or(later.first_conv);
+        self.convs += later.convs;
+    }
+
     /// Fires once per function on weight-only int8 and on 3×3 convs that W8A8 would speed up.
     pub(super) fn finish(self, cx: &Cx, out: &mut Vec<Finding>) {
         if !self.activations_quantized
