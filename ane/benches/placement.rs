@@ -1,9 +1,10 @@
 //! `mil placement` beyond parsing, on a generated 160k-op program: the rules, the estimates and the
 //! plan (`place`), and rendering the JSON and HTML reports. Run with
 //! `cargo bench -p mil-ane --bench placement`; the numbers go to docs/benchmarks.md. With
-//! `ONCE=1` it parses and places once, for `valgrind --tool=callgrind
-//! --toggle-collect='mil_ane::placement::place*'`, whose instruction count the machine's load does
-//! not change.
+//! `ONCE=1` it parses and places once, for `valgrind --tool=callgrind --separate-threads=yes
+//! --toggle-collect='mil_ane::placement::place'`, whose instruction count the machine's load does
+//! not change (the second half of the ops is walked on a thread of its own: its count is that
+//! thread's whole count).
 //!
 //! The program is a chain of residual blocks in the shape of Apple's compiler output: conv, relu,
 //! conv, add, sigmoid, mul, relu, and every 50th block a `mod` the Neural Engine refuses, so the
