@@ -257,57 +257,89 @@ impl Sizes {
 #[cfg(test)]
 mod tests {
     use super::Size;
-    use crate::tensor::{bytes, dims, elements};
     use mil_ir::{DType, Dim, Type};
 
+    fn size(dtype: DType, rank: usize, elements: Option<u64>, bytes: Option<u64>, widest: u64) -> Size {
+        Size {
+            dtype: Some(dtype),
+            rank: Some(rank),
+            elements,
+            bytes,
+            widest,
+            last: None,
+        }
+    }
+
     #[test]
-    fn one_walk_agrees_with_the_tensor_readers() {
+    fn a_types_size_from_one_walk_of_its_dims() {
         let big = Dim::Known(1 << 40);
-        let types = [
-            Type::tensor(DType::Fp16, &[1, 32, 16, 16]),
-            Type::tensor(DType::Int32, &[]),
-            Type::Scalar(DType::UInt4),
-            Type::Tensor {
-                dtype: DType::Fp32,
-                shape: [Dim::Known(7), Dim::Unknown, Dim::Known(9)].into_iter().collect(),
-            },
-            Type::Tensor {
-                dtype: DType::Fp16,
-                shape: [big, big, Dim::Known(3)].into_iter().collect(),
-            },
-            Type::State(Box::new(Type::tensor(DType::Int8, &[2, 3]))),
-            Type::TensorBuffer {
-                dtype: DType::Fp16,
-                params: vec![("shape".into(), vec![Dim::Known(4), Dim::Known(64)])],
-            },
-            Type::Tensor {
-                dtype: DType::String,
-                shape: [Dim::Known(5)].into_iter().collect(),
-            },
-            Type::Tuple(vec![]),
+        let tensor = |dtype, dims: &[Dim]| Type::Tensor {
+            dtype,
+            shape: dims.to_vec(),
+        };
+        let cases = [
+            (
+                Type::tensor(DType::Fp16, &[1, 32, 16, 16]),
+                Size {
+                    last: Some(16),
+                    ..size(DType::Fp16, 4, Some(8192), Some(16384), 32)
+                },
+            ),
+            (
+                Type::tensor(DType::Int32, &[]),
+                size(DType::Int32, 0, Some(1), Some(4), 0),
+            ),
+            // A sub-byte element takes a whole byte.
+            (
+                Type::Scalar(DType::UInt4),
+                size(DType::UInt4, 0, Some(1), Some(1), 0),
+            ),
+            // A `?` leaves the count unknown but not the widest or last known dim.
+            (
+                tensor(DType::Fp32, &[Dim::Known(7), Dim::Unknown, Dim::Known(9)]),
+                Size {
+                    last: Some(9),
+                    ..size(DType::Fp32, 3, None, None, 9)
+                },
+            ),
+            // A product past 64 bits is not a count.
+            (
+                tensor(DType::Fp16, &[big, big, Dim::Known(3)]),
+                Size {
+                    last: Some(3),
+                    ..size(DType::Fp16, 3, None, None, 1 << 40)
+                },
+            ),
+            (
+                Type::State(Box::new(Type::tensor(DType::Int8, &[2, 3]))),
+                Size {
+                    last: Some(3),
+                    ..size(DType::Int8, 2, Some(6), Some(6), 3)
+                },
+            ),
+            // A runtime buffer's size is its `shape=[..]` parameter's.
+            (
+                Type::TensorBuffer {
+                    dtype: DType::Fp16,
+                    params: vec![("shape".into(), vec![Dim::Known(4), Dim::Known(64)])],
+                },
+                Size {
+                    last: Some(64),
+                    ..size(DType::Fp16, 2, Some(256), Some(512), 64)
+                },
+            ),
+            // Strings have no byte size.
+            (
+                tensor(DType::String, &[Dim::Known(5)]),
+                Size {
+                    last: Some(5),
+                    ..size(DType::String, 1, Some(5), None, 5)
+                },
+            ),
+            (Type::Tuple(vec![]), Size::default()),
         ];
-        for ty in &types {
-            let s = Size::of(ty);
-            let known = || {
-                dims(ty).into_iter().flatten().filter_map(|d| match d {
-                    Dim::Known(n) => Some(*n),
-                    Dim::Unknown => None,
-                })
-            };
-            assert_eq!(s.dtype, ty.dtype(), "{ty:?}");
-            assert_eq!(s.rank, dims(ty).map(<[_]>::len), "{ty:?}");
-            assert_eq!(s.elements, elements(ty), "{ty:?}");
-            assert_eq!(s.bytes, bytes(ty), "{ty:?}");
-            assert_eq!(s.widest, known().max().unwrap_or(0), "{ty:?}");
-            let last = dims(ty).and_then(<[_]>::last).copied();
-            assert_eq!(
-                s.last,
-                last.and_then(|d| match d {
-                    Dim::Known(n) => Some(n),
-                    Dim::Unknown => None,
-                }),
-                "{ty:?}"
-            );
+        for (ty, expected) in cases {
+            assert_eq!(Size::of(&ty), expected, "{ty:?}");
         }
     }
 }

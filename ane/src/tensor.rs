@@ -1,5 +1,6 @@
 //! Reading the tensors an op touches: operand types, known shapes, sizes and constant values.
 
+use crate::facts::Size;
 use mil_ir::{Dim, Elements, Function, OpId, Operand, Operation, Type, ValueDef, ValueId};
 
 /// The dims of a tensor, scalar or runtime buffer type (a buffer's `shape=[..]` parameter).
@@ -52,18 +53,14 @@ pub fn known_dims(ty: &Type) -> Option<Shape> {
     Some(shape)
 }
 
-/// The number of elements, when every dim is known.
+/// The number of elements, when every dim is known (and their product fits in 64 bits).
 pub fn elements(ty: &Type) -> Option<u64> {
-    dims(ty)?.iter().try_fold(1u64, |acc, d| match d {
-        Dim::Known(n) => acc.checked_mul(*n),
-        Dim::Unknown => None,
-    })
+    Size::of(ty).elements
 }
 
 /// The size in bytes, when every dim is known (sub-byte types round up per element).
 pub fn bytes(ty: &Type) -> Option<u64> {
-    let bits = u64::from(ty.dtype()?.bits()?);
-    Some(elements(ty)?.saturating_mul(bits.div_ceil(8)))
+    Size::of(ty).bytes
 }
 
 /// The type an operand has (the first item's for a tuple).
