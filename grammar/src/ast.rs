@@ -3,8 +3,9 @@
 //! The tree is deliberately loose where the text is (a type and an op head look alike:
 //! `tensor<fp16, [1]>` and `tensor_buffer_to_tensor<ios17>`); lowering gives it meaning.
 
-use crate::lexer::Value;
+use crate::lexer::{Item, ItemRange, Value};
 use mil_ir::Span;
+use smallvec::SmallVec;
 
 /// A piece of source text: an identifier, a number or a string with its quotes.
 #[derive(Clone, Copy, Debug)]
@@ -58,19 +59,22 @@ pub enum Stmt<'a> {
     Error(Span),
 }
 
+/// The outputs of a statement: nearly always one, kept inline.
+pub type Outputs<'a> = SmallVec<[Param<'a>; 1]>;
+
 /// `outputs = head(args)[attrs] blocks;`.
 #[derive(Debug)]
 pub struct OpStmt<'a> {
     /// The statement without its `;`.
     pub span: Span,
     /// Declared outputs.
-    pub outputs: Vec<Param<'a>>,
+    pub outputs: Outputs<'a>,
     /// The op kind with an optional `<opset>`.
     pub head: TypeExpr<'a>,
     /// Arguments.
-    pub args: Vec<Arg<'a>>,
+    pub args: Listed<Arg<'a>>,
     /// The attribute block, if written.
-    pub attrs: Option<(Span, Vec<Attr<'a>>)>,
+    pub attrs: Option<(Span, Listed<Attr<'a>>)>,
     /// Nested blocks.
     pub blocks: Vec<Box<BlockDef<'a>>>,
 }
@@ -227,6 +231,72 @@ pub fn keyed(src: &str, start: usize, end: usize, value: Value) -> (Word<'_>, Ar
         literal => ArgValue::Literal(word, literal),
     };
     (key, value)
+}
+
+/// The arguments or the attributes of a statement: parsed one by one, or read by the lexer as
+/// one list token whose items lie beside the tokens (see [`crate::lexer::Items`]).
+#[derive(Debug)]
+pub enum Listed<T> {
+    /// Parsed by the grammar.
+    Parsed(Vec<T>),
+    /// Read as one token.
+    Fused(ItemRange),
+}
+
+impl<'a, T: FromItem<'a>> Listed<T> {
+    /// The list: the parsed one, or the one `fused` is filled with from the token's `items` of
+    /// `src`.
+    pub fn read<'s>(&'s self, src: &'a str, items: &[Item], fused: &'s mut SmallVec<[T; 8]>) -> &'s [T] {
+        match self {
+            Listed::Parsed(list) => list,
+            Listed::Fused(range) => {
+                fused.extend(range.of(items).iter().map(|&item| T::from_item(src, item)));
+                fused
+            }
+        }
+    }
+}
+
+/// What an item of a fused list spells.
+pub trait FromItem<'a> {
+    /// The node `item` of `src` spells, as the grammar would have built it from the unfused text.
+    fn from_item(src: &'a str, item: Item) -> Self;
+}
+
+impl<'a> FromItem<'a> for Arg<'a> {
+    fn from_item(src: &'a str, item: Item) -> Self {
+        let (key, value) = item_parts(src, item);
+        Arg {
+            span: item.key.cover(item.value),
+            key: Some(key),
+            value,
+        }
+    }
+}
+
+impl<'a> FromItem<'a> for Attr<'a> {
+    fn from_item(src: &'a str, item: Item) -> Self {
+        let (key, value) = item_parts(src, item);
+        Attr {
+            span: item.key.cover(item.value),
+            key,
+            value,
+        }
+    }
+}
+
+/// The key and the value of an item of a fused list, as [`keyed`] gives them for a
+/// `key = value` token.
+fn item_parts(src: &str, item: Item) -> (Word<'_>, ArgValue<'_>) {
+    let word = |span: Span| Word {
+        text: &src[span.range()],
+        span,
+    };
+    let value = match item.kind {
+        Value::Name => ArgValue::Name(word(item.value)),
+        literal => ArgValue::Literal(word(item.value), literal),
+    };
+    (word(item.key), value)
 }
 
 /// One parameter inside `<...>`.

@@ -45,26 +45,24 @@ fn parse_with(text: &str, pipelined: bool) -> Parse {
     let comments = std::sync::Arc::clone(&lexer.comments);
     let parser = grammar::ProgramParser::new();
     let (result, (program, source_map, lowered)) = if !pipelined {
-        let mut sink = sink::Sink::Direct(Box::new(lower::Lowerer::new(text, comments)));
+        let lowerer = lower::Lowerer::new(text, comments);
+        let mut sink = sink::Sink::direct(lowerer, lexer.items());
         let result = parser.parse(text, &mut recovered, &mut sink, &mut lexer);
-        let sink::Sink::Direct(lowerer) = sink else {
-            unreachable!("the sink stays direct")
-        };
+        let lowerer = sink.into_lowerer().expect("the sink stays direct");
         (result, lowerer.finish(text.len()))
     } else {
         std::thread::scope(|scope| {
-            let (to, from) = std::sync::mpsc::sync_channel::<Vec<sink::Event>>(16);
+            let (to, from) = std::sync::mpsc::sync_channel::<sink::Batch>(16);
             let lowering = scope.spawn(move || {
                 let mut lowerer = lower::Lowerer::new(text, comments);
-                for event in from.into_iter().flatten() {
-                    lowerer.apply(event);
+                for batch in from {
+                    for event in batch.events {
+                        lowerer.apply(event, &batch.items);
+                    }
                 }
                 lowerer.finish(text.len())
             });
-            let mut sink = sink::Sink::Channel {
-                batch: Vec::with_capacity(sink::BATCH),
-                to,
-            };
+            let mut sink = sink::Sink::channel(to, lexer.items());
             let result = parser.parse(text, &mut recovered, &mut sink, &mut lexer);
             sink.flush();
             drop(sink);

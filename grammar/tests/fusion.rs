@@ -1,6 +1,6 @@
-//! The lexer reads `key = value`, flat tensor literals and BLOBFILE references as single tokens
-//! for speed, and the grammar reads the same text token by token when a line break stands inside
-//! them. Both readings must mean the same: the same program and the same diagnostics.
+//! The lexer reads `key = value`, a statement's argument list and attribute block, flat tensor
+//! literals and BLOBFILE references as single tokens for speed, and the grammar reads the same text
+//! token by token when a line break stands inside them. Both readings must mean the same: the same program and the same diagnostics.
 
 use mil_grammar::parse;
 use mil_ir::printer::print_program;
@@ -23,6 +23,12 @@ const STATEMENTS: &[&str] = &[
     r#"tensor<int32, [2]> n = add(x = a, x = undefined_value, z = missing)[name = string("n"), name = string("n2")]"#,
     r#"tensor<int32, [2]> o = add(x = a, y = tensor<int32, [2]>([3, 4]), w = bool(true))[name = string("o")]"#,
     r#"tensor<int32, [2]> p = relu(x = a)[name = q]"#,
+    r#"tensor<int32, [2]> q = add(x = program,	y = func)[name = string("q\"1"), val = bool(true)]"#,
+    r#"tensor<int32, [2]> r = add(x = BLOBFILE, y = a)[name = string("r")]"#,
+    r#"tensor<int32, [2]> s, tensor<int32, [2]> t = split(x = a, num_splits = int32(2))[name = string("s")]"#,
+    r#"tensor<int32, [2]> u = cond(pred = a)[name = string("u")] block() { tensor<int32, [2]> v = relu(x = a)[name = string("v")]; } -> (v) block() { } -> (a)"#,
+    r#"tensor<int32, [2]> w = add(x = a, y = a)[name = string("w")] stray"#,
+    r#"tensor<int32, [2]> x = add(x = a, y = a)[name = string("x")]"#,
 ];
 
 fn program(statements: &[String]) -> String {
@@ -73,6 +79,41 @@ fn fused_and_unfused_spellings_mean_the_same() {
     for expected in expected {
         assert!(codes.contains(&expected), "{expected} not among {codes:?}");
     }
+}
+
+/// The text with a line break for the blank after every comma that precedes a `key =`: the same
+/// length, but no list of `key = value` items is on one line.
+fn lists_broken(text: &str) -> String {
+    let mut out = text.as_bytes().to_vec();
+    for (at, _) in text.match_indices(", ") {
+        let rest = &text[at + 2..];
+        let key = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_')
+                .len();
+        if key > 0 && rest[key..].starts_with(" = ") {
+            out[at + 1] = b'\n';
+        }
+    }
+    String::from_utf8(out).expect("a blank became a line break")
+}
+
+/// Breaking the lines of its lists keeps the lexer from reading them whole without moving
+/// anything: the parse must be the same to the byte, source map and diagnostics included.
+#[test]
+fn lists_read_whole_keep_every_span() {
+    let fused = program(&STATEMENTS.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let split = lists_broken(&fused);
+    let breaks = split.matches('\n').count() - fused.matches('\n').count();
+    assert!(breaks > STATEMENTS.len(), "{breaks} line breaks added");
+    let (a, b) = (parse(&fused), parse(&split));
+    assert_eq!(a.program, b.program);
+    assert_eq!(format!("{:?}", a.source_map), format!("{:?}", b.source_map));
+    let where_and_what = |p: &mil_grammar::Parse| -> Vec<(mil_ir::Span, &str)> {
+        p.diagnostics.iter().map(|d| (d.span, d.code.id)).collect()
+    };
+    assert_eq!(where_and_what(&a), where_and_what(&b));
+    assert!(a.diagnostics.len() > 10, "{:?}", a.diagnostics);
 }
 
 #[test]

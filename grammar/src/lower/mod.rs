@@ -8,13 +8,14 @@ mod literal;
 mod types;
 
 use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, TypedLit, Word};
-use crate::lexer::Comments;
+use crate::lexer::{Comments, Item};
 use crate::sink::Event;
 use mil_ir::{
     ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
     FunctionSpans, Name, OpId, OpSpans, Operand, Operation, Program, Results, SourceMap, Span, Value,
     ValueDef, ValueId, ValueRef, ValueSpans, codes,
 };
+use smallvec::SmallVec;
 use std::sync::PoisonError;
 
 /// State shared by the lowering of one file. The grammar drives it: it starts the program and each
@@ -95,8 +96,8 @@ impl<'a> Lowerer<'a> {
         out
     }
 
-    /// Lowers what the grammar has read.
-    pub(crate) fn apply(&mut self, event: Event<'a>) {
+    /// Lowers what the grammar has read; `items` holds the items of its lists read as single tokens.
+    pub(crate) fn apply(&mut self, event: Event<'a>, items: &[Item]) {
         match event {
             Event::Program {
                 start,
@@ -104,7 +105,7 @@ impl<'a> Lowerer<'a> {
                 attrs,
             } => self.start_program(start, version, attrs),
             Event::Function { start, end, header } => self.start_function(start, end, header),
-            Event::Statement(s) => self.statement(&s),
+            Event::Statement(s) => self.statement(&s, items),
             Event::EndFunction { body, outputs, end } => self.end_function(body, &outputs, end),
         }
     }
@@ -175,10 +176,10 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A statement of the current function's body has been read.
-    fn statement(&mut self, s: &OpStmt) {
+    fn statement(&mut self, s: &OpStmt, items: &[Item]) {
         let Some(mut fb) = self.current.take() else { return };
         let body = fb.f.body;
-        let op = self.lower_stmt(&mut fb, body, s);
+        let op = self.lower_stmt(&mut fb, body, s, items);
         fb.f.blocks[body.index()].ops.push(op);
         self.current = Some(fb);
     }
@@ -252,11 +253,12 @@ impl<'a> Lowerer<'a> {
         body: &Body,
         params: Vec<ValueId>,
         parent: Option<OpId>,
+        items: &[Item],
     ) -> BlockId {
         let block = begin_block(fb, params, parent);
         for stmt in &body.stmts {
             if let Stmt::Op(s) = stmt {
-                let op = self.lower_stmt(fb, block, s);
+                let op = self.lower_stmt(fb, block, s, items);
                 fb.f.blocks[block.index()].ops.push(op);
             }
         }
@@ -290,15 +292,18 @@ impl<'a> Lowerer<'a> {
         b.trailing_comments = trailing;
     }
 
-    fn lower_stmt(&mut self, fb: &mut FnBuilder, parent: BlockId, s: &OpStmt) -> OpId {
+    /// Lowers a statement into `parent`; `items` holds the items of its lists read as single tokens.
+    fn lower_stmt(&mut self, fb: &mut FnBuilder, parent: BlockId, s: &OpStmt, items: &[Item]) -> OpId {
         // Comments before the statement are its own; any inside it go to what follows, so that
         // nested blocks keep theirs.
         let comments = self.take_comments(s.span.start);
+        let mut fused_args = SmallVec::new();
+        let ast_args = s.args.read(self.src, items, &mut fused_args);
         let opset = self.op_opset(s);
         let op = fb.f.push_op(Operation {
             kind: s.head.name.text.into(),
             opset: opset.as_ref().map(|o| o.0.as_str().into()),
-            args: Vec::with_capacity(s.args.len()),
+            args: Vec::with_capacity(ast_args.len()),
             attributes: Vec::new(),
             results: Results::with_capacity(s.outputs.len()),
             blocks: Vec::new(),
@@ -309,17 +314,17 @@ impl<'a> Lowerer<'a> {
             whole: s.span,
             kind: s.head.name.span,
             opset: opset.map(|o| o.1),
-            args: Vec::with_capacity(s.args.len()),
+            args: Vec::with_capacity(ast_args.len()),
             attributes: Vec::new(),
             attribute_block: s.attrs.as_ref().map(|a| a.0),
         });
 
-        let mut args = Vec::with_capacity(s.args.len());
-        let mut arg_spans = Vec::with_capacity(s.args.len());
-        for (i, a) in s.args.iter().enumerate() {
+        let mut args = Vec::with_capacity(ast_args.len());
+        let mut arg_spans = Vec::with_capacity(ast_args.len());
+        for (i, a) in ast_args.iter().enumerate() {
             match &a.key {
                 Some(k) => {
-                    if let Some(prev) = s.args[..i]
+                    if let Some(prev) = ast_args[..i]
                         .iter()
                         .find(|p| p.key.is_some_and(|pk| pk.text == k.text))
                     {
@@ -340,8 +345,8 @@ impl<'a> Lowerer<'a> {
                     "argument without its key; Core ML's files write `key = value`",
                 )),
             }
-            let mut items = Vec::new();
-            let value = self.lower_operand(fb, op, i, None, &a.value, &mut items);
+            let mut tuple_spans = Vec::new();
+            let value = self.lower_operand(fb, op, i, None, &a.value, &mut tuple_spans);
             args.push(Argument {
                 key: a.key.map(|k| k.text.into()),
                 value,
@@ -350,11 +355,15 @@ impl<'a> Lowerer<'a> {
                 whole: a.span,
                 key: a.key.map(|k| k.span),
                 value: a.value.span(),
-                items,
+                items: tuple_spans,
             });
         }
         let (attributes, attr_spans) = match &s.attrs {
-            Some((_, attrs)) => self.lower_attrs(attrs),
+            Some((_, attrs)) => {
+                let mut fused_attrs = SmallVec::new();
+                let attrs = attrs.read(self.src, items, &mut fused_attrs);
+                self.lower_attrs(attrs)
+            }
             None => (Vec::new(), Vec::new()),
         };
         if !attributes.iter().any(|a| a.key == "name")
@@ -388,7 +397,7 @@ impl<'a> Lowerer<'a> {
                     self.define(fb, p, ValueDef::BlockParam(next, i as u32))
                 })
                 .collect();
-            blocks.push(self.lower_body(fb, &b.body, params, Some(op)));
+            blocks.push(self.lower_body(fb, &b.body, params, Some(op), items));
         }
         let results = s
             .outputs
