@@ -614,10 +614,7 @@ impl FnBuilder {
 /// for a hundred times its size in address space).
 fn statements_after(src: &str, from: usize) -> usize {
     let rest = &src.as_bytes()[from.min(src.len())..];
-    rest.iter()
-        .filter(|&&b| b == b';')
-        .count()
-        .min(rest.len() / 16 + 1)
+    memchr::memchr_iter(b';', rest).count().min(rest.len() / 16 + 1)
 }
 
 /// Adds an empty block (its span is set when it ends).
