@@ -129,8 +129,8 @@ pub enum Value {
 pub enum Tok {
     /// A lexeme as read.
     Plain(Lexeme),
-    /// A name and its `=`: `key =`.
-    Key,
+    /// A name and its `=`: `key =`, with the length of the name.
+    Key(u32),
     /// A name, `=` and a one-lexeme value: `key = value`.
     Keyed(Value),
     /// A call's whole argument list `(key = value, ...)`, every value one lexeme, on one line,
@@ -367,7 +367,7 @@ impl<'a> Lexer<'a> {
             }
             _ => {
                 self.consume(1);
-                (first.0, Tok::Key, eq.2)
+                (first.0, Tok::Key((first.2 - first.0) as u32), eq.2)
             }
         }
     }
@@ -502,7 +502,7 @@ impl Iterator for Lexer<'_> {
             (other, _) => (first.0, Tok::Plain(other), first.2),
         };
         self.shape = match (token.1, self.shape) {
-            (Tok::Key, _) => Shape::Defined,
+            (Tok::Key(_), _) => Shape::Defined,
             (Tok::Plain(Lexeme::Ident), Shape::Defined) => Shape::Head,
             (Tok::Args(_), _) => Shape::Called,
             _ => Shape::Other,
@@ -590,7 +590,7 @@ mod tests {
             kinds(r#"t y = conv(x = a, w = b)[name = string("y")]"#),
             [
                 Plain(Ident),
-                Key,
+                Key(1),
                 Plain(Ident),
                 Plain(LParen),
                 Keyed(Value::Name),
@@ -616,10 +616,10 @@ mod tests {
                 Plain(Eq),
                 Plain(Ident),
                 Plain(Comma),
-                Key,
+                Key(1),
                 Plain(Ident),
                 Plain(Comma),
-                Key,
+                Key(1),
                 Plain(Ident),
                 Plain(Ident)
             ]
@@ -639,12 +639,12 @@ mod tests {
             [
                 Tok::Plain(LBrace),
                 Tok::Plain(Ident),
-                Tok::Key,
+                Tok::Key(1),
                 Tok::Plain(Ident),
                 Tok::Args(range(0, 2)),
                 Tok::Attrs(range(2, 1)),
                 Tok::Plain(Semi),
-                Tok::Key,
+                Tok::Key(1),
                 Tok::Plain(Ident),
                 Tok::Args(range(3, 0)),
                 Tok::Attrs(range(3, 0)),
