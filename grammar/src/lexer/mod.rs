@@ -12,9 +12,11 @@
 //! then takes about six grammar steps instead of dozens. The grammar accepts the unfused spelling
 //! too, so fusing never changes what a text means.
 
+mod lists;
+
+pub use lists::{Item, ItemRange, Items};
 use logos::Logos;
 use mil_ir::{Diagnostic, Span, codes};
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -139,36 +141,6 @@ pub enum Tok {
     /// The attribute block `[key = value, ...]` right after a [`Tok::Args`], every value one
     /// lexeme, on one line, with where its items are.
     Attrs(ItemRange),
-}
-
-/// One `key = value` of a list read as one [`Tok::Args`] or [`Tok::Attrs`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Item {
-    /// The key.
-    pub key: Span,
-    /// The value.
-    pub value: Span,
-    /// What the value is.
-    pub kind: Value,
-}
-
-/// The items of the lists read as single tokens, in the order read: the lexer adds them, and
-/// whoever lowers the statements that hold the lists reads them and then clears them (see
-/// `sink.rs`).
-pub type Items = Rc<RefCell<Vec<Item>>>;
-
-/// Where the items of one list token lie in [`Items`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ItemRange {
-    first: u32,
-    len: u32,
-}
-
-impl ItemRange {
-    /// The items of the list among `items`.
-    pub fn of(self, items: &[Item]) -> &[Item] {
-        &items[self.first as usize..][..self.len as usize]
-    }
 }
 
 /// Where the lexer stands in the statement shape `TYPE name = op(args)[attrs]`, whose argument
@@ -381,104 +353,15 @@ impl<'a> Lexer<'a> {
     /// The token starting with `open`, the last lexeme read: the whole list it opens as one `token`
     /// when it is a list of `key = value` items on one line closed by `close`, else `open` alone.
     fn list(&mut self, open: RawSpanned, close: u8, token: fn(ItemRange) -> Tok) -> Spanned {
-        let mut items = self.items.borrow_mut();
-        let first = items.len();
-        match read_list(self.text, open.2, close, |item| items.push(item)) {
-            Some(end) => {
+        match lists::read_list(self.text, open.2, close, &mut self.items.borrow_mut()) {
+            Some((end, items)) => {
                 self.inner.bump(end - open.2);
                 self.depth -= 1;
-                let range = ItemRange {
-                    first: first as u32,
-                    len: (items.len() - first) as u32,
-                };
-                (open.0, token(range), end)
+                (open.0, token(items), end)
             }
-            None => {
-                items.truncate(first);
-                (open.0, Tok::Plain(open.1), open.2)
-            }
+            None => (open.0, Tok::Plain(open.1), open.2),
         }
     }
-}
-
-/// Reads the `key = value` items of a list from `at`, right after its opening bracket, to its
-/// closing `close`, handing each to `item`; returns where the list ends, or `None` when it is
-/// not such a list on one line. A value is one lexeme: a name, or a scalar, flat tensor or
-/// BLOBFILE literal.
-fn read_list(text: &str, at: usize, close: u8, mut item: impl FnMut(Item)) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut at = blanks(bytes, at);
-    if bytes.get(at) == Some(&close) {
-        return Some(at + 1);
-    }
-    loop {
-        let key_end = name_end(bytes, at)?;
-        let eq = blanks(bytes, key_end);
-        (bytes.get(eq) == Some(&b'=')).then_some(())?;
-        let value = blanks(bytes, eq + 1);
-        let (value_end, kind) = value_end(text, value, close)?;
-        item(Item {
-            key: Span::new(at, key_end),
-            value: Span::new(value, value_end),
-            kind,
-        });
-        let next = blanks(bytes, value_end);
-        match bytes.get(next) {
-            Some(&b',') => at = blanks(bytes, next + 1),
-            Some(&c) if c == close => return Some(next + 1),
-            _ => return None,
-        }
-    }
-}
-
-/// Where the value starting at `at` ends, and what it is: a name (followed by `,` or `close`), or
-/// a one-lexeme literal.
-fn value_end(text: &str, at: usize, close: u8) -> Option<(usize, Value)> {
-    let bytes = text.as_bytes();
-    if let Some(end) = plain_string_end(bytes, at) {
-        return Some((end, Value::Scalar));
-    }
-    if let Some(end) = name_end(bytes, at)
-        && matches!(bytes.get(blanks(bytes, end)), Some(&c) if c == b',' || c == close)
-    {
-        return Some((end, Value::Name));
-    }
-    let mut lexer = Lexeme::lexer(&text[at..]);
-    let kind = match lexer.next()? {
-        Ok(Lexeme::ScalarLit) => Value::Scalar,
-        Ok(Lexeme::TensorLit) => Value::Tensor,
-        Ok(Lexeme::BlobLit) => Value::Blob,
-        _ => return None,
-    };
-    (lexer.span().start == 0).then_some((at + lexer.span().end, kind))
-}
-
-/// Where the `string("...")` starting at `at` ends, when it is written tightly and its text has
-/// no escapes (the commonest scalar, read without the lexer).
-fn plain_string_end(bytes: &[u8], at: usize) -> Option<usize> {
-    let rest = bytes.get(at..)?.strip_prefix(b"string(\"")?;
-    let quote = rest.iter().position(|&b| matches!(b, b'"' | b'\\' | b'\n'))?;
-    (rest[quote] == b'"' && rest.get(quote + 1) == Some(&b')')).then_some(at + 8 + quote + 2)
-}
-
-/// Where the name starting at `at` ends (`BLOBFILE` is a keyword, not a name).
-fn name_end(bytes: &[u8], at: usize) -> Option<usize> {
-    let first = *bytes.get(at)?;
-    (first.is_ascii_alphabetic() || first == b'_').then_some(())?;
-    let end = at
-        + 1
-        + bytes[at + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-            .count();
-    (&bytes[at..end] != b"BLOBFILE").then_some(end)
-}
-
-/// Where the blanks (spaces and tabs) from `at` end.
-fn blanks(bytes: &[u8], at: usize) -> usize {
-    at + bytes.get(at..).map_or(0, |rest| {
-        rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()
-    })
 }
 
 impl Iterator for Lexer<'_> {
