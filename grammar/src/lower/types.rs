@@ -3,8 +3,21 @@
 use super::Lowerer;
 use crate::ast::{self, TypeArg, TypeExpr};
 use mil_ir::{DType, Diagnostic, Dim, Span, Type, codes};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 
 type Problem = (Span, String);
+
+/// How many tensor types [`KNOWN_TENSORS`] holds at most before it starts over.
+const KNOWN_LIMIT: usize = 256;
+
+thread_local! {
+    /// The one-token tensor types (`tensor<fp16, [1, 30, 64, 64]>`) read on this thread, by their
+    /// text, which alone decides what they read as. Core ML's files spell the same few types
+    /// thousands of times; only types read without a problem are kept, since a problem is reported
+    /// where it was written.
+    static KNOWN_TENSORS: RefCell<FxHashMap<Box<str>, Type>> = RefCell::default();
+}
 
 impl Lowerer<'_> {
     /// Reads a type; a malformed one is reported and kept as [`Type::Invalid`].
@@ -20,15 +33,10 @@ impl Lowerer<'_> {
 }
 
 fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
-    let name = t.name.text;
-    if name.starts_with("tensor<") {
-        return read_tensor_token(t.name);
-    }
     let Some(args) = &t.args else {
-        return DType::from_name(name)
-            .map(Type::Scalar)
-            .ok_or_else(|| unknown_type(t));
+        return read_word(t.name);
     };
+    let name = t.name.text;
     let malformed = |form: &str| (t.span, format!("malformed type: expected `{form}`"));
     match (name, args.as_slice()) {
         ("tensor", [TypeArg::Type(d), TypeArg::Dims(_, dims)]) => Ok(Type::Tensor {
@@ -68,8 +76,34 @@ fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
             Ok(Type::Dict(Box::new(read_type(k)?), Box::new(read_type(v)?)))
         }
         ("dict", _) => Err(malformed("dict<KEY, VALUE>")),
-        _ => Err(unknown_type(t)),
+        _ => Err(unknown_type(t.name)),
     }
+}
+
+/// Reads a type written as one word: a dtype, or a tensor type the lexer took as one token.
+fn read_word(w: ast::Word) -> Result<Type, Problem> {
+    if w.text.starts_with("tensor<") {
+        read_known_tensor_token(w)
+    } else {
+        DType::from_name(w.text)
+            .map(Type::Scalar)
+            .ok_or_else(|| unknown_type(w))
+    }
+}
+
+/// [`read_tensor_token`], remembered in [`KNOWN_TENSORS`].
+fn read_known_tensor_token(w: ast::Word) -> Result<Type, Problem> {
+    KNOWN_TENSORS.with_borrow_mut(|known| {
+        if let Some(ty) = known.get(w.text) {
+            return Ok(ty.clone());
+        }
+        let ty = read_tensor_token(w)?;
+        if known.len() == KNOWN_LIMIT {
+            known.clear();
+        }
+        known.insert(w.text.into(), ty.clone());
+        Ok(ty)
+    })
 }
 
 /// Reads a `tensor<DTYPE, [dims]>` the lexer took as one token; its dims are digits and `?` only.
@@ -178,14 +212,14 @@ fn not_a_dimension(span: Span, text: &str) -> Problem {
     (span, format!("`{text}` is not a dimension (a size ≥ 0 or `?`)"))
 }
 
-fn unknown_type(t: &TypeExpr) -> Problem {
-    let name = t.name.text;
+fn unknown_type(w: ast::Word) -> Problem {
+    let name = w.text;
     let hint = match DType::ALL.iter().find(|d| d.name().eq_ignore_ascii_case(name)) {
         Some(d) => format!("; did you mean `{d}`?"),
         None => String::new(),
     };
     (
-        t.name.span,
+        w.span,
         format!(
             "unknown type `{name}`: expected tensor<...>, state<...>, list<...>, tuple<...>, dict<...> or a dtype{hint}"
         ),
