@@ -17,9 +17,7 @@ impl Lowerer<'_> {
             (LitBody::Blob(span, args), Type::Tensor { .. } | Type::Scalar(_)) => {
                 self.lower_blob(*span, args)
             }
-            (LitBody::Blobfile(span), Type::Tensor { .. } | Type::Scalar(_)) => {
-                self.lower_blob(*span, &blobfile_args(self.src, *span))
-            }
+            (LitBody::Blobfile(span), Type::Tensor { .. } | Type::Scalar(_)) => self.lower_blobfile(*span),
             (LitBody::Items(span), Type::Tensor { dtype, shape }) => {
                 ConstData::Tensor(self.lower_items(*dtype, shape, *span))
             }
@@ -177,6 +175,26 @@ impl Lowerer<'_> {
                 );
                 placeholder()
             }
+        }
+    }
+
+    /// Reads the `BLOBFILE(path = string("..."), offset = uint64(N))` at `span`, which the lexer took
+    /// as part of one token (so that spelling, give or take blanks, is certain), straight from its
+    /// text: the path is the token's only string, and the offset's digits follow its last `(`. An
+    /// offset beyond uint64 is read the long way, as the typed literal it is, to be reported as one.
+    fn lower_blobfile(&mut self, span: Span) -> ConstData {
+        let text = self.text(span);
+        let path = &text[text.find('"').expect("the token has a path")..=text.rfind('"').expect("it closes")];
+        let offset =
+            text[text.rfind('(').expect("the token has `uint64(`") + 1..].trim_start_matches([' ', '\t']);
+        let digits = &offset[..offset.bytes().take_while(u8::is_ascii_digit).count()];
+        match digits.parse::<u64>() {
+            Ok(offset) => ConstData::Blob(BlobRef {
+                path: unescape(path),
+                offset,
+                rank0_spelling: false,
+            }),
+            Err(_) => self.lower_blob(span, &blobfile_args(self.src, span)),
         }
     }
 
@@ -643,4 +661,27 @@ fn unescape(lexeme: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use mil_ir::{BlobRef, ConstData};
+
+    /// A BLOBFILE reference the lexer reads as one token, with `(`, `)` and an escaped quote in its
+    /// path and blanks around its offset, reads as written.
+    #[test]
+    fn one_token_blobfile_reads_path_and_offset() {
+        let text = "program(1.3)\n{\n    func main<ios18>() {\n        \
+            tensor<fp16, [2]> w = const()[name = string(\"w\"), val = tensor<fp16, [2]>(\
+            BLOBFILE(path = string(\"w(1)\\\"x).bin\"), offset = uint64( 128 )))];\n    } -> (w);\n}\n";
+        let parsed = crate::parse(text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let val = parsed.program.functions[0].ops[0].attribute("val").unwrap();
+        let expected = BlobRef {
+            path: "w(1)\"x).bin".to_string(),
+            offset: 128,
+            rank0_spelling: false,
+        };
+        assert_eq!(val.data, ConstData::Blob(expected));
+    }
 }
