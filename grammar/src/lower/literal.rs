@@ -24,6 +24,11 @@ impl Lowerer<'_> {
             (LitBody::Lit(lit), Type::Tensor { dtype, shape }) => {
                 ConstData::Tensor(self.lower_elements(*dtype, shape, lit))
             }
+            // Every op's `name`: a string literal always fits a string scalar, so it is stored
+            // without the checks of `lower_elements`.
+            (LitBody::Lit(Lit::Str(w)), Type::Scalar(DType::String)) => {
+                ConstData::Tensor(Elements::Str(vec![unescape(w.text)]))
+            }
             (LitBody::Lit(lit), Type::Scalar(dtype)) => {
                 ConstData::Tensor(self.lower_elements(*dtype, &[], lit))
             }
