@@ -233,19 +233,29 @@ impl Lowerer<'_> {
     }
 
     /// Reads the flat list `[a, b, ...]` at `span` that the lexer took as part of one token, element
-    /// by element, with the checks of [`Self::lower_elements`].
+    /// by element, with the checks of [`Self::lower_elements`]. The token makes each element one
+    /// lexeme between blanks and commas, so the items are cut and trimmed byte by byte (their
+    /// shortness makes a search for each comma cost more than that).
     fn lower_items(&mut self, dtype: DType, shape: &[Dim], span: Span) -> Elements {
         let text = self.text(span);
         let inner = &text[1..text.len() - 1];
         let mut out = Elements::with_capacity(dtype, inner.bytes().filter(|&b| b == b',').count() + 1);
         let mut check = ElementCheck::default();
         let mut count = 0;
-        let mut at = span.start as usize + 1;
-        for item in inner.split(',') {
-            let lead = item.len() - item.trim_start().len();
-            let leaf = item.trim();
-            if !leaf.is_empty() {
-                check.push(&mut out, dtype, &crate::ast::leaf(leaf, at + lead));
+        let mut at = 1;
+        for item in inner.as_bytes().split(|&b| b == b',') {
+            let lead = item
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(item.len());
+            let len = item[lead..]
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .unwrap_or(item.len() - lead);
+            if len > 0 {
+                let start = at + lead;
+                let leaf = crate::ast::leaf(&text[start..start + len], span.start as usize + start);
+                check.push(&mut out, dtype, &leaf);
                 count += 1;
             }
             at += item.len() + 1;
