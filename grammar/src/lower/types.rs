@@ -229,3 +229,36 @@ fn unknown_type(w: ast::Word) -> Problem {
 fn dtype_list() -> String {
     DType::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use mil_ir::{DType, Type, codes};
+
+    /// A tensor type written again reads as the first time (from [`super::KNOWN_TENSORS`]), and a
+    /// bad one is reported at each place it is written, since only good readings are remembered.
+    #[test]
+    fn repeated_tensor_types_read_alike_and_bad_ones_are_reported_each_time() {
+        let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, ?]> a, tensor<fp16, [1, ?]> b, \
+                    tensor<fp61, [2]> c, tensor<fp61, [2]> d) {\n    } -> (a);\n}\n";
+        let parsed = crate::parse(text);
+        let f = &parsed.program.functions[0];
+        let ty = |i: usize| &f.value(f.params[i]).ty;
+        let expected = Type::Tensor {
+            dtype: DType::Fp16,
+            shape: vec![mil_ir::Dim::Known(1), mil_ir::Dim::Unknown],
+        };
+        assert_eq!((ty(0), ty(1)), (&expected, &expected));
+        let bad: Vec<(u32, &str)> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == codes::BAD_TYPE)
+            .map(|d| (d.span.start, &text[d.span.range()]))
+            .collect();
+        let second = text.rfind("fp61").unwrap() as u32;
+        assert_eq!(
+            bad,
+            [(text.find("fp61").unwrap() as u32, "fp61"), (second, "fp61")]
+        );
+        assert_eq!(ty(3), &Type::Invalid("tensor<fp61, [2]>".into()));
+    }
+}
