@@ -189,8 +189,8 @@ impl Lowerer<'_> {
     /// offset beyond uint64 is read the long way, as the typed literal it is, to be reported as one.
     fn lower_blobfile(&mut self, span: Span) -> ConstData {
         let text = self.text(span);
-        // Byte loops rather than `str::find`: each part is a few bytes from where its search
-        // starts, too near for `memchr`'s setup to pay.
+        // Byte loops rather than `str::find` and `rfind`: each part lies at most a few dozen bytes
+        // from where its search starts, too near for `memchr`'s setup to pay.
         let (bytes, spelling) = (text.as_bytes(), "the token has a path string and `uint64(`");
         let open = bytes.iter().position(|&b| b == b'"').expect(spelling);
         let uint = bytes.iter().rposition(|&b| b == b'(').expect(spelling);
