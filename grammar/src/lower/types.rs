@@ -32,13 +32,21 @@ impl Lowerer<'_> {
     }
 }
 
+/// Reads a type: one word, or a name with `<...>` parameters. Inlined, so that the one-word types
+/// nearly every value has cost no call beyond [`read_word`].
+#[inline]
 fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
-    let Some(args) = &t.args else {
-        return read_word(t.name);
-    };
+    match &t.args {
+        None => read_word(t.name),
+        Some(args) => read_with_args(t, args),
+    }
+}
+
+/// Reads a type written with `<...>` parameters: `args`.
+fn read_with_args(t: &TypeExpr, args: &[TypeArg]) -> Result<Type, Problem> {
     let name = t.name.text;
     let malformed = |form: &str| (t.span, format!("malformed type: expected `{form}`"));
-    match (name, args.as_slice()) {
+    match (name, args) {
         ("tensor", [TypeArg::Type(d), TypeArg::Dims(_, dims)]) => Ok(Type::Tensor {
             dtype: read_dtype(d)?,
             shape: read_dims(dims)?,
