@@ -299,52 +299,65 @@ impl Function {
         out
     }
 
-    /// Recomputes every value's use list from the operands and block outputs.
+    /// Recomputes every value's use list from the operands and block outputs. Each list is
+    /// allocated once, at its length: the uses are counted first, then listed.
     pub fn recompute_uses(&mut self) {
-        for v in &mut self.values {
-            v.uses.clear();
+        let order = self.walk_ops();
+        let mut counts = vec![0usize; self.values.len()];
+        each_use(&self.ops, &self.blocks, self.body, &order, |id, _| {
+            counts[id.index()] += 1
+        });
+        for (v, n) in self.values.iter_mut().zip(counts) {
+            v.uses = Vec::with_capacity(n);
         }
-        for op_id in self.walk_ops() {
-            let op = &self.ops[op_id.index()];
-            let mut found = Vec::new();
-            for (arg, a) in op.args.iter().enumerate() {
-                match &a.value {
-                    Operand::Value(r) => found.push((r.id, None, arg)),
-                    Operand::Tuple(items) => {
-                        for (item, o) in items.iter().enumerate() {
-                            if let Operand::Value(r) = o {
-                                found.push((r.id, Some(item as u32), arg));
-                            }
+        let values = &mut self.values;
+        each_use(&self.ops, &self.blocks, self.body, &order, |id, u| {
+            values[id.index()].uses.push(u)
+        });
+    }
+}
+
+/// Calls `f` with every use of a resolved value, in the order use lists keep them: op by op in
+/// `order` (program order), each op's operands and then the outputs of its nested blocks, and last
+/// the outputs of the `body` block.
+fn each_use(
+    ops: &[Operation],
+    blocks: &[Block],
+    body: BlockId,
+    order: &[OpId],
+    mut f: impl FnMut(ValueId, Use),
+) {
+    fn outputs(blocks: &[Block], block: BlockId, f: &mut impl FnMut(ValueId, Use)) {
+        for (index, r) in blocks[block.index()].outputs.iter().enumerate() {
+            if let Some(id) = r.id {
+                let index = index as u32;
+                f(id, Use::Output { block, index });
+            }
+        }
+    }
+    for &op_id in order {
+        let op = &ops[op_id.index()];
+        for (arg, a) in op.args.iter().enumerate() {
+            let operand = |item: Option<usize>| Use::Operand {
+                op: op_id,
+                arg: arg as u32,
+                item: item.map(|i| i as u32),
+            };
+            match &a.value {
+                Operand::Value(ValueRef { id: Some(id), .. }) => f(*id, operand(None)),
+                Operand::Tuple(items) => {
+                    for (item, o) in items.iter().enumerate() {
+                        if let Operand::Value(ValueRef { id: Some(id), .. }) = o {
+                            f(*id, operand(Some(item)));
                         }
                     }
-                    Operand::Const(_) => {}
                 }
-            }
-            for (id, item, arg) in found {
-                if let Some(id) = id {
-                    self.values[id.index()].uses.push(Use::Operand {
-                        op: op_id,
-                        arg: arg as u32,
-                        item,
-                    });
-                }
-            }
-            for &b in &self.ops[op_id.index()].blocks.clone() {
-                self.record_output_uses(b);
+                Operand::Value(_) | Operand::Const(_) => {}
             }
         }
-        self.record_output_uses(self.body);
-    }
-
-    fn record_output_uses(&mut self, block: BlockId) {
-        let refs: Vec<Option<ValueId>> = self.blocks[block.index()].outputs.iter().map(|r| r.id).collect();
-        for (index, id) in refs.into_iter().enumerate() {
-            if let Some(id) = id {
-                self.values[id.index()].uses.push(Use::Output {
-                    block,
-                    index: index as u32,
-                });
-            }
+        for &b in &op.blocks {
+            outputs(blocks, b, &mut f);
         }
     }
+    outputs(blocks, body, &mut f);
 }

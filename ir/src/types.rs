@@ -100,9 +100,35 @@ impl DType {
         }
     }
 
-    /// The dtype spelled `name` in MIL text, if any.
+    /// The dtype spelled `name` in MIL text, if any: the inverse of [`DType::name`], written out as
+    /// a `match` (rather than a search of [`DType::ALL`]) because lowering reads a dtype name for
+    /// nearly every value.
     pub fn from_name(name: &str) -> Option<DType> {
-        DType::ALL.into_iter().find(|d| d.name() == name)
+        Some(match name {
+            "bool" => DType::Bool,
+            "string" => DType::String,
+            "fp8e4m3fn" => DType::Fp8E4M3Fn,
+            "fp8e5m2" => DType::Fp8E5M2,
+            "fp16" => DType::Fp16,
+            "fp32" => DType::Fp32,
+            "fp64" => DType::Fp64,
+            "bf16" => DType::Bf16,
+            "int4" => DType::Int4,
+            "int8" => DType::Int8,
+            "int16" => DType::Int16,
+            "int32" => DType::Int32,
+            "int64" => DType::Int64,
+            "uint1" => DType::UInt1,
+            "uint2" => DType::UInt2,
+            "uint3" => DType::UInt3,
+            "uint4" => DType::UInt4,
+            "uint6" => DType::UInt6,
+            "uint8" => DType::UInt8,
+            "uint16" => DType::UInt16,
+            "uint32" => DType::UInt32,
+            "uint64" => DType::UInt64,
+            _ => return None,
+        })
     }
 
     /// Which family the dtype belongs to.

@@ -17,14 +17,17 @@ impl Lowerer<'_> {
             (LitBody::Blob(span, args), Type::Tensor { .. } | Type::Scalar(_)) => {
                 self.lower_blob(*span, args)
             }
-            (LitBody::Blobfile(span), Type::Tensor { .. } | Type::Scalar(_)) => {
-                self.lower_blob(*span, &blobfile_args(self.src, *span))
-            }
+            (LitBody::Blobfile(span), Type::Tensor { .. } | Type::Scalar(_)) => self.lower_blobfile(*span),
             (LitBody::Items(span), Type::Tensor { dtype, shape }) => {
                 ConstData::Tensor(self.lower_items(*dtype, shape, *span))
             }
             (LitBody::Lit(lit), Type::Tensor { dtype, shape }) => {
                 ConstData::Tensor(self.lower_elements(*dtype, shape, lit))
+            }
+            // Every op's `name`: a string literal always fits a string scalar, so it is stored
+            // without the checks of `lower_elements`.
+            (LitBody::Lit(Lit::Str(w)), Type::Scalar(DType::String)) => {
+                ConstData::Tensor(Elements::Str(vec![unescape(w.text)]))
             }
             (LitBody::Lit(lit), Type::Scalar(dtype)) => {
                 ConstData::Tensor(self.lower_elements(*dtype, &[], lit))
@@ -180,6 +183,30 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Reads the `BLOBFILE(path = string("..."), offset = uint64(N))` at `span`, which the lexer took
+    /// as part of one token (so that spelling, give or take blanks, is certain), straight from its
+    /// text: the path is the token's only string, and the offset's digits follow its last `(`. An
+    /// offset beyond uint64 is read the long way, as the typed literal it is, to be reported as one.
+    fn lower_blobfile(&mut self, span: Span) -> ConstData {
+        let text = self.text(span);
+        // Byte loops rather than `str::find` and `rfind`: each part lies at most a few dozen bytes
+        // from where its search starts, too near for `memchr`'s setup to pay.
+        let (bytes, spelling) = (text.as_bytes(), "the token has a path string and `uint64(`");
+        let open = bytes.iter().position(|&b| b == b'"').expect(spelling);
+        let uint = bytes.iter().rposition(|&b| b == b'(').expect(spelling);
+        let close = bytes[..uint].iter().rposition(|&b| b == b'"').expect(spelling);
+        let offset = text[uint + 1..].trim_start_matches([' ', '\t']);
+        let digits = &offset[..offset.bytes().take_while(u8::is_ascii_digit).count()];
+        match digits.parse::<u64>() {
+            Ok(offset) => ConstData::Blob(BlobRef {
+                path: unescape(&text[open..=close]),
+                offset,
+                rank0_spelling: false,
+            }),
+            Err(_) => self.lower_blob(span, &blobfile_args(self.src, span)),
+        }
+    }
+
     /// Reads tensor elements and checks them against the dtype and the shape.
     fn lower_elements(&mut self, dtype: DType, shape: &[Dim], lit: &Lit) -> Elements {
         let mut check = ElementCheck::default();
@@ -210,19 +237,29 @@ impl Lowerer<'_> {
     }
 
     /// Reads the flat list `[a, b, ...]` at `span` that the lexer took as part of one token, element
-    /// by element, with the checks of [`Self::lower_elements`].
+    /// by element, with the checks of [`Self::lower_elements`]. The token makes each element one
+    /// lexeme between blanks and commas, so the items are cut and trimmed byte by byte (their
+    /// shortness makes a search for each comma cost more than that).
     fn lower_items(&mut self, dtype: DType, shape: &[Dim], span: Span) -> Elements {
         let text = self.text(span);
         let inner = &text[1..text.len() - 1];
         let mut out = Elements::with_capacity(dtype, inner.bytes().filter(|&b| b == b',').count() + 1);
         let mut check = ElementCheck::default();
         let mut count = 0;
-        let mut at = span.start as usize + 1;
-        for item in inner.split(',') {
-            let lead = item.len() - item.trim_start().len();
-            let leaf = item.trim();
-            if !leaf.is_empty() {
-                check.push(&mut out, dtype, &crate::ast::leaf(leaf, at + lead));
+        let mut at = 1;
+        for item in inner.as_bytes().split(|&b| b == b',') {
+            let lead = item
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(item.len());
+            let len = item[lead..]
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .unwrap_or(item.len() - lead);
+            if len > 0 {
+                let start = at + lead;
+                let leaf = crate::ast::leaf(&text[start..start + len], span.start as usize + start);
+                check.push(&mut out, dtype, &leaf);
                 count += 1;
             }
             at += item.len() + 1;
@@ -643,4 +680,27 @@ fn unescape(lexeme: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use mil_ir::{BlobRef, ConstData};
+
+    /// A BLOBFILE reference the lexer reads as one token, with `(`, `)` and an escaped quote in its
+    /// path and blanks around its offset, reads as written.
+    #[test]
+    fn one_token_blobfile_reads_path_and_offset() {
+        let text = "program(1.3)\n{\n    func main<ios18>() {\n        \
+            tensor<fp16, [2]> w = const()[name = string(\"w\"), val = tensor<fp16, [2]>(\
+            BLOBFILE(path = string(\"w(1)\\\"x).bin\"), offset = uint64( 128 )))];\n    } -> (w);\n}\n";
+        let parsed = crate::parse(text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let val = parsed.program.functions[0].ops[0].attribute("val").unwrap();
+        let expected = BlobRef {
+            path: "w(1)\"x).bin".to_string(),
+            offset: 128,
+            rank0_spelling: false,
+        };
+        assert_eq!(val.data, ConstData::Blob(expected));
+    }
 }

@@ -3,8 +3,21 @@
 use super::Lowerer;
 use crate::ast::{self, TypeArg, TypeExpr};
 use mil_ir::{DType, Diagnostic, Dim, Span, Type, codes};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 
 type Problem = (Span, String);
+
+/// How many tensor types [`KNOWN_TENSORS`] holds at most before it starts over.
+const KNOWN_LIMIT: usize = 256;
+
+thread_local! {
+    /// The one-token tensor types (`tensor<fp16, [1, 30, 64, 64]>`) read on this thread, by their
+    /// text, which alone decides what they read as. Core ML's files spell the same few types
+    /// thousands of times; only types read without a problem are kept, since a problem is reported
+    /// where it was written.
+    static KNOWN_TENSORS: RefCell<FxHashMap<Box<str>, Type>> = RefCell::default();
+}
 
 impl Lowerer<'_> {
     /// Reads a type; a malformed one is reported and kept as [`Type::Invalid`].
@@ -19,18 +32,21 @@ impl Lowerer<'_> {
     }
 }
 
+/// Reads a type: one word, or a name with `<...>` parameters. Inlined, so that the one-word types
+/// nearly every value has cost no call beyond [`read_word`].
+#[inline]
 fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
-    let name = t.name.text;
-    if name.starts_with("tensor<") {
-        return read_tensor_token(t.name);
+    match &t.args {
+        None => read_word(t.name),
+        Some(args) => read_with_args(t, args),
     }
-    let Some(args) = &t.args else {
-        return DType::from_name(name)
-            .map(Type::Scalar)
-            .ok_or_else(|| unknown_type(t));
-    };
+}
+
+/// Reads a type written with `<...>` parameters: `args`.
+fn read_with_args(t: &TypeExpr, args: &[TypeArg]) -> Result<Type, Problem> {
+    let name = t.name.text;
     let malformed = |form: &str| (t.span, format!("malformed type: expected `{form}`"));
-    match (name, args.as_slice()) {
+    match (name, args) {
         ("tensor", [TypeArg::Type(d), TypeArg::Dims(_, dims)]) => Ok(Type::Tensor {
             dtype: read_dtype(d)?,
             shape: read_dims(dims)?,
@@ -68,8 +84,34 @@ fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
             Ok(Type::Dict(Box::new(read_type(k)?), Box::new(read_type(v)?)))
         }
         ("dict", _) => Err(malformed("dict<KEY, VALUE>")),
-        _ => Err(unknown_type(t)),
+        _ => Err(unknown_type(t.name)),
     }
+}
+
+/// Reads a type written as one word: a dtype, or a tensor type the lexer took as one token.
+fn read_word(w: ast::Word) -> Result<Type, Problem> {
+    if w.text.starts_with("tensor<") {
+        read_known_tensor_token(w)
+    } else {
+        DType::from_name(w.text)
+            .map(Type::Scalar)
+            .ok_or_else(|| unknown_type(w))
+    }
+}
+
+/// [`read_tensor_token`], remembered in [`KNOWN_TENSORS`].
+fn read_known_tensor_token(w: ast::Word) -> Result<Type, Problem> {
+    KNOWN_TENSORS.with_borrow_mut(|known| {
+        if let Some(ty) = known.get(w.text) {
+            return Ok(ty.clone());
+        }
+        let ty = read_tensor_token(w)?;
+        if known.len() == KNOWN_LIMIT {
+            known.clear();
+        }
+        known.insert(w.text.into(), ty.clone());
+        Ok(ty)
+    })
 }
 
 /// Reads a `tensor<DTYPE, [dims]>` the lexer took as one token; its dims are digits and `?` only.
@@ -178,14 +220,14 @@ fn not_a_dimension(span: Span, text: &str) -> Problem {
     (span, format!("`{text}` is not a dimension (a size ≥ 0 or `?`)"))
 }
 
-fn unknown_type(t: &TypeExpr) -> Problem {
-    let name = t.name.text;
+fn unknown_type(w: ast::Word) -> Problem {
+    let name = w.text;
     let hint = match DType::ALL.iter().find(|d| d.name().eq_ignore_ascii_case(name)) {
         Some(d) => format!("; did you mean `{d}`?"),
         None => String::new(),
     };
     (
-        t.name.span,
+        w.span,
         format!(
             "unknown type `{name}`: expected tensor<...>, state<...>, list<...>, tuple<...>, dict<...> or a dtype{hint}"
         ),
@@ -194,4 +236,37 @@ fn unknown_type(t: &TypeExpr) -> Problem {
 
 fn dtype_list() -> String {
     DType::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use mil_ir::{DType, Type, codes};
+
+    /// A tensor type written again reads as the first time (from [`super::KNOWN_TENSORS`]), and a
+    /// bad one is reported at each place it is written, since only good readings are remembered.
+    #[test]
+    fn repeated_tensor_types_read_alike_and_bad_ones_are_reported_each_time() {
+        let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, ?]> a, tensor<fp16, [1, ?]> b, \
+                    tensor<fp61, [2]> c, tensor<fp61, [2]> d) {\n    } -> (a);\n}\n";
+        let parsed = crate::parse(text);
+        let f = &parsed.program.functions[0];
+        let ty = |i: usize| &f.value(f.params[i]).ty;
+        let expected = Type::Tensor {
+            dtype: DType::Fp16,
+            shape: vec![mil_ir::Dim::Known(1), mil_ir::Dim::Unknown],
+        };
+        assert_eq!((ty(0), ty(1)), (&expected, &expected));
+        let bad: Vec<(u32, &str)> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == codes::BAD_TYPE)
+            .map(|d| (d.span.start, &text[d.span.range()]))
+            .collect();
+        let second = text.rfind("fp61").unwrap() as u32;
+        assert_eq!(
+            bad,
+            [(text.find("fp61").unwrap() as u32, "fp61"), (second, "fp61")]
+        );
+        assert_eq!(ty(3), &Type::Invalid("tensor<fp61, [2]>".into()));
+    }
 }
