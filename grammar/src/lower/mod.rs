@@ -30,7 +30,9 @@ pub(crate) struct Lowerer<'a> {
     rank0_scalars: bool,
     program: Program,
     map: SourceMap,
-    current: Option<FnBuilder>,
+    /// The function being built (boxed: it is taken out and put back for every statement).
+    current: Option<Box<FnBuilder>>,
+    known_tensors: types::KnownTensors,
 }
 
 /// A use of a name that was not defined when it was read.
@@ -71,6 +73,7 @@ impl<'a> Lowerer<'a> {
             program: Program::default(),
             map: SourceMap::default(),
             current: None,
+            known_tensors: types::KnownTensors::default(),
         }
     }
 
@@ -172,7 +175,7 @@ impl<'a> Lowerer<'a> {
         fb.f.attributes = attributes;
         fb.spans.attributes = attr_spans;
         fb.f.body = begin_block(&mut fb, Vec::new(), None);
-        self.current = Some(fb);
+        self.current = Some(Box::new(fb));
     }
 
     /// A statement of the current function's body has been read.

@@ -4,26 +4,34 @@ use super::Lowerer;
 use crate::ast::{self, TypeArg, TypeExpr};
 use mil_ir::{DType, Diagnostic, Dim, Span, Type, codes};
 use rustc_hash::FxHashMap;
-use std::cell::RefCell;
 
 type Problem = (Span, String);
 
-/// How many tensor types [`KNOWN_TENSORS`] holds at most before it starts over.
+/// How many tensor types a lowerer remembers at most (see [`KnownTensors`]) before it starts over.
 const KNOWN_LIMIT: usize = 256;
 
-thread_local! {
-    /// The one-token tensor types (`tensor<fp16, [1, 30, 64, 64]>`) read on this thread, by their
-    /// text, which alone decides what they read as. Core ML's files spell the same few types
-    /// thousands of times; only types read without a problem are kept, since a problem is reported
-    /// where it was written.
-    static KNOWN_TENSORS: RefCell<FxHashMap<Box<str>, Type>> = RefCell::default();
-}
+/// The one-token tensor types (`tensor<fp16, [1, 30, 64, 64]>`) read so far, by their text, which
+/// alone decides what they read as. Core ML's files spell the same few types thousands of times;
+/// only types read without a problem are kept, since a problem is reported where it was written.
+pub(super) type KnownTensors = FxHashMap<Box<str>, Type>;
 
 impl Lowerer<'_> {
     /// Reads a type; a malformed one is reported and kept as [`Type::Invalid`].
     pub(super) fn lower_type(&mut self, t: &TypeExpr) -> Type {
+        let one_token = t.args.is_none() && t.name.text.starts_with("tensor<");
+        if one_token && let Some(ty) = self.known_tensors.get(t.name.text) {
+            return ty.clone();
+        }
         match read_type(t) {
-            Ok(ty) => ty,
+            Ok(ty) => {
+                if one_token {
+                    if self.known_tensors.len() == KNOWN_LIMIT {
+                        self.known_tensors.clear();
+                    }
+                    self.known_tensors.insert(t.name.text.into(), ty.clone());
+                }
+                ty
+            }
             Err((span, message)) => {
                 self.diags.push(Diagnostic::new(codes::BAD_TYPE, span, message));
                 Type::Invalid(self.text(t.span).to_string())
@@ -91,27 +99,12 @@ fn read_with_args(t: &TypeExpr, args: &[TypeArg]) -> Result<Type, Problem> {
 /// Reads a type written as one word: a dtype, or a tensor type the lexer took as one token.
 fn read_word(w: ast::Word) -> Result<Type, Problem> {
     if w.text.starts_with("tensor<") {
-        read_known_tensor_token(w)
+        read_tensor_token(w)
     } else {
         DType::from_name(w.text)
             .map(Type::Scalar)
             .ok_or_else(|| unknown_type(w))
     }
-}
-
-/// [`read_tensor_token`], remembered in [`KNOWN_TENSORS`].
-fn read_known_tensor_token(w: ast::Word) -> Result<Type, Problem> {
-    KNOWN_TENSORS.with_borrow_mut(|known| {
-        if let Some(ty) = known.get(w.text) {
-            return Ok(ty.clone());
-        }
-        let ty = read_tensor_token(w)?;
-        if known.len() == KNOWN_LIMIT {
-            known.clear();
-        }
-        known.insert(w.text.into(), ty.clone());
-        Ok(ty)
-    })
 }
 
 /// Reads a `tensor<DTYPE, [dims]>` the lexer took as one token; its dims are digits and `?` only.
@@ -242,7 +235,7 @@ fn dtype_list() -> String {
 mod tests {
     use mil_ir::{DType, Type, codes};
 
-    /// A tensor type written again reads as the first time (from [`super::KNOWN_TENSORS`]), and a
+    /// A tensor type written again reads as the first time (the lowerer remembers it), and a
     /// bad one is reported at each place it is written, since only good readings are remembered.
     #[test]
     fn repeated_tensor_types_read_alike_and_bad_ones_are_reported_each_time() {
