@@ -74,10 +74,9 @@ impl Model {
         }
     }
 
-    /// Analyses `rope` from scratch.
-    pub fn build(version: i32, rope: Rope, model_dir: Option<&Path>) -> Model {
-        let text = rope.to_string();
-        let a = crate::analysis::read(&text, model_dir);
+    /// Analyses `text`, which `rope` holds, from scratch.
+    pub fn build(version: i32, text: &str, rope: Rope, model_dir: Option<&Path>) -> Model {
+        let a = crate::analysis::read(text, model_dir);
         Model {
             version,
             rope,
