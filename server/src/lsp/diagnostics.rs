@@ -113,7 +113,7 @@ mod tests {
             text.push_str(&format!("        tensor<fp16, [1]> r{i} = relu(x = x);\n"));
         }
         text.push_str("    } -> (r0);\n}\n");
-        let model = Model::build(1, ropey::Rope::from_str(&text), None);
+        let model = Model::build(1, &text, ropey::Rope::from_str(&text), None);
         let unnamed = model
             .all_diagnostics()
             .filter(|d| d.code == codes::MISSING_NAME)

@@ -26,8 +26,8 @@ pub enum Edit {
         /// The new text.
         text: String,
     },
-    /// The whole text was replaced.
-    Full,
+    /// The whole text was replaced by this one.
+    Full(String),
 }
 
 /// The text as the client has it, with the edits the worker has not taken yet.
@@ -74,7 +74,7 @@ pub enum ChangeError {
 
 impl Document {
     /// A document opened at `version` with `text`; its worker analyses it from scratch.
-    pub fn open(uri: Uri, version: i32, text: &str) -> Document {
+    pub fn open(uri: Uri, version: i32, text: String) -> Document {
         let model_dir = uri
             .to_file_path()
             .and_then(|p| p.parent().map(|d| d.to_path_buf()))
@@ -82,9 +82,9 @@ impl Document {
         Document {
             uri,
             text: Mutex::new(Text {
-                rope: Rope::from_str(text),
+                rope: Rope::from_str(&text),
                 version,
-                pending: vec![Edit::Full],
+                pending: vec![Edit::Full(text)],
             }),
             model: RwLock::new(Model::empty(model_dir.clone())),
             model_dir,
@@ -125,7 +125,7 @@ impl Document {
                 }
                 None => {
                     t.rope = Rope::from_str(&change.text);
-                    t.pending.push(Edit::Full);
+                    t.pending.push(Edit::Full(change.text));
                 }
             }
         }

@@ -20,7 +20,7 @@ use mil_ir::{
     Diagnostic, Function, OpId, OpSpans, Operand, Operation, SourceMap, Span, Type, Use, ValueDef, ValueId,
     ValueSpans, codes,
 };
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Diagnostic codes that mean the statement cannot be read on its own.
 const UNREADABLE: &[mil_ir::Code] = &[
@@ -111,9 +111,6 @@ pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> Reparsed 
     let Some((fi, op)) = located else {
         return Reparsed::Declined;
     };
-    if m.op_names.is_none() {
-        m.op_names = Some(m.program.functions.iter().map(op_name_counts).collect());
-    }
     let Some(patch) = prepare(m, fi, op, edit, new_text) else {
         return Reparsed::Declined;
     };
@@ -123,12 +120,19 @@ pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> Reparsed 
     }
 }
 
+/// How many ops of one function carry each `name` attribute.
+pub type OpNames = FxHashMap<Box<str>, usize>;
+
 /// How many ops of `f` have each `name` attribute.
-fn op_name_counts(f: &Function) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for op in &f.ops {
-        if let Some(name) = op.name() {
-            *counts.entry(name.to_string()).or_insert(0) += 1;
+fn op_name_counts(f: &Function) -> OpNames {
+    let mut counts = OpNames::default();
+    counts.reserve(f.ops.len());
+    for name in f.ops.iter().filter_map(Operation::name) {
+        match counts.get_mut(name) {
+            Some(count) => *count += 1,
+            None => {
+                counts.insert(name.into(), 1);
+            }
         }
     }
     counts
@@ -211,7 +215,9 @@ fn prepare(m: &Model, fi: usize, op: OpId, edit: Span, new_text: &str) -> Option
         return None;
     }
     if new_op.name() != old_op.name() {
-        let counts = &m.op_names.as_ref()?[fi];
+        let counts = &m
+            .op_names
+            .get_or_init(|| m.program.functions.iter().map(op_name_counts).collect())[fi];
         let count = |n: Option<&str>| n.and_then(|n| counts.get(n)).copied().unwrap_or(0);
         if count(old_op.name()) > 1 || count(new_op.name()) > 0 {
             return None;
@@ -580,13 +586,13 @@ impl Patch {
         let old_op = std::mem::replace(&mut f.ops[op.index()], new_op);
         let same = same_types && same_meaning(&old_op, f.op(op));
         if old_op.name() != f.op(op).name()
-            && let Some(counts) = m.op_names.as_mut().map(|c| &mut c[fi])
+            && let Some(counts) = m.op_names.get_mut().map(|c| &mut c[fi])
         {
             if let Some(old) = old_op.name() {
                 counts.remove(old);
             }
             if let Some(new) = f.op(op).name() {
-                counts.insert(new.to_string(), 1);
+                counts.insert(new.into(), 1);
             }
         }
         for v in &mut touched {

@@ -6,14 +6,13 @@
 //! run again for the ops it can affect ([`crate::lsp::recheck`]); anything else rebuilds.
 
 use crate::lsp::documents::Edit;
-use crate::lsp::incremental::{self, DeferredShift, Edited, Reparsed};
+use crate::lsp::incremental::{self, DeferredShift, Edited, OpNames, Reparsed};
 use crate::lsp::placement::Placement;
 use crate::lsp::recheck::{self, Facts, Recheck};
 use mil_ir::{Diagnostic, Program, SourceMap};
 use ropey::Rope;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One analysed version of a document.
 pub struct Model {
@@ -33,8 +32,9 @@ pub struct Model {
     pub model_dir: Option<PathBuf>,
     /// How the model was last brought up to date.
     pub last_update: Update,
-    /// Per function, how many ops carry each `name` attribute (built on the first patch).
-    pub op_names: Option<Vec<HashMap<String, usize>>>,
+    /// Per function, how many ops carry each `name` attribute (built when an edit first changes an
+    /// op's name).
+    pub op_names: OnceLock<Vec<OpNames>>,
     /// Span moves the last patch still owes the source map; see [`Model::finish`].
     pub deferred_shift: Option<DeferredShift>,
     /// Where the ops run, once a feature asked ([`crate::lsp::placement::of`]).
@@ -66,7 +66,7 @@ impl Model {
             program_diagnostics: Vec::new(),
             model_dir,
             last_update: Update::Full,
-            op_names: None,
+            op_names: OnceLock::new(),
             deferred_shift: None,
             placement: Mutex::new(None),
             facts: None,
@@ -74,10 +74,9 @@ impl Model {
         }
     }
 
-    /// Analyses `rope` from scratch.
-    pub fn build(version: i32, rope: Rope, model_dir: Option<&Path>) -> Model {
-        let text = rope.to_string();
-        let a = crate::analysis::read(&text, model_dir);
+    /// Analyses `text`, which `rope` holds, from scratch.
+    pub fn build(version: i32, text: &str, rope: Rope, model_dir: Option<&Path>) -> Model {
+        let a = crate::analysis::read(text, model_dir);
         Model {
             version,
             rope,
@@ -87,7 +86,7 @@ impl Model {
             diagnostics: a.diagnostics,
             model_dir: model_dir.map(Path::to_path_buf),
             last_update: Update::Full,
-            op_names: None,
+            op_names: OnceLock::new(),
             deferred_shift: None,
             placement: Mutex::new(None),
             facts: None,

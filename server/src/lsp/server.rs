@@ -376,7 +376,7 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let d = params.text_document;
-        let doc = Arc::new(Document::open(d.uri, d.version, &d.text));
+        let doc = Arc::new(Document::open(d.uri, d.version, d.text));
         if let Some(old) = self.docs.get(&doc.uri) {
             old.closed.store(true, std::sync::atomic::Ordering::Release);
             old.changed.send_modify(|_| {});

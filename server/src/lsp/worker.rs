@@ -60,7 +60,7 @@ pub async fn run(doc: Arc<Document>, shared: Arc<Shared>) {
         };
         let (d, s, tx) = (doc.clone(), shared.clone(), tx.clone());
         let started = std::time::Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || update(&d, &s, &tx, &edits, rope, version)).await;
+        let outcome = tokio::task::spawn_blocking(move || update(&d, &s, &tx, edits, rope, version)).await;
         match outcome {
             Ok(how) => shared.log(
                 MessageType::LOG,
@@ -86,7 +86,7 @@ fn update(
     doc: &Document,
     shared: &Shared,
     tx: &UnboundedSender<Publication>,
-    edits: &[Edit],
+    edits: Vec<Edit>,
     rope: ropey::Rope,
     version: i32,
 ) -> &'static str {
@@ -98,7 +98,7 @@ fn update(
             publish(doc, shared, tx, &model);
             return "unchanged";
         }
-        if model.version != i32::MIN && rope.len_bytes() <= max_bytes && model.patch(edits, version, &rope) {
+        if model.version != i32::MIN && rope.len_bytes() <= max_bytes && model.patch(&edits, version, &rope) {
             // The span moves add up while edits keep coming; they are paid once typing pauses.
             publish(doc, shared, tx, &model);
             return "statements re-parsed";
@@ -119,11 +119,21 @@ fn update(
         m.rope = rope;
         m
     } else {
-        Model::build(version, rope, doc.model_dir.as_deref())
+        let text = whole_text(edits, &rope);
+        Model::build(version, &text, rope, doc.model_dir.as_deref())
     };
     publish(doc, shared, tx, &fresh);
     *doc.model.write().unwrap_or_else(|e| e.into_inner()) = fresh;
     "full analysis"
+}
+
+/// The text `rope` holds, as one string: the client's own when the last edit sent the whole text
+/// (on open, a 25 MB document is then not copied out of the rope again), else a copy of the rope.
+fn whole_text(edits: Vec<Edit>, rope: &ropey::Rope) -> String {
+    match edits.into_iter().last() {
+        Some(Edit::Full(text)) => text,
+        _ => rope.to_string(),
+    }
 }
 
 /// Queues the model's diagnostics if it is the version the client has.
