@@ -32,6 +32,8 @@ pub mod worker;
 
 /// Serves the protocol on stdin/stdout until the client exits; returns the process exit code.
 pub fn run() -> i32 {
+    #[cfg(target_os = "linux")]
+    without_huge_pages();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Deeply nested input recurses in the parser; big stacks keep it from overflowing.
@@ -55,5 +57,20 @@ pub fn run() -> i32 {
     });
     0
 }
+/// Asks the kernel not to back this process's memory with transparent huge pages. The allocator
+/// asks for them, and the kernel then zeroes a whole 2 MiB page at the first touch of any byte of
+/// it: opening the 160k-op benchmark program (about 370 MB of fresh memory) spent a quarter of its
+/// time zeroing pages and took 0.6 to 0.85 s; without huge pages it takes 0.5 to 0.6 s
+/// (docs/benchmarks.md). A server's latency matters more than the few per cent huge pages save
+/// in long loops; the command-line tools keep them.
+#[cfg(target_os = "linux")]
+fn without_huge_pages() {
+    // SAFETY: `prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)` reads only its integer arguments. It fails
+    // on kernels without it, which then keep their huge pages.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests;
