@@ -28,7 +28,8 @@ fn attr_value_span(f: &Function, spans: &FunctionSpans, op: usize, key: &str) ->
 }
 
 fn unique_op_names(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>) {
-    let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut seen: FxHashMap<&str, usize> =
+        FxHashMap::with_capacity_and_hasher(f.ops.len(), Default::default());
     for id in f.walk_ops() {
         let Some(name) = f.op(id).name() else { continue };
         match seen.get(name) {
