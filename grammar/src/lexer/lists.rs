@@ -125,10 +125,22 @@ fn name_end(bytes: &[u8], at: usize) -> Option<usize> {
         + 1
         + bytes[at + 1..]
             .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .take_while(|&&b| IN_NAME[usize::from(b)])
             .count();
     (&bytes[at..end] != b"BLOBFILE").then_some(end)
 }
+
+/// Which bytes may continue a name: ASCII letters, digits and `_` (one look-up per byte).
+static IN_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
 
 /// Where the blanks (spaces and tabs) from `at` end.
 fn blanks(bytes: &[u8], at: usize) -> usize {
