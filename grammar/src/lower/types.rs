@@ -18,31 +18,32 @@ pub(super) type KnownTensors = FxHashMap<Box<str>, Type>;
 impl Lowerer<'_> {
     /// Reads a type; a malformed one is reported and kept as [`Type::Invalid`].
     pub(super) fn lower_type(&mut self, t: &TypeExpr) -> Type {
-        let one_token = t.args.is_none() && t.name.text.starts_with("tensor<");
-        if one_token && let Some(ty) = self.known_tensors.get(t.name.text) {
-            return ty.clone();
+        let read = if t.args.is_none() && t.name.text.starts_with("tensor<") {
+            self.read_known_tensor(t.name)
+        } else {
+            read_type(t)
+        };
+        read.unwrap_or_else(|(span, message)| {
+            self.diags.push(Diagnostic::new(codes::BAD_TYPE, span, message));
+            Type::Invalid(self.text(t.span).to_string())
+        })
+    }
+
+    /// Reads a tensor type the lexer took as one token, remembering it (see [`KnownTensors`]).
+    fn read_known_tensor(&mut self, w: ast::Word) -> Result<Type, Problem> {
+        if let Some(ty) = self.known_tensors.get(w.text) {
+            return Ok(ty.clone());
         }
-        match read_type(t) {
-            Ok(ty) => {
-                if one_token {
-                    if self.known_tensors.len() == KNOWN_LIMIT {
-                        self.known_tensors.clear();
-                    }
-                    self.known_tensors.insert(t.name.text.into(), ty.clone());
-                }
-                ty
-            }
-            Err((span, message)) => {
-                self.diags.push(Diagnostic::new(codes::BAD_TYPE, span, message));
-                Type::Invalid(self.text(t.span).to_string())
-            }
+        let ty = read_tensor_token(w)?;
+        if self.known_tensors.len() == KNOWN_LIMIT {
+            self.known_tensors.clear();
         }
+        self.known_tensors.insert(w.text.into(), ty.clone());
+        Ok(ty)
     }
 }
 
-/// Reads a type: one word, or a name with `<...>` parameters. Inlined, so that the one-word types
-/// nearly every value has cost no call beyond [`read_word`].
-#[inline]
+/// Reads a type: one word, or a name with `<...>` parameters.
 fn read_type(t: &TypeExpr) -> Result<Type, Problem> {
     match &t.args {
         None => read_word(t.name),
