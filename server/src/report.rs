@@ -2,8 +2,8 @@
 
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label, Severity as ReportSeverity};
 use codespan_reporting::files::SimpleFile;
-use codespan_reporting::term::termcolor::{ColorChoice, WriteColor};
 use codespan_reporting::term;
+use codespan_reporting::term::termcolor::{ColorChoice, WriteColor};
 use mil_ir::{ColumnUnit, Diagnostic, LineIndex, Severity, Span};
 use serde_json::{Value, json};
 use std::io::IsTerminal;
