@@ -123,6 +123,7 @@ impl Waste {
     pub(super) fn finish(self, out: &mut Vec<Finding>) {
         let others = |n: usize| match n {
             1 => String::new(),
+            2 => " (1 more op like it in this function)".to_string(),
             n => format!(" ({} more ops like it in this function)", n - 1),
         };
         if let (Some((id, _)), n) = self.axes[0] {
