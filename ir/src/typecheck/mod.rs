@@ -2,8 +2,9 @@
 //! const-ness it accepts, and declares the results it has with the types it gives.
 //!
 //! Only what can be told is reported: ops under an unknown opset, ops the catalogue does not
-//! know, unreadable types and `?` dims never produce follow-on errors, and an op whose inputs are
-//! wrong is not also blamed for its outputs.
+//! know, unreadable types and `?` dims never produce follow-on errors, an op whose inputs are
+//! wrong is not also blamed for its outputs, and a value declared with the wrong type is reported
+//! once, at its statement, not again at each op that reads it.
 
 mod inputs;
 mod outputs;
@@ -11,7 +12,7 @@ mod outputs;
 use crate::catalogue::{self, LookupError, Opset};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::infer::{Binding, Inferencer};
-use crate::program::{Function, OpId};
+use crate::program::{Function, OpId, Operand};
 use crate::source_map::{FunctionSpans, SourceMap};
 use crate::{Program, Span};
 
@@ -41,6 +42,9 @@ fn check_function(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>
         return;
     };
     let mut inferencer = Inferencer::new(f);
+    // Values whose declared type was reported as differing from what their op gives: what their
+    // readers are told about them is known to be wrong, so the readers are not blamed again.
+    let mut mistyped = vec![false; f.values.len()];
     for id in f.walk_ops() {
         let op = f.op(id);
         let opset = match &op.opset {
@@ -68,11 +72,27 @@ fn check_function(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>
             }
         };
         let binding = Binding::new(op, version);
+        if op.args.iter().any(|a| reads_mistyped(&a.value, &mistyped)) {
+            // Still inferred, so that what it makes known reaches later ops; not checked.
+            let _ = inferencer.infer(id, version, opset, &binding);
+            continue;
+        }
         let clean = inputs::check(f, spans, id, version, &binding, &inferencer, out);
         let inferred = inferencer.infer(id, version, opset, &binding);
         if op.kind != "const" {
-            outputs::check(f, spans, id, version, &binding, &inferred, clean, out);
+            for r in outputs::check(f, spans, id, version, &binding, &inferred, clean, out) {
+                mistyped[r.index()] = true;
+            }
         }
+    }
+}
+
+/// Whether `operand` reads a value already reported as declared with the wrong type.
+fn reads_mistyped(operand: &Operand, mistyped: &[bool]) -> bool {
+    match operand {
+        Operand::Value(v) => v.id.is_some_and(|id| mistyped[id.index()]),
+        Operand::Const(_) => false,
+        Operand::Tuple(items) => items.iter().any(|o| reads_mistyped(o, mistyped)),
     }
 }
 
