@@ -176,3 +176,23 @@ fn a_missing_semicolon_is_reported_after_its_statement_and_the_next_is_kept() {
             MIL0001 error 11:69-11:70 `)` unexpected `)`; expected `;` after the statement"#]],
     );
 }
+
+#[test]
+fn dtype_names_from_elsewhere_suggest_the_mil_name() {
+    // Names other frameworks and languages use, in tensor types (one lexer token or read by the
+    // grammar) and as bare scalar types; a name like no dtype gets the list instead.
+    check(
+        "program(1.3)\n{\n    func main<ios18>(tensor<float16, [1, 4]> a, tensor<half, [?]> b, \
+         float32 c, float d, int e, double f, boolean g, FP16 h, tensor<fp61, [2]> i) {\n    } -> (a);\n}\n",
+        expect![[r#"
+            MIL0004 error 3:29-3:36 `float16` `float16` is not a dtype; did you mean `fp16`?
+            MIL0004 error 3:56-3:60 `half` `half` is not a dtype; did you mean `fp16`?
+            MIL0004 error 3:70-3:77 `float32` unknown type `float32`; did you mean `fp32`?
+            MIL0004 error 3:81-3:86 `float` unknown type `float`; did you mean `fp32`?
+            MIL0004 error 3:90-3:93 `int` unknown type `int`; did you mean `int32`?
+            MIL0004 error 3:97-3:103 `double` unknown type `double`; did you mean `fp64`?
+            MIL0004 error 3:107-3:114 `boolean` unknown type `boolean`; did you mean `bool`?
+            MIL0004 error 3:118-3:122 `FP16` unknown type `FP16`; did you mean `fp16`?
+            MIL0004 error 3:133-3:137 `fp61` `fp61` is not a dtype; expected one of bool, string, fp8e4m3fn, fp8e5m2, fp16, fp32, fp64, bf16, int4, int8, int16, int32, int64, uint1, uint2, uint3, uint4, uint6, uint8, uint16, uint32, uint64"#]],
+    );
+}
