@@ -4,6 +4,7 @@
 use crate::cli::{ExitCode, read_source};
 use mil_ane::placement::{self, FunctionPlacement, Source};
 use mil_ane::{Chip, ComputeUnits, Device, Target};
+use mil_ir::diagnostic::count;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -107,11 +108,11 @@ fn table(functions: &[FunctionPlacement]) -> String {
             );
         }
         out += &format!(
-            "{} ops: {:.1}% on the ANE ({:.1}% of FLOPs), {} segment(s), estimated latency {:.4} ms\n",
-            p.planned().count(),
+            "{}: {:.1}% on the ANE ({:.1}% of FLOPs), {}, estimated latency {:.4} ms\n",
+            count(p.planned().count(), "op"),
             100.0 * p.ane_op_share(),
             100.0 * p.ane_flop_share(),
-            p.segments.len(),
+            count(p.segments.len(), "segment"),
             p.latency_ms
         );
     }
