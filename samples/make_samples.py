@@ -214,7 +214,10 @@ def mobilenet():
         dict(x=x, axes=p.ints("pool_axes", [2, 3]), keep_dims=p.scalar("bool", "pool_keep_dims", "true")),
     )
     logits = p.conv("classifier", pooled, channels, 1000, [1, 1000, 1, 1])
-    p.stmt(fp16([1, 1000, 1, 1]), "y", "softmax", dict(x=logits, axis=p.scalar("int32", "softmax_axis", 1)))
+    # Class scores as (1, 1000), as classifiers give them (a [1, 1000, 1, 1] output is the wide,
+    # short shape the private compiler rejected in probes, ANE108).
+    flat = p.stmt(fp16([1, 1000]), "logits", "reshape", dict(x=logits, shape=p.ints("logits_shape", [1, 1000])))
+    p.stmt(fp16([1, 1000]), "y", "softmax", dict(x=flat, axis=p.scalar("int32", "softmax_axis", -1)))
     write("mobilenet", p, [("x", [1, 3, 224, 224])], ["y"])
 
 

@@ -78,12 +78,11 @@ fn check_one(ty: &Type, site: Site, role: &str, out: &mut Vec<Finding>) {
     out.push(Finding::new(&SMALL_IO, site, what));
 }
 
-/// `n` bytes, in KB from 1 KB up ("1 byte", "640 bytes", "8 KB", "15.5 KB").
+/// `n` bytes, in KB when that is exact ("640 bytes", "2000 bytes", "8 KB").
 fn byte_count(n: u64) -> String {
     match n {
         1 => "1 byte".to_string(),
-        n if n < 1024 => format!("{n} bytes"),
-        n if n % 1024 == 0 => format!("{} KB", n / 1024),
-        n => format!("{:.1} KB", n as f64 / 1024.0),
+        n if n >= 1024 && n % 1024 == 0 => format!("{} KB", n / 1024),
+        n => format!("{n} bytes"),
     }
 }

@@ -83,7 +83,11 @@ fn table(functions: &[FunctionPlacement]) -> String {
         let analytics = p.ops.iter().any(|o| o.coreml.is_some());
         let var_w = p.ops.iter().map(|o| o.var.len()).max().unwrap_or(3).clamp(3, 40);
         let op_w = p.ops.iter().map(|o| o.kind.len()).max().unwrap_or(2).clamp(2, 28);
-        out += &format!("func {}<{}>\n", p.name, p.opset);
+        out += &if p.name.is_empty() {
+            "func (header unreadable)\n".to_string()
+        } else {
+            format!("func {}<{}>\n", p.name, p.opset)
+        };
         out += &format!(
             "{:var_w$}  {:op_w$}  device  ANE  {:>10}  {}reason\n",
             "var",
