@@ -18,7 +18,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "mil", version, about)]
 struct Args {
     /// Colour the reports: auto (only on a terminal, and not when NO_COLOR is set), always, never.
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        hide_possible_values = true
+    )]
     color: report::ColorWhen,
     #[command(subcommand)]
     command: Command,
