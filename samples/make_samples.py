@@ -141,6 +141,15 @@ def layer_norm(p, name, x, shape):
     return p.stmt(fp16(shape), name, "layer_norm", args)
 
 
+def matmul(p, name, x, y, transposed, shape):
+    """x · y, each transposed (in its last two axes) as `transposed` says."""
+    flags = {
+        f"transpose_{side}": p.scalar("bool", f"{name}_transpose_{side}", str(t).lower())
+        for side, t in zip("xy", transposed)
+    }
+    return p.stmt(fp16(shape), name, "matmul", dict(x=x, y=y, **flags))
+
+
 def transformer_block():
     """A pre-norm encoder block: attention with 12 heads of 64, then a 3072-wide GELU MLP."""
     c, heads, s, hidden = 768, 12, 128, 3072
@@ -153,17 +162,7 @@ def transformer_block():
     to_heads = p.ints("to_heads", split)
     qh, kh, vh = (p.stmt(fp16(split), f"{n}_heads", "reshape", dict(x=n, shape=to_heads)) for n in (q, k, v))
     # scores[h, i, j] = q_i · k_j over the head's 64 channels
-    scores = p.stmt(
-        fp16([1, heads, s, s]),
-        "scores",
-        "matmul",
-        dict(
-            x=qh,
-            y=kh,
-            transpose_x=p.scalar("bool", "scores_transpose_x", "true"),
-            transpose_y=p.scalar("bool", "scores_transpose_y", "false"),
-        ),
-    )
+    scores = matmul(p, "scores", qh, kh, (True, False), [1, heads, s, s])
     scaled = p.stmt(
         fp16([1, heads, s, s]), "scaled", "mul", dict(x=scores, y=p.scalar("fp16", "scale", "0x1p-3"))
     )
@@ -171,17 +170,7 @@ def transformer_block():
         fp16([1, heads, s, s]), "attention", "softmax", dict(x=scaled, axis=p.scalar("int32", "softmax_axis", -1))
     )
     # context[h, c, i] = sum_j v[h, c, j] · weights[h, i, j]
-    context = p.stmt(
-        fp16(split),
-        "context",
-        "matmul",
-        dict(
-            x=vh,
-            y=weights,
-            transpose_x=p.scalar("bool", "context_transpose_x", "false"),
-            transpose_y=p.scalar("bool", "context_transpose_y", "true"),
-        ),
-    )
+    context = matmul(p, "context", vh, weights, (False, True), split)
     merged = p.stmt(fp16(bc1s), "merged", "reshape", dict(x=context, shape=p.ints("to_channels", bc1s)))
     attended = p.conv("out_proj", merged, c, c, bc1s)
     r1 = p.stmt(fp16(bc1s), "residual1", "add", dict(x="x", y=attended))
