@@ -81,7 +81,8 @@ class Program:
         return self.const(ty, name, f'{ty}(BLOBFILE(path = string("{path}"), offset = uint64({offset})))')
 
     def conv(self, name, x, cin, cout, out_shape, kernel=1, stride=1, groups=1):
-        w = self.blob(f"{name}_weight", [cout, cin // groups, kernel, kernel], (cin // groups * kernel * kernel) ** -0.5)
+        fan_in = cin // groups * kernel * kernel
+        w = self.blob(f"{name}_weight", [cout, cin // groups, kernel, kernel], fan_in**-0.5)
         b = self.blob(f"{name}_bias", [cout], 0.02)
         args = dict(
             x=x,
@@ -176,7 +177,8 @@ def transformer_block():
     r1 = p.stmt(fp16(bc1s), "residual1", "add", dict(x="x", y=attended))
     ln2 = layer_norm(p, "ln2", r1, bc1s)
     up = p.conv("fc1", ln2, c, hidden, [1, hidden, 1, s])
-    act = p.stmt(fp16([1, hidden, 1, s]), "gelu", "gelu", dict(x=up, mode=p.const("string", "gelu_mode", 'string("EXACT")')))
+    mode = p.const("string", "gelu_mode", 'string("EXACT")')
+    act = p.stmt(fp16([1, hidden, 1, s]), "gelu", "gelu", dict(x=up, mode=mode))
     down = p.conv("fc2", act, hidden, c, bc1s)
     p.stmt(fp16(bc1s), "y", "add", dict(x=r1, y=down))
     write("transformer_block", p, [("x", bc1s)], ["y"])
@@ -191,7 +193,8 @@ def mobilenet():
     channels = 32
     for i, (out, stride) in enumerate([(64, 1), (128, 2), (128, 1), (256, 2), (256, 1)], start=1):
         size //= stride
-        dw = p.conv(f"block{i}_dw", x, channels, channels, [1, channels, size, size], kernel=3, stride=stride, groups=channels)
+        dw_shape = [1, channels, size, size]
+        dw = p.conv(f"block{i}_dw", x, channels, channels, dw_shape, kernel=3, stride=stride, groups=channels)
         dw = p.stmt(fp16([1, channels, size, size]), f"block{i}_dw_relu", "relu", dict(x=dw))
         pw = p.conv(f"block{i}_pw", dw, channels, out, [1, out, size, size])
         x = p.stmt(fp16([1, out, size, size]), f"block{i}_pw_relu", "relu", dict(x=pw))
