@@ -6,7 +6,7 @@ use crate::Span;
 use crate::catalogue::{OpVersion, OutputCount};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::infer::{Binding, Inferred, Problem};
-use crate::program::{Function, OpId, ValueId};
+use crate::program::{Function, OpId};
 use crate::source_map::FunctionSpans;
 use crate::types::{Dim, Type};
 
@@ -50,9 +50,8 @@ fn spelled_like(declared: &Type, inferred: &Type) -> Type {
 }
 
 /// Reports a wrong number of results, declared types that differ from the inferred ones, and the
-/// input values inference rejected; returns the results whose declared type was reported.
-/// Inference problems are reported only when the inputs were `clean` (otherwise they follow from a
-/// problem already reported).
+/// input values inference rejected. Inference problems are reported only when the inputs were
+/// `clean` (otherwise they follow from a problem already reported).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn check(
     f: &Function,
@@ -63,9 +62,8 @@ pub(super) fn check(
     inferred: &Inferred,
     clean: bool,
     out: &mut Vec<Diagnostic>,
-) -> Vec<ValueId> {
+) {
     let op = f.op(id);
-    let mut mistyped = Vec::new();
     let expected = match inferred {
         Ok(types) => Some(types.len()),
         Err(_) => match version.outputs() {
@@ -88,10 +86,10 @@ pub(super) fn check(
                 if op.results.len() == 1 { "is" } else { "are" }
             ),
         ));
-        return mistyped;
+        return;
     }
     if !clean {
-        return mistyped;
+        return;
     }
     match inferred {
         Ok(types) => {
@@ -101,7 +99,6 @@ pub(super) fn check(
                     continue;
                 }
                 let at = spans.values.get(r.index()).map(|s| s.ty).unwrap_or_default();
-                mistyped.push(r);
                 out.push(Diagnostic::new(
                     codes::OUTPUT_TYPE,
                     at,
@@ -132,11 +129,10 @@ pub(super) fn check(
             ));
         }
     }
-    mistyped
 }
 
 /// The span covering the declared results of a statement.
-fn results_span(spans: &FunctionSpans, results: &[ValueId]) -> Option<Span> {
+fn results_span(spans: &FunctionSpans, results: &[crate::ValueId]) -> Option<Span> {
     let first = spans.values.get(results.first()?.index())?;
     let last = spans.values.get(results.last()?.index())?;
     Some(first.ty.cover(first.name).cover(last.ty).cover(last.name))
