@@ -462,3 +462,41 @@ fn a_literal_edit_is_rechecked_op_by_op_and_its_readers_see_it() {
             .any(|d| d.code == mil_ir::codes::INVALID_VALUE)
     );
 }
+
+#[test]
+fn a_declared_type_made_wrong_is_reported_once_after_an_edit_too() {
+    use crate::lsp::documents::Edit;
+    // `a`'s dtype to fp32: relu gives fp16. Its readers `b` and `c` are not blamed for it, in the
+    // patched model as in a fresh one, whether the edit is to `a` or to a reader re-checked alone.
+    let at = TEXT.find("fp16, [1, 4]> a").unwrap();
+    let wrong = format!("{}fp32{}", &TEXT[..at], &TEXT[at + 4..]);
+    let one_error = |m: &Model| {
+        let errors: Vec<_> = m
+            .program_diagnostics
+            .iter()
+            .filter(|d| d.severity == mil_ir::Severity::Error)
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code, mil_ir::codes::OUTPUT_TYPE);
+    };
+    let mut m = model(TEXT);
+    let edit = Edit::Replace {
+        span: mil_ir::Span::new(at, at + 4),
+        text: "fp32".into(),
+    };
+    assert!(m.patch(&[edit], 2, &Rope::from_str(&wrong)));
+    assert_eq!(m.program_diagnostics, model(&wrong).program_diagnostics);
+    one_error(&m);
+    // Editing `b` re-checks `b` alone: the slice must still see that `a` is mistyped (in a full
+    // analysis `b` is not checked, as it reads `a`).
+    let at = wrong.find("[1, 4]> b").unwrap() + 4;
+    let renamed = format!("{}5{}", &wrong[..at], &wrong[at + 1..]);
+    let edit = Edit::Replace {
+        span: mil_ir::Span::new(at, at + 1),
+        text: "5".into(),
+    };
+    assert!(m.patch(&[edit], 3, &Rope::from_str(&renamed)));
+    assert!(m.last_recheck.is_some());
+    assert_eq!(m.program_diagnostics, model(&renamed).program_diagnostics);
+    one_error(&m);
+}
