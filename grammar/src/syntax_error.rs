@@ -33,7 +33,7 @@ pub(crate) fn missing_semicolon(
         return None;
     }
     Some(match token {
-        Some((l, r)) if !src[end..l].contains('\n') => Diagnostic::new(
+        Some((l, r)) if src.get(end..l).is_some_and(|between| !between.contains('\n')) => Diagnostic::new(
             codes::SYNTAX,
             Span::new(l, r),
             format!("unexpected `{}`; {MESSAGE}", shorten(&src[l..r])),
