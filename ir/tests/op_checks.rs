@@ -151,6 +151,19 @@ fn a_wrong_declared_type_is_reported_once_at_its_statement() {
 }
 
 #[test]
+fn counts_in_messages_agree_in_number() {
+    assert_check(
+        "ios17",
+        "tensor<fp16, [1, 4]> x",
+        r#"tensor<fp16, [4, 1]> y = transpose(perm = tensor<int32, [1]>([0]), x = x)[name = string("y")];
+           tensor<fp16, [1, 4]> z = tile(reps = tensor<int32, [1]>([1]), x = x)[name = string("z")];"#,
+        expect![[r#"
+            4 MIL0411 "tensor<int32, [1]>([0])": `transpose`: perm has 1 value but x [1, 4] has rank 2
+            5 MIL0411 "tensor<int32, [1]>([1])": `tile`: reps has 1 value but x [1, 4] has rank 2"#]],
+    );
+}
+
+#[test]
 fn invalid_values_point_at_their_input() {
     assert_check(
         "ios16",
