@@ -42,9 +42,14 @@ fn moved(placed: &FunctionPlacement, spans: &FunctionSpans) -> Vec<Diagnostic> {
             let o = (*o)?;
             let more = match n {
                 1 => String::new(),
+                2 => "; 1 more ANE-eligible op of this segment shares its fate".to_string(),
                 n => format!("; {} more ANE-eligible ops of this segment share its fate", n - 1),
             };
-            let text = format!("{}{more} (Core ML verdict)", o.reason.text(o.device, o.segment));
+            let text = format!(
+                "{}{more} ({})",
+                o.reason.text(o.device, o.segment),
+                rules::MOVED_OFF_ANE.evidence.citation()
+            );
             Some(Diagnostic::new(
                 rules::MOVED_OFF_ANE.code,
                 op_span(spans, o.op.index()),

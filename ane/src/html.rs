@@ -7,6 +7,7 @@ use crate::device::Device;
 use crate::json::Vars;
 use crate::placement::FunctionPlacement;
 use crate::target::Target;
+use mil_ir::diagnostic::count;
 use std::fmt::{self, Write};
 
 /// Ops drawn one by one at most; larger programs get the segment strip only.
@@ -81,13 +82,13 @@ fn function(h: &mut String, p: &FunctionPlacement) {
     let planned = p.planned().count();
     let _ = write!(
         h,
-        "<h2>func {}&lt;{}&gt;</h2>\n<p>{} ops, {:.1}% on the ANE ({:.1}% of FLOPs), {} segment(s), estimated latency {:.4} ms.</p>\n",
+        "<h2>func {}&lt;{}&gt;</h2>\n<p>{}, {:.1}% on the ANE ({:.1}% of FLOPs), {}, estimated latency {:.4} ms.</p>\n",
         Esc(p.name),
         Esc(p.opset),
-        planned,
+        count(planned, "op"),
         100.0 * p.ane_op_share(),
         100.0 * p.ane_flop_share(),
-        p.segments.len(),
+        count(p.segments.len(), "segment"),
         p.latency_ms
     );
     strip(h, p);
@@ -155,10 +156,10 @@ fn strip(h: &mut String, p: &FunctionPlacement) {
         let w = (s.ops as f64 / total * width).max(1.0);
         let _ = write!(
             h,
-            "<rect x=\"{x:.1}\" y=\"2\" width=\"{w:.1}\" height=\"24\" fill=\"{}\" stroke=\"#fff\"><title>segment {}: {} ops on {}, {} ms</title></rect>",
+            "<rect x=\"{x:.1}\" y=\"2\" width=\"{w:.1}\" height=\"24\" fill=\"{}\" stroke=\"#fff\"><title>segment {}: {} on {}, {} ms</title></rect>",
             colour(s.device),
             i + 1,
-            s.ops,
+            count(s.ops, "op"),
             s.device,
             Ms4(s.ms)
         );

@@ -12,6 +12,10 @@ pub enum Evidence {
     HardwareProbe,
     /// The field manual and blog posts: often right, sometimes wrong on current chips.
     Lore,
+    /// Our own planner's estimate (`plan.rs`): a model of Core ML's cost-based choice built on its
+    /// charges, which reproduced the study's placements for 440 of 482 models (`docs/ane.md`). A
+    /// prediction, not something Core ML said about this program.
+    PlannerEstimate,
 }
 
 impl Evidence {
@@ -21,6 +25,7 @@ impl Evidence {
             Evidence::CoreMlVerdict => "Core ML verdict",
             Evidence::HardwareProbe => "hardware probe",
             Evidence::Lore => "lore",
+            Evidence::PlannerEstimate => "our planner's estimate",
         }
     }
 }

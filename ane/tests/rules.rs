@@ -243,3 +243,108 @@ fn compute_units_and_chips_change_the_plan_not_the_verdicts() {
     let (_, _, m1) = device(ComputeUnits::CpuAndNeuralEngine, Chip::M1);
     assert!(m1 > m4, "the M1's Neural Engine is slower");
 }
+
+/// The message of each finding with `code`.
+fn messages(text: &str, code: &str) -> Vec<String> {
+    let parse = mil_grammar::parse(text);
+    let placed = placement::place(&parse.program, M4_NE, Source::Ours);
+    placed[0]
+        .findings
+        .iter()
+        .filter(|f| f.rule.code.id == code)
+        .map(|f| f.message.clone())
+        .collect()
+}
+
+#[test]
+fn small_io_says_only_what_falls_short() {
+    let relu = |shape: &str| {
+        program(
+            "ios18",
+            &format!("tensor<fp16, {shape}>"),
+            &format!("tensor<fp16, {shape}> y = relu(x = x)[name = string(\"y\")];"),
+            "y",
+        )
+    };
+    // A last axis of 32 is what the probes want; only the 8 KB buffer (128 × 32 × 2 bytes) is short.
+    let long_enough = messages(&relu("[1, 128, 1, 32]"), "ANE109");
+    assert_eq!(
+        long_enough[0],
+        "this input is small for the ANE: its buffer is 8 KB (probes want ≥ 16 KB) (hardware probe)"
+    );
+    assert!(!long_enough[0].contains("last axis"));
+    // 1024 × 16 × 2 = 32 KB is enough; the last axis of 16 is not.
+    let short = messages(&relu("[1, 2, 1024, 16]"), "ANE109");
+    assert_eq!(
+        short[0],
+        "this input is small for the ANE: its last axis is 16 long (probes want ≥ 32) (hardware probe)"
+    );
+    // Both, with the byte count below 1 KB in bytes.
+    let both = messages(&relu("[1, 4]"), "ANE109");
+    assert_eq!(
+        both[0],
+        "this input is small for the ANE: its last axis is 4 long (probes want ≥ 32) and its buffer is 8 bytes (probes want ≥ 16 KB) (hardware probe)"
+    );
+    // Neither: nothing to say.
+    assert!(messages(&relu("[1, 64, 1, 128]"), "ANE109").is_empty());
+}
+
+#[test]
+fn ops_moved_off_the_ane_cite_our_planner_not_core_ml() {
+    // Cheap relus are eligible, and the planner keeps them on the CPU (ane.md: launch charges).
+    let relus = |n: usize| {
+        let mut body = String::from("tensor<fp16, [1, 64, 1, 128]> y0 = relu(x = x)[name = string(\"y0\")];");
+        for i in 1..n {
+            body += &format!(
+                "\n            tensor<fp16, [1, 64, 1, 128]> y{i} = relu(x = y{})[name = string(\"y{i}\")];",
+                i - 1
+            );
+        }
+        let text = program(
+            "ios18",
+            "tensor<fp16, [1, 64, 1, 128]>",
+            &body,
+            &format!("y{}", n - 1),
+        );
+        let parse = mil_grammar::parse(&text);
+        let moved: Vec<String> = mil_ane::diagnostics::check(&parse.program, &parse.source_map)
+            .into_iter()
+            .filter(|d| d.code.id == "ANE201")
+            .map(|d| d.message)
+            .collect();
+        assert_eq!(moved.len(), 1, "{moved:?}");
+        moved[0].clone()
+    };
+    let one = relus(1);
+    assert!(one.ends_with("(our planner's estimate)"), "{one}");
+    assert!(!one.contains("Core ML verdict"), "{one}");
+    assert!(!one.contains("share"), "{one}");
+    let two = relus(2);
+    assert!(
+        two.contains("; 1 more ANE-eligible op of this segment shares its fate (our planner's estimate)"),
+        "{two}"
+    );
+    let three = relus(3);
+    assert!(
+        three.contains("; 2 more ANE-eligible ops of this segment share its fate"),
+        "{three}"
+    );
+}
+
+#[test]
+fn counts_of_ops_like_it_agree_in_number() {
+    // Two relus whose last axis of 20 fp16 values is 40 bytes, not a multiple of 64 (ANE104).
+    let text = program(
+        "ios18",
+        "tensor<fp16, [1, 64, 1, 20]>",
+        "tensor<fp16, [1, 64, 1, 20]> a = relu(x = x)[name = string(\"a\")];\n            tensor<fp16, [1, 64, 1, 20]> y = relu(x = a)[name = string(\"y\")];",
+        "y",
+    );
+    let aligned = messages(&text, "ANE104");
+    assert_eq!(aligned.len(), 1, "{aligned:?}");
+    assert!(
+        aligned[0].contains("(1 more op like it in this function)"),
+        "{}",
+        aligned[0]
+    );
+}

@@ -88,7 +88,7 @@ fn parse_with(text: &str, pipelined: bool) -> Parse {
             ),
         ));
     }
-    diagnostics.extend(recovered.iter().map(|r| syntax_error::diagnostic(text, &r.error)));
+    diagnostics.extend(recovered);
     if let Err(e) = &result {
         diagnostics.push(syntax_error::diagnostic(text, e));
     }

@@ -1,8 +1,49 @@
 //! Turning the grammar's errors into diagnostics that say what was found and what was expected.
 
 use crate::lexer::Tok;
-use lalrpop_util::ParseError;
+use lalrpop_util::{ErrorRecovery, ParseError};
 use mil_ir::{Diagnostic, Span, codes};
+
+/// An error the grammar recovered from, as a diagnostic.
+pub(crate) fn recovered(src: &str, e: &ErrorRecovery<usize, Tok, ()>) -> Diagnostic {
+    diagnostic(src, &e.error)
+}
+
+/// An error the grammar met right after a whole statement that ends at `end`, when the statement
+/// lacks its `;`. When the next token is on a later line (usually the next statement), the missing
+/// `;` is reported at the statement's last character rather than there; on the same line, the
+/// token is reported. `None` when the error happened inside the statement and the grammar backed
+/// out of it (an unclosed attribute block read as a statement without one): that statement is not
+/// whole.
+pub(crate) fn missing_semicolon(
+    src: &str,
+    end: usize,
+    e: &ErrorRecovery<usize, Tok, ()>,
+) -> Option<Diagnostic> {
+    const MESSAGE: &str = "expected `;` after the statement";
+    let (token, expected) = match &e.error {
+        ParseError::UnrecognizedToken {
+            token: (l, _, r),
+            expected,
+        } => (Some((*l, *r)), expected),
+        ParseError::UnrecognizedEof { expected, .. } => (None, expected),
+        _ => return None,
+    };
+    if !expected.iter().any(|t| t == "\";\"") {
+        return None;
+    }
+    Some(match token {
+        Some((l, r)) if src.get(end..l).is_some_and(|between| !between.contains('\n')) => Diagnostic::new(
+            codes::SYNTAX,
+            Span::new(l, r),
+            format!("unexpected `{}`; {MESSAGE}", shorten(&src[l..r])),
+        ),
+        _ => {
+            let last = src[..end].chars().next_back().map_or(0, char::len_utf8);
+            Diagnostic::new(codes::SYNTAX, Span::new(end - last, end), MESSAGE)
+        }
+    })
+}
 
 /// A syntax error as a diagnostic.
 pub(crate) fn diagnostic(src: &str, e: &ParseError<usize, Tok, ()>) -> Diagnostic {

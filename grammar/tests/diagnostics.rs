@@ -51,7 +51,7 @@ fn every_syntax_error_is_reported_and_the_rest_still_analysed() {
         expect![[r#"
             MIL0001 error 5:13-5:33 `tensor<fp16, [1, 4]>` unexpected `tensor<fp16, [1, 4]>`; expected one of `]`, `,`
             MIL0001 error 6:49-6:50 `)` unexpected `)`; expected one of a name, `[`, `;`
-            MIL0201 error 7:47-7:48 `c` `c` is not defined; did you mean `d`?
+            MIL0201 error 7:47-7:48 `c` `c` is not defined; did you mean `b`?
             MIL0201 error 8:47-8:62 `undefined_thing` `undefined_thing` is not defined"#]],
     );
 }
@@ -134,9 +134,7 @@ fn a_missing_last_semicolon_keeps_the_function() {
             "            tensor<fp16, [1, 4]> a = relu(x = x)[name = string(\"a\")];\n\
              \x20           tensor<fp16, [1, 4]> y = relu(x = a)[name = string(\"y\")]",
         ),
-        expect![[r#"
-            MIL0001 error 6:9-6:10 `}` unexpected `}`; expected one of a name, `;`
-            MIL0204 error 6:15-6:16 `y` cannot return `y`: it is not defined; did you mean `a`?"#]],
+        expect!["MIL0001 error 5:68-5:69 `]` expected `;` after the statement"],
     );
 }
 
@@ -151,5 +149,50 @@ fn expected_tokens_are_named_for_people() {
             MIL0001 error 4:43-4:44 `,` unexpected `,`; expected one of a name, a type, a typed literal, `key = value`, an integer, a number, a string, `(`, …
             MIL0001 error 5:50-5:51 `;` unexpected `;`; expected one of a name, `key = value`, `]`
             MIL0204 error 6:15-6:16 `y` cannot return `y`: it is not defined; did you mean `x`?"#]],
+    );
+}
+
+#[test]
+fn a_missing_semicolon_is_reported_after_its_statement_and_the_next_is_kept() {
+    // `b` lacks its `;`: the error is at its end, not at `c`'s type on the next line, and `c` is
+    // still read (no false "cannot return" for the output that uses it). Inside a nested block the
+    // same; a stray token on the same line is reported where it is.
+    check(
+        &main_with(
+            "            tensor<fp16, [1, 4]> b = relu(x = x)[name = string(\"b\")]\n\
+             \x20           tensor<fp16, [1, 4]> c = relu(x = b)[name = string(\"c\")];\n\
+             \x20           tensor<fp16, [1, 4]> d = cond(pred = p)[name = string(\"d\")] block() {\n\
+             \x20               tensor<fp16, [1, 4]> t = relu(x = c)[name = string(\"t\")]  // no `;`\n\
+             \x20               tensor<fp16, [1, 4]> u = relu(x = t)[name = string(\"u\")];\n\
+             \x20           } -> (u) block() {\n\
+             \x20           } -> (c);\n\
+             \x20           tensor<fp16, [1, 4]> y = relu(x = d)[name = string(\"y\")])\n",
+        ),
+        expect![[r#"
+            MIL0001 error 4:68-4:69 `]` expected `;` after the statement
+            MIL0201 error 6:50-6:51 `p` `p` is not defined; did you mean `b`?
+            MIL0001 error 7:72-7:73 `]` expected `;` after the statement
+            MIL0101 warning 7:75-7:84 `// no `;`` this file has 1 comment: Core ML's MIL text has none; mil fmt keeps them, compiling drops them
+            MIL0001 error 11:69-11:70 `)` unexpected `)`; expected `;` after the statement"#]],
+    );
+}
+
+#[test]
+fn dtype_names_from_elsewhere_suggest_the_mil_name() {
+    // Names other frameworks and languages use, in tensor types (one lexer token or read by the
+    // grammar) and as bare scalar types; a name like no dtype gets the list instead.
+    check(
+        "program(1.3)\n{\n    func main<ios18>(tensor<float16, [1, 4]> a, tensor<half, [?]> b, \
+         float32 c, float d, int e, double f, boolean g, FP16 h, tensor<fp61, [2]> i) {\n    } -> (a);\n}\n",
+        expect![[r#"
+            MIL0004 error 3:29-3:36 `float16` `float16` is not a dtype; did you mean `fp16`?
+            MIL0004 error 3:56-3:60 `half` `half` is not a dtype; did you mean `fp16`?
+            MIL0004 error 3:70-3:77 `float32` unknown type `float32`; did you mean `fp32`?
+            MIL0004 error 3:81-3:86 `float` unknown type `float`; did you mean `fp32`?
+            MIL0004 error 3:90-3:93 `int` unknown type `int`; did you mean `int32`?
+            MIL0004 error 3:97-3:103 `double` unknown type `double`; did you mean `fp64`?
+            MIL0004 error 3:107-3:114 `boolean` unknown type `boolean`; did you mean `bool`?
+            MIL0004 error 3:118-3:122 `FP16` unknown type `FP16`; did you mean `fp16`?
+            MIL0004 error 3:133-3:137 `fp61` `fp61` is not a dtype; expected one of bool, string, fp8e4m3fn, fp8e5m2, fp16, fp32, fp64, bf16, int4, int8, int16, int32, int64, uint1, uint2, uint3, uint4, uint6, uint8, uint16, uint32, uint64"#]],
     );
 }

@@ -84,6 +84,16 @@ impl Diagnostic {
     }
 }
 
+/// `n` and `noun`, in the plural unless `n` is 1: "1 constant", "3 constants", "0 ops". For the
+/// regular nouns messages count (ops, constants, segments, errors, values).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Whether any diagnostic is an error.
 pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(|d| d.severity == Severity::Error)
@@ -186,5 +196,17 @@ pub mod codes {
         INVALID_VALUE = "MIL0411", Error, "invalid input value";
         /// Input shapes that do not fit together (broadcasting, inner dimensions, channels, ...).
         INCOMPATIBLE_SHAPES = "MIL0412", Error, "incompatible input shapes";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_are_singular_only_for_one() {
+        assert_eq!(count(0, "op"), "0 ops");
+        assert_eq!(count(1, "constant"), "1 constant");
+        assert_eq!(count(2, "segment"), "2 segments");
     }
 }

@@ -131,6 +131,38 @@ impl DType {
         })
     }
 
+    /// The dtype someone writing `name` most likely meant, for "did you mean" hints: the other
+    /// names frameworks and languages give the same type (`float16`, `half` → fp16; `float`,
+    /// `float32` → fp32; `double` → fp64; `int` → int32; `long` → int64; `boolean` → bool; Rust's `f16`, `i8`, `u32`…),
+    /// and MIL's own names in another case (`FP16`). `None` for a name
+    /// that is already a dtype or that suggests none.
+    pub fn suggest(name: &str) -> Option<DType> {
+        if DType::from_name(name).is_some() {
+            return None;
+        }
+        let lower = name.to_ascii_lowercase();
+        if let Some(d) = DType::from_name(&lower) {
+            return Some(d);
+        }
+        Some(match lower.as_str() {
+            "float16" | "half" | "f16" | "float16_t" => DType::Fp16,
+            "float32" | "float" | "single" | "f32" => DType::Fp32,
+            "float64" | "double" | "f64" => DType::Fp64,
+            "bfloat16" | "bfloat" => DType::Bf16,
+            "int" | "i32" | "int32_t" => DType::Int32,
+            "long" | "i64" | "int64_t" => DType::Int64,
+            "short" | "i16" | "int16_t" => DType::Int16,
+            "char" | "byte" | "i8" | "int8_t" => DType::Int8,
+            "uint" | "u32" | "uint32_t" => DType::UInt32,
+            "u64" | "uint64_t" => DType::UInt64,
+            "u16" | "uint16_t" => DType::UInt16,
+            "uchar" | "ubyte" | "u8" | "uint8_t" => DType::UInt8,
+            "boolean" | "bool_" => DType::Bool,
+            "str" | "text" => DType::String,
+            _ => return None,
+        })
+    }
+
     /// Which family the dtype belongs to.
     pub fn kind(self) -> DTypeKind {
         match self {
@@ -332,6 +364,27 @@ mod tests {
         }
         assert_eq!(DType::Int4.int_range(), Some((-8, 7)));
         assert_eq!(DType::UInt6.int_range(), Some((0, 63)));
+    }
+
+    #[test]
+    fn other_names_suggest_the_dtype_and_dtypes_suggest_nothing() {
+        for (name, meant) in [
+            ("float16", DType::Fp16),
+            ("half", DType::Fp16),
+            ("float", DType::Fp32),
+            ("float32", DType::Fp32),
+            ("double", DType::Fp64),
+            ("int", DType::Int32),
+            ("i8", DType::Int8),
+            ("Boolean", DType::Bool),
+            ("UINT8", DType::UInt8),
+        ] {
+            assert_eq!(DType::suggest(name), Some(meant), "{name}");
+        }
+        for d in DType::ALL {
+            assert_eq!(DType::suggest(d.name()), None, "{d}");
+        }
+        assert_eq!(DType::suggest("tensor"), None);
     }
 
     #[test]

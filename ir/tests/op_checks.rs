@@ -133,6 +133,37 @@ fn declared_types_are_compared_with_the_inferred_ones() {
 }
 
 #[test]
+fn a_wrong_declared_type_is_reported_once_at_its_statement() {
+    // `y` says fp32 where relu gives fp16: that is the one error. `z` and `w` read `y`, so what
+    // they are told about it is wrong and they are not blamed for it (neither `z`'s relu "giving
+    // fp32" nor `w`'s add mixing fp32 and fp16). `u` reads only good values and is still checked.
+    assert_check(
+        "ios17",
+        "tensor<fp16, [1, 4]> x",
+        r#"tensor<fp32, [1, 4]> y = relu(x = x)[name = string("y")];
+           tensor<fp16, [1, 4]> z = relu(x = y)[name = string("z")];
+           tensor<fp16, [1, 4]> w = add(x = y, y = x)[name = string("w")];
+           tensor<fp16, [1, 8]> u = relu(x = x)[name = string("u")];"#,
+        expect![[r#"
+            4 MIL0409 "tensor<fp32, [1, 4]>": `y` is declared `tensor<fp32, [1, 4]>` but `relu` gives `tensor<fp16, [1, 4]>`
+            7 MIL0409 "tensor<fp16, [1, 8]>": `u` is declared `tensor<fp16, [1, 8]>` but `relu` gives `tensor<fp16, [1, 4]>`"#]],
+    );
+}
+
+#[test]
+fn counts_in_messages_agree_in_number() {
+    assert_check(
+        "ios17",
+        "tensor<fp16, [1, 4]> x",
+        r#"tensor<fp16, [4, 1]> y = transpose(perm = tensor<int32, [1]>([0]), x = x)[name = string("y")];
+           tensor<fp16, [1, 4]> z = tile(reps = tensor<int32, [1]>([1]), x = x)[name = string("z")];"#,
+        expect![[r#"
+            4 MIL0411 "tensor<int32, [1]>([0])": `transpose`: perm has 1 value but x [1, 4] has rank 2
+            5 MIL0411 "tensor<int32, [1]>([1])": `tile`: reps has 1 value but x [1, 4] has rank 2"#]],
+    );
+}
+
+#[test]
 fn invalid_values_point_at_their_input() {
     assert_check(
         "ios16",

@@ -17,6 +17,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "mil", version, about)]
 struct Args {
+    /// Colour the reports: auto (only on a terminal, and not when NO_COLOR is set), always, never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        hide_possible_values = true
+    )]
+    color: report::ColorWhen,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,10 +74,11 @@ fn main() {
             std::process::exit(code);
         }
     };
+    let color = args.color;
     let code = match args.command {
-        Command::Check { format, files } => cli::check::run(&files, format),
-        Command::Fmt { check, files } => cli::fmt::run(&files, check),
-        Command::Compile(args) => cli::compile::run(&args),
+        Command::Check { format, files } => cli::check::run(&files, format, color),
+        Command::Fmt { check, files } => cli::fmt::run(&files, check, color),
+        Command::Compile(args) => cli::compile::run(&args, color),
         Command::Decompile(args) => cli::decompile::run(&args),
         Command::Placement(args) => cli::placement::run(&args),
         Command::Lsp => std::process::exit(lsp::run()),

@@ -2,9 +2,51 @@
 
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label, Severity as ReportSeverity};
 use codespan_reporting::files::SimpleFile;
-use codespan_reporting::term::{self, termcolor::WriteColor};
+use codespan_reporting::term;
+use codespan_reporting::term::termcolor::{ColorChoice, WriteColor};
 use mil_ir::{ColumnUnit, Diagnostic, LineIndex, Severity, Span};
 use serde_json::{Value, json};
+use std::io::IsTerminal;
+
+/// When reports are coloured: the `--color` flag of every subcommand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Only when the stream is a terminal and `NO_COLOR` is not set (<https://no-color.org>).
+    #[default]
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The stream a report is written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl ColorWhen {
+    /// The colour choice for a report written to `stream`: escape codes go only to a terminal
+    /// unless colour was asked for.
+    pub fn choice(self, stream: Stream) -> ColorChoice {
+        let terminal = match stream {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            Stream::Stderr => std::io::stderr().is_terminal(),
+        };
+        match self {
+            ColorWhen::Always => ColorChoice::Always,
+            ColorWhen::Never => ColorChoice::Never,
+            // On a terminal, termcolor's own `Auto` looks at `TERM` (no colour on a dumb terminal)
+            // and `NO_COLOR`.
+            ColorWhen::Auto if terminal => ColorChoice::Auto,
+            ColorWhen::Auto => ColorChoice::Never,
+        }
+    }
+}
 
 /// Lines longer than this many bytes are not quoted in a report: the position is given instead
 /// (a 100 MB literal on one line would otherwise be written out once per diagnostic on it).

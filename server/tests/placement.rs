@@ -82,3 +82,65 @@ fn check_reports_the_ane_rules() {
         assert!(codes.contains(&code), "{code} missing from {codes:?}");
     }
 }
+
+#[test]
+fn placement_of_a_file_with_syntax_errors_covers_what_could_be_read() {
+    // `b` lacks its `;`, `c` has a stray `=`: the table still lists `a`, `b` and `d`, and says
+    // on stderr that the file has errors (exit 1).
+    let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 64, 1, 128]> x) {\n            tensor<fp16, [1, 64, 1, 128]> a = relu(x = x)[name = string(\"a\")];\n            tensor<fp16, [1, 64, 1, 128]> b = relu(x = a)[name = string(\"b\")]\n            tensor<fp16, [1, 64, 1, 128]> c = relu(x = = b)[name = string(\"c\")];\n            tensor<fp16, [1, 64, 1, 128]> d = sigmoid(x = b)[name = string(\"d\")];\n        } -> (d);\n}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.mil");
+    std::fs::write(&file, text).unwrap();
+    let out = mil(&["placement", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let vars: Vec<&str> = table
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(vars[..3], ["a", "b", "d"], "{table}");
+    assert!(table.contains("\n3 ops: "), "{table}");
+    let note = String::from_utf8(out.stderr).unwrap();
+    assert!(note.contains("has syntax errors"), "{note}");
+    // A function whose header cannot be read is still placed, and says so.
+    let headless = text.replace(
+        "func main<ios18>(tensor<fp16, [1, 64, 1, 128]> x)",
+        "func main<ios18>(tensor<fp16, [1, 64, 1, 128] x)",
+    );
+    std::fs::write(&file, headless).unwrap();
+    let table = String::from_utf8(mil(&["placement", file.to_str().unwrap()]).stdout).unwrap();
+    assert!(table.starts_with("func (header unreadable)\n"), "{table}");
+    assert!(table.contains("\n3 ops: "), "{table}");
+}
+
+/// The samples written for the Neural Engine are predicted on it: every op that is not a constant,
+/// in one segment (the planner's charges make a lone cheap op stay on the CPU, docs/ane.md, so
+/// these samples are sized to pay for a launch).
+#[test]
+fn the_ane_samples_are_placed_on_the_neural_engine() {
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    for (name, ops) in [
+        ("ane_mlp.mil", 3),
+        ("transformer_block.mil", 19),
+        ("mobilenet.mil", 26),
+    ] {
+        let file = samples.join(name);
+        let out = mil(&["placement", "--format", "json", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let totals = &doc["functions"][0]["totals"];
+        assert_eq!(totals["ops"], ops, "{name}: {totals}");
+        assert_eq!(totals["ane_op_share"], 1.0, "{name}: {totals}");
+        assert_eq!(totals["segments"], 1, "{name}: {totals}");
+        // And `mil check` finds no error or warning in them.
+        let check = mil(&["check", "--format", "json", file.to_str().unwrap()]);
+        assert_eq!(check.status.code(), Some(0), "{name}");
+        let diags: Vec<serde_json::Value> = serde_json::from_slice(&check.stdout).unwrap();
+        let loud: Vec<_> = diags
+            .iter()
+            .filter(|d| d["severity"] == "error" || d["severity"] == "warning")
+            .collect();
+        assert!(loud.is_empty(), "{name}: {loud:?}");
+    }
+}

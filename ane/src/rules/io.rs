@@ -63,10 +63,26 @@ fn check_one(ty: &Type, site: Site, role: &str, out: &mut Vec<Finding>) {
     }
     let size = bytes(ty).unwrap_or(0);
     let last = shape.last().copied().unwrap_or(1);
-    if shape.len() > 1 && (last < 32 || size < MIN_IO_BYTES) {
-        let what = format!(
-            "this {role} has a last axis of {last} and {size} bytes; probes want a last axis ≥ 32 and buffers ≥ 16 KB"
-        );
-        out.push(Finding::new(&SMALL_IO, site, what));
+    if shape.len() < 2 {
+        return;
+    }
+    // Only what falls short is said: a last axis of 32 in a small buffer is fine on its own.
+    let short = (last < 32).then(|| format!("its last axis is {last} long (probes want ≥ 32)"));
+    let small =
+        (size < MIN_IO_BYTES).then(|| format!("its buffer is {} (probes want ≥ 16 KB)", byte_count(size)));
+    let what = match (short, small) {
+        (Some(a), Some(b)) => format!("this {role} is small for the ANE: {a} and {b}"),
+        (Some(a), None) | (None, Some(a)) => format!("this {role} is small for the ANE: {a}"),
+        (None, None) => return,
+    };
+    out.push(Finding::new(&SMALL_IO, site, what));
+}
+
+/// `n` bytes, in KB when that is exact ("640 bytes", "2000 bytes", "8 KB").
+fn byte_count(n: u64) -> String {
+    match n {
+        1 => "1 byte".to_string(),
+        n if n >= 1024 && n % 1024 == 0 => format!("{} KB", n / 1024),
+        n => format!("{n} bytes"),
     }
 }

@@ -8,6 +8,7 @@ use crate::facts::{Input, OpFacts, Size};
 use crate::kind::Kind;
 use crate::rule::Rule;
 use crate::tensor::{dims, is_constant};
+use mil_ir::diagnostic::count;
 use mil_ir::{DType, Dim, OpId, Type};
 
 /// The widest axis lore allows.
@@ -123,7 +124,7 @@ impl Waste {
     pub(super) fn finish(self, out: &mut Vec<Finding>) {
         let others = |n: usize| match n {
             1 => String::new(),
-            n => format!(" ({} more ops like it in this function)", n - 1),
+            n => format!(" ({} like it in this function)", count(n - 1, "more op")),
         };
         if let (Some((id, _)), n) = self.axes[0] {
             let what = format!(
@@ -140,13 +141,13 @@ impl Waste {
             out.push(Finding::new(&LAST_AXIS_ALIGNMENT, Site::Op(id), what));
         }
         if let (Some(id), n) = self.fp32 {
-            let who = if n == 1 {
-                "this op computes".to_string()
+            let (who, them) = if n == 1 {
+                ("this op computes".to_string(), "it")
             } else {
-                format!("{n} ops compute")
+                (format!("{n} ops compute"), "them")
             };
             let what =
-                format!("{who} in fp32: the ANE computes in fp16, so Core ML inserts casts around them");
+                format!("{who} in fp32: the ANE computes in fp16, so Core ML inserts casts around {them}");
             out.push(Finding::new(&FP32_COMPUTE, Site::Op(id), what));
         }
     }

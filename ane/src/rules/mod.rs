@@ -156,7 +156,7 @@ rules! {
     fix: Some("`spell-out-defaults`"),
     "The private ANE compiler applies no defaults: rsqrt, log and inverse need `epsilon`, concat needs `interleave` (Core ML fills them in).";
     /// An eligible op that the planner keeps off the Neural Engine.
-    MOVED_OFF_ANE = "ANE201", Slowdown, CoreMlVerdict, "eligible op placed off the Neural Engine",
+    MOVED_OFF_ANE = "ANE201", Slowdown, PlannerEstimate, "eligible op placed off the Neural Engine",
     fix: None,
     "Eligibility is not placement: the planner charges 0.125 ms per ANE launch, per backend switch and per ANE-produced output, so a cheap op next to CPU ops stays on the CPU.";
 }

@@ -123,16 +123,7 @@ fn read_tensor_token(w: ast::Word) -> Result<Type, Problem> {
     while bytes[i].is_ascii_alphanumeric() {
         i += 1;
     }
-    let dtype = DType::from_name(&text[ds..i]).ok_or_else(|| {
-        (
-            at(ds, i),
-            format!(
-                "`{}` is not a dtype; expected one of {}",
-                &text[ds..i],
-                dtype_list()
-            ),
-        )
-    })?;
+    let dtype = DType::from_name(&text[ds..i]).ok_or_else(|| not_a_dtype(at(ds, i), &text[ds..i]))?;
     while bytes[i] != b'[' {
         i += 1;
     }
@@ -186,15 +177,17 @@ fn read_size(digits: &[u8]) -> Option<u64> {
 fn read_dtype(t: &TypeExpr) -> Result<DType, Problem> {
     match (&t.args, DType::from_name(t.name.text)) {
         (None, Some(d)) => Ok(d),
-        _ => Err((
-            t.span,
-            format!(
-                "`{}` is not a dtype; expected one of {}",
-                t.name.text,
-                dtype_list()
-            ),
-        )),
+        _ => Err(not_a_dtype(t.span, t.name.text)),
     }
+}
+
+/// "`float16` is not a dtype; did you mean `fp16`?", or the list of dtypes when no one is likely.
+fn not_a_dtype(span: Span, name: &str) -> Problem {
+    let message = match DType::suggest(name) {
+        Some(d) => format!("`{name}` is not a dtype; did you mean `{d}`?"),
+        None => format!("`{name}` is not a dtype; expected one of {}", dtype_list()),
+    };
+    (span, message)
 }
 
 fn read_dims(dims: &[ast::Dim]) -> Result<Vec<Dim>, Problem> {
@@ -216,16 +209,13 @@ fn not_a_dimension(span: Span, text: &str) -> Problem {
 
 fn unknown_type(w: ast::Word) -> Problem {
     let name = w.text;
-    let hint = match DType::ALL.iter().find(|d| d.name().eq_ignore_ascii_case(name)) {
-        Some(d) => format!("; did you mean `{d}`?"),
-        None => String::new(),
-    };
-    (
-        w.span,
-        format!(
-            "unknown type `{name}`: expected tensor<...>, state<...>, list<...>, tuple<...>, dict<...> or a dtype{hint}"
+    let message = match DType::suggest(name) {
+        Some(d) => format!("unknown type `{name}`; did you mean `{d}`?"),
+        None => format!(
+            "unknown type `{name}`: expected tensor<...>, state<...>, list<...>, tuple<...>, dict<...> or a dtype"
         ),
-    )
+    };
+    (w.span, message)
 }
 
 fn dtype_list() -> String {

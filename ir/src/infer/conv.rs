@@ -4,6 +4,7 @@ use super::context::Ctx;
 use super::shape::{Size, dim, known, may_equal, show};
 use super::{Inferred, Problem, tensor};
 use crate::catalogue::Opset;
+use crate::diagnostic::count;
 use crate::types::{DType, Dim};
 
 /// How the spatial dims of a window op are padded.
@@ -49,7 +50,9 @@ impl Window {
                 return Err(Problem::invalid(
                     key,
                     format!(
-                        "{key} needs {len} values for {n} spatial dimensions, not {}",
+                        "{key} needs {} for {}, not {}",
+                        count(len, "value"),
+                        count(n, "spatial dimension"),
                         values.len()
                     ),
                 ));
@@ -215,7 +218,9 @@ pub(crate) fn pool(cx: &Ctx) -> Inferred {
         return Err(Problem::invalid(
             "kernel_sizes",
             format!(
-                "kernel_sizes needs {n} values for {n} spatial dimensions, not {}",
+                "kernel_sizes needs {} for {}, not {}",
+                count(n, "value"),
+                count(n, "spatial dimension"),
                 kernel.len()
             ),
         ));

@@ -136,9 +136,9 @@ pub(crate) fn split(cx: &Ctx) -> Inferred {
                     return Err(Problem::invalid(
                         "num_splits",
                         format!(
-                            "num_splits is {} but split_sizes has {} values",
+                            "num_splits is {} but split_sizes has {}",
                             count.unwrap_or(0),
-                            sizes.len()
+                            crate::diagnostic::count(sizes.len(), "value")
                         ),
                     ));
                 }

@@ -4,6 +4,7 @@
 use super::context::Ctx;
 use super::shape::{Size, dim, dim_of, known, may_equal, show};
 use super::{Inferred, Problem, tensor};
+use crate::diagnostic::count;
 use crate::types::Dim;
 
 /// The bounds of a `slice_by_index` for each dim of x.
@@ -26,7 +27,7 @@ impl Bounds {
                     [Dim::Known(n)] if *n == rank as u64 => Ok(vec![None; rank]),
                     [Dim::Known(n)] => Err(Problem::invalid(
                         key,
-                        format!("{key} has {n} values but x has rank {rank}"),
+                        format!("{key} has {} but x has rank {rank}", count(*n as usize, "value")),
                     )),
                     _ => Err(Problem::Unknown),
                 },
@@ -55,7 +56,7 @@ impl Bounds {
             if len != rank {
                 return Err(Problem::invalid(
                     key,
-                    format!("{key} has {len} values but x has rank {rank}"),
+                    format!("{key} has {} but x has rank {rank}", count(len, "value")),
                 ));
             }
         }

@@ -5,6 +5,7 @@ use super::context::Ctx;
 use super::shape::{Size, axis, combine, dim, known, map, product, show};
 use super::{Inferred, Problem, tensor};
 use crate::catalogue::Opset;
+use crate::diagnostic::count;
 use crate::types::Dim;
 
 /// `reshape`: `shape` with its `0`s (copies of x's dims) and its `-1` (what is left) resolved.
@@ -31,9 +32,9 @@ pub(crate) fn reshape(cx: &Ctx) -> Inferred {
         return Err(Problem::invalid(
             "shape",
             format!(
-                "a 0 in shape copies a dimension of x, so shape needs rank({}) = {} values",
+                "a 0 in shape copies a dimension of x, so shape needs rank({}) = {}",
                 show(x),
-                x.len()
+                count(x.len(), "value")
             ),
         ));
     }
@@ -140,8 +141,8 @@ pub(crate) fn transpose(cx: &Ctx) -> Inferred {
         return Err(Problem::invalid(
             "perm",
             format!(
-                "perm has {} values but x {} has rank {}",
-                perm.len(),
+                "perm has {} but x {} has rank {}",
+                count(perm.len(), "value"),
                 show(x),
                 x.len()
             ),
@@ -339,8 +340,8 @@ pub(crate) fn tile(cx: &Ctx) -> Inferred {
         return Err(Problem::invalid(
             "reps",
             format!(
-                "reps has {} values but x {} has rank {}",
-                reps.len(),
+                "reps has {} but x {} has rank {}",
+                count(reps.len(), "value"),
                 show(x),
                 x.len()
             ),

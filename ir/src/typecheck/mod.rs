@@ -2,16 +2,17 @@
 //! const-ness it accepts, and declares the results it has with the types it gives.
 //!
 //! Only what can be told is reported: ops under an unknown opset, ops the catalogue does not
-//! know, unreadable types and `?` dims never produce follow-on errors, and an op whose inputs are
-//! wrong is not also blamed for its outputs.
+//! know, unreadable types and `?` dims never produce follow-on errors, an op whose inputs are
+//! wrong is not also blamed for its outputs, and a value declared with the wrong type is reported
+//! once, at its statement, not again at each op that reads it.
 
 mod inputs;
 mod outputs;
 
 use crate::catalogue::{self, LookupError, Opset};
 use crate::diagnostic::{Diagnostic, codes};
-use crate::infer::{Binding, Inferencer};
-use crate::program::{Function, OpId};
+use crate::infer::{Binding, Inferencer, Inferred};
+use crate::program::{Function, OpId, Operand, ValueId};
 use crate::source_map::{FunctionSpans, SourceMap};
 use crate::{Program, Span};
 
@@ -41,6 +42,8 @@ fn check_function(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>
         return;
     };
     let mut inferencer = Inferencer::new(f);
+    // Values declared with a type their op does not give (see [`mistyped_results`]).
+    let mut mistyped = vec![false; f.values.len()];
     for id in f.walk_ops() {
         let op = f.op(id);
         let opset = match &op.opset {
@@ -68,11 +71,48 @@ fn check_function(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>
             }
         };
         let binding = Binding::new(op, version);
-        let clean = inputs::check(f, spans, id, version, &binding, &inferencer, out);
+        // An op reading a mistyped value is told a type known to be wrong: it is inferred (so that
+        // what it makes known reaches later ops) but not checked.
+        let checked = !op.args.iter().any(|a| reads_mistyped(&a.value, &mistyped));
+        let clean = checked && inputs::check(f, spans, id, version, &binding, &inferencer, out);
         let inferred = inferencer.infer(id, version, opset, &binding);
+        if !checked {
+            continue;
+        }
         if op.kind != "const" {
             outputs::check(f, spans, id, version, &binding, &inferred, clean, out);
         }
+        for r in mistyped_results(f, id, &inferred) {
+            mistyped[r.index()] = true;
+        }
+    }
+}
+
+/// The results of op `id` declared with a type other than the one inference gives them
+/// (`inferred`). Of an op that is checked (one that reads no such value itself), such a
+/// declaration is reported at its statement (MIL0409, when the op's inputs are sound) and nowhere
+/// else: the ops that read the value are not checked, since what they are told about it is known to
+/// be wrong, and their own results are not judged by it. The language server's op-local re-checks
+/// use this too, to know which values their slices must compute rather than take as given.
+pub fn mistyped_results(f: &Function, id: OpId, inferred: &Inferred) -> Vec<ValueId> {
+    let Ok(types) = inferred else {
+        return Vec::new();
+    };
+    f.op(id)
+        .results
+        .iter()
+        .zip(types)
+        .filter(|&(&r, ty)| !compatible(&f.value(r).ty, ty))
+        .map(|(&r, _)| r)
+        .collect()
+}
+
+/// Whether `operand` reads a value declared with the wrong type.
+fn reads_mistyped(operand: &Operand, mistyped: &[bool]) -> bool {
+    match operand {
+        Operand::Value(v) => v.id.is_some_and(|id| mistyped[id.index()]),
+        Operand::Const(_) => false,
+        Operand::Tuple(items) => items.iter().any(|o| reads_mistyped(o, mistyped)),
     }
 }
 

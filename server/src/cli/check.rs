@@ -3,8 +3,8 @@
 
 use crate::analysis::{SHOWN_PER_CODE, diagnostics, shown};
 use crate::cli::{ExitCode, read_source};
-use crate::report;
-use codespan_reporting::term::termcolor::{BufferedStandardStream, ColorChoice};
+use crate::report::{self, ColorWhen, Stream};
+use codespan_reporting::term::termcolor::BufferedStandardStream;
 use mil_ir::diagnostic::has_errors;
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,12 +18,13 @@ pub enum Format {
     Json,
 }
 
-/// Checks `files`; exit 0 when clean, 1 when any file has errors, 2 when one cannot be read.
-pub fn run(files: &[PathBuf], format: Format) -> ExitCode {
+/// Checks `files`, colouring the report as `color` says; exit 0 when clean, 1 when any file has
+/// errors, 2 when one cannot be read.
+pub fn run(files: &[PathBuf], format: Format, color: ColorWhen) -> ExitCode {
     let mut all_json = Vec::new();
     let mut errors = false;
     let mut unreadable = false;
-    let mut stdout = BufferedStandardStream::stdout(ColorChoice::Auto);
+    let mut stdout = BufferedStandardStream::stdout(color.choice(Stream::Stdout));
     for path in files {
         let Some(source) = read_source(path) else {
             unreadable = true;

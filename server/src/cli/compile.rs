@@ -6,8 +6,8 @@
 
 use crate::analysis;
 use crate::cli::{ExitCode, read_source};
-use crate::report;
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use crate::report::{self, ColorWhen, Stream};
+use codespan_reporting::term::termcolor::StandardStream;
 use mil_proto::compile::CompileError;
 use std::path::{Path, PathBuf};
 
@@ -22,8 +22,8 @@ pub struct Args {
 }
 
 /// Compiles the file; exit 0 when the package was written, 1 when the program has errors, 2 when
-/// a file cannot be read or written.
-pub fn run(args: &Args) -> ExitCode {
+/// a file cannot be read or written. Errors are reported coloured as `color` says.
+pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let path = &args.file;
     if path == Path::new("-") {
         eprintln!("mil: compile needs a file: its folder is where BLOBFILE paths resolve");
@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     eprintln!("mil: not compiling {name}: it has {} error(s)", errors.len());
-    let mut err = StandardStream::stderr(ColorChoice::Auto);
+    let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
     let shown = analysis::shown(&errors, analysis::SHOWN_PER_CODE);
     let _ = report::human(&mut err, &name, &source.text, &shown);
     ExitCode::Errors

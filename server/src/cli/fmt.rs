@@ -3,18 +3,18 @@
 
 use crate::analysis::{SHOWN_PER_CODE, shown};
 use crate::cli::{ExitCode, read_source, write_atomically};
-use crate::report;
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use crate::report::{self, ColorWhen, Stream};
+use codespan_reporting::term::termcolor::StandardStream;
 use mil_ir::diagnostic::has_errors;
 use mil_ir::{Diagnostic, Program};
 use std::path::{Path, PathBuf};
 
 /// Formats `files` in place, or only reports those that would change (`check`); `-` formats
-/// standard input to standard output.
-pub fn run(files: &[PathBuf], check: bool) -> ExitCode {
+/// standard input to standard output; syntax errors are reported coloured as `color` says.
+pub fn run(files: &[PathBuf], check: bool, color: ColorWhen) -> ExitCode {
     let mut worst = ExitCode::Clean;
     for path in files {
-        let code = format_file(path, check);
+        let code = format_file(path, check, color);
         if code as i32 > worst as i32 {
             worst = code;
         }
@@ -22,7 +22,7 @@ pub fn run(files: &[PathBuf], check: bool) -> ExitCode {
     worst
 }
 
-fn format_file(path: &Path, check: bool) -> ExitCode {
+fn format_file(path: &Path, check: bool, color: ColorWhen) -> ExitCode {
     let Some(source) = read_source(path) else {
         return ExitCode::Usage;
     };
@@ -31,7 +31,7 @@ fn format_file(path: &Path, check: bool) -> ExitCode {
         Ok(t) => t,
         Err(diagnostics) => {
             eprintln!("mil: not formatting {name}: it has syntax errors");
-            let mut err = StandardStream::stderr(ColorChoice::Auto);
+            let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
             let shown = shown(&diagnostics, SHOWN_PER_CODE);
             let _ = report::human(&mut err, &name, &source.text, &shown);
             return ExitCode::Errors;

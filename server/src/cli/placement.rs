@@ -4,6 +4,7 @@
 use crate::cli::{ExitCode, read_source};
 use mil_ane::placement::{self, FunctionPlacement, Source};
 use mil_ane::{Chip, ComputeUnits, Device, Target};
+use mil_ir::diagnostic::count;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -82,7 +83,11 @@ fn table(functions: &[FunctionPlacement]) -> String {
         let analytics = p.ops.iter().any(|o| o.coreml.is_some());
         let var_w = p.ops.iter().map(|o| o.var.len()).max().unwrap_or(3).clamp(3, 40);
         let op_w = p.ops.iter().map(|o| o.kind.len()).max().unwrap_or(2).clamp(2, 28);
-        out += &format!("func {}<{}>\n", p.name, p.opset);
+        out += &if p.name.is_empty() {
+            "func (header unreadable)\n".to_string()
+        } else {
+            format!("func {}<{}>\n", p.name, p.opset)
+        };
         out += &format!(
             "{:var_w$}  {:op_w$}  device  ANE  {:>10}  {}reason\n",
             "var",
@@ -107,11 +112,11 @@ fn table(functions: &[FunctionPlacement]) -> String {
             );
         }
         out += &format!(
-            "{} ops: {:.1}% on the ANE ({:.1}% of FLOPs), {} segment(s), estimated latency {:.4} ms\n",
-            p.planned().count(),
+            "{}: {:.1}% on the ANE ({:.1}% of FLOPs), {}, estimated latency {:.4} ms\n",
+            count(p.planned().count(), "op"),
             100.0 * p.ane_op_share(),
             100.0 * p.ane_flop_share(),
-            p.segments.len(),
+            count(p.segments.len(), "segment"),
             p.latency_ms
         );
     }

@@ -6,6 +6,7 @@ use crate::lsp::commands;
 use crate::lsp::model::Model;
 use crate::lsp::placement;
 use crate::lsp::server::Ctx;
+use mil_ir::diagnostic::count;
 use mil_ir::{Function, FunctionSpans};
 use tower_lsp_server::ls_types::{CodeLens, Command};
 
@@ -73,8 +74,9 @@ fn size(m: &Model, cx: &Ctx, _: usize, f: &Function, spans: &FunctionSpans) -> V
         range: cx.range(m, spans.name),
         command: Some(Command {
             title: format!(
-                "{} operations ({consts} constants) · {}",
-                f.ops.len(),
+                "{} ({}) · {}",
+                count(f.ops.len(), "operation"),
+                count(consts, "constant"),
                 if f.opset.is_empty() { "no opset" } else { &f.opset }
             ),
             command: String::new(),

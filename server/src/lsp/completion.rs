@@ -143,11 +143,7 @@ fn in_call(m: &Model, cx: &Ctx, offset: u32, call: &Call) -> Vec<CompletionItem>
     let keys = written_inputs(version)
         .filter(|i| !call.keys_before.iter().any(|k| k == i.name))
         .map(|i| {
-            let default = i
-                .default
-                .and_then(default_text)
-                .map(|d| format!(" = {d}"))
-                .unwrap_or_default();
+            let default = i.default.and_then(default_text).unwrap_or_default();
             let note = docs::input_note(&call.kind, i.name).unwrap_or_default();
             CompletionItem {
                 label: i.name.into(),

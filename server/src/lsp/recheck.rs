@@ -41,12 +41,16 @@ pub struct Fact {
     pub constant: bool,
     /// Its elements may be known (a `const`, or an integer or bool result, which folding may compute).
     pub may_be_known: bool,
+    /// Its declared type is not what its op gives, so the ops reading it are not checked
+    /// (`mil_ir::typecheck::mistyped_results`).
+    pub mistyped: bool,
 }
 
 impl Fact {
-    /// Whether a slice may stand in a parameter for the value: the inferencer knows nothing of it.
+    /// Whether a slice may stand in a parameter for the value: the inferencer knows nothing of it,
+    /// and the op checks take its declared type as given.
     fn run_time(self) -> bool {
-        !self.constant && !self.may_be_known
+        !self.constant && !self.may_be_known && !self.mistyped
     }
 }
 
@@ -73,6 +77,12 @@ fn infer_facts(f: &Function) -> Vec<Fact> {
             continue;
         };
         let inferred = inferencer.infer(id, version, opset, &Binding::new(op, version));
+        // As the op checks see it: an op reading a mistyped value is not judged by its results.
+        if !operand_values(op).iter().any(|v| facts[v.index()].mistyped) {
+            for r in mil_ir::typecheck::mistyped_results(f, id, &inferred) {
+                facts[r.index()].mistyped = true;
+            }
+        }
         let integer = inferred
             .as_ref()
             .ok()
@@ -86,6 +96,7 @@ fn infer_facts(f: &Function) -> Vec<Fact> {
             facts[r.index()] = Fact {
                 constant: inferencer.is_constant(&operand),
                 may_be_known: i == 0 && (op.kind == "const" || integer),
+                ..facts[r.index()]
             };
         }
     }

@@ -38,25 +38,23 @@ pub fn input_type(i: &Input) -> String {
     if i.constant { format!("const {base}") } else { base }
 }
 
-/// What an absent optional input means, when it is a value.
+/// What an absent optional input means, written after its type: ` = value` for a fixed default,
+/// ` (default: computed from the other inputs)` for one the op derives (conv's strides from
+/// x's rank, its bias from the weight's shape; the input's note says how), or nothing.
 pub fn default_text(d: DefaultValue) -> Option<String> {
     match d {
-        DefaultValue::Bool(b) => Some(b.to_string()),
-        DefaultValue::Int(n) => Some(n.to_string()),
-        DefaultValue::Float(x) => Some(format!("{x:?}")),
-        DefaultValue::Str(s) => Some(format!("{s:?}")),
-        DefaultValue::DependsOnInputs => Some("(from the other inputs)".into()),
+        DefaultValue::Bool(b) => Some(format!(" = {b}")),
+        DefaultValue::Int(n) => Some(format!(" = {n}")),
+        DefaultValue::Float(x) => Some(format!(" = {x:?}")),
+        DefaultValue::Str(s) => Some(format!(" = {s:?}")),
+        DefaultValue::DependsOnInputs => Some(" (default: computed from the other inputs)".into()),
         DefaultValue::Absent | DefaultValue::HandledByOp => None,
     }
 }
 
 /// `key?: type = default`.
 pub fn input_label(i: &Input) -> String {
-    let default = i
-        .default
-        .and_then(default_text)
-        .map(|d| format!(" = {d}"))
-        .unwrap_or_default();
+    let default = i.default.and_then(default_text).unwrap_or_default();
     format!(
         "{}{}: {}{default}",
         i.name,

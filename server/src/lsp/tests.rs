@@ -48,6 +48,45 @@ fn signature_help_marks_the_argument_under_the_cursor() {
     assert_eq!(help.active_parameter, Some(1));
 }
 
+#[test]
+fn hover_on_a_derived_default_says_what_it_means() {
+    let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4, 8, 8]> x, tensor<fp16, [4, 4, 1, 1]> w) {\n            tensor<fp16, [1, 4, 8, 8]> y = conv(strides = tensor<int32, [2]>([1, 1]), weight = w, x = x)[name = string(\"y\")];\n        } -> (y);\n}\n";
+    let m = model(text);
+    let at = text.find("strides").unwrap() as u32 + 1;
+    let hover = with_ctx(|cx| crate::lsp::hover::hover(&m, cx, at)).unwrap();
+    let tower_lsp_server::ls_types::HoverContents::Markup(shown) = hover.contents else {
+        panic!("{:?}", hover.contents)
+    };
+    assert!(
+        shown
+            .value
+            .contains("strides?: const int32 (default: computed from the other inputs)"),
+        "{}",
+        shown.value
+    );
+    assert!(!shown.value.contains("= ("), "{}", shown.value);
+    // The note below says what that default is.
+    assert!(
+        shown.value.contains("(1 for each when absent)"),
+        "{}",
+        shown.value
+    );
+}
+
+#[test]
+fn the_size_lens_counts_in_the_singular_and_the_plural() {
+    let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4]> x) {\n            tensor<fp16, [1, 4]> c = const()[name = string(\"c\"), val = tensor<fp16, [1, 4]>([1, 2, 3, 4])];\n            tensor<fp16, [1, 4]> y = add(x = x, y = c)[name = string(\"y\")];\n        } -> (y);\n}\n";
+    let lenses = with_ctx(|cx| crate::lsp::code_lens::code_lenses(&model(text), cx));
+    let titles: Vec<String> = lenses
+        .iter()
+        .filter_map(|l| Some(l.command.as_ref()?.title.clone()))
+        .collect();
+    assert!(
+        titles.contains(&"2 operations (1 constant) · ios18".to_string()),
+        "{titles:?}"
+    );
+}
+
 /// A small deterministic generator (xorshift), so failures replay.
 struct Rng(u64);
 
@@ -422,4 +461,42 @@ fn a_literal_edit_is_rechecked_op_by_op_and_its_readers_see_it() {
             .iter()
             .any(|d| d.code == mil_ir::codes::INVALID_VALUE)
     );
+}
+
+#[test]
+fn a_declared_type_made_wrong_is_reported_once_after_an_edit_too() {
+    use crate::lsp::documents::Edit;
+    // `a`'s dtype to fp32: relu gives fp16. Its readers `b` and `c` are not blamed for it, in the
+    // patched model as in a fresh one, whether the edit is to `a` or to a reader re-checked alone.
+    let at = TEXT.find("fp16, [1, 4]> a").unwrap();
+    let wrong = format!("{}fp32{}", &TEXT[..at], &TEXT[at + 4..]);
+    let one_error = |m: &Model| {
+        let errors: Vec<_> = m
+            .program_diagnostics
+            .iter()
+            .filter(|d| d.severity == mil_ir::Severity::Error)
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code, mil_ir::codes::OUTPUT_TYPE);
+    };
+    let mut m = model(TEXT);
+    let edit = Edit::Replace {
+        span: mil_ir::Span::new(at, at + 4),
+        text: "fp32".into(),
+    };
+    assert!(m.patch(&[edit], 2, &Rope::from_str(&wrong)));
+    assert_eq!(m.program_diagnostics, model(&wrong).program_diagnostics);
+    one_error(&m);
+    // Editing `b` re-checks `b` alone: the slice must still see that `a` is mistyped (in a full
+    // analysis `b` is not checked, as it reads `a`).
+    let at = wrong.find("[1, 4]> b").unwrap() + 4;
+    let renamed = format!("{}5{}", &wrong[..at], &wrong[at + 1..]);
+    let edit = Edit::Replace {
+        span: mil_ir::Span::new(at, at + 1),
+        text: "5".into(),
+    };
+    assert!(m.patch(&[edit], 3, &Rope::from_str(&renamed)));
+    assert!(m.last_recheck.is_some());
+    assert_eq!(m.program_diagnostics, model(&renamed).program_diagnostics);
+    one_error(&m);
 }

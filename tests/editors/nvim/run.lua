@@ -141,6 +141,15 @@ local function run()
   end, 100)
   local detail = #packages > 0 and ("wrote " .. packages[1]) or "no package; " .. table.concat(messages, " | ")
   record("compile", #packages > 0, detail)
+  -- What :MilCompile says is a sentence naming the package, not a Lua table.
+  vim.wait(3000, function()
+    return vim.tbl_contains(messages, "mil: compiled " .. (packages[1] or ""))
+  end, 100)
+  local said = table.concat(messages, " | ")
+  local readable = #packages > 0
+    and vim.tbl_contains(messages, "mil: compiled " .. packages[1])
+    and not said:find("{", 1, true)
+  record("compile-message", readable, said)
 
   -- :MilDecompile: the package back into MIL text, opened in a buffer.
   if #packages == 0 then

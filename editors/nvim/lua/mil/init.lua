@@ -132,8 +132,11 @@ function M.compile(bufnr, done)
   local finish = function(err, result)
     if err then
       notify("compile failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    elseif type(result) == "table" then
+      -- The server's answer: { path = ..., message = "compiled PATH" }.
+      notify(result.message or ("compiled " .. tostring(result.path)))
     else
-      notify("compiled to " .. (type(result) == "string" and result or vim.inspect(result)))
+      notify("compiled " .. tostring(result))
     end
     if done then
       done(err, result)
