@@ -45,7 +45,12 @@ pub fn canonicalize(p: &mut Program) {
                     args.sort_by(|a, b| a.key.cmp(&b.key));
                 }));
             }
-            if !editor.function().op(op).attributes.is_sorted_by(|a, b| a.key <= b.key) {
+            if !editor
+                .function()
+                .op(op)
+                .attributes
+                .is_sorted_by(|a, b| a.key <= b.key)
+            {
                 edit(editor.edit_attributes(op, |a| sort_attributes(a)));
             }
             broadcast_scalar_const(&mut editor, op);
@@ -145,8 +150,8 @@ fn broadcast_scalar_const(editor: &mut Editor, id: OpId) {
 mod tests {
     use super::*;
     use crate::Use;
-    use crate::printer::print_program;
     use crate::constant::Elements;
+    use crate::printer::print_program;
     use crate::printer::testing::*;
     use crate::program::Operand;
     use crate::types::{DType, Type};

@@ -23,8 +23,8 @@ pub use constant::{BlobRef, ConstData, Elements, Literal, TypedValue};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, codes};
 pub use mutate::{EditError, Editor, NewOp, Place, RewriteId};
 pub use program::{
-    Argument, Attribute, Block, BlockId, Function, Name, OpId, Operand, Operation, Program, Results, Slot, Use,
-    Value, ValueDef, ValueId, ValueRef,
+    Argument, Attribute, Block, BlockId, Function, Name, OpId, Operand, Operation, Program, Results, Slot,
+    Use, Value, ValueDef, ValueId, ValueRef,
 };
 pub use source_map::{
     ArgSpans, AttrSpans, BlockSpans, FunctionSpans, OpSpans, Provenance, SourceMap, ValueSpans,

@@ -229,7 +229,8 @@ impl<'f> Editor<'f> {
         let mut rank0_names = false;
         for op in f.walk_ops() {
             if let Some(v) = f.op(op).attribute("name") {
-                rank0_names |= matches!(&v.ty, Type::Tensor { dtype: DType::String, shape } if shape.is_empty());
+                rank0_names |=
+                    matches!(&v.ty, Type::Tensor { dtype: DType::String, shape } if shape.is_empty());
                 if let Some(name) = v.as_str() {
                     *op_names.entry(name.into()).or_insert(0) += 1;
                 }
@@ -282,7 +283,9 @@ impl<'f> Editor<'f> {
 
     /// `base` if no value or op of the function is called so, else the first free `base_<n>`.
     pub fn fresh_value_name(&self, base: &str) -> Name {
-        self.first_free(base, |n| self.value_names.contains_key(n) || self.op_names.contains_key(n))
+        self.first_free(base, |n| {
+            self.value_names.contains_key(n) || self.op_names.contains_key(n)
+        })
     }
 
     /// `base` if no op of the function has that `name`, else the first free `base_<n>`.
@@ -330,10 +333,15 @@ impl<'f> Editor<'f> {
             .enumerate()
             .map(|(i, (base, ty))| self.define(base, ty.clone(), ValueDef::Result(id, i as u32)))
             .collect();
-        let base = op.name.or_else(|| results.first().map(|&r| self.f.value(r).name.clone()));
+        let base = op
+            .name
+            .or_else(|| results.first().map(|&r| self.f.value(r).name.clone()));
         let name = self.fresh_op_name(base.as_deref().unwrap_or(&op.kind));
         let mut attributes = op.attributes;
-        let at = attributes.iter().position(|a| a.key.as_str() > "name").unwrap_or(attributes.len());
+        let at = attributes
+            .iter()
+            .position(|a| a.key.as_str() > "name")
+            .unwrap_or(attributes.len());
         attributes.insert(at, self.name_attribute(&name));
         *self.op_names.entry(name).or_insert(0) += 1;
         let mut args = op.args;
@@ -370,7 +378,11 @@ impl<'f> Editor<'f> {
         self.live(old)?;
         let (expected, found) = (self.f.op(old).results.len(), new.results.len());
         if expected != found {
-            return Err(EditError::ResultCount { op: old, expected, found });
+            return Err(EditError::ResultCount {
+                op: old,
+                expected,
+                found,
+            });
         }
         let new = new.made_for(old);
         let id = self.insert(Place::Before(old), new)?;
@@ -382,15 +394,18 @@ impl<'f> Editor<'f> {
     /// Replaces `old` by values already in the function (made by ops inserted before it, say):
     /// every use of its result `i` becomes a use of `values[i]`, then `old` is erased.
     ///
-    /// A function output keeps its name: when a result of `old` is one of the function's outputs
-    /// and its replacement is an op's result that is not, the replacement takes over the name, so
-    /// the model's interface does not change. The values must not read `old`'s results.
+    /// Function outputs keep their names (see [`Editor::replace_all_uses`]). The values must not
+    /// read `old`'s results.
     pub fn replace_op_with(&mut self, old: OpId, values: &[ValueId]) -> Result<(), EditError> {
         self.live(old)?;
         let results = self.f.op(old).results.clone();
         if results.len() != values.len() {
             let (expected, found) = (results.len(), values.len());
-            return Err(EditError::ResultCount { op: old, expected, found });
+            return Err(EditError::ResultCount {
+                op: old,
+                expected,
+                found,
+            });
         }
         for (&r, &v) in results.iter().zip(values) {
             self.live_value(v)?;
@@ -398,31 +413,18 @@ impl<'f> Editor<'f> {
                 return Err(EditError::SelfReplacement(v));
             }
         }
-        let body = self.f.body;
-        let is_output = |f: &Function, v: ValueId| {
-            f.value(v)
-                .uses
-                .iter()
-                .any(|u| matches!(u, Use::Output { block, .. } if *block == body))
-        };
-        let mut renames = Vec::new();
         for (&r, &v) in results.iter().zip(values) {
-            let keep_name = is_output(self.f, r)
-                && !is_output(self.f, v)
-                && matches!(self.f.value(v).def, ValueDef::Result(..));
-            if keep_name {
-                renames.push((v, self.f.value(r).name.clone()));
-            }
             self.substitute(r, v, |_| true);
         }
         self.erase_unchecked(old);
-        for (v, name) in renames {
-            self.rename_value(v, &name);
-        }
         Ok(())
     }
 
     /// Makes every use of `from` a use of `to`; returns how many there were.
+    ///
+    /// A function output keeps its name, as it is the model's interface: when `from` is one of
+    /// the function's outputs and `to`, an op's result, is not, the two swap names (`from` takes
+    /// a fresh one), unless another value of the function is also called as `from` is.
     pub fn replace_all_uses(&mut self, from: ValueId, to: ValueId) -> Result<usize, EditError> {
         self.replace_uses_except(from, to, None)
     }
@@ -440,9 +442,11 @@ impl<'f> Editor<'f> {
         if from == to {
             return Err(EditError::SelfReplacement(from));
         }
-        Ok(self.substitute(from, to, |u| {
-            !matches!((u, except), (Use::Operand { op, .. }, Some(e)) if op == e)
-        }))
+        Ok(self.substitute(
+            from,
+            to,
+            |u| !matches!((u, except), (Use::Operand { op, .. }, Some(e)) if op == e),
+        ))
     }
 
     /// Erases `op`, which must be live and have no read result; its nested blocks go with it.
@@ -468,10 +472,15 @@ impl<'f> Editor<'f> {
             if !self.is_live(op) || !self.is_dead(op) {
                 continue;
             }
-            work.extend(self.f.op(op).operands().filter_map(|(_, r)| match self.f.value(r.id?).def {
-                ValueDef::Result(def, _) => Some(def),
-                ValueDef::Param(_) | ValueDef::BlockParam(..) => None,
-            }));
+            work.extend(
+                self.f
+                    .op(op)
+                    .operands()
+                    .filter_map(|(_, r)| match self.f.value(r.id?).def {
+                        ValueDef::Result(def, _) => Some(def),
+                        ValueDef::Param(_) | ValueDef::BlockParam(..) => None,
+                    }),
+            );
             self.erase_unchecked(op);
             erased += 1;
         }
@@ -586,7 +595,13 @@ impl<'f> Editor<'f> {
         let next_to = |op: OpId, after: usize| {
             self.live(op)?;
             let block = self.f.op(op).parent;
-            let index = self.f.block(block).ops.iter().position(|&o| o == op).ok_or(EditError::NoSuchOp(op))?;
+            let index = self
+                .f
+                .block(block)
+                .ops
+                .iter()
+                .position(|&o| o == op)
+                .ok_or(EditError::NoSuchOp(op))?;
             Ok((block, index + after))
         };
         match place {
@@ -602,11 +617,19 @@ impl<'f> Editor<'f> {
     }
 
     fn live(&self, op: OpId) -> Result<(), EditError> {
-        if self.is_live(op) { Ok(()) } else { Err(EditError::NoSuchOp(op)) }
+        if self.is_live(op) {
+            Ok(())
+        } else {
+            Err(EditError::NoSuchOp(op))
+        }
     }
 
     fn live_value(&self, v: ValueId) -> Result<(), EditError> {
-        if is_live_value(self.f, v) { Ok(()) } else { Err(EditError::NoSuchValue(v)) }
+        if is_live_value(self.f, v) {
+            Ok(())
+        } else {
+            Err(EditError::NoSuchValue(v))
+        }
     }
 
     fn check_operand(&self, r: &ValueRef) -> Result<(), EditError> {
@@ -648,8 +671,32 @@ impl<'f> Editor<'f> {
         }
     }
 
-    /// Moves the uses of `from` that `keep` accepts to `to`; returns how many moved.
+    /// Moves the uses of `from` that `keep` accepts to `to`, keeping the function's output names;
+    /// returns how many moved.
     fn substitute(&mut self, from: ValueId, to: ValueId, keep: impl Fn(Use) -> bool) -> usize {
+        let body = self.f.body;
+        let is_output = |f: &Function, v: ValueId| {
+            f.value(v)
+                .uses
+                .iter()
+                .any(|u| matches!(u, Use::Output { block, .. } if *block == body))
+        };
+        let swap_names = is_output(self.f, from)
+            && !is_output(self.f, to)
+            && matches!(self.f.value(to).def, ValueDef::Result(..))
+            && self.value_names.get(&self.f.value(from).name) == Some(&1);
+        let moved = self.move_uses(from, to, keep);
+        if swap_names && is_output(self.f, to) {
+            let name = self.f.value(from).name.clone();
+            let fresh = self.fresh_value_name(&name);
+            self.rename_value(from, &fresh);
+            self.rename_value(to, &name);
+        }
+        moved
+    }
+
+    /// Moves the uses of `from` that `keep` accepts to `to`; returns how many moved.
+    fn move_uses(&mut self, from: ValueId, to: ValueId, keep: impl Fn(Use) -> bool) -> usize {
         let uses = std::mem::take(&mut self.f.values[from.index()].uses);
         let (moved, stay): (Vec<Use>, Vec<Use>) = uses.into_iter().partition(|&u| keep(u));
         let name = self.f.value(to).name.clone();
@@ -685,12 +732,9 @@ impl<'f> Editor<'f> {
         }
     }
 
-    /// Gives live value `v` the name `name` (free once its holder is gone), in its definition,
-    /// every reference to it and the symbols.
+    /// Gives live value `v` the free name `name`, in its definition, every reference to it and
+    /// the symbols.
     fn rename_value(&mut self, v: ValueId, name: &Name) {
-        if self.value_names.contains_key(name) {
-            return;
-        }
         self.forget_name(v);
         self.f.values[v.index()].name = name.clone();
         self.value_names.insert(name.clone(), 1);

@@ -270,7 +270,15 @@ impl Operation {
     /// read (resolved or not), in argument order.
     pub fn operands(&self) -> impl Iterator<Item = (Slot, &ValueRef)> {
         self.args.iter().enumerate().flat_map(|(arg, a)| {
-            a.value.values().map(move |(item, r)| (Slot { arg: arg as u32, item }, r))
+            a.value.values().map(move |(item, r)| {
+                (
+                    Slot {
+                        arg: arg as u32,
+                        item,
+                    },
+                    r,
+                )
+            })
         })
     }
 
@@ -278,7 +286,15 @@ impl Operation {
     /// caller's to keep; [`crate::mutate::Editor`] does).
     pub fn operands_mut(&mut self) -> impl Iterator<Item = (Slot, &mut ValueRef)> {
         self.args.iter_mut().enumerate().flat_map(|(arg, a)| {
-            a.value.values_mut().map(move |(item, r)| (Slot { arg: arg as u32, item }, r))
+            a.value.values_mut().map(move |(item, r)| {
+                (
+                    Slot {
+                        arg: arg as u32,
+                        item,
+                    },
+                    r,
+                )
+            })
         })
     }
 
