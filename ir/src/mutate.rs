@@ -718,15 +718,7 @@ impl<'f> Editor<'f> {
         match u {
             Use::Operand { op, arg, item } => {
                 let operand = &mut self.f.ops[op.index()].args.get_mut(arg as usize)?.value;
-                let operand = match (operand, item) {
-                    (Operand::Tuple(items), Some(i)) => items.get_mut(i as usize)?,
-                    (o, None) => o,
-                    (_, Some(_)) => return None,
-                };
-                match operand {
-                    Operand::Value(r) => Some(r),
-                    Operand::Const(_) | Operand::Tuple(_) => None,
-                }
+                operand.value_at_mut(item)
             }
             Use::Output { block, index } => self.f.blocks[block.index()].outputs.get_mut(index as usize),
         }

@@ -182,6 +182,20 @@ impl Operand {
         plain.map(|r| (None, r)).into_iter().chain(items)
     }
 
+    /// The reference this operand holds at `item` (itself for `None`, a tuple item for `Some`),
+    /// when that is a value.
+    pub fn value_at_mut(&mut self, item: Option<u32>) -> Option<&mut ValueRef> {
+        let operand = match (self, item) {
+            (Operand::Tuple(items), Some(i)) => items.get_mut(i as usize)?,
+            (o, None) => o,
+            (_, Some(_)) => return None,
+        };
+        match operand {
+            Operand::Value(r) => Some(r),
+            Operand::Const(_) | Operand::Tuple(_) => None,
+        }
+    }
+
     /// [`Operand::values`], each reference open to change.
     pub fn values_mut(&mut self) -> impl Iterator<Item = (Option<u32>, &mut ValueRef)> {
         let (plain, items) = match self {

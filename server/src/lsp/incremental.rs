@@ -17,7 +17,7 @@
 
 use crate::lsp::model::Model;
 use mil_ir::{
-    Diagnostic, Function, OpId, OpSpans, Operand, Operation, SourceMap, Span, Type, Use, ValueDef, ValueId,
+    Diagnostic, Function, OpId, OpSpans, Operation, SourceMap, Span, Type, Use, ValueDef, ValueId,
     ValueSpans, codes,
 };
 use rustc_hash::FxHashMap;
@@ -293,17 +293,7 @@ impl Alone {
 
 /// The names an operation's operands refer to.
 fn operand_names(op: &mil_ir::Operation) -> impl Iterator<Item = &str> {
-    op.args.iter().flat_map(|a| match &a.value {
-        Operand::Value(r) => vec![r.name.as_str()],
-        Operand::Tuple(items) => items
-            .iter()
-            .filter_map(|o| match o {
-                Operand::Value(r) => Some(r.name.as_str()),
-                _ => None,
-            })
-            .collect(),
-        Operand::Const(_) => Vec::new(),
-    })
+    op.operands().map(|(_, r)| r.name.as_str())
 }
 
 /// `offset` after the edit: unchanged before its end, moved by `delta` from there on.
@@ -571,16 +561,8 @@ impl Patch {
                     }
                 }
             };
-            match &mut a.value {
-                Operand::Value(r) => resolve(r, arg_spans.value),
-                Operand::Tuple(items) => {
-                    for (j, item) in items.iter_mut().enumerate() {
-                        if let Operand::Value(r) = item {
-                            resolve(r, arg_spans.items[j]);
-                        }
-                    }
-                }
-                Operand::Const(_) => {}
+            for (item, r) in a.value.values_mut() {
+                resolve(r, item.map_or(arg_spans.value, |j| arg_spans.items[j as usize]));
             }
         }
         let old_op = std::mem::replace(&mut f.ops[op.index()], new_op);
@@ -666,37 +648,7 @@ impl Patch {
 
 /// The values an operation reads, with the use each read is.
 fn operand_uses(o: &mil_ir::Operation, op: OpId) -> Vec<(ValueId, Use)> {
-    let mut out = Vec::new();
-    for (arg, a) in o.args.iter().enumerate() {
-        match &a.value {
-            Operand::Value(r) => out.extend(r.id.map(|id| {
-                (
-                    id,
-                    Use::Operand {
-                        op,
-                        arg: arg as u32,
-                        item: None,
-                    },
-                )
-            })),
-            Operand::Tuple(items) => {
-                for (item, o) in items.iter().enumerate() {
-                    if let Operand::Value(r) = o
-                        && let Some(id) = r.id
-                    {
-                        out.push((
-                            id,
-                            Use::Operand {
-                                op,
-                                arg: arg as u32,
-                                item: Some(item as u32),
-                            },
-                        ));
-                    }
-                }
-            }
-            Operand::Const(_) => {}
-        }
-    }
-    out
+    o.operands()
+        .filter_map(|(slot, r)| Some((r.id?, slot.of(op))))
+        .collect()
 }
