@@ -18,6 +18,7 @@ pub mod span;
 pub mod typecheck;
 pub mod types;
 pub mod verify;
+pub mod weights;
 
 pub use constant::{BlobRef, ConstData, Elements, Literal, TypedValue};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, codes};
