@@ -164,7 +164,7 @@ pub enum EditError {
         /// The number of values given.
         found: usize,
     },
-    /// A value would replace itself, or a value the replacement reads.
+    /// A value would replace itself.
     SelfReplacement(ValueId),
 }
 
@@ -351,14 +351,8 @@ impl<'f> Editor<'f> {
             }
         }
         self.f.push_op(Operation {
-            kind: op.kind,
             opset: op.opset,
-            args,
-            attributes,
-            results,
-            blocks: Vec::new(),
-            parent: block,
-            comments: Vec::new(),
+            ..Operation::new(op.kind, args, attributes, results, block)
         });
         self.f.blocks[block.index()].ops.insert(index, id);
         self.add_uses(id);
@@ -530,18 +524,19 @@ impl<'f> Editor<'f> {
 
     /// Names `op` `base`, or `base_<n>` if another op is called so; returns the name given.
     pub fn set_op_name(&mut self, op: OpId, base: &str) -> Result<Name, EditError> {
-        self.live(op)?;
-        self.count_op_name(op, -1);
-        let name = self.fresh_op_name(base);
-        self.put_op_name(op, &name);
-        Ok(name)
+        self.rename_op(op, |e| e.fresh_op_name(base))
     }
 
     /// Names `op` `stem_<n>` with [`Editor::numbered_op_name`]; returns the name given.
     pub fn set_numbered_op_name(&mut self, op: OpId, stem: &str) -> Result<Name, EditError> {
+        self.rename_op(op, |e| e.numbered_op_name(stem))
+    }
+
+    /// Names `op` what `make` picks once its current name is free.
+    fn rename_op(&mut self, op: OpId, make: impl FnOnce(&mut Self) -> Name) -> Result<Name, EditError> {
         self.live(op)?;
         self.count_op_name(op, -1);
-        let name = self.numbered_op_name(stem);
+        let name = make(self);
         self.put_op_name(op, &name);
         Ok(name)
     }

@@ -262,6 +262,26 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// An op of `kind` in block `parent`, without a pinned opset, nested blocks or comments.
+    pub fn new(
+        kind: Name,
+        args: Vec<Argument>,
+        attributes: Vec<Attribute>,
+        results: Results,
+        parent: BlockId,
+    ) -> Self {
+        Operation {
+            kind,
+            opset: None,
+            args,
+            attributes,
+            results,
+            blocks: Vec::new(),
+            parent,
+            comments: Vec::new(),
+        }
+    }
+
     /// The argument bound to input `key`.
     pub fn arg(&self, key: &str) -> Option<&Operand> {
         self.args
