@@ -35,6 +35,10 @@ use crate::types::{DType, Type};
 /// The kind an erased op is left with; no MIL op can be spelled so.
 const ERASED: &str = "#erased";
 
+/// Use lists longer than this get an index of their entries' positions the first time a use is
+/// taken out of them, so that editing the readers of a value read everywhere stays linear.
+const LONG_USE_LIST: usize = 32;
+
 /// Ops that change state, which erasing dead code keeps even when nothing reads their results.
 const SIDE_EFFECTS: [&str; 2] = ["write_state", "coreml_update_state"];
 
@@ -215,6 +219,8 @@ pub struct Editor<'f> {
     op_names: FxHashMap<Name, u32>,
     /// Live values per SSA name.
     value_names: FxHashMap<Name, u32>,
+    /// For long use lists uses were taken out of, where each use is in the list.
+    use_positions: FxHashMap<ValueId, FxHashMap<Use, u32>>,
     /// Per stem, the next number [`Editor::numbered_op_name`] tries.
     next_number: FxHashMap<Name, usize>,
     /// Whether `name` attributes are spelled `tensor<string, []>(...)` (program 1.0).
@@ -246,6 +252,7 @@ impl<'f> Editor<'f> {
             provenance: None,
             op_names,
             value_names,
+            use_positions: FxHashMap::default(),
             next_number: FxHashMap::default(),
             rank0_names,
         }
@@ -645,25 +652,59 @@ impl<'f> Editor<'f> {
         id
     }
 
+    /// The values `op`'s operands read, with the use each read is.
+    fn operand_uses(&self, op: OpId) -> Vec<(ValueId, Use)> {
+        let o = self.f.op(op);
+        o.operands()
+            .filter_map(|(slot, r)| Some((r.id?, slot.of(op))))
+            .collect()
+    }
+
     /// Lists the uses by `op`'s operands in the use lists of the values they read.
     fn add_uses(&mut self, op: OpId) {
-        for (slot, r) in self.f.ops[op.index()].operands() {
-            if let Some(v) = r.id {
-                self.f.values[v.index()].uses.push(slot.of(op));
-            }
+        for (v, u) in self.operand_uses(op) {
+            self.push_use(v, u);
         }
     }
 
     /// Takes the uses by `op`'s operands out of the use lists of the values they read.
     fn remove_uses(&mut self, op: OpId) {
-        for (slot, r) in self.f.ops[op.index()].operands() {
-            if let Some(v) = r.id {
-                let uses = &mut self.f.values[v.index()].uses;
-                if let Some(i) = uses.iter().position(|&x| x == slot.of(op)) {
-                    uses.swap_remove(i);
-                }
-            }
+        for (v, u) in self.operand_uses(op) {
+            self.remove_use(v, u);
         }
+    }
+
+    fn push_use(&mut self, v: ValueId, u: Use) {
+        let uses = &mut self.f.values[v.index()].uses;
+        if let Some(positions) = self.use_positions.get_mut(&v) {
+            positions.insert(u, uses.len() as u32);
+        }
+        uses.push(u);
+    }
+
+    /// Takes `u` out of `v`'s use list, through the list's index when it is long.
+    fn remove_use(&mut self, v: ValueId, u: Use) {
+        let uses = &mut self.f.values[v.index()].uses;
+        if uses.len() > LONG_USE_LIST && !self.use_positions.contains_key(&v) {
+            let positions = uses.iter().enumerate().map(|(i, &x)| (x, i as u32)).collect();
+            self.use_positions.insert(v, positions);
+        }
+        let positions = self.use_positions.get_mut(&v);
+        let at = match positions {
+            Some(p) => p.remove(&u).map(|i| i as usize),
+            None => uses.iter().position(|&x| x == u),
+        };
+        let Some(at) = at else { return };
+        uses.swap_remove(at);
+        if let (Some(p), Some(&moved)) = (self.use_positions.get_mut(&v), uses.get(at)) {
+            p.insert(moved, at as u32);
+        }
+    }
+
+    /// Replaces `v`'s use list, dropping its index.
+    fn set_uses(&mut self, v: ValueId, uses: Vec<Use>) {
+        self.use_positions.remove(&v);
+        self.f.values[v.index()].uses = uses;
     }
 
     /// Moves the uses of `from` that `keep` accepts to `to`, keeping the function's output names;
@@ -694,6 +735,8 @@ impl<'f> Editor<'f> {
     fn move_uses(&mut self, from: ValueId, to: ValueId, keep: impl Fn(Use) -> bool) -> usize {
         let uses = std::mem::take(&mut self.f.values[from.index()].uses);
         let (moved, stay): (Vec<Use>, Vec<Use>) = uses.into_iter().partition(|&u| keep(u));
+        let mut to_uses = std::mem::take(&mut self.f.values[to.index()].uses);
+        to_uses.extend_from_slice(&moved);
         let name = self.f.value(to).name.clone();
         for &u in &moved {
             if let Some(r) = self.reference_at(u) {
@@ -703,8 +746,8 @@ impl<'f> Editor<'f> {
                 };
             }
         }
-        self.f.values[from.index()].uses = stay;
-        self.f.values[to.index()].uses.extend_from_slice(&moved);
+        self.set_uses(from, stay);
+        self.set_uses(to, to_uses);
         moved.len()
     }
 
@@ -747,14 +790,14 @@ impl<'f> Editor<'f> {
     fn tombstone(&mut self, op: OpId) {
         self.remove_uses(op);
         for block in self.f.op(op).blocks.clone() {
-            for (index, r) in self.f.blocks[block.index()].outputs.iter().enumerate() {
-                if let Some(v) = r.id {
-                    let u = Use::Output {
-                        block,
-                        index: index as u32,
-                    };
-                    self.f.values[v.index()].uses.retain(|&x| x != u);
-                }
+            let outputs: Vec<(ValueId, Use)> = (self.f.block(block).outputs.iter().enumerate())
+                .filter_map(|(index, r)| {
+                    let index = index as u32;
+                    Some((r.id?, Use::Output { block, index }))
+                })
+                .collect();
+            for (v, u) in outputs {
+                self.remove_use(v, u);
             }
             for nested in self.f.block(block).ops.clone() {
                 self.tombstone(nested);
@@ -777,6 +820,7 @@ impl<'f> Editor<'f> {
     fn forget_value(&mut self, v: ValueId) {
         self.forget_name(v);
         let uses = std::mem::take(&mut self.f.values[v.index()].uses);
+        self.set_uses(v, Vec::new());
         for u in uses {
             if let Some(r) = self.reference_at(u) {
                 r.id = None;

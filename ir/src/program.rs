@@ -113,7 +113,7 @@ pub enum ValueDef {
 }
 
 /// A place a value is used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Use {
     /// Argument `arg` of `op`; `item` is the position inside a tuple argument.
     Operand {

@@ -499,6 +499,20 @@ fn programs() -> Vec<(String, String)> {
     out
 }
 
+/// A chain of `n` adds that all read the parameter `x`, whose use list is long enough for the
+/// editor to index it.
+fn hub(n: usize) -> String {
+    let mut text = String::from("program(1.3)\n{\n    func main<ios18>(tensor<fp32, [2]> x) {\n");
+    let mut previous = "x".to_string();
+    for i in 0..n {
+        text += &format!(
+            "            tensor<fp32, [2]> a{i} = add(x = {previous}, y = x)[name = string(\"a{i}\")];\n"
+        );
+        previous = format!("a{i}");
+    }
+    text + &format!("        }} -> ({previous});\n}}\n")
+}
+
 /// One random edit: which, and the numbers that pick its target.
 #[derive(Clone, Debug)]
 enum Edit {
@@ -527,11 +541,10 @@ fn edit_strategy() -> impl Strategy<Value = Edit> {
     ]
 }
 
-/// Applies `edit` to `f`.
-fn apply(f: &mut Function, edit: &Edit) {
-    let ops = f.walk_ops();
+/// Applies `edit` to the function `e` edits.
+fn apply(e: &mut Editor, edit: &Edit) {
+    let ops = e.function().walk_ops();
     let pick = |n: usize| ops[n % ops.len()];
-    let mut e = f.edit();
     match *edit {
         _ if ops.is_empty() => {}
         Edit::IdentityAfter(n) => {
@@ -610,9 +623,10 @@ proptest! {
         let (mut p, _) = parse(text);
         let diagnostics_before = mil_ir::verify::verify(&p, &SourceMap::default()).len();
         for f in &mut p.functions {
+            let mut e = f.edit();
             for edit in &edits {
-                apply(f, edit);
-                check(f);
+                apply(&mut e, edit);
+                check(e.function());
             }
         }
         let duplicate_names = mil_ir::verify::verify(&p, &SourceMap::default())
@@ -620,6 +634,20 @@ proptest! {
             .filter(|d| d.code == codes::DUPLICATE_OP_NAME)
             .count();
         prop_assert!(duplicate_names == 0 || diagnostics_before > 0, "{file}: names stay unique");
+        round_trip(&p);
+    }
+
+    #[test]
+    fn random_edits_of_the_readers_of_a_value_read_everywhere(
+        edits in proptest::collection::vec(edit_strategy(), 1..40),
+    ) {
+        let (mut p, _) = parse(&hub(80));
+        let mut e = p.functions[0].edit();
+        for edit in &edits {
+            apply(&mut e, edit);
+            check(e.function());
+        }
+        drop(e);
         round_trip(&p);
     }
 }
