@@ -277,6 +277,50 @@ fn a_cast_after_a_definition_takes_over_every_other_use() {
 }
 
 #[test]
+fn substitution_reaches_tuple_items_and_nested_block_outputs() {
+    let text = r#"program(1.3)
+{
+    func main<ios17>(bool p, tensor<fp32, [2]> a, tensor<fp32, [2]> b) {
+            tensor<fp32, [2]> c = relu(x = a)[name = string("c")];
+            int32 axis = const()[name = string("axis"), val = int32(0)];
+            bool interleave = const()[name = string("interleave"), val = bool(false)];
+            tensor<fp32, [6]> d = concat(axis = axis, interleave = interleave, values = (a, b, a))[name = string("d")];
+            tensor<fp32, [2]> e = cond(pred = p)[name = string("e")]
+                block() {
+                    } -> (a)
+                block() {
+                    } -> (b);
+        } -> (d, e);
+}
+"#;
+    let (mut p, _) = parse(text);
+    let f = &mut p.functions[0];
+    let (a, c) = (f.lookup("a").unwrap(), f.lookup("c").unwrap());
+    let relu = op_named(f, "c");
+    let mut e = f.edit();
+    // Every use of `a` but the relu's own: two tuple items and a nested block's output.
+    assert_eq!(e.replace_uses_except(a, c, Some(relu)), Ok(3));
+    drop(e);
+    check(f);
+    expect![[r#"
+        program(1.3)
+        {
+            func main<ios17>(bool p, tensor<fp32, [2]> a, tensor<fp32, [2]> b) {
+                    tensor<fp32, [2]> c = relu(x = a)[name = string("c")];
+                    int32 axis = const()[name = string("axis"), val = int32(0)];
+                    bool interleave = const()[name = string("interleave"), val = bool(false)];
+                    tensor<fp32, [6]> d = concat(axis = axis, interleave = interleave, values = (c, b, c))[name = string("d")];
+                    tensor<fp32, [2]> e = cond(pred = p)[name = string("e")]
+                        block() {
+                            } -> (c)
+                        block() {
+                            } -> (b);
+                } -> (d, e);
+        }"#]]
+    .assert_eq(&round_trip(&p));
+}
+
+#[test]
 fn erasing_refuses_read_results_and_dead_code_goes_in_chains() {
     let text = r#"program(1.3)
 {
