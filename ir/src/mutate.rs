@@ -20,6 +20,7 @@
 //! An edit that would break these (an operand naming an erased value, erasing an op whose results
 //! are still read) is refused with an [`EditError`] and changes nothing.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use rustc_hash::FxHashMap;
@@ -215,47 +216,73 @@ pub struct Editor<'f> {
     f: &'f mut Function,
     /// The source map and rewrite to record provenance in, when editing for a rewrite.
     provenance: Option<(&'f mut FunctionSpans, RewriteId)>,
-    /// Live ops per `name` attribute.
-    op_names: FxHashMap<Name, u32>,
-    /// Live values per SSA name.
-    value_names: FxHashMap<Name, u32>,
+    /// The function's names, read on the first edit that needs them.
+    names: OnceCell<Names>,
     /// For long use lists uses were taken out of, where each use is in the list.
     use_positions: FxHashMap<ValueId, FxHashMap<Use, u32>>,
     /// Per stem, the next number [`Editor::numbered_op_name`] tries.
     next_number: FxHashMap<Name, usize>,
-    /// Whether `name` attributes are spelled `tensor<string, []>(...)` (program 1.0).
-    rank0_names: bool,
+    /// How `name` attributes are spelled when set by [`Editor::spell_names_as_rank0`].
+    rank0_names: Option<bool>,
 }
 
-impl<'f> Editor<'f> {
-    /// An editor of `f`; reading its names takes one pass over the function.
-    pub fn new(f: &'f mut Function) -> Editor<'f> {
-        let mut op_names = FxHashMap::default();
-        let mut value_names = FxHashMap::default();
-        let mut rank0_names = false;
+/// The names of a function, counted.
+struct Names {
+    /// Live ops per `name` attribute.
+    ops: FxHashMap<Name, u32>,
+    /// Live values per SSA name.
+    values: FxHashMap<Name, u32>,
+    /// Whether the function spells `name` attributes `tensor<string, []>(...)` (program 1.0).
+    rank0: bool,
+}
+
+impl Names {
+    /// Reads the names of `f`: one pass over its ops and values.
+    fn read(f: &Function) -> Names {
+        let mut names = Names {
+            ops: FxHashMap::default(),
+            values: FxHashMap::default(),
+            rank0: false,
+        };
         for op in f.walk_ops() {
             if let Some(v) = f.op(op).attribute("name") {
-                rank0_names |=
+                names.rank0 |=
                     matches!(&v.ty, Type::Tensor { dtype: DType::String, shape } if shape.is_empty());
                 if let Some(name) = v.as_str() {
-                    *op_names.entry(name.into()).or_insert(0) += 1;
+                    *names.ops.entry(name.into()).or_insert(0) += 1;
                 }
             }
         }
         for (i, v) in f.values.iter().enumerate() {
             if is_live_value(f, ValueId(i as u32)) {
-                *value_names.entry(v.name.clone()).or_insert(0) += 1;
+                *names.values.entry(v.name.clone()).or_insert(0) += 1;
             }
         }
+        names
+    }
+}
+
+impl<'f> Editor<'f> {
+    /// An editor of `f`. Making one costs nothing; the first edit that names something (or
+    /// erases a definition) reads the function's names, in one pass.
+    pub fn new(f: &'f mut Function) -> Editor<'f> {
         Editor {
             f,
             provenance: None,
-            op_names,
-            value_names,
+            names: OnceCell::new(),
             use_positions: FxHashMap::default(),
             next_number: FxHashMap::default(),
-            rank0_names,
+            rank0_names: None,
         }
+    }
+
+    fn names(&self) -> &Names {
+        self.names.get_or_init(|| Names::read(self.f))
+    }
+
+    fn names_mut(&mut self) -> &mut Names {
+        self.names();
+        self.names.get_mut().expect("read just now")
     }
 
     /// Records every op made from now on as made by `rewrite`, in `spans`.
@@ -267,7 +294,7 @@ impl<'f> Editor<'f> {
     /// Spells `name` attributes made from now on as `tensor<string, []>(...)` (`rank0`) or
     /// `string(...)`; by default as the function already spells them.
     pub fn spell_names_as_rank0(&mut self, rank0: bool) {
-        self.rank0_names = rank0;
+        self.rank0_names = Some(rank0);
     }
 
     /// The function being edited.
@@ -290,14 +317,16 @@ impl<'f> Editor<'f> {
 
     /// `base` if no value or op of the function is called so, else the first free `base_<n>`.
     pub fn fresh_value_name(&self, base: &str) -> Name {
+        let names = self.names();
         self.first_free(base, |n| {
-            self.value_names.contains_key(n) || self.op_names.contains_key(n)
+            names.values.contains_key(n) || names.ops.contains_key(n)
         })
     }
 
     /// `base` if no op of the function has that `name`, else the first free `base_<n>`.
     pub fn fresh_op_name(&self, base: &str) -> Name {
-        self.first_free(base, |n| self.op_names.contains_key(n))
+        let names = self.names();
+        self.first_free(base, |n| names.ops.contains_key(n))
     }
 
     /// The first `stem_<n>` no op has as its `name`, counting up from where the last call for
@@ -306,7 +335,7 @@ impl<'f> Editor<'f> {
         let mut n = self.next_number.get(stem).copied().unwrap_or(0);
         let name = loop {
             let candidate: Name = format!("{stem}_{n}").into();
-            if !self.op_names.contains_key(&candidate) {
+            if !self.names().ops.contains_key(&candidate) {
                 break candidate;
             }
             n += 1;
@@ -350,7 +379,7 @@ impl<'f> Editor<'f> {
             .position(|a| a.key.as_str() > "name")
             .unwrap_or(attributes.len());
         attributes.insert(at, self.name_attribute(&name));
-        *self.op_names.entry(name).or_insert(0) += 1;
+        *self.names_mut().ops.entry(name).or_insert(0) += 1;
         let mut args = op.args;
         for a in &mut args {
             for (_, r) in a.value.values_mut() {
@@ -555,21 +584,23 @@ impl<'f> Editor<'f> {
             Some(a) => *a = value,
             None => attributes.push(value),
         }
-        *self.op_names.entry(name.clone()).or_insert(0) += 1;
+        *self.names_mut().ops.entry(name.clone()).or_insert(0) += 1;
     }
 
     /// Adds `delta` to the count of `op`'s current name.
     fn count_op_name(&mut self, op: OpId, delta: i32) {
         let Some(name) = self.f.op(op).name() else { return };
-        let count = self.op_names.entry(name.into()).or_insert(0);
+        let name = Name::from(name);
+        let ops = &mut self.names_mut().ops;
+        let count = ops.entry(name.clone()).or_insert(0);
         *count = count.saturating_add_signed(delta);
         if *count == 0 {
-            self.op_names.remove(name);
+            ops.remove(&name);
         }
     }
 
     fn name_attribute(&self, name: &str) -> Attribute {
-        let value = if self.rank0_names {
+        let value = if self.rank0_names.unwrap_or_else(|| self.names().rank0) {
             TypedValue {
                 ty: Type::tensor(DType::String, &[]),
                 data: ConstData::Tensor(Elements::Str(vec![name.to_owned()])),
@@ -648,7 +679,7 @@ impl<'f> Editor<'f> {
             uses: Vec::new(),
         });
         self.f.symbols.insert(name.clone(), id);
-        self.value_names.insert(name, 1);
+        self.names_mut().values.insert(name, 1);
         id
     }
 
@@ -720,7 +751,7 @@ impl<'f> Editor<'f> {
         let swap_names = is_output(self.f, from)
             && !is_output(self.f, to)
             && matches!(self.f.value(to).def, ValueDef::Result(..))
-            && self.value_names.get(&self.f.value(from).name) == Some(&1);
+            && self.names().values.get(&self.f.value(from).name) == Some(&1);
         let moved = self.move_uses(from, to, keep);
         if swap_names && is_output(self.f, to) {
             let name = self.f.value(from).name.clone();
@@ -767,7 +798,7 @@ impl<'f> Editor<'f> {
     fn rename_value(&mut self, v: ValueId, name: &Name) {
         self.forget_name(v);
         self.f.values[v.index()].name = name.clone();
-        self.value_names.insert(name.clone(), 1);
+        self.names_mut().values.insert(name.clone(), 1);
         self.f.symbols.insert(name.clone(), v);
         for u in self.f.value(v).uses.clone() {
             if let Some(r) = self.reference_at(u) {
@@ -832,7 +863,8 @@ impl<'f> Editor<'f> {
     /// (in arena order) takes its place.
     fn forget_name(&mut self, v: ValueId) {
         let name = self.f.value(v).name.clone();
-        let left = match self.value_names.get_mut(&name) {
+        let values = &mut self.names_mut().values;
+        let left = match values.get_mut(&name) {
             Some(count) => {
                 *count -= 1;
                 *count
@@ -840,7 +872,7 @@ impl<'f> Editor<'f> {
             None => 0,
         };
         if left == 0 {
-            self.value_names.remove(&name);
+            values.remove(&name);
         }
         if self.f.symbols.get(&name) != Some(&v) {
             return;
