@@ -36,8 +36,9 @@ use crate::types::{DType, Type};
 /// The kind an erased op is left with; no MIL op can be spelled so.
 const ERASED: &str = "#erased";
 
-/// Use lists longer than this get an index of their entries' positions the first time a use is
-/// taken out of them, so that editing the readers of a value read everywhere stays linear.
+/// Use lists longer than this get an index of their entries' positions the second time a use is
+/// taken out of them, so that editing the readers of a value read everywhere stays linear (and one
+/// edit, as a keystroke makes, scans the list once rather than indexing it).
 const LONG_USE_LIST: usize = 32;
 
 /// Ops that change state, which erasing dead code keeps even when nothing reads their results.
@@ -218,8 +219,9 @@ pub struct Editor<'f> {
     provenance: Option<(&'f mut FunctionSpans, RewriteId)>,
     /// The function's names, read on the first edit that needs them.
     names: OnceCell<Names>,
-    /// For long use lists uses were taken out of, where each use is in the list.
-    use_positions: FxHashMap<ValueId, FxHashMap<Use, u32>>,
+    /// For long use lists uses were taken out of: where each use is in the list, once a second
+    /// use was taken out (`None` after the first).
+    use_positions: FxHashMap<ValueId, Option<FxHashMap<Use, u32>>>,
     /// Per stem, the next number [`Editor::numbered_op_name`] tries.
     next_number: FxHashMap<Name, usize>,
     /// How `name` attributes are spelled when set by [`Editor::spell_names_as_rank0`].
@@ -707,7 +709,7 @@ impl<'f> Editor<'f> {
 
     fn push_use(&mut self, v: ValueId, u: Use) {
         let uses = &mut self.f.values[v.index()].uses;
-        if let Some(positions) = self.use_positions.get_mut(&v) {
+        if let Some(Some(positions)) = self.use_positions.get_mut(&v) {
             positions.insert(u, uses.len() as u32);
         }
         uses.push(u);
@@ -716,18 +718,25 @@ impl<'f> Editor<'f> {
     /// Takes `u` out of `v`'s use list, through the list's index when it is long.
     fn remove_use(&mut self, v: ValueId, u: Use) {
         let uses = &mut self.f.values[v.index()].uses;
-        if uses.len() > LONG_USE_LIST && !self.use_positions.contains_key(&v) {
-            let positions = uses.iter().enumerate().map(|(i, &x)| (x, i as u32)).collect();
-            self.use_positions.insert(v, positions);
-        }
-        let positions = self.use_positions.get_mut(&v);
-        let at = match positions {
-            Some(p) => p.remove(&u).map(|i| i as usize),
-            None => uses.iter().position(|&x| x == u),
+        let at = match self.use_positions.get_mut(&v) {
+            Some(Some(positions)) => positions.remove(&u).map(|i| i as usize),
+            Some(slot @ None) => {
+                let mut positions: FxHashMap<Use, u32> =
+                    uses.iter().enumerate().map(|(i, &x)| (x, i as u32)).collect();
+                let at = positions.remove(&u).map(|i| i as usize);
+                *slot = Some(positions);
+                at
+            }
+            None => {
+                if uses.len() > LONG_USE_LIST {
+                    self.use_positions.insert(v, None);
+                }
+                uses.iter().position(|&x| x == u)
+            }
         };
         let Some(at) = at else { return };
         uses.swap_remove(at);
-        if let (Some(p), Some(&moved)) = (self.use_positions.get_mut(&v), uses.get(at)) {
+        if let (Some(Some(p)), Some(&moved)) = (self.use_positions.get_mut(&v), uses.get(at)) {
             p.insert(moved, at as u32);
         }
     }
