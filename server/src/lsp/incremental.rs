@@ -537,7 +537,7 @@ impl Patch {
         new_op.parent = old_op.parent;
         new_op.comments = old_op.comments.clone();
         new_op.results = old_op.results.clone();
-        let mut touched: Vec<ValueId> = operand_uses(old_op, op).into_iter().map(|u| u.0).collect();
+        let mut touched: Vec<ValueId> = old_op.operands().filter_map(|(_, r)| r.id).collect();
         let mut late = Vec::new();
         let use_at = spans.ops[op.index()].whole.start;
         for (arg, a) in new_op.args.iter_mut().enumerate() {
@@ -565,7 +565,14 @@ impl Patch {
                 resolve(r, item.map_or(arg_spans.value, |j| arg_spans.items[j as usize]));
             }
         }
+        // The op is replaced whole but for its arguments, which go in through the IR's editor so
+        // that the use lists follow them.
+        let args = std::mem::replace(&mut new_op.args, f.op(op).args.clone());
         let old_op = std::mem::replace(&mut f.ops[op.index()], new_op);
+        f.edit()
+            .edit_args(op, |a| *a = args)
+            .expect("the op is live and its operands were resolved through the symbols");
+        touched.extend(f.op(op).operands().filter_map(|(_, r)| r.id));
         let same = same_types && same_meaning(&old_op, f.op(op));
         if old_op.name() != f.op(op).name()
             && let Some(counts) = m.op_names.get_mut().map(|c| &mut c[fi])
@@ -577,14 +584,7 @@ impl Patch {
                 counts.insert(new.into(), 1);
             }
         }
-        for v in &mut touched {
-            let uses = &mut f.values[v.index()].uses;
-            uses.retain(|u| !matches!(u, Use::Operand { op: o, .. } if *o == op));
-        }
-        for (v, u) in operand_uses(f.op(op), op) {
-            f.values[v.index()].uses.push(u);
-            touched.push(v);
-        }
+        // Use lists stay in program order, as a fresh analysis lists them.
         touched.sort_unstable();
         touched.dedup();
         for v in touched {
@@ -644,11 +644,4 @@ impl Patch {
             old_types,
         })
     }
-}
-
-/// The values an operation reads, with the use each read is.
-fn operand_uses(o: &mil_ir::Operation, op: OpId) -> Vec<(ValueId, Use)> {
-    o.operands()
-        .filter_map(|(slot, r)| Some((r.id?, slot.of(op))))
-        .collect()
 }
