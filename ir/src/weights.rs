@@ -98,11 +98,6 @@ impl MemoryWeights {
         Some((*info, bytes))
     }
 
-    /// Whether no weight is held.
-    pub fn is_empty(&self) -> bool {
-        self.blobs.is_empty()
-    }
-
     fn found(&self, blob: &BlobRef) -> Result<(BlobInfo, &[u8]), WeightProblem> {
         self.get(blob).ok_or_else(|| {
             (

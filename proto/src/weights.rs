@@ -4,7 +4,7 @@
 
 use crate::blob::{BlobError, BlobReader, BlobRecord, BlobWriter};
 use mil_ir::weights::{BlobInfo, MEMORY_PATH, MemoryWeights, Weights};
-use mil_ir::{BlobRef, Code, ConstData, Operand, Program, TypedValue, codes};
+use mil_ir::{BlobRef, ConstData, Operand, Program, TypedValue, codes};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 pub const MODEL_PATH_PREFIX: &str = "@model_path/";
 
 /// Why a BLOBFILE path names no usable weight file: the diagnostic code and message to report.
-pub type WeightFileProblem = (Code, String);
+pub type WeightFileProblem = mil_ir::weights::WeightProblem;
 
 /// What a path turned out to name.
 enum Resolved {
