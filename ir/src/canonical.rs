@@ -12,6 +12,9 @@
 //!   `tensor<fp16, [1, 2]>` becomes `val = tensor<fp16, [1, 2]>([[0x0p+0, 0x0p+0]])`).
 //!
 //! Floats need no rewriting here: the IR holds their values, which the printer writes in hex.
+//!
+//! Every change goes through the IR's [`Editor`], so use lists, symbols and op names stay
+//! consistent without recomputing them.
 
 use crate::constant::{ConstData, TypedValue};
 use crate::mutate::Editor;
