@@ -484,6 +484,31 @@ fn operands_with_erased_or_unresolved_values_are_refused() {
         e.insert(Place::After(relu), op),
         Err(EditError::NoSuchValue(erased_value))
     );
+    // Ids that never existed are refused, not indexed.
+    let (nowhere, no_value) = (OpId(9999), ValueId(9999));
+    assert_eq!(e.erase(nowhere), Err(EditError::NoSuchOp(nowhere)));
+    let at_nowhere = NewOp::new("relu").result("t", Type::tensor(DType::Fp16, &[1, 2]));
+    assert_eq!(
+        e.insert(Place::Before(nowhere), at_nowhere.clone()),
+        Err(EditError::NoSuchOp(nowhere))
+    );
+    let block = mil_ir::BlockId(9999);
+    assert_eq!(
+        e.insert(Place::End(block), at_nowhere),
+        Err(EditError::NoSuchBlock(block))
+    );
+    assert_eq!(
+        e.replace_all_uses(no_value, r),
+        Err(EditError::NoSuchValue(no_value))
+    );
+    let bad = Operand::Value(mil_ir::ValueRef {
+        name: "v".into(),
+        id: Some(no_value),
+    });
+    assert_eq!(
+        e.edit_args(relu, |args| args[0].value = bad),
+        Err(EditError::NoSuchValue(no_value))
+    );
     drop(e);
     check(f);
 }
