@@ -223,6 +223,32 @@ fn linear_becomes_conv_between_reshapes() {
 }
 
 #[test]
+fn diagnostics_on_a_rewritten_op_point_at_the_statement_it_came_from() {
+    let (mut p, mut map) = parse(LINEAR);
+    let f = &mut p.functions[0];
+    let relu = op_named(f, "r");
+    let y = f.lookup("y").unwrap();
+    let mut e = f.edit().rewriting(&mut map.functions[0], RewriteId("test"));
+    let unknown = NewOp::new("frobnicate").arg("x", e.operand(y));
+    let unknown = unknown.result("r", Type::tensor(DType::Fp16, &[1, 2]));
+    let new = e.replace(relu, unknown).unwrap();
+    drop(e);
+    let statement = map.functions[0].statement(new).unwrap();
+    assert_eq!(
+        &LINEAR[statement.range()],
+        r#"tensor<fp16, [1, 2]> r = relu(x = y)[name = string("r")]"#
+    );
+    let found = mil_ir::typecheck::check(&p, &map);
+    assert!(
+        found.iter().any(|d| d.message.contains("frobnicate")),
+        "{found:?}"
+    );
+    for d in &found {
+        assert_eq!(d.span, statement, "{d:?}");
+    }
+}
+
+#[test]
 fn a_cast_goes_before_an_op_and_takes_over_its_input() {
     let (mut p, _) = parse(LINEAR);
     let f = &mut p.functions[0];
