@@ -80,9 +80,11 @@ pub fn diagnostic(fi: &Finding, f: &mil_ir::Function, spans: &FunctionSpans) -> 
     Diagnostic::new(fi.rule.code, span, message)
 }
 
-/// The op's kind (where a reader's eye goes), or the whole statement.
+/// The op's kind (where a reader's eye goes), or the whole statement; for an op made by a
+/// rewrite, the statement it came from.
 fn op_span(spans: &FunctionSpans, op: usize) -> Span {
-    spans.ops.get(op).map_or(spans.name, |s| {
+    let rewritten = || spans.statement(mil_ir::OpId(op as u32)).unwrap_or(spans.name);
+    spans.ops.get(op).map_or_else(rewritten, |s| {
         if s.kind == Span::default() {
             s.whole
         } else {

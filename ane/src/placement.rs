@@ -426,17 +426,9 @@ fn estimates(
 
 /// Pushes an edge `(producer, id)` for each op whose results op `id` reads, in argument order.
 fn push_edges(f: &Function, op: &mil_ir::Operation, id: OpId, edges: &mut Vec<(OpId, OpId)>) {
-    for a in &op.args {
-        let items = match &a.value {
-            mil_ir::Operand::Tuple(items) => items.as_slice(),
-            one => std::slice::from_ref(one),
-        };
-        for item in items {
-            if let mil_ir::Operand::Value(r) = item
-                && let Some(producer) = r.id.and_then(|v| crate::tensor::defining_op(f, v))
-            {
-                edges.push((producer, id));
-            }
+    for (_, r) in op.operands() {
+        if let Some(producer) = r.id.and_then(|v| crate::tensor::defining_op(f, v)) {
+            edges.push((producer, id));
         }
     }
 }

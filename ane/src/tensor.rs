@@ -101,14 +101,10 @@ pub fn defining_op(f: &Function, v: ValueId) -> Option<OpId> {
 
 /// Whether an operand is known when the model is compiled: an inline literal or a `const` op's result.
 pub fn is_constant(f: &Function, operand: &Operand) -> bool {
-    match operand {
-        Operand::Const(_) => true,
-        Operand::Value(r) => {
-            r.id.and_then(|v| defining_op(f, v))
-                .is_some_and(|op| f.op(op).kind == "const")
-        }
-        Operand::Tuple(items) => items.iter().all(|o| is_constant(f, o)),
-    }
+    operand.values().all(|(_, r)| {
+        r.id.and_then(|v| defining_op(f, v))
+            .is_some_and(|op| f.op(op).kind == "const")
+    })
 }
 
 /// The elements an operand holds when it is a constant (an inline literal or a `const` op's `val`).

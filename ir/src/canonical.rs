@@ -12,12 +12,13 @@
 //!   `tensor<fp16, [1, 2]>` becomes `val = tensor<fp16, [1, 2]>([[0x0p+0, 0x0p+0]])`).
 //!
 //! Floats need no rewriting here: the IR holds their values, which the printer writes in hex.
+//!
+//! Every change goes through the IR's [`Editor`], so use lists, symbols and op names stay
+//! consistent without recomputing them.
 
-use rustc_hash::{FxHashMap, FxHashSet};
-
-use crate::constant::{ConstData, Elements, TypedValue};
-use crate::program::{Attribute, Function, OpId, Operation, Program};
-use crate::types::{DType, Type};
+use crate::constant::{ConstData, TypedValue};
+use crate::mutate::Editor;
+use crate::program::{Argument, Attribute, OpId, Program};
 
 /// The largest tensor a single-element `const` is broadcast to (in elements); a larger declared
 /// shape is left for the verifier to report rather than allocated.
@@ -28,38 +29,60 @@ pub fn canonicalize(p: &mut Program) {
     sort_attributes(&mut p.attributes);
     for f in &mut p.functions {
         sort_attributes(&mut f.attributes);
-        let rank0_names = p.version == "1.0" || uses_rank0_names(f);
-        name_unnamed_ops(f, rank0_names);
-        for op in &mut f.ops {
-            key_positional_arguments(op, &f.opset);
-            op.args.sort_by(|a, b| a.key.cmp(&b.key));
-            sort_attributes(&mut op.attributes);
+        let opset = f.opset.clone();
+        let mut editor = f.edit();
+        if p.version == "1.0" {
+            editor.spell_names_as_rank0(true);
         }
-        for i in 0..f.ops.len() {
-            broadcast_scalar_const(f, OpId(i as u32));
+        let order = editor.function().walk_ops();
+        name_unnamed_ops(&mut editor, &order);
+        for &op in &order {
+            let o = editor.function().op(op);
+            let keys = positional_keys(&o.kind, o.opset.as_deref().unwrap_or(&opset), &o.args);
+            let sorted = o.args.is_sorted_by(|a, b| a.key <= b.key);
+            if !keys.is_empty() || !sorted {
+                edit(editor.edit_args(op, |args| {
+                    for (i, key) in keys {
+                        args[i].key = Some(key.into());
+                    }
+                    args.sort_by(|a, b| a.key.cmp(&b.key));
+                }));
+            }
+            if !editor
+                .function()
+                .op(op)
+                .attributes
+                .is_sorted_by(|a, b| a.key <= b.key)
+            {
+                edit(editor.edit_attributes(op, |a| sort_attributes(a)));
+            }
+            broadcast_scalar_const(&mut editor, op);
         }
-        f.recompute_uses();
     }
 }
 
-/// Gives each positional argument the key of the catalogue input at its position, when the op is
+/// Unwraps an edit of an op taken from the function's own walk, which is live.
+fn edit<T>(result: Result<T, crate::mutate::EditError>) -> T {
+    result.expect("the op was walked to, so it is live")
+}
+
+/// The keys of the catalogue inputs at the positions of positional arguments, when the op is
 /// known in its opset and that key is not given elsewhere.
-fn key_positional_arguments(op: &mut Operation, function_opset: &str) {
-    let opset = op.opset.as_deref().unwrap_or(function_opset);
-    let Ok(version) = crate::catalogue::lookup(&op.kind, opset) else {
-        return;
+fn positional_keys(kind: &str, opset: &str, args: &[Argument]) -> Vec<(usize, &'static str)> {
+    let Ok(version) = crate::catalogue::lookup(kind, opset) else {
+        return Vec::new();
     };
-    for i in 0..op.args.len() {
-        if op.args[i].key.is_some() {
-            continue;
-        }
-        let Some(input) = version.inputs.get(i) else {
+    let mut keys = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        let Some(input) = version.inputs.get(i).filter(|_| a.key.is_none()) else {
             continue;
         };
-        if op.args.iter().all(|a| a.key.as_deref() != Some(input.name)) {
-            op.args[i].key = Some(input.name.into());
+        let given = |k: &str| args.iter().any(|a| a.key.as_deref() == Some(k));
+        if !given(input.name) && keys.iter().all(|&(_, k)| k != input.name) {
+            keys.push((i, input.name));
         }
     }
+    keys
 }
 
 /// Sorts attributes by key; the sort is stable, so duplicate keys keep their order.
@@ -67,78 +90,31 @@ fn sort_attributes(attributes: &mut [Attribute]) {
     attributes.sort_by(|a, b| a.key.cmp(&b.key));
 }
 
-/// Whether some op of `f` spells its name the program(1.0) way, `tensor<string, []>("...")`.
-fn uses_rank0_names(f: &Function) -> bool {
-    f.ops.iter().any(|op| {
-        op.attribute("name").is_some_and(
-            |v| matches!(&v.ty, Type::Tensor { dtype: DType::String, shape } if shape.is_empty()),
-        )
-    })
-}
-
-/// Gives every op without a `name` attribute a name unique within the function.
-fn name_unnamed_ops(f: &mut Function, rank0: bool) {
-    let mut taken: FxHashSet<String> = f
-        .ops
-        .iter()
-        .filter_map(|op| op.name())
-        .map(str::to_owned)
-        .collect();
-    // The next number to try for `<kind>_<n>`, per kind, so naming stays linear.
-    let mut next_by_kind: FxHashMap<crate::Name, usize> = FxHashMap::default();
-    for id in f.walk_ops() {
-        let op = f.op(id);
+/// Gives every op without a `name` attribute a name unique within the function: its first
+/// output's, or `<kind>_<n>` for an op without outputs.
+fn name_unnamed_ops(editor: &mut Editor, order: &[OpId]) {
+    for &id in order {
+        let op = editor.function().op(id);
         if op.attribute("name").is_some() || op.is_runtime_boundary() {
             continue;
         }
-        let name = match op.results.first() {
-            Some(&first) => unique(&taken, &f.value(first).name),
+        let named = match op.results.first() {
+            Some(&first) => {
+                let base = editor.function().value(first).name.clone();
+                editor.set_op_name(id, &base)
+            }
             None => {
-                let next = next_by_kind.entry(op.kind.clone()).or_insert(0);
-                let (name, n) = numbered(&taken, &op.kind, *next);
-                *next = n + 1;
-                name
+                let kind = op.kind.clone();
+                editor.set_numbered_op_name(id, &kind)
             }
         };
-        taken.insert(name.clone());
-        let value = if rank0 {
-            TypedValue {
-                ty: Type::tensor(DType::String, &[]),
-                data: ConstData::Tensor(Elements::Str(vec![name])),
-            }
-        } else {
-            TypedValue::string(&name)
-        };
-        f.ops[id.index()].attributes.push(Attribute {
-            key: "name".into(),
-            value,
-        });
-    }
-}
-
-/// `base` itself if it is free, else the first free `base_<n>` for n = 1, 2, ...
-fn unique(taken: &FxHashSet<String>, base: &str) -> String {
-    if taken.contains(base) {
-        numbered(taken, base, 1).0
-    } else {
-        base.to_owned()
-    }
-}
-
-/// The first free `stem_<n>` counting n up from `from`, with the n it took.
-fn numbered(taken: &FxHashSet<String>, stem: &str, from: usize) -> (String, usize) {
-    let mut n = from;
-    loop {
-        let candidate = format!("{stem}_{n}");
-        if !taken.contains(&candidate) {
-            return (candidate, n);
-        }
-        n += 1;
+        edit(named);
     }
 }
 
 /// Spells a single-element `val` of a `const` as the full tensor its result declares.
-fn broadcast_scalar_const(f: &mut Function, id: OpId) {
+fn broadcast_scalar_const(editor: &mut Editor, id: OpId) {
+    let f = editor.function();
     let op = f.op(id);
     let [result] = op.results[..] else {
         return;
@@ -166,18 +142,22 @@ fn broadcast_scalar_const(f: &mut Function, id: OpId) {
         ty: declared.clone(),
         data: ConstData::Tensor(full),
     };
-    if let Some(a) = f.ops[id.index()].attributes.iter_mut().find(|a| a.key == "val") {
-        a.value = full;
-    }
+    edit(editor.edit_attributes(id, |attributes| {
+        if let Some(a) = attributes.iter_mut().find(|a| a.key == "val") {
+            a.value = full;
+        }
+    }));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Use;
+    use crate::constant::Elements;
     use crate::printer::print_program;
     use crate::printer::testing::*;
     use crate::program::Operand;
+    use crate::types::{DType, Type};
     use expect_test::expect;
     use half::f16;
 
@@ -279,7 +259,7 @@ mod tests {
             }]
         );
         let two = f.lookup("two").unwrap();
-        let two_args: Vec<u32> = f
+        let mut two_args: Vec<u32> = f
             .value(two)
             .uses
             .iter()
@@ -288,6 +268,7 @@ mod tests {
                 Use::Output { .. } => None,
             })
             .collect();
+        two_args.sort();
         assert_eq!(two_args, vec![1, 2]);
         assert!(matches!(&f.op(mul).args[1].value, Operand::Value(r) if r.name == "two"));
     }

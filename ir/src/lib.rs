@@ -10,6 +10,7 @@ pub mod constant;
 pub mod diagnostic;
 pub mod float;
 pub mod infer;
+pub mod mutate;
 pub mod printer;
 pub mod program;
 pub mod source_map;
@@ -17,13 +18,17 @@ pub mod span;
 pub mod typecheck;
 pub mod types;
 pub mod verify;
+pub mod weights;
 
 pub use constant::{BlobRef, ConstData, Elements, Literal, TypedValue};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, codes};
+pub use mutate::{EditError, Editor, NewOp, Place, RewriteId};
 pub use program::{
-    Argument, Attribute, Block, BlockId, Function, Name, OpId, Operand, Operation, Program, Results, Use,
-    Value, ValueDef, ValueId, ValueRef,
+    Argument, Attribute, Block, BlockId, Function, Name, OpId, Operand, Operation, Program, Results, Slot,
+    Use, Value, ValueDef, ValueId, ValueRef,
 };
-pub use source_map::{ArgSpans, AttrSpans, BlockSpans, FunctionSpans, OpSpans, SourceMap, ValueSpans};
+pub use source_map::{
+    ArgSpans, AttrSpans, BlockSpans, FunctionSpans, OpSpans, Provenance, SourceMap, ValueSpans,
+};
 pub use span::{ColumnUnit, LineIndex, Position, Span};
 pub use types::{DType, DTypeKind, Dim, Type};

@@ -453,16 +453,8 @@ pub(crate) mod testing {
                 .enumerate()
                 .map(|(i, (ty, name))| self.define(ty.clone(), name, ValueDef::Result(id, i as u32)))
                 .collect();
-            self.f.push_op(Operation {
-                kind: kind.into(),
-                opset: None,
-                args,
-                attributes,
-                results,
-                blocks: Vec::new(),
-                parent: block,
-                comments: Vec::new(),
-            });
+            self.f
+                .push_op(Operation::new(kind.into(), args, attributes, results, block));
             self.f.blocks[block.index()].ops.push(id);
             id
         }

@@ -113,7 +113,7 @@ pub enum ValueDef {
 }
 
 /// A place a value is used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Use {
     /// Argument `arg` of `op`; `item` is the position inside a tuple argument.
     Operand {
@@ -166,6 +166,71 @@ pub enum Operand {
     Tuple(Vec<Operand>),
 }
 
+impl Operand {
+    /// The values this operand reads: itself when it is a value, each value item of a tuple with
+    /// its index, nothing for a constant.
+    pub fn values(&self) -> impl Iterator<Item = (Option<u32>, &ValueRef)> {
+        let (plain, items) = match self {
+            Operand::Value(r) => (Some(r), &[][..]),
+            Operand::Tuple(items) => (None, &items[..]),
+            Operand::Const(_) => (None, &[][..]),
+        };
+        let items = items.iter().enumerate().filter_map(|(i, o)| match o {
+            Operand::Value(r) => Some((Some(i as u32), r)),
+            Operand::Const(_) | Operand::Tuple(_) => None,
+        });
+        plain.map(|r| (None, r)).into_iter().chain(items)
+    }
+
+    /// The reference this operand holds at `item` (itself for `None`, a tuple item for `Some`),
+    /// when that is a value.
+    pub fn value_at_mut(&mut self, item: Option<u32>) -> Option<&mut ValueRef> {
+        let operand = match (self, item) {
+            (Operand::Tuple(items), Some(i)) => items.get_mut(i as usize)?,
+            (o, None) => o,
+            (_, Some(_)) => return None,
+        };
+        match operand {
+            Operand::Value(r) => Some(r),
+            Operand::Const(_) | Operand::Tuple(_) => None,
+        }
+    }
+
+    /// [`Operand::values`], each reference open to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = (Option<u32>, &mut ValueRef)> {
+        let (plain, items) = match self {
+            Operand::Value(r) => (Some(r), &mut [][..]),
+            Operand::Tuple(items) => (None, &mut items[..]),
+            Operand::Const(_) => (None, &mut [][..]),
+        };
+        let items = items.iter_mut().enumerate().filter_map(|(i, o)| match o {
+            Operand::Value(r) => Some((Some(i as u32), r)),
+            Operand::Const(_) | Operand::Tuple(_) => None,
+        });
+        plain.map(|r| (None, r)).into_iter().chain(items)
+    }
+}
+
+/// Where an operation reads a value: argument `arg`, and `item` inside it when it is a tuple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Slot {
+    /// Index into the op's arguments.
+    pub arg: u32,
+    /// Index into a tuple argument.
+    pub item: Option<u32>,
+}
+
+impl Slot {
+    /// The use this slot is in operation `op`.
+    pub fn of(self, op: OpId) -> Use {
+        Use::Operand {
+            op,
+            arg: self.arg,
+            item: self.item,
+        }
+    }
+}
+
 /// `key = operand`; the key is `None` for a positional argument (hand-written files).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Argument {
@@ -197,6 +262,26 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// An op of `kind` in block `parent`, without a pinned opset, nested blocks or comments.
+    pub fn new(
+        kind: Name,
+        args: Vec<Argument>,
+        attributes: Vec<Attribute>,
+        results: Results,
+        parent: BlockId,
+    ) -> Self {
+        Operation {
+            kind,
+            opset: None,
+            args,
+            attributes,
+            results,
+            blocks: Vec::new(),
+            parent,
+            comments: Vec::new(),
+        }
+    }
+
     /// The argument bound to input `key`.
     pub fn arg(&self, key: &str) -> Option<&Operand> {
         self.args
@@ -213,6 +298,38 @@ impl Operation {
     /// The op's `name` attribute.
     pub fn name(&self) -> Option<&str> {
         self.attribute("name")?.as_str()
+    }
+
+    /// Every value the op reads through its arguments, plain or as a tuple item, with where it is
+    /// read (resolved or not), in argument order.
+    pub fn operands(&self) -> impl Iterator<Item = (Slot, &ValueRef)> {
+        self.args.iter().enumerate().flat_map(|(arg, a)| {
+            a.value.values().map(move |(item, r)| {
+                (
+                    Slot {
+                        arg: arg as u32,
+                        item,
+                    },
+                    r,
+                )
+            })
+        })
+    }
+
+    /// [`Operation::operands`], each reference open to change (its use lists are then the
+    /// caller's to keep; [`crate::mutate::Editor`] does).
+    pub fn operands_mut(&mut self) -> impl Iterator<Item = (Slot, &mut ValueRef)> {
+        self.args.iter_mut().enumerate().flat_map(|(arg, a)| {
+            a.value.values_mut().map(move |(item, r)| {
+                (
+                    Slot {
+                        arg: arg as u32,
+                        item,
+                    },
+                    r,
+                )
+            })
+        })
     }
 
     /// Whether the op is one of those with which Core ML's runtime wraps a program's inputs and
@@ -337,22 +454,9 @@ fn each_use(
     }
     for &op_id in order {
         let op = &ops[op_id.index()];
-        for (arg, a) in op.args.iter().enumerate() {
-            let operand = |item: Option<usize>| Use::Operand {
-                op: op_id,
-                arg: arg as u32,
-                item: item.map(|i| i as u32),
-            };
-            match &a.value {
-                Operand::Value(ValueRef { id: Some(id), .. }) => f(*id, operand(None)),
-                Operand::Tuple(items) => {
-                    for (item, o) in items.iter().enumerate() {
-                        if let Operand::Value(ValueRef { id: Some(id), .. }) = o {
-                            f(*id, operand(Some(item)));
-                        }
-                    }
-                }
-                Operand::Value(_) | Operand::Const(_) => {}
+        for (slot, r) in op.operands() {
+            if let Some(id) = r.id {
+                f(id, slot.of(op_id));
             }
         }
         for &b in &op.blocks {

@@ -2,9 +2,15 @@
 //!
 //! Kept beside the IR rather than inside it, indexed by the same ids, so that every editor
 //! feature (diagnostics, hover, definition, references, rename) is answered from one table.
+//!
+//! An op made by a rewrite has no text of its own: instead of spans it has a [`Provenance`] (the
+//! rewrite and the op it stands for), and [`FunctionSpans::statement`] answers for it with the
+//! statement it came from, so that a diagnostic on a rewritten op points at what the user wrote.
 
+use crate::mutate::RewriteId;
 use crate::program::{BlockId, Function, OpId, Use, ValueId};
 use crate::span::Span;
+use rustc_hash::FxHashMap;
 
 /// The spans of a whole program.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -36,6 +42,20 @@ pub struct FunctionSpans {
     pub ops: Vec<OpSpans>,
     /// By [`BlockId`].
     pub blocks: Vec<BlockSpans>,
+    /// The ops made by a rewrite, which have no spans of their own.
+    pub provenance: FxHashMap<OpId, Provenance>,
+}
+
+/// Where an op made by a rewrite comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// The rewrite that made it.
+    pub rewrite: RewriteId,
+    /// The op it replaced or was made for (which may itself be gone since).
+    pub replaced: OpId,
+    /// The statement in the source text it comes from: the replaced op's, or, when that op was
+    /// itself made by a rewrite, the statement that op came from.
+    pub statement: Span,
 }
 
 /// Where a value is defined.
@@ -100,6 +120,28 @@ pub struct BlockSpans {
 }
 
 impl FunctionSpans {
+    /// The statement `op` stands for in the text: its own, or for an op made by a rewrite, the
+    /// statement of the op it came from.
+    pub fn statement(&self, op: OpId) -> Option<Span> {
+        match self.provenance.get(&op) {
+            Some(p) => Some(p.statement),
+            None => self.ops.get(op.index()).map(|s| s.whole),
+        }
+    }
+
+    /// Records that `rewrite` made `op` for `replaced`.
+    pub fn record_rewrite(&mut self, op: OpId, replaced: OpId, rewrite: RewriteId) {
+        let statement = self.statement(replaced).unwrap_or_default();
+        self.provenance.insert(
+            op,
+            Provenance {
+                rewrite,
+                replaced,
+                statement,
+            },
+        );
+    }
+
     /// Where a use of a value is written.
     pub fn use_span(&self, u: Use) -> Option<Span> {
         match u {

@@ -20,10 +20,16 @@ pub fn verify(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
     out
 }
 
-/// The span of attribute `key` of an op, if known.
+/// The span of attribute `key` of an op, if known; for an op made by a rewrite, the statement it
+/// came from.
 fn attr_value_span(f: &Function, spans: &FunctionSpans, op: usize, key: &str) -> Span {
+    let Some(op_spans) = spans.ops.get(op) else {
+        return spans
+            .statement(crate::program::OpId(op as u32))
+            .unwrap_or_default();
+    };
     let idx = f.ops[op].attributes.iter().position(|a| a.key == key);
-    idx.and_then(|i| spans.ops.get(op)?.attributes.get(i).map(|a| a.value))
+    idx.and_then(|i| op_spans.attributes.get(i).map(|a| a.value))
         .unwrap_or_default()
 }
 

@@ -57,12 +57,7 @@ pub fn dtype_code(dtype: DType) -> Option<u32> {
     DTYPE_CODES.iter().find(|(_, d)| *d == dtype).map(|(c, _)| *c)
 }
 
-/// The payload size of `elements` values of `dtype` in bytes: `ceil(elements * bits / 8)`, sub-byte
-/// types packed. `None` for strings or when the size does not fit a `u64`.
-pub fn payload_size(dtype: DType, elements: u64) -> Option<u64> {
-    let bits = elements.checked_mul(u64::from(dtype.bits()?))?;
-    Some(bits.div_ceil(8))
-}
+pub use mil_ir::weights::payload_size;
 
 /// A blob's metadata record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

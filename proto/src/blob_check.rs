@@ -4,13 +4,13 @@
 //! to the folder holding the `.mil` file (`@model_path`; a path without it is relative to that folder
 //! too) and the offset of a blob's metadata record. Only the 64-byte records are read, never payloads.
 
-use crate::blob::{BlobError, BlobReader, dtype_code, payload_size};
+use crate::blob::{dtype_code, payload_size};
 use crate::weights::{WeightFileProblem, WeightFiles};
+use mil_ir::weights::Weights;
 use mil_ir::{
     Attribute, BlobRef, ConstData, Diagnostic, Dim, Operand, Program, SourceMap, Span, TypedValue, codes,
 };
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 
 /// Checks every BLOBFILE reference of `program` (in op attributes, inline arguments, tuple items, and
@@ -22,7 +22,13 @@ use std::path::Path;
 /// ([`codes::BLOB_BAD_RECORD`]), and records whose dtype ([`codes::BLOB_DTYPE`]) or size
 /// ([`codes::BLOB_SIZE`]) differ from the declared type.
 pub fn check_blobs(program: &Program, map: &SourceMap, model_dir: &Path) -> Vec<Diagnostic> {
-    let mut checker = Checker::new(model_dir);
+    check_blobs_in(program, map, &mut WeightFiles::new(model_dir))
+}
+
+/// [`check_blobs`] against the weights of `weights` (the weight files of a model folder, weights
+/// made in memory), which is all it reads.
+pub fn check_blobs_in(program: &Program, map: &SourceMap, weights: &mut dyn Weights) -> Vec<Diagnostic> {
+    let mut checker = Checker::new(weights);
     checker.attributes(&program.attributes, &map.attributes);
     for (i, f) in program.functions.iter().enumerate() {
         let spans = map.functions.get(i);
@@ -52,17 +58,17 @@ pub fn check_blobs(program: &Program, map: &SourceMap, model_dir: &Path) -> Vec<
     checker.finish()
 }
 
-struct Checker {
-    files: WeightFiles,
+struct Checker<'w> {
+    files: &'w mut dyn Weights,
     diagnostics: Vec<Diagnostic>,
     /// Weight path that names no usable file → (its diagnostic's index, how many references name it).
     bad_files: HashMap<String, (usize, usize)>,
 }
 
-impl Checker {
-    fn new(model_dir: &Path) -> Checker {
+impl<'w> Checker<'w> {
+    fn new(files: &'w mut dyn Weights) -> Checker<'w> {
         Checker {
-            files: WeightFiles::new(model_dir),
+            files,
             diagnostics: Vec::new(),
             bad_files: HashMap::new(),
         }
@@ -82,8 +88,8 @@ impl Checker {
             *count += 1;
             return;
         }
-        let checked = match self.files.open(&blob.path) {
-            Ok(file) => check_record(file, value, blob),
+        let checked = match self.files.store(&blob.path) {
+            Ok(()) => check_record(self.files, value, blob),
             Err(problem) => {
                 self.bad_files
                     .insert(blob.path.clone(), (self.diagnostics.len(), 1));
@@ -111,7 +117,7 @@ impl Checker {
 
 /// Reads the record a reference names and compares it with the declared type.
 pub(crate) fn check_record(
-    file: &mut BlobReader<File>,
+    weights: &mut dyn Weights,
     value: &TypedValue,
     blob: &BlobRef,
 ) -> Result<(), WeightFileProblem> {
@@ -127,12 +133,9 @@ pub(crate) fn check_record(
         Some(code) => format!("{declared} (code {code})"),
         None => format!("{declared}, which a weight file cannot hold"),
     };
-    let record = file.record(offset).map_err(|e| match e {
-        BlobError::UnknownDType { code, .. } => (
-            codes::BLOB_DTYPE,
-            format!("the blob at offset {offset} has unknown dtype code {code}; {ty} needs {expected_code}"),
-        ),
-        e => (codes::BLOB_BAD_RECORD, format!("BLOBFILE offset {offset}: {e}")),
+    let record = weights.record(blob).map_err(|(code, message)| match code {
+        codes::BLOB_DTYPE => (code, format!("{message}; {ty} needs {expected_code}")),
+        _ => (code, message),
     })?;
     if record.dtype != declared {
         return Err((

@@ -1,11 +1,13 @@
 //! MIL program → `.mlpackage`: the weight references are checked, the program converted, its
 //! weights streamed into the new package's weight file, and the package moved into place only
-//! when all of it succeeded.
+//! when all of it succeeded. The check and the conversion read weights through one store, so each
+//! weight file is opened once, each record read once and each payload once.
 
-use crate::blob_check::check_blobs;
+use crate::blob_check::check_blobs_in;
 use crate::package::{PackageError, PackageWriter};
 use crate::to_proto::to_proto;
 use crate::weights::WeightFiles;
+use mil_ir::weights::Weights;
 use mil_ir::{Diagnostic, Program, Severity, SourceMap, codes};
 use std::fmt;
 use std::path::Path;
@@ -49,7 +51,18 @@ pub fn compile(
     model_dir: &Path,
     target: &Path,
 ) -> Result<Vec<Diagnostic>, CompileError> {
-    let mut diagnostics = check_blobs(program, map, model_dir);
+    compile_with(program, map, &mut WeightFiles::new(model_dir), target)
+}
+
+/// [`compile`] with the weights of `weights` (the weight files of the model folder and the
+/// weights a rewrite made in memory), which is all it reads.
+pub fn compile_with(
+    program: &Program,
+    map: &SourceMap,
+    weights: &mut dyn Weights,
+    target: &Path,
+) -> Result<Vec<Diagnostic>, CompileError> {
+    let mut diagnostics = check_blobs_in(program, map, weights);
     for d in &mut diagnostics {
         if d.code == codes::BLOB_FILE_MISSING {
             d.severity = Severity::Error;
@@ -59,8 +72,7 @@ pub fn compile(
         return Err(CompileError::Program(diagnostics));
     }
     let mut package = PackageWriter::create(target)?;
-    let mut weights = WeightFiles::new(model_dir);
-    match to_proto(program, map, &mut weights, package.blobs()?) {
+    match to_proto(program, map, weights, package.blobs()?) {
         Ok(model) => {
             package.commit(&model)?;
             Ok(diagnostics)

@@ -1,17 +1,20 @@
 //! The weight files a program's BLOBFILE references name, found inside the model folder and opened
-//! once each.
+//! once each; with the weights a rewrite made in memory, the store every analysis, compile and
+//! decompile reads weights through ([`mil_ir::weights::Weights`]).
 
-use crate::blob::BlobReader;
-use mil_ir::{Code, codes};
+use crate::blob::{BlobError, BlobReader, BlobRecord, BlobWriter};
+use mil_ir::weights::{BlobInfo, MEMORY_PATH, MemoryWeights, Weights};
+use mil_ir::{BlobRef, ConstData, Operand, Program, TypedValue, codes};
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 
 /// The prefix Core ML replaces by the model's folder.
 pub const MODEL_PATH_PREFIX: &str = "@model_path/";
 
 /// Why a BLOBFILE path names no usable weight file: the diagnostic code and message to report.
-pub type WeightFileProblem = (Code, String);
+pub type WeightFileProblem = mil_ir::weights::WeightProblem;
 
 /// What a path turned out to name.
 enum Resolved {
@@ -21,13 +24,17 @@ enum Resolved {
     Problem(WeightFileProblem),
 }
 
-/// The weight files under one model folder (`@model_path`), each resolved and opened on first use.
+/// The weight files under one model folder (`@model_path`), each resolved and opened on first use
+/// and each record read once, and the weights made in memory.
 #[derive(Default)]
 pub struct WeightFiles {
     model_dir: PathBuf,
     canonical_dir: Option<PathBuf>,
     paths: HashMap<String, Resolved>,
     files: Vec<BlobReader<File>>,
+    /// (path, offset) → the record there, or why there is none.
+    records: HashMap<(String, u64), Result<BlobRecord, WeightFileProblem>>,
+    memory: MemoryWeights,
 }
 
 impl WeightFiles {
@@ -39,6 +46,29 @@ impl WeightFiles {
             canonical_dir: model_dir.canonicalize().ok(),
             ..WeightFiles::default()
         }
+    }
+
+    /// The weights made in memory, which BLOBFILE references to [`MEMORY_PATH`] name.
+    pub fn memory(&mut self) -> &mut MemoryWeights {
+        &mut self.memory
+    }
+
+    /// The record `blob` names in a weight file, read on the first call only.
+    fn file_record(&mut self, blob: &BlobRef) -> Result<BlobRecord, WeightFileProblem> {
+        let key = (blob.path.clone(), blob.offset);
+        if let Some(known) = self.records.get(&key) {
+            return known.clone();
+        }
+        let offset = blob.offset;
+        let record = self.open(&blob.path)?.record(offset).map_err(|e| match e {
+            BlobError::UnknownDType { code, .. } => (
+                codes::BLOB_DTYPE,
+                format!("the blob at offset {offset} has unknown dtype code {code}"),
+            ),
+            e => (codes::BLOB_BAD_RECORD, format!("BLOBFILE offset {offset}: {e}")),
+        });
+        self.records.insert(key, record.clone());
+        record
     }
 
     /// The weight file a BLOBFILE `path` names (`@model_path/weights/weight.bin`, or a path
@@ -103,9 +133,122 @@ impl WeightFiles {
     }
 }
 
+impl Weights for WeightFiles {
+    fn store(&mut self, path: &str) -> Result<(), WeightFileProblem> {
+        match path {
+            MEMORY_PATH => Ok(()),
+            _ => self.open(path).map(|_| ()),
+        }
+    }
+
+    fn record(&mut self, blob: &BlobRef) -> Result<BlobInfo, WeightFileProblem> {
+        if blob.path == MEMORY_PATH {
+            return self.memory.record(blob);
+        }
+        self.file_record(blob).map(|r| BlobInfo {
+            dtype: r.dtype,
+            size: r.size,
+            padding_bits: r.padding_bits,
+        })
+    }
+
+    fn payload(&mut self, blob: &BlobRef) -> Result<Box<dyn Read + '_>, WeightFileProblem> {
+        if blob.path == MEMORY_PATH {
+            return self.memory.payload(blob);
+        }
+        let record = self.file_record(blob)?;
+        let offset = blob.offset;
+        let file = self.open(&blob.path)?;
+        match file.payload(&record) {
+            Ok(reader) => Ok(Box::new(reader)),
+            Err(e) => Err((codes::BLOB_BAD_RECORD, format!("BLOBFILE offset {offset}: {e}"))),
+        }
+    }
+}
+
 fn not_a_weight_file(path: &str, why: String) -> Resolved {
     Resolved::Problem((
         codes::BLOB_BAD_RECORD,
         format!("`{path}` is not a weight file: {why}"),
     ))
+}
+
+/// Writes out the weights held in `memory` that `program` references: a weight of at most
+/// `inline_up_to` bytes becomes an inline tensor literal, the others are appended to `out`, the
+/// weight file BLOBFILE references will name by `path` (`@model_path/weights/weight.bin`), and
+/// their references now name it. A weight referenced twice is written once. Afterwards no
+/// reference of `program` names [`MEMORY_PATH`], so the printed text stands on its own.
+pub fn write_memory_weights<W: Write + Seek>(
+    program: &mut Program,
+    memory: &MemoryWeights,
+    inline_up_to: u64,
+    path: &str,
+    out: &mut BlobWriter<W>,
+) -> Result<(), WeightFileProblem> {
+    let mut written: HashMap<u64, u64> = HashMap::new();
+    let mut result = Ok(());
+    each_value_mut(program, |value| {
+        let ConstData::Blob(blob) = &value.data else {
+            return;
+        };
+        let Some((info, bytes)) = memory.get(blob) else {
+            return;
+        };
+        let elements = info.elements();
+        if info.size <= inline_up_to {
+            match crate::raw::decode(bytes, info.dtype, elements) {
+                Some(e) => value.data = ConstData::Tensor(e),
+                None => {
+                    result = Err(not_storable(format!(
+                        "weight {} cannot be read as {}",
+                        blob.offset, value.ty
+                    )))
+                }
+            }
+            return;
+        }
+        let offset = match written.get(&blob.offset) {
+            Some(&offset) => offset,
+            None => match out.append_bytes(info.dtype, elements, bytes) {
+                Ok(offset) => *written.entry(blob.offset).or_insert(offset),
+                Err(e) => {
+                    result = Err(not_storable(format!("writing the weight file: {e}")));
+                    return;
+                }
+            },
+        };
+        value.data = ConstData::Blob(BlobRef {
+            path: path.into(),
+            offset,
+            rank0_spelling: blob.rank0_spelling,
+        });
+    });
+    result
+}
+
+fn not_storable(message: String) -> WeightFileProblem {
+    (crate::codes::NOT_STORABLE, message)
+}
+
+/// Calls `f` with every typed value of `program`: program, function and op attributes, and
+/// constant arguments and tuple items.
+fn each_value_mut(program: &mut Program, mut f: impl FnMut(&mut TypedValue)) {
+    program.attributes.iter_mut().for_each(|a| f(&mut a.value));
+    for function in &mut program.functions {
+        function.attributes.iter_mut().for_each(|a| f(&mut a.value));
+        for op in &mut function.ops {
+            op.attributes.iter_mut().for_each(|a| f(&mut a.value));
+            for arg in &mut op.args {
+                match &mut arg.value {
+                    Operand::Const(v) => f(v),
+                    Operand::Tuple(items) => items.iter_mut().for_each(|item| {
+                        if let Operand::Const(v) = item {
+                            f(v)
+                        }
+                    }),
+                    Operand::Value(_) => {}
+                }
+            }
+        }
+    }
 }

@@ -562,14 +562,7 @@ impl<'a> Lowerer<'a> {
             let r = match p.site {
                 Site::Operand { op, arg, item } => {
                     let operand = &mut fb.f.ops[op.index()].args[arg].value;
-                    match (operand, item) {
-                        (Operand::Tuple(items), Some(i)) => match &mut items[i] {
-                            Operand::Value(r) => Some(r),
-                            _ => None,
-                        },
-                        (Operand::Value(r), None) => Some(r),
-                        _ => None,
-                    }
+                    operand.value_at_mut(item.map(|i| i as u32))
                 }
                 Site::Output { block, index } => Some(&mut fb.f.blocks[block.index()].outputs[index]),
             };

@@ -173,11 +173,9 @@ impl<'a> Inferencer<'a> {
     /// Whether an operand's value is known when the model is compiled (a literal, a constant,
     /// or computed from constants only).
     pub fn is_constant(&self, operand: &Operand) -> bool {
-        match operand {
-            Operand::Const(_) => true,
-            Operand::Value(r) => r.id.is_none_or(|id| self.constant[id.index()]),
-            Operand::Tuple(items) => items.iter().all(|o| self.is_constant(o)),
-        }
+        operand
+            .values()
+            .all(|(_, r)| r.id.is_none_or(|id| self.constant[id.index()]))
     }
 
     fn source_is_constant(&self, source: Source<'_>) -> bool {

@@ -10,10 +10,11 @@ use crate::program::{Function, OpId, Operand};
 use crate::source_map::FunctionSpans;
 use crate::types::{DType, Type};
 
-/// Where a source (or item `item` of a tuple argument) is written.
+/// Where a source (or item `item` of a tuple argument) is written; for an op made by a rewrite,
+/// the statement it came from.
 pub(super) fn source_span(spans: &FunctionSpans, id: OpId, source: Source<'_>, item: Option<usize>) -> Span {
     let Some(op) = spans.ops.get(id.index()) else {
-        return Span::default();
+        return spans.statement(id).unwrap_or_default();
     };
     match source {
         Source::Arg(i, _) => op.args.get(i).map_or(op.kind, |a| match item {

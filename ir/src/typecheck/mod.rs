@@ -29,9 +29,12 @@ pub fn check(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
     out
 }
 
-/// The span of op `id`'s type, or of the whole statement when that is unknown.
+/// The span of op `id`'s type; for an op made by a rewrite, the statement it came from.
 fn kind_span(spans: &FunctionSpans, id: OpId) -> Span {
-    spans.ops.get(id.index()).map(|s| s.kind).unwrap_or_default()
+    match spans.ops.get(id.index()) {
+        Some(s) => s.kind,
+        None => spans.statement(id).unwrap_or_default(),
+    }
 }
 
 fn check_function(f: &Function, spans: &FunctionSpans, out: &mut Vec<Diagnostic>) {

@@ -22,8 +22,8 @@ use crate::codes;
 use crate::mil::{self, argument::binding::Binding};
 use crate::spec::{Model, model};
 use crate::to_proto::{WEIGHT_FILE_NAME, copy_record, opset_of};
-use crate::weights::WeightFiles;
 use mil_ir::catalogue::{self, InputKind, LookupError, Opset};
+use mil_ir::weights::Weights;
 use mil_ir::{
     Argument, Attribute, BlobRef, Block, BlockId, Code, ConstData, Diagnostic, Function, OpId, Operand,
     Operation, Program, Severity, Span, TypedValue, Value, ValueDef, ValueId, ValueRef,
@@ -37,7 +37,7 @@ use std::io::{Seek, Write};
 /// model cannot be converted; they are all errors.
 pub fn from_proto<W: Write + Seek>(
     model: &Model,
-    weights: &mut WeightFiles,
+    weights: &mut dyn Weights,
     blobs: &mut BlobWriter<W>,
 ) -> Result<Program, Vec<Diagnostic>> {
     let Some(model::Type::MlProgram(program)) = &model.r#type else {
@@ -116,7 +116,7 @@ fn op_name(op: &mil::Operation) -> Option<&str> {
 struct Reader<'a, W: Write + Seek> {
     /// Rank-0 types are bare dtypes (program(1.3)).
     scalars: bool,
-    weights: &'a mut WeightFiles,
+    weights: &'a mut dyn Weights,
     blobs: &'a mut BlobWriter<W>,
     /// Source blob (file name, offset) → its offset in the new weight file.
     copied: HashMap<(String, u64), u64>,
@@ -395,10 +395,8 @@ impl<W: Write + Seek> Reader<'_, W> {
             ty: ty.clone(),
             data: ConstData::Blob(source.clone()),
         };
-        let copied = self.weights.open(&blob.file_name).and_then(|file| {
-            check_record(file, &declared, &source)?;
-            copy_record(file, blob.offset, self.blobs)
-        });
+        let copied = check_record(self.weights, &declared, &source)
+            .and_then(|()| copy_record(self.weights, &source, self.blobs));
         match copied {
             Ok(offset) => {
                 self.copied.insert(key, offset);

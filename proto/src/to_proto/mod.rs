@@ -17,18 +17,17 @@
 pub mod description;
 pub mod value;
 
-use crate::blob::{BlobReader, BlobWriter, payload_size};
+use crate::blob::{BlobWriter, payload_size};
 use crate::codes;
 use crate::mil::{self, argument};
 use crate::spec::{self, Model};
-use crate::weights::WeightFiles;
+use mil_ir::weights::Weights;
 use mil_ir::{
     Attribute, BlobRef, BlockId, ConstData, Diagnostic, Function, FunctionSpans, OpId, Operand, Program,
     Severity, SourceMap, Span, TypedValue,
     catalogue::{self, LookupError, Opset},
 };
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::io::{Seek, Write};
 
 /// The file name every weight reference in a package has.
@@ -104,7 +103,7 @@ pub fn opset_of(function_opset: &str) -> Option<Opset> {
 pub fn to_proto<W: Write + Seek>(
     program: &Program,
     map: &SourceMap,
-    weights: &mut WeightFiles,
+    weights: &mut dyn Weights,
     blobs: &mut BlobWriter<W>,
 ) -> Result<Model, Vec<Diagnostic>> {
     let mut program = program.clone();
@@ -168,7 +167,7 @@ fn error(code: mil_ir::Code, span: Span, message: impl Into<String>) -> Diagnost
 
 struct Converter<'a, W: Write + Seek> {
     specification_version: i32,
-    weights: &'a mut WeightFiles,
+    weights: &'a mut dyn Weights,
     blobs: &'a mut BlobWriter<W>,
     /// Source blob (path, offset) → its offset in the new weight file.
     copied: HashMap<(String, u64), u64>,
@@ -374,8 +373,7 @@ impl<W: Write + Seek> Converter<'_, W> {
         if let Some(&offset) = self.copied.get(&key) {
             return self.blob_value(value, offset);
         }
-        let source = self.weights.open(&blob.path)?;
-        let offset = copy_record(source, blob.offset, self.blobs)?;
+        let offset = copy_record(self.weights, blob, self.blobs)?;
         self.copied.insert(key, offset);
         self.blob_value(value, offset)
     }
@@ -392,29 +390,25 @@ impl<W: Write + Seek> Converter<'_, W> {
     }
 }
 
-/// Streams the blob whose record is at `offset` in `source` into `blobs`, keeping its dtype, size
-/// and padding; returns its new record's offset.
+/// Streams the blob `blob` names from `weights` into `blobs`, keeping its dtype, size and padding;
+/// returns its new record's offset.
 pub(crate) fn copy_record<W: Write + Seek>(
-    source: &mut BlobReader<File>,
-    offset: u64,
+    weights: &mut dyn Weights,
+    blob: &BlobRef,
     blobs: &mut BlobWriter<W>,
 ) -> Result<u64, (mil_ir::Code, String)> {
-    let bad = |e: String| {
-        (
-            mil_ir::codes::BLOB_BAD_RECORD,
-            format!("BLOBFILE offset {offset}: {e}"),
-        )
-    };
-    let record = source.record(offset).map_err(|e| bad(e.to_string()))?;
-    let bits = u64::from(record.dtype.bits().expect("blob dtypes have a width"));
-    let elements = (record.size * 8).saturating_sub(record.padding_bits) / bits;
+    let record = weights.record(blob)?;
+    let elements = record.elements();
     if payload_size(record.dtype, elements) != Some(record.size) {
-        return Err(bad(format!(
-            "{} padding bits do not fit a {}-byte payload",
-            record.padding_bits, record.size
-        )));
+        return Err((
+            mil_ir::codes::BLOB_BAD_RECORD,
+            format!(
+                "BLOBFILE offset {}: {} padding bits do not fit a {}-byte payload",
+                blob.offset, record.padding_bits, record.size
+            ),
+        ));
     }
-    let payload = source.payload(&record).map_err(|e| bad(e.to_string()))?;
+    let payload = weights.payload(blob)?;
     blobs
         .append(record.dtype, elements, payload)
         .map_err(|e| (codes::NOT_STORABLE, format!("writing the weight file: {e}")))

@@ -6,6 +6,7 @@ use super::*;
 use crate::blob::{BlobReader, BlobWriter};
 use crate::mil::{tensor_value::Value as Tv, value::Value as V};
 use crate::spec::feature_type::Type as Ft;
+use crate::weights::WeightFiles;
 use mil_ir::DType;
 use std::io::Cursor;
 

@@ -17,7 +17,7 @@
 
 use crate::lsp::model::Model;
 use mil_ir::{
-    Diagnostic, Function, OpId, OpSpans, Operand, Operation, SourceMap, Span, Type, Use, ValueDef, ValueId,
+    Diagnostic, Function, OpId, OpSpans, Operation, SourceMap, Span, Type, Use, ValueDef, ValueId,
     ValueSpans, codes,
 };
 use rustc_hash::FxHashMap;
@@ -293,17 +293,7 @@ impl Alone {
 
 /// The names an operation's operands refer to.
 fn operand_names(op: &mil_ir::Operation) -> impl Iterator<Item = &str> {
-    op.args.iter().flat_map(|a| match &a.value {
-        Operand::Value(r) => vec![r.name.as_str()],
-        Operand::Tuple(items) => items
-            .iter()
-            .filter_map(|o| match o {
-                Operand::Value(r) => Some(r.name.as_str()),
-                _ => None,
-            })
-            .collect(),
-        Operand::Const(_) => Vec::new(),
-    })
+    op.operands().map(|(_, r)| r.name.as_str())
 }
 
 /// `offset` after the edit: unchanged before its end, moved by `delta` from there on.
@@ -547,7 +537,7 @@ impl Patch {
         new_op.parent = old_op.parent;
         new_op.comments = old_op.comments.clone();
         new_op.results = old_op.results.clone();
-        let mut touched: Vec<ValueId> = operand_uses(old_op, op).into_iter().map(|u| u.0).collect();
+        let mut touched: Vec<ValueId> = old_op.operands().filter_map(|(_, r)| r.id).collect();
         let mut late = Vec::new();
         let use_at = spans.ops[op.index()].whole.start;
         for (arg, a) in new_op.args.iter_mut().enumerate() {
@@ -571,19 +561,18 @@ impl Patch {
                     }
                 }
             };
-            match &mut a.value {
-                Operand::Value(r) => resolve(r, arg_spans.value),
-                Operand::Tuple(items) => {
-                    for (j, item) in items.iter_mut().enumerate() {
-                        if let Operand::Value(r) = item {
-                            resolve(r, arg_spans.items[j]);
-                        }
-                    }
-                }
-                Operand::Const(_) => {}
+            for (item, r) in a.value.values_mut() {
+                resolve(r, item.map_or(arg_spans.value, |j| arg_spans.items[j as usize]));
             }
         }
+        // The op is replaced whole but for its arguments, which go in through the IR's editor so
+        // that the use lists follow them.
+        let args = std::mem::replace(&mut new_op.args, f.op(op).args.clone());
         let old_op = std::mem::replace(&mut f.ops[op.index()], new_op);
+        f.edit()
+            .edit_args(op, |a| *a = args)
+            .expect("the op is live and its operands were resolved through the symbols");
+        touched.extend(f.op(op).operands().filter_map(|(_, r)| r.id));
         let same = same_types && same_meaning(&old_op, f.op(op));
         if old_op.name() != f.op(op).name()
             && let Some(counts) = m.op_names.get_mut().map(|c| &mut c[fi])
@@ -595,14 +584,7 @@ impl Patch {
                 counts.insert(new.into(), 1);
             }
         }
-        for v in &mut touched {
-            let uses = &mut f.values[v.index()].uses;
-            uses.retain(|u| !matches!(u, Use::Operand { op: o, .. } if *o == op));
-        }
-        for (v, u) in operand_uses(f.op(op), op) {
-            f.values[v.index()].uses.push(u);
-            touched.push(v);
-        }
+        // Use lists stay in program order, as a fresh analysis lists them.
         touched.sort_unstable();
         touched.dedup();
         for v in touched {
@@ -662,41 +644,4 @@ impl Patch {
             old_types,
         })
     }
-}
-
-/// The values an operation reads, with the use each read is.
-fn operand_uses(o: &mil_ir::Operation, op: OpId) -> Vec<(ValueId, Use)> {
-    let mut out = Vec::new();
-    for (arg, a) in o.args.iter().enumerate() {
-        match &a.value {
-            Operand::Value(r) => out.extend(r.id.map(|id| {
-                (
-                    id,
-                    Use::Operand {
-                        op,
-                        arg: arg as u32,
-                        item: None,
-                    },
-                )
-            })),
-            Operand::Tuple(items) => {
-                for (item, o) in items.iter().enumerate() {
-                    if let Operand::Value(r) = o
-                        && let Some(id) = r.id
-                    {
-                        out.push((
-                            id,
-                            Use::Operand {
-                                op,
-                                arg: arg as u32,
-                                item: Some(item as u32),
-                            },
-                        ));
-                    }
-                }
-            }
-            Operand::Const(_) => {}
-        }
-    }
-    out
 }

@@ -3,7 +3,7 @@
 //! over each block's statements, so it costs the depth of nesting times log(statements).
 
 use crate::lsp::model::Model;
-use mil_ir::{BlockId, Function, FunctionSpans, OpId, Operand, Span, ValueDef, ValueId};
+use mil_ir::{BlockId, Function, FunctionSpans, OpId, Span, ValueDef, ValueId};
 
 /// A thing found at an offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,18 +131,14 @@ fn in_statement(f: &Function, spans: &FunctionSpans, op: OpId, offset: u32) -> O
         if sa.key.is_some_and(|k| k.contains(offset)) {
             return Some(Hit::ArgKey { op, arg: i });
         }
-        match &a.value {
-            Operand::Value(r) if sa.value.contains(offset) => return Some(value_hit(f, r, sa.value)),
-            Operand::Tuple(items) => {
-                for (item, span) in items.iter().zip(&sa.items) {
-                    if let Operand::Value(r) = item
-                        && span.contains(offset)
-                    {
-                        return Some(value_hit(f, r, *span));
-                    }
-                }
+        for (item, r) in a.value.values() {
+            let span = match item {
+                Some(i) => sa.items.get(i as usize).copied(),
+                None => Some(sa.value),
+            };
+            if let Some(span) = span.filter(|s| s.contains(offset)) {
+                return Some(value_hit(f, r, span));
             }
-            _ => {}
         }
     }
     if let Some(i) = s.attributes.iter().position(|a| a.whole.contains(offset)) {

@@ -123,18 +123,7 @@ fn op_as<'a>(f: &'a Function, id: OpId, old: Option<&'a Edited>) -> &'a Operatio
 
 /// The values an op reads.
 fn operand_values(op: &Operation) -> Vec<ValueId> {
-    let mut out = Vec::new();
-    for a in &op.args {
-        match &a.value {
-            Operand::Value(r) => out.extend(r.id),
-            Operand::Tuple(items) => out.extend(items.iter().filter_map(|o| match o {
-                Operand::Value(r) => r.id,
-                _ => None,
-            })),
-            Operand::Const(_) => {}
-        }
-    }
-    out
+    op.operands().filter_map(|(_, r)| r.id).collect()
 }
 
 /// The slice of function `fi` of `m` for `ops` (see the module documentation), with the edited op
@@ -238,22 +227,11 @@ fn slice(m: &Model, fi: usize, ops: &BTreeSet<OpId>, facts: &[Fact], old: Option
             value_of.insert(*r, w);
             *r = w;
         }
-        for a in &mut op.args {
-            let remap = |r: &mut ValueRef| {
-                r.id = r.id.and_then(|v| match from_slice(v, id) {
-                    true => value_of.get(&v).copied(),
-                    false => param_of.get(&v).copied(),
-                })
-            };
-            match &mut a.value {
-                Operand::Value(r) => remap(r),
-                Operand::Tuple(items) => items.iter_mut().for_each(|o| {
-                    if let Operand::Value(r) = o {
-                        remap(r)
-                    }
-                }),
-                Operand::Const(_) => {}
-            }
+        for (_, r) in op.operands_mut() {
+            r.id = r.id.and_then(|v| match from_slice(v, id) {
+                true => value_of.get(&v).copied(),
+                false => param_of.get(&v).copied(),
+            })
         }
         let s = &spans.ops[id.index()];
         g_spans

@@ -67,11 +67,7 @@ pub fn rename(m: &Model, cx: &Ctx, offset: u32, new_name: &str) -> Result<Option
 }
 
 fn refers_to(o: &mil_ir::Operand, name: &str) -> bool {
-    match o {
-        mil_ir::Operand::Value(r) => r.name == name,
-        mil_ir::Operand::Tuple(items) => items.iter().any(|i| refers_to(i, name)),
-        mil_ir::Operand::Const(_) => false,
-    }
+    o.values().any(|(_, r)| r.name == name)
 }
 
 fn is_identifier(s: &str) -> bool {

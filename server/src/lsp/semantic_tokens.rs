@@ -5,7 +5,7 @@
 use crate::lsp::model::Model;
 use crate::lsp::position;
 use crate::lsp::server::Ctx;
-use mil_ir::{Operand, Span, ValueDef};
+use mil_ir::{Span, ValueDef};
 use tower_lsp_server::ls_types::{
     SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensLegend,
 };
@@ -73,20 +73,14 @@ pub fn tokens(m: &Model, cx: &Ctx, range: Option<Span>) -> SemanticTokens {
                 if let Some(k) = sa.key {
                     raw.push((k, KEY, 0));
                 }
-                let values: Vec<(Option<mil_ir::ValueId>, Span)> = match &a.value {
-                    Operand::Value(r) => vec![(r.id, sa.value)],
-                    Operand::Tuple(items) => items
-                        .iter()
-                        .zip(&sa.items)
-                        .filter_map(|(o, s)| match o {
-                            Operand::Value(r) => Some((r.id, *s)),
-                            _ => None,
-                        })
-                        .collect(),
-                    Operand::Const(_) => Vec::new(),
-                };
-                for (id, span) in values {
-                    raw.push((span, id.map_or(VARIABLE, value_type), 0));
+                for (item, r) in a.value.values() {
+                    let span = match item {
+                        Some(i) => sa.items.get(i as usize).copied(),
+                        None => Some(sa.value),
+                    };
+                    if let Some(span) = span {
+                        raw.push((span, r.id.map_or(VARIABLE, value_type), 0));
+                    }
                 }
             }
             for a in &s.attributes {
