@@ -1,6 +1,6 @@
 //! `mil`: check, format, compile, decompile and serve MIL files.
 
-mod analysis;
+use mil_ide::analysis;
 mod cli;
 mod lsp;
 mod report;

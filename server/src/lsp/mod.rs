@@ -3,32 +3,15 @@
 //! One small module per feature, all answering from the analysed [`model::Model`] of a document
 //! and its source map; [`server`] wires them to the protocol, [`worker`] keeps models up to date.
 
-pub mod code_actions;
-pub mod code_lens;
 pub mod commands;
-pub mod completion;
-pub mod config;
-pub mod context;
-pub mod definition;
-pub mod diagnostics;
-pub mod documents;
-pub mod folding;
-pub mod formatting;
-pub mod hover;
-pub mod incremental;
-pub mod inlay_hints;
-pub mod locate;
-pub mod model;
-pub mod placement;
-pub mod position;
-pub mod recheck;
-pub mod references;
-pub mod rename;
-pub mod semantic_tokens;
 pub mod server;
-pub mod signature_help;
-pub mod symbols;
 pub mod worker;
+
+pub use mil_ide::{
+    code_actions, code_lens, completion, config, definition, diagnostics, documents, folding, formatting,
+    hover, inlay_hints, model, placement, position, references, rename, semantic_tokens, signature_help,
+    symbols,
+};
 
 /// Serves the protocol on stdin/stdout until the client exits; returns the process exit code.
 pub fn run() -> i32 {
@@ -72,5 +55,3 @@ fn without_huge_pages() {
     }
 }
 
-#[cfg(test)]
-mod tests;

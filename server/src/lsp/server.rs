@@ -22,38 +22,7 @@ use tower_lsp_server::{Client, LanguageServer};
 /// How long a request waits for the analysis of the version it was made against.
 const SETTLE: Duration = Duration::from_secs(5);
 
-/// What the client can do, as far as the features care.
-#[derive(Clone, Debug, Default)]
-pub struct ClientCaps {
-    /// Completion items may be snippets.
-    pub snippets: bool,
-    /// Hover contents may be Markdown.
-    pub markdown: bool,
-}
-
-/// What every request of one document needs besides the model.
-pub struct Ctx<'a> {
-    /// The document.
-    pub uri: &'a Uri,
-    /// How positions are counted.
-    pub enc: Encoding,
-    /// The settings.
-    pub config: &'a Config,
-    /// The client's abilities.
-    pub caps: &'a ClientCaps,
-}
-
-impl Ctx<'_> {
-    /// The byte offset of `pos` in the model's text.
-    pub fn offset(&self, m: &Model, pos: Position) -> u32 {
-        position::offset(&m.rope, pos, self.enc) as u32
-    }
-
-    /// The range of a byte span of the model's text.
-    pub fn range(&self, m: &Model, span: mil_ir::Span) -> Range {
-        position::range(&m.rope, span, self.enc)
-    }
-}
+pub use mil_ide::lsp::server::{ClientCaps, Ctx};
 
 /// State shared by the handlers and the workers.
 pub struct Shared {

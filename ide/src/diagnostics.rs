@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn every_code_links_to_a_heading_of_the_catalogue() {
-        let docs = include_str!("../../../docs/diagnostics.md");
+        let docs = include_str!("../../docs/diagnostics.md");
         let slugs: Vec<String> = docs
             .lines()
             .filter_map(|l| l.strip_prefix("### "))

@@ -1,0 +1,123 @@
+//! The analysis behind the language server and the command line: documents, their incremental
+//! analysis, the settings, and one module per language feature.
+
+pub mod analysis;
+pub mod code_actions;
+pub mod code_lens;
+pub mod completion;
+pub mod config;
+pub mod context;
+pub mod definition;
+pub mod diagnostics;
+pub mod documents;
+pub mod folding;
+pub mod formatting;
+pub mod hover;
+pub mod incremental;
+pub mod inlay_hints;
+pub mod locate;
+pub mod model;
+pub mod placement;
+pub mod position;
+pub mod recheck;
+pub mod references;
+pub mod rename;
+pub mod semantic_tokens;
+pub mod signature_help;
+pub mod symbols;
+
+/// The paths the modules had in the server, while they still use them.
+pub mod lsp {
+    pub use crate::{
+        code_actions, code_lens, completion, config, context, definition, diagnostics, documents, folding,
+        formatting, hover, incremental, inlay_hints, locate, model, placement, position, recheck,
+        references, rename, semantic_tokens, signature_help, symbols,
+    };
+    #[cfg(test)]
+    pub(crate) use crate::tests;
+
+    /// What every request needs besides the model.
+    pub mod server {
+        use crate::lsp::config::Config;
+        use crate::lsp::model::Model;
+        use crate::lsp::position::{self, Encoding};
+        use tower_lsp_server::ls_types::{Position, Range, Uri};
+
+        /// What the client can do, as far as the features care.
+        #[derive(Clone, Debug, Default)]
+        pub struct ClientCaps {
+            /// Completion items may be snippets.
+            pub snippets: bool,
+            /// Hover contents may be Markdown.
+            pub markdown: bool,
+        }
+
+        /// What every request of one document needs besides the model.
+        pub struct Ctx<'a> {
+            /// The document.
+            pub uri: &'a Uri,
+            /// How positions are counted.
+            pub enc: Encoding,
+            /// The settings.
+            pub config: &'a Config,
+            /// The client's abilities.
+            pub caps: &'a ClientCaps,
+        }
+
+        impl Ctx<'_> {
+            /// The byte offset of `pos` in the model's text.
+            pub fn offset(&self, m: &Model, pos: Position) -> u32 {
+                position::offset(&m.rope, pos, self.enc) as u32
+            }
+
+            /// The range of a byte span of the model's text.
+            pub fn range(&self, m: &Model, span: mil_ir::Span) -> Range {
+                position::range(&m.rope, span, self.enc)
+            }
+        }
+    }
+
+    /// The commands code lenses run.
+    pub mod commands {
+        /// Compile the document to an .mlpackage in the output folder.
+        pub const COMPILE: &str = "mil.compile";
+        /// Write the placement report of the document and return its path.
+        pub const PLACEMENT_REPORT: &str = "mil.placementReport";
+    }
+}
+
+/// The paths the command line's helpers had in the server.
+pub mod cli {
+    /// The canonical text of a program.
+    pub mod fmt {
+        use mil_ir::Program;
+        use mil_ir::diagnostic::{Diagnostic, has_errors};
+
+        /// The canonical text of `text`, or the errors that make formatting unsafe (the parse would
+        /// lose what could not be read). A final newline is kept when the input had one.
+        pub fn format_text(text: &str) -> Result<String, Vec<Diagnostic>> {
+            let mut parse = mil_grammar::parse(text);
+            if has_errors(&parse.diagnostics) {
+                parse
+                    .diagnostics
+                    .retain(|d| d.severity == mil_ir::Severity::Error);
+                return Err(parse.diagnostics);
+            }
+            Ok(canonical_text(parse.program, text.ends_with('\n')))
+        }
+
+        /// The canonical text of a program read without errors, with a final newline when the text
+        /// it was read from ended with one (`final_newline`).
+        pub fn canonical_text(mut program: Program, final_newline: bool) -> String {
+            mil_ir::canonical::canonicalize(&mut program);
+            let mut out = mil_ir::printer::print_program(&program);
+            if final_newline {
+                out.push('\n');
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
