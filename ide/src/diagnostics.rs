@@ -50,12 +50,12 @@ fn lsp_severity(s: Severity) -> DiagnosticSeverity {
     }
 }
 
-/// The model's diagnostics for `uri`, as the client should show them: of each code at most what
-/// [`analysis::shown`] keeps (a text with a million findings of one kind gets a summary, not a
-/// million entries in the editor).
+/// The model's diagnostics for `uri`, as the client should show them: what
+/// [`analysis::reported`] keeps (of each code at most what [`analysis::shown`] keeps: a text with a
+/// million findings of one kind gets a summary, not a million entries in the editor).
 pub fn to_lsp(model: &Model, uri: &Uri, config: &Config, enc: Encoding) -> Vec<Diagnostic> {
     let all: Vec<&mil_ir::Diagnostic> = model.all_diagnostics().collect();
-    analysis::shown(&all, analysis::SHOWN_PER_CODE)
+    analysis::reported(&all, config)
         .iter()
         .filter_map(|d| one(model, d, uri, config, enc))
         .collect()
@@ -113,7 +113,7 @@ mod tests {
             text.push_str(&format!("        tensor<fp16, [1]> r{i} = relu(x = x);\n"));
         }
         text.push_str("    } -> (r0);\n}\n");
-        let model = Model::build(1, &text, ropey::Rope::from_str(&text), None);
+        let model = Model::build(1, &text, ropey::Rope::from_str(&text), None, Default::default());
         let unnamed = model
             .all_diagnostics()
             .filter(|d| d.code == codes::MISSING_NAME)

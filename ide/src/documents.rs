@@ -86,7 +86,7 @@ impl Document {
                 version,
                 pending: vec![Edit::Full(text)],
             }),
-            model: RwLock::new(Model::empty(model_dir.clone())),
+            model: RwLock::new(Model::empty(model_dir.clone(), mil_ane::Target::default())),
             model_dir,
             analysed: watch::channel(i32::MIN).0,
             changed: watch::channel(version).0,

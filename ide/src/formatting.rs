@@ -225,6 +225,6 @@ mod tests {
     fn texts_with_syntax_errors_and_models_not_analysed_are_not_formatted() {
         let broken = LENIENT.replace("relu(x)", "relu(x");
         assert_eq!(formatted(&model(&broken)), None);
-        assert_eq!(formatted(&Model::empty(None)), None);
+        assert_eq!(formatted(&Model::empty(None, Default::default())), None);
     }
 }

@@ -5,7 +5,7 @@
 use crate::lsp::config::Config;
 use crate::lsp::model::Model;
 use mil_ane::placement::{self, Source};
-use mil_ane::{Chip, ComputeUnits, Device, Target};
+use mil_ane::{Device, Target};
 use mil_ir::OpId;
 use std::sync::Arc;
 
@@ -55,18 +55,9 @@ pub struct Placement {
     pub functions: Vec<FunctionPlace>,
 }
 
-/// The target the settings describe (chip and compute units the ANE analysis knows; its defaults
-/// otherwise).
+/// The target the settings describe ([`Config::target`]).
 pub fn target(config: &Config) -> Target {
-    let default = Target::default();
-    Target {
-        chip: config
-            .chip
-            .as_deref()
-            .and_then(Chip::parse)
-            .unwrap_or(default.chip),
-        compute_units: ComputeUnits::parse(&config.compute_units).unwrap_or(default.compute_units),
-    }
+    config.target()
 }
 
 /// The placement of `m` for the configured target (computed on first use after a change).

@@ -308,7 +308,7 @@ pub fn recheck(m: &mut Model, edited: &Edited, ane_targets: &[Target]) -> Rechec
         }
         None => {
             m.finish();
-            m.program_diagnostics = crate::analysis::program_checks(&m.program, &m.map);
+            m.program_diagnostics = crate::analysis::program_checks(&m.program, &m.map, m.target);
             m.facts = None;
             Recheck::Full
         }

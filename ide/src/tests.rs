@@ -20,7 +20,7 @@ pub(crate) const TEXT: &str = "program(1.3)
 ";
 
 pub(crate) fn model(text: &str) -> Model {
-    Model::build(1, text, Rope::from_str(text), None)
+    Model::build(1, text, Rope::from_str(text), None, Default::default())
 }
 
 pub(crate) fn with_ctx<T>(f: impl FnOnce(&Ctx) -> T) -> T {
@@ -72,7 +72,7 @@ fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) 
     for step in 0..edits {
         // Now and then the client sends the original text again (as after a reload).
         if step % 25 == 24 {
-            m = Model::build(step as i32 + 2, original, Rope::from_str(original), None);
+            m = Model::build(step as i32 + 2, original, Rope::from_str(original), None, Default::default());
             undo = None;
             continue;
         }
@@ -117,7 +117,7 @@ fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) 
         if m.patch(std::slice::from_ref(&edit), version, &rope) {
             patched += 1;
         } else {
-            m = Model::build(version, &new_text, rope, None);
+            m = Model::build(version, &new_text, rope, None, Default::default());
         }
         let fresh = model(&new_text);
         assert_eq!(m.rope.to_string(), new_text, "step {step}");
@@ -336,7 +336,7 @@ fn check_rechecks_against_full_analysis(
         let rope = Rope::from_str(&new_text);
         m.last_recheck = None;
         if !m.patch(std::slice::from_ref(&edit), step as i32 + 2, &rope) {
-            m = Model::build(step as i32 + 2, &new_text, rope, None);
+            m = Model::build(step as i32 + 2, &new_text, rope, None, Default::default());
         } else if let Some(how) = m.last_recheck {
             *taken.entry(how).or_insert(0) += 1;
         }

@@ -28,6 +28,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         format: cli::check::Format,
+        #[command(flatten)]
+        settings: cli::settings::SettingsArgs,
         /// Files to check (`-` for standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -65,7 +67,11 @@ fn main() {
         }
     };
     let code = match args.command {
-        Command::Check { format, files } => cli::check::run(&files, format),
+        Command::Check {
+            format,
+            settings,
+            files,
+        } => cli::check::run(&files, format, &settings),
         Command::Fmt { check, files } => cli::fmt::run(&files, check),
         Command::Compile(args) => cli::compile::run(&args),
         Command::Decompile(args) => cli::decompile::run(&args),

@@ -78,7 +78,7 @@ fn stem(doc: &Document) -> String {
 /// Compiles `doc`'s current text into `<output folder>/<name>.mlpackage`, reporting progress;
 /// returns the package's path and a message.
 pub async fn compile(doc: &Arc<Document>, shared: &Arc<Shared>) -> Result<(String, String)> {
-    let config = shared.config();
+    let config = shared.config_for(doc);
     let model_dir = doc
         .model_dir
         .clone()
@@ -137,7 +137,7 @@ pub async fn compile(doc: &Arc<Document>, shared: &Arc<Shared>) -> Result<(Strin
 
 /// Writes the HTML placement report of `doc` into the output folder; returns its path.
 fn placement_report(doc: &Document, shared: &Shared) -> Result<String> {
-    let config = shared.config();
+    let config = shared.config_for(doc);
     let path = output_dir(doc, &config, shared)?.join(format!("{}.placement.html", stem(doc)));
     let model = doc.model();
     let target = placement::target(&config);

@@ -2,7 +2,7 @@
 //! answering from the document's model through its feature module. A panic in a feature is caught,
 //! logged and answered with an error; the server keeps serving.
 
-use crate::lsp::config::{self, Config, Settings};
+use crate::lsp::config::{self, Config, LogLevel, Settings};
 use crate::lsp::documents::{Document, Documents};
 use crate::lsp::model::Model;
 use crate::lsp::position::{self, Encoding};
@@ -12,6 +12,7 @@ use crate::lsp::{
 };
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -30,7 +31,10 @@ pub struct Shared {
     pub client: Client,
     encoding: OnceLock<Encoding>,
     config: RwLock<Config>,
+    client_config: RwLock<Config>,
     client_settings: RwLock<Vec<Settings>>,
+    /// The `mil.toml` files read since the settings were last reloaded (`None`: unreadable).
+    files: RwLock<HashMap<PathBuf, Option<Settings>>>,
     roots: RwLock<Vec<PathBuf>>,
     caps: RwLock<ClientCaps>,
 }
@@ -41,15 +45,49 @@ impl Shared {
         *self.encoding.get().unwrap_or(&Encoding::Utf16)
     }
 
-    /// The settings in force.
+    /// The settings of the workspace: the client's, then the first workspace folder's `mil.toml`.
     pub fn config(&self) -> Config {
         self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The settings of one document: the client's, then the `mil.toml` nearest above the document
+    /// (as `mil check` reads it), or the workspace's when it has none or is not on disk.
+    pub fn config_for(&self, doc: &Document) -> Config {
+        let Some(path) = doc.model_dir.as_deref().and_then(config::discover) else {
+            return self.config();
+        };
+        let cached = self
+            .files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&path)
+            .cloned();
+        let settings = cached.unwrap_or_else(|| {
+            let read = config::read_file(&path)
+                .map_err(|e| self.log(MessageType::WARNING, format!("{}: {e}", path.display())))
+                .ok();
+            self.files
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(path.clone(), read.clone());
+            read
+        });
+        let mut config = self.client_config.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(settings) = settings {
+            for problem in config.apply(&settings) {
+                self.log(
+                    MessageType::WARNING,
+                    format!("configuration: {}: {problem}", path.display()),
+                );
+            }
+        }
+        config
     }
 
     /// Logs to stderr and, at the configured level, to the client's log.
     pub fn log(&self, level: MessageType, message: impl Into<String>) {
         let message = message.into();
-        if rank(level) > rank(self.config().log_level) {
+        if rank(level) > log_rank(self.config().log_level) {
             return;
         }
         eprintln!("mil lsp [{}]: {message}", level_name(level));
@@ -78,6 +116,8 @@ impl Shared {
         {
             problems.extend(config.apply(s));
         }
+        *self.client_config.write().unwrap_or_else(|e| e.into_inner()) = config.clone();
+        self.files.write().unwrap_or_else(|e| e.into_inner()).clear();
         let roots = self.roots.read().unwrap_or_else(|e| e.into_inner()).clone();
         for root in roots.iter().take(1) {
             match config::read_workspace_file(root) {
@@ -99,6 +139,15 @@ fn rank(level: MessageType) -> u8 {
         MessageType::WARNING => 2,
         MessageType::INFO => 3,
         _ => 4,
+    }
+}
+
+fn log_rank(level: LogLevel) -> u8 {
+    match level {
+        LogLevel::Error => 1,
+        LogLevel::Warning => 2,
+        LogLevel::Info => 3,
+        LogLevel::Log => 4,
     }
 }
 
@@ -147,6 +196,8 @@ impl Backend {
                 client,
                 encoding: OnceLock::new(),
                 config: RwLock::new(Config::default()),
+                client_config: RwLock::new(Config::default()),
+                files: RwLock::new(HashMap::new()),
                 client_settings: RwLock::new(Vec::new()),
                 roots: RwLock::new(Vec::new()),
                 caps: RwLock::new(ClientCaps::default()),
@@ -196,7 +247,7 @@ impl Backend {
     async fn answer<T>(&self, what: &str, uri: &Uri, feature: impl FnOnce(&Model, &Ctx) -> T) -> Result<T> {
         let doc = self.doc(uri)?;
         doc.settle(SETTLE).await;
-        let config = self.shared.config();
+        let config = self.shared.config_for(&doc);
         let caps = self.shared.caps.read().unwrap_or_else(|e| e.into_inner()).clone();
         let cx = Ctx {
             uri,
@@ -390,8 +441,8 @@ impl LanguageServer for Backend {
             self.republish_all();
             return;
         }
-        if self.shared.config().compile_on_save
-            && let Some(doc) = self.docs.get(&uri)
+        if let Some(doc) = self.docs.get(&uri)
+            && self.shared.config_for(&doc).compile_on_save
             && let Err(e) = commands::compile(&doc, &self.shared).await
         {
             self.shared

@@ -10,6 +10,7 @@
 //! map, [`Document::whole_model`]): edits typed in one statement until then add up to one move, and
 //! an edit and its undo to none.
 
+use crate::lsp::config::Config;
 use crate::lsp::diagnostics;
 use crate::lsp::documents::{Document, Edit};
 use crate::lsp::model::Model;
@@ -90,17 +91,24 @@ fn update(
     rope: ropey::Rope,
     version: i32,
 ) -> &'static str {
-    let max_bytes = shared.config().max_document_bytes;
+    let config = shared.config_for(doc);
+    let (max_bytes, target) = (config.max_document_bytes, config.target());
     {
         let mut model = doc.model.write().unwrap_or_else(|e| e.into_inner());
-        if model.version == version && edits.is_empty() {
+        // A model analysed for another chip or other compute units is analysed again.
+        let same_target = model.target == target;
+        if same_target && model.version == version && edits.is_empty() {
             model.finish();
-            publish(doc, shared, tx, &model);
+            publish(doc, &config, shared, tx, &model);
             return "unchanged";
         }
-        if model.version != i32::MIN && rope.len_bytes() <= max_bytes && model.patch(&edits, version, &rope) {
+        if same_target
+            && model.version != i32::MIN
+            && rope.len_bytes() <= max_bytes
+            && model.patch(&edits, version, &rope)
+        {
             // The span moves add up while edits keep coming; they are paid once typing pauses.
-            publish(doc, shared, tx, &model);
+            publish(doc, &config, shared, tx, &model);
             return "statements re-parsed";
         }
         // A patch that gave up half-way leaves nothing owed to readers of the old model.
@@ -114,15 +122,15 @@ fn update(
                 doc.uri.as_str()
             ),
         );
-        let mut m = Model::empty(doc.model_dir.clone());
+        let mut m = Model::empty(doc.model_dir.clone(), target);
         m.version = version;
         m.rope = rope;
         m
     } else {
         let text = whole_text(edits, &rope);
-        Model::build(version, &text, rope, doc.model_dir.as_deref())
+        Model::build(version, &text, rope, doc.model_dir.as_deref(), target)
     };
-    publish(doc, shared, tx, &fresh);
+    publish(doc, &config, shared, tx, &fresh);
     *doc.model.write().unwrap_or_else(|e| e.into_inner()) = fresh;
     "full analysis"
 }
@@ -136,11 +144,17 @@ fn whole_text(edits: Vec<Edit>, rope: &ropey::Rope) -> String {
     }
 }
 
-/// Queues the model's diagnostics if it is the version the client has.
-fn publish(doc: &Document, shared: &Shared, tx: &UnboundedSender<Publication>, model: &Model) {
+/// Queues the model's diagnostics, as `config` shows them, if it is the version the client has.
+fn publish(
+    doc: &Document,
+    config: &Config,
+    shared: &Shared,
+    tx: &UnboundedSender<Publication>,
+    model: &Model,
+) {
     if model.version != doc.snapshot_version() {
         return;
     }
-    let list = diagnostics::to_lsp(model, &doc.uri, &shared.config(), shared.encoding());
+    let list = diagnostics::to_lsp(model, &doc.uri, config, shared.encoding());
     let _ = tx.send((list, model.version));
 }
