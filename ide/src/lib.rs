@@ -25,6 +25,7 @@ pub mod rename;
 pub mod semantic_tokens;
 pub mod signature_help;
 pub mod symbols;
+pub mod text_edit;
 
 /// The paths the modules had in the server, while they still use them.
 pub mod lsp {

@@ -2,26 +2,23 @@
 //! keyword, or is already defined in the function is refused, as is renaming a value of a function
 //! that failed to resolve a name (the edit could capture it).
 
-use crate::lsp::locate::{self, Hit};
-use crate::lsp::model::Model;
-use crate::lsp::server::Ctx;
-use std::collections::HashMap;
-use tower_lsp_server::ls_types::{PrepareRenameResponse, TextEdit, WorkspaceEdit};
+use crate::locate::{self, Hit};
+use crate::model::Model;
+use crate::text_edit::TextEdit;
+use mil_ir::Span;
 
-/// The range and current name of the value at `offset`, if it can be renamed.
-pub fn prepare(m: &Model, cx: &Ctx, offset: u32) -> Option<PrepareRenameResponse> {
+/// The name at `offset` and its text, if it can be renamed.
+pub fn prepare(m: &Model, offset: u32) -> Option<(Span, String)> {
     let found = locate::at(m, offset)?;
     let Some(Hit::Value { span, .. }) = found.hit else {
         return None;
     };
-    Some(PrepareRenameResponse::RangeWithPlaceholder {
-        range: cx.range(m, span),
-        placeholder: m.slice(span),
-    })
+    Some((span, m.slice(span)))
 }
 
-/// The edit renaming the value at `offset` to `new_name`, or why it cannot be done.
-pub fn rename(m: &Model, cx: &Ctx, offset: u32, new_name: &str) -> Result<Option<WorkspaceEdit>, String> {
+/// The edits renaming the value at `offset` to `new_name` (`None`: nothing to rename, or the name
+/// is unchanged), or why it cannot be done.
+pub fn rename(m: &Model, offset: u32, new_name: &str) -> Result<Option<Vec<TextEdit>>, String> {
     let Some(found) = locate::at(m, offset) else {
         return Ok(None);
     };
@@ -58,12 +55,9 @@ pub fn rename(m: &Model, cx: &Ctx, offset: u32, new_name: &str) -> Result<Option
     }
     let edits = locate::occurrences(f, &m.map.functions[found.function], id)
         .into_iter()
-        .map(|s| TextEdit::new(cx.range(m, s), new_name.to_string()))
+        .map(|span| TextEdit::new(span, new_name))
         .collect();
-    Ok(Some(WorkspaceEdit {
-        changes: Some(HashMap::from([(cx.uri.clone(), edits)])),
-        ..WorkspaceEdit::default()
-    }))
+    Ok(Some(edits))
 }
 
 fn refers_to(o: &mil_ir::Operand, name: &str) -> bool {
@@ -78,4 +72,45 @@ fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{TEXT, apply, model};
+    use expect_test::expect;
+
+    #[test]
+    fn a_value_is_renamed_at_its_definition_and_every_use() {
+        let m = model(TEXT);
+        let at = TEXT.find("x = a").unwrap() as u32 + 4;
+        let (span, name) = prepare(&m, at).unwrap();
+        assert_eq!((&TEXT[span.range()], name.as_str()), ("a", "a"));
+        let edits = rename(&m, at, "first").unwrap().unwrap();
+        expect![[r#"
+            program(1.3)
+            {
+                func main<ios18>(tensor<fp16, [1, 4]> x) {
+                        tensor<fp16, [1, 4]> first = relu(x = x)[name = string("a")];
+                        tensor<fp16, [1, 4]> b = mul(x = first, y = x)[name = string("b")];
+                        tensor<fp16, [1, 4]> c = add(x = b, y = first)[name = string("c")];
+                    } -> (c);
+            }
+        "#]]
+        .assert_eq(&apply(TEXT, &edits));
+    }
+
+    #[test]
+    fn names_that_are_taken_keywords_or_not_names_are_refused() {
+        let m = model(TEXT);
+        let at = TEXT.find("a = relu").unwrap() as u32;
+        let why = |name| rename(&m, at, name).unwrap_err();
+        expect!["`b` is already defined in `main`"].assert_eq(&why("b"));
+        expect!["`func` is a keyword"].assert_eq(&why("func"));
+        expect!["`1a` is not a MIL name"].assert_eq(&why("1a"));
+        assert_eq!(rename(&m, at, "a"), Ok(None));
+        let op = TEXT.find("relu").unwrap() as u32;
+        expect!["only values (SSA names) can be renamed"]
+            .assert_eq(&rename(&m, op, "z").unwrap_err());
+    }
 }

@@ -23,6 +23,30 @@ pub(crate) fn model(text: &str) -> Model {
     Model::build(1, text, Rope::from_str(text), None, Default::default())
 }
 
+/// Each span as `line:column "text"` (0-based, columns in bytes), one a line.
+pub(crate) fn excerpts(text: &str, spans: &[mil_ir::Span]) -> String {
+    spans
+        .iter()
+        .map(|s| {
+            let before = &text[..s.start as usize];
+            let line = before.matches('\n').count();
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+            format!("{line}:{column} {:?}\n", &text[s.range()])
+        })
+        .collect()
+}
+
+/// `text` with `edits` (which do not overlap) made.
+pub(crate) fn apply(text: &str, edits: &[crate::text_edit::TextEdit]) -> String {
+    let mut edits = edits.to_vec();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
+    let mut out = text.to_string();
+    for e in edits {
+        out.replace_range(e.span.range(), &e.text);
+    }
+    out
+}
+
 pub(crate) fn with_ctx<T>(f: impl FnOnce(&Ctx) -> T) -> T {
     let uri: Uri = "file:///tmp/doc.mil".parse().unwrap();
     let config = Config::default();

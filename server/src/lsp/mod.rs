@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod server;
+pub mod to_proto;
 pub mod worker;
 
 pub use mil_ide::{

@@ -8,7 +8,7 @@ use crate::lsp::model::Model;
 use crate::lsp::position::{self, Encoding};
 use crate::lsp::{
     code_actions, code_lens, commands, completion, definition, folding, formatting, hover, inlay_hints,
-    references, rename, semantic_tokens, signature_help, symbols, worker,
+    references, rename, semantic_tokens, signature_help, symbols, to_proto, worker,
 };
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
@@ -485,7 +485,8 @@ impl LanguageServer for Backend {
     async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
         self.answer("definition", &p.text_document.uri, |m, cx| {
-            definition::definition(m, cx, cx.offset(m, p.position))
+            let span = definition::definition(m, cx.offset(m, p.position))?;
+            Some(GotoDefinitionResponse::Scalar(to_proto::location(m, cx, span)))
         })
         .await
     }
@@ -494,7 +495,8 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let include = params.context.include_declaration;
         self.answer("references", &p.text_document.uri, |m, cx| {
-            references::references(m, cx, cx.offset(m, p.position), include)
+            let spans = references::references(m, cx.offset(m, p.position), include)?;
+            Some(spans.into_iter().map(|s| to_proto::location(m, cx, s)).collect())
         })
         .await
     }
@@ -504,7 +506,11 @@ impl LanguageServer for Backend {
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
         self.answer("prepareRename", &params.text_document.uri, |m, cx| {
-            rename::prepare(m, cx, cx.offset(m, params.position))
+            let (span, placeholder) = rename::prepare(m, cx.offset(m, params.position))?;
+            Some(PrepareRenameResponse::RangeWithPlaceholder {
+                range: cx.range(m, span),
+                placeholder,
+            })
         })
         .await
     }
@@ -513,10 +519,11 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let outcome = self
             .answer("rename", &p.text_document.uri, |m, cx| {
-                rename::rename(m, cx, cx.offset(m, p.position), &params.new_name)
+                let edits = rename::rename(m, cx.offset(m, p.position), &params.new_name)?;
+                Ok(edits.map(|edits| to_proto::workspace_edit(m, cx, edits)))
             })
             .await?;
-        outcome.map_err(|message| Error {
+        outcome.map_err(|message: String| Error {
             code: ErrorCode::InvalidParams,
             message: message.into(),
             data: None,
@@ -525,7 +532,10 @@ impl LanguageServer for Backend {
 
     async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
         self.answer("documentSymbol", &params.text_document.uri, |m, cx| {
-            Some(symbols::document_symbols(m, cx))
+            let symbols = symbols::document_symbols(m);
+            Some(DocumentSymbolResponse::Nested(to_proto::document_symbols(
+                m, cx, symbols,
+            )))
         })
         .await
     }
@@ -573,8 +583,13 @@ impl LanguageServer for Backend {
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        self.answer("foldingRange", &params.text_document.uri, |m, cx| {
-            Some(folding::folding_ranges(m, cx))
+        self.answer("foldingRange", &params.text_document.uri, |m, _| {
+            Some(
+                folding::folding_ranges(m)
+                    .into_iter()
+                    .map(to_proto::folding_range)
+                    .collect(),
+            )
         })
         .await
     }

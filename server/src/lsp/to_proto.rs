@@ -1,0 +1,81 @@
+//! The answers of the `ide` features in the protocol's types: byte spans become ranges in the
+//! negotiated encoding, the features' own enums become LSP's.
+
+use crate::lsp::model::Model;
+use crate::lsp::position::LineCursor;
+use crate::lsp::server::Ctx;
+use mil_ide::folding::{Fold, FoldKind};
+use mil_ide::symbols::{Symbol, SymbolKind};
+use mil_ide::text_edit;
+use mil_ir::Span;
+use std::collections::HashMap;
+use tower_lsp_server::ls_types::{
+    DocumentSymbol, FoldingRange, FoldingRangeKind, Location, SymbolKind as LspSymbolKind, TextEdit,
+    WorkspaceEdit,
+};
+
+/// A span of the document as a location.
+pub fn location(m: &Model, cx: &Ctx, span: Span) -> Location {
+    Location::new(cx.uri.clone(), cx.range(m, span))
+}
+
+/// An edit of the document.
+pub fn text_edit(m: &Model, cx: &Ctx, edit: text_edit::TextEdit) -> TextEdit {
+    TextEdit::new(cx.range(m, edit.span), edit.text)
+}
+
+/// Edits of the document as a workspace edit.
+pub fn workspace_edit(m: &Model, cx: &Ctx, edits: Vec<text_edit::TextEdit>) -> WorkspaceEdit {
+    let edits = edits.into_iter().map(|e| text_edit(m, cx, e)).collect();
+    WorkspaceEdit {
+        changes: Some(HashMap::from([(cx.uri.clone(), edits)])),
+        ..WorkspaceEdit::default()
+    }
+}
+
+/// A fold.
+pub fn folding_range(fold: Fold) -> FoldingRange {
+    FoldingRange {
+        start_line: fold.start_line,
+        end_line: fold.end_line,
+        kind: match fold.kind {
+            FoldKind::Region => Some(FoldingRangeKind::Region),
+            FoldKind::Statement => None,
+            FoldKind::Comment => Some(FoldingRangeKind::Comment),
+        },
+        ..FoldingRange::default()
+    }
+}
+
+/// The outline; positions are found line by line, as the symbols come in text order.
+pub fn document_symbols(m: &Model, cx: &Ctx, symbols: Vec<Symbol>) -> Vec<DocumentSymbol> {
+    let mut cursor = LineCursor::new(&m.rope, cx.enc);
+    symbols
+        .into_iter()
+        .map(|s| document_symbol(&mut cursor, s))
+        .collect()
+}
+
+fn document_symbol(cursor: &mut LineCursor, s: Symbol) -> DocumentSymbol {
+    let (range, selection_range) = (cursor.range(s.span), cursor.range(s.selection));
+    let children: Vec<DocumentSymbol> = s
+        .children
+        .into_iter()
+        .map(|c| document_symbol(cursor, c))
+        .collect();
+    #[allow(deprecated)]
+    DocumentSymbol {
+        name: s.name,
+        detail: Some(s.detail),
+        kind: match s.kind {
+            SymbolKind::Function => LspSymbolKind::FUNCTION,
+            SymbolKind::Constant => LspSymbolKind::CONSTANT,
+            SymbolKind::Operator => LspSymbolKind::OPERATOR,
+        },
+        tags: None,
+        deprecated: None,
+        range,
+        selection_range,
+        children: (s.kind == SymbolKind::Function || !children.is_empty()).then_some(children),
+    }
+}
