@@ -477,7 +477,8 @@ impl LanguageServer for Backend {
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
         self.answer("hover", &p.text_document.uri, |m, cx| {
-            hover::hover(m, cx, cx.offset(m, p.position))
+            let h = hover::hover(m, cx.config, cx.offset(m, p.position))?;
+            Some(to_proto::hover(m, cx, h))
         })
         .await
     }

@@ -5,12 +5,14 @@ use crate::lsp::model::Model;
 use crate::lsp::position::LineCursor;
 use crate::lsp::server::Ctx;
 use mil_ide::folding::{Fold, FoldKind};
+use mil_ide::hover::HoverResult;
 use mil_ide::symbols::{Symbol, SymbolKind};
 use mil_ide::text_edit;
 use mil_ir::Span;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
-    DocumentSymbol, FoldingRange, FoldingRangeKind, Location, SymbolKind as LspSymbolKind, TextEdit,
+    DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
+    MarkupKind, SymbolKind as LspSymbolKind, TextEdit,
     WorkspaceEdit,
 };
 
@@ -30,6 +32,21 @@ pub fn workspace_edit(m: &Model, cx: &Ctx, edits: Vec<text_edit::TextEdit>) -> W
     WorkspaceEdit {
         changes: Some(HashMap::from([(cx.uri.clone(), edits)])),
         ..WorkspaceEdit::default()
+    }
+}
+
+/// A hover, in Markdown when the client shows it.
+pub fn hover(m: &Model, cx: &Ctx, h: HoverResult) -> Hover {
+    Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: if cx.caps.markdown {
+                MarkupKind::Markdown
+            } else {
+                MarkupKind::PlainText
+            },
+            value: h.markdown,
+        }),
+        range: Some(cx.range(m, h.span)),
     }
 }
 
