@@ -3,24 +3,71 @@
 //! the values in scope whose dtype the input accepts; after `=`, the ops of the function's opset;
 //! inside `<...>`, dtypes; at the start of a statement, a whole-statement snippet and the types.
 
-use crate::lsp::context::{self, Call};
-use crate::lsp::model::Model;
-use crate::lsp::server::Ctx;
-use crate::lsp::signature_help::{default_text, input_type, opset_at, outputs_text, written_inputs};
+use crate::config::Config;
+use crate::context::{self, Call};
+use crate::model::Model;
+use crate::signature_help::{default_text, input_type, opset_at, outputs_text, written_inputs};
 use mil_ir::catalogue::{self, Opset, docs};
 use mil_ir::{DType, Span, ValueDef, ValueId};
-use tower_lsp_server::ls_types::{
-    CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
-};
+
+/// One completion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompletionItem {
+    /// What is offered.
+    pub label: String,
+    /// What it is.
+    pub kind: CompletionItemKind,
+    /// More about it (a value's type, an input's type and default).
+    pub detail: Option<String>,
+    /// Shown right after the label (an op's required inputs, `?` for an optional input).
+    pub label_detail: Option<String>,
+    /// Shown at the end of the line (an op's outputs, an input's type).
+    pub description: Option<String>,
+    /// Its documentation, in plain text.
+    pub documentation: Option<String>,
+    /// What is inserted, when it is not the label.
+    pub insert: Option<Insert>,
+    /// The key it is sorted by, when it is not the label.
+    pub sort_text: Option<String>,
+}
+
+/// What a completion is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CompletionItemKind {
+    /// A word of the language (`tensor`).
+    #[default]
+    Keyword,
+    /// A dtype.
+    Dtype,
+    /// A literal (`true`).
+    Literal,
+    /// A statement template.
+    Snippet,
+    /// An op.
+    Op,
+    /// An input key of an op.
+    InputKey,
+    /// A value in scope.
+    Value,
+}
+
+/// The text a completion inserts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Insert {
+    /// Plain text.
+    Text(String),
+    /// A snippet with `${1:placeholders}`.
+    Snippet(String),
+}
 
 /// At most this many values in scope are offered, nearest definitions first.
 const MAX_VALUES: usize = 300;
 
-/// The completions at `offset`.
-pub fn complete(m: &Model, cx: &Ctx, offset: u32) -> Vec<CompletionItem> {
+/// The completions at `offset`; with `snippets`, ops and a whole statement come as snippets.
+pub fn complete(m: &Model, config: &Config, snippets: bool, offset: u32) -> Vec<CompletionItem> {
     let prefix = context::statement_prefix(m, offset);
     if let Some(call) = context::call_at(&prefix) {
-        return in_call(m, cx, offset, &call);
+        return in_call(m, config, offset, &call);
     }
     if in_angle_brackets(&prefix) {
         return dtypes();
@@ -33,12 +80,12 @@ pub fn complete(m: &Model, cx: &Ctx, offset: u32) -> Vec<CompletionItem> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
-        return ops(m, cx, offset);
+        return ops(m, config, snippets, offset);
     }
     if trimmed.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        let mut items = statement_snippet(cx);
+        let mut items = statement_snippet(snippets);
         items.extend(
-            ["tensor", "state", "list", "tuple", "dict"].map(|t| keyword(t, CompletionItemKind::KEYWORD)),
+            ["tensor", "state", "list", "tuple", "dict"].map(|t| keyword(t, CompletionItemKind::Keyword)),
         );
         items.extend(dtypes());
         return items;
@@ -49,7 +96,7 @@ pub fn complete(m: &Model, cx: &Ctx, offset: u32) -> Vec<CompletionItem> {
 fn keyword(label: &str, kind: CompletionItemKind) -> CompletionItem {
     CompletionItem {
         label: label.into(),
-        kind: Some(kind),
+        kind,
         ..CompletionItem::default()
     }
 }
@@ -57,7 +104,7 @@ fn keyword(label: &str, kind: CompletionItemKind) -> CompletionItem {
 fn dtypes() -> Vec<CompletionItem> {
     DType::ALL
         .iter()
-        .map(|d| keyword(d.name(), CompletionItemKind::TYPE_PARAMETER))
+        .map(|d| keyword(d.name(), CompletionItemKind::Dtype))
         .collect()
 }
 
@@ -71,24 +118,23 @@ fn in_angle_brackets(prefix: &str) -> bool {
     depth > 0
 }
 
-fn statement_snippet(cx: &Ctx) -> Vec<CompletionItem> {
-    if !cx.caps.snippets {
+fn statement_snippet(snippets: bool) -> Vec<CompletionItem> {
+    if !snippets {
         return Vec::new();
     }
     vec![CompletionItem {
         label: "statement".into(),
-        kind: Some(CompletionItemKind::SNIPPET),
+        kind: CompletionItemKind::Snippet,
         detail: Some("TYPE name = op(key = value)[name = string(\"name\")];".into()),
-        insert_text: Some(
+        insert: Some(Insert::Snippet(
             "${1:tensor<fp16, [1]>} ${2:y} = ${3:relu}(${4:x = x})[name = string(\"${2:y}\")];".into(),
-        ),
-        insert_text_format: Some(InsertTextFormat::SNIPPET),
+        )),
         ..CompletionItem::default()
     }]
 }
 
-fn ops(m: &Model, cx: &Ctx, offset: u32) -> Vec<CompletionItem> {
-    let Some(opset) = Opset::parse(opset_at(m, cx, offset, None)) else {
+fn ops(m: &Model, config: &Config, snippets: bool, offset: u32) -> Vec<CompletionItem> {
+    let Some(opset) = Opset::parse(opset_at(m, config, offset, None)) else {
         return Vec::new();
     };
     catalogue::ops_in(opset)
@@ -106,22 +152,19 @@ fn ops(m: &Model, cx: &Ctx, offset: u32) -> Vec<CompletionItem> {
                 .join(", ");
             CompletionItem {
                 label: v.name.into(),
-                kind: Some(CompletionItemKind::FUNCTION),
-                label_details: Some(CompletionItemLabelDetails {
-                    detail: Some(format!("({})", required.join(", "))),
-                    description: Some(outputs_text(v)),
-                }),
-                documentation: docs::summary(v.name).map(|s| Documentation::String(s.into())),
-                insert_text: cx.caps.snippets.then(|| format!("{}({snippet})", v.name)),
-                insert_text_format: cx.caps.snippets.then_some(InsertTextFormat::SNIPPET),
+                kind: CompletionItemKind::Op,
+                label_detail: Some(format!("({})", required.join(", "))),
+                description: Some(outputs_text(v)),
+                documentation: docs::summary(v.name).map(String::from),
+                insert: snippets.then(|| Insert::Snippet(format!("{}({snippet})", v.name))),
                 ..CompletionItem::default()
             }
         })
         .collect()
 }
 
-fn in_call(m: &Model, cx: &Ctx, offset: u32, call: &Call) -> Vec<CompletionItem> {
-    let version = catalogue::lookup(&call.kind, opset_at(m, cx, offset, call.opset.as_deref())).ok();
+fn in_call(m: &Model, config: &Config, offset: u32, call: &Call) -> Vec<CompletionItem> {
+    let version = catalogue::lookup(&call.kind, opset_at(m, config, offset, call.opset.as_deref())).ok();
     let input = version.and_then(|v| {
         let key = call.key.as_deref()?;
         v.input(key)
@@ -133,7 +176,7 @@ fn in_call(m: &Model, cx: &Ctx, offset: u32, call: &Call) -> Vec<CompletionItem>
     let mut items = values_in_scope(m, offset, accepts);
     if call.in_value {
         if input.is_some_and(|i| i.dtypes.contains(&DType::Bool)) {
-            items.extend(["true", "false"].map(|w| keyword(w, CompletionItemKind::VALUE)));
+            items.extend(["true", "false"].map(|w| keyword(w, CompletionItemKind::Literal)));
         }
         return items;
     }
@@ -151,14 +194,12 @@ fn in_call(m: &Model, cx: &Ctx, offset: u32, call: &Call) -> Vec<CompletionItem>
             let note = docs::input_note(&call.kind, i.name).unwrap_or_default();
             CompletionItem {
                 label: i.name.into(),
-                kind: Some(CompletionItemKind::FIELD),
+                kind: CompletionItemKind::InputKey,
                 detail: Some(format!("{}{default}", input_type(i))),
-                label_details: Some(CompletionItemLabelDetails {
-                    detail: Some(if i.optional { "?".into() } else { String::new() }),
-                    description: Some(input_type(i)),
-                }),
-                documentation: (!note.is_empty()).then(|| Documentation::String(note.into())),
-                insert_text: Some(format!("{} = ", i.name)),
+                label_detail: Some(if i.optional { "?".into() } else { String::new() }),
+                description: Some(input_type(i)),
+                documentation: (!note.is_empty()).then(|| note.into()),
+                insert: Some(Insert::Text(format!("{} = ", i.name))),
                 sort_text: Some(format!("{}{}", u8::from(i.optional), i.name)),
                 ..CompletionItem::default()
             }
@@ -199,11 +240,92 @@ fn values_in_scope(m: &Model, offset: u32, accepts: impl Fn(Option<DType>) -> bo
             let v = f.value(id);
             CompletionItem {
                 label: v.name.to_string(),
-                kind: Some(CompletionItemKind::VARIABLE),
+                kind: CompletionItemKind::Value,
                 detail: Some(v.ty.to_string()),
                 sort_text: Some(format!("2{rank:05}")),
                 ..CompletionItem::default()
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{TEXT, model};
+    use expect_test::expect;
+
+    /// The completions at the end of `typed`, typed in place of statement `a` of [`TEXT`], one a
+    /// line: label, kind, detail, label detail, description, insert text, sort key.
+    fn offered(typed: &str, snippets: bool, first: usize) -> String {
+        let line = "relu(x = x)[name = string(\"a\")];";
+        let at = TEXT.find(line).unwrap() - "tensor<fp16, [1, 4]> a = ".len();
+        let text = format!("{}{typed}\n{}", &TEXT[..at], &TEXT[at + TEXT[at..].find('\n').unwrap() + 1..]);
+        let items = complete(&model(&text), &Config::default(), snippets, (at + typed.len()) as u32);
+        let mut out: Vec<String> = items
+            .iter()
+            .take(first)
+            .map(|i| {
+                let insert = match &i.insert {
+                    Some(Insert::Text(t)) => format!("text {t:?}"),
+                    Some(Insert::Snippet(t)) => format!("snippet {t:?}"),
+                    None => "-".into(),
+                };
+                format!(
+                    "{} {:?} {} {} {} {insert} {}",
+                    i.label,
+                    i.kind,
+                    i.detail.as_deref().unwrap_or("-"),
+                    i.label_detail.as_deref().unwrap_or("-"),
+                    i.description.as_deref().unwrap_or("-"),
+                    i.sort_text.as_deref().unwrap_or("-"),
+                )
+            })
+            .collect();
+        out.push(format!("({} in all)", items.len()));
+        out.join("\n")
+    }
+
+    #[test]
+    fn inside_a_call_the_keys_not_given_then_the_values_that_fit() {
+        expect![[r#"
+            y InputKey tensor<fp16|fp32|int32>  tensor<fp16|fp32|int32> text "y = " 0y
+            x Value tensor<fp16, [1, 4]> - - - 200000
+            (2 in all)"#]]
+        .assert_eq(&offered("tensor<fp16, [1, 4]> a = mul(x = x, ", true, 8));
+        expect![[r#"
+            true Literal - - - - -
+            false Literal - - - - -
+            (2 in all)"#]]
+        .assert_eq(&offered("tensor<fp16, [1, 4]> a = logical_not(x = ", true, 8));
+    }
+
+    #[test]
+    fn after_the_equals_sign_the_ops_of_the_opset() {
+        expect![[r#"
+            abs Op - (x) 1 output snippet "abs(x = ${1})" -
+            acos Op - (x) 1 output snippet "acos(x = ${1})" -
+            add Op - (x, y) 1 output snippet "add(x = ${1}, y = ${2})" -
+            (170 in all)"#]]
+        .assert_eq(&offered("tensor<fp16, [1, 4]> a = ", true, 3));
+        expect![[r#"
+            abs Op - (x) 1 output - -
+            (170 in all)"#]]
+        .assert_eq(&offered("tensor<fp16, [1, 4]> a = ", false, 1));
+    }
+
+    #[test]
+    fn at_the_start_of_a_statement_a_template_types_and_dtypes() {
+        expect![[r#"
+            statement Snippet TYPE name = op(key = value)[name = string("name")]; - - snippet "${1:tensor<fp16, [1]>} ${2:y} = ${3:relu}(${4:x = x})[name = string(\"${2:y}\")];" -
+            tensor Keyword - - - - -
+            state Keyword - - - - -
+            (28 in all)"#]]
+        .assert_eq(&offered("", true, 3));
+        expect![[r#"
+            bool Dtype - - - - -
+            string Dtype - - - - -
+            (22 in all)"#]]
+        .assert_eq(&offered("tensor<", false, 2));
+    }
 }

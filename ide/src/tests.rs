@@ -62,16 +62,6 @@ pub(crate) fn with_ctx<T>(f: impl FnOnce(&Ctx) -> T) -> T {
     })
 }
 
-#[test]
-fn signature_help_marks_the_argument_under_the_cursor() {
-    let m = model(TEXT);
-    let at = TEXT.find("y = x").unwrap() as u32 + 1;
-    let prefix = context::statement_prefix(&m, at);
-    assert!(prefix.ends_with("mul(x = a, y"), "{prefix:?}");
-    let help = with_ctx(|cx| signature_help::signature_help(&m, cx, at)).unwrap();
-    assert_eq!(help.active_parameter, Some(1));
-}
-
 /// A small deterministic generator (xorshift), so failures replay.
 struct Rng(u64);
 

@@ -544,8 +544,10 @@ impl LanguageServer for Backend {
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
         self.answer("completion", &p.text_document.uri, |m, cx| {
-            let items = completion::complete(m, cx, cx.offset(m, p.position));
-            Some(CompletionResponse::Array(items))
+            let items = completion::complete(m, cx.config, cx.caps.snippets, cx.offset(m, p.position));
+            Some(CompletionResponse::Array(
+                items.into_iter().map(to_proto::completion_item).collect(),
+            ))
         })
         .await
     }
@@ -553,7 +555,8 @@ impl LanguageServer for Backend {
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
         let p = params.text_document_position_params;
         self.answer("signatureHelp", &p.text_document.uri, |m, cx| {
-            signature_help::signature_help(m, cx, cx.offset(m, p.position))
+            let s = signature_help::signature_help(m, cx.config, cx.offset(m, p.position))?;
+            Some(to_proto::signature_help(s))
         })
         .await
     }

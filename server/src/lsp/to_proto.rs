@@ -4,14 +4,17 @@
 use crate::lsp::model::Model;
 use crate::lsp::position::LineCursor;
 use crate::lsp::server::Ctx;
+use mil_ide::completion::{self, Insert};
 use mil_ide::folding::{Fold, FoldKind};
+use mil_ide::signature_help::Signature;
 use mil_ide::hover::HoverResult;
 use mil_ide::symbols::{Symbol, SymbolKind};
 use mil_ide::text_edit;
 use mil_ir::Span;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
-    DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
+    CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
+    ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation, DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
     MarkupKind, SymbolKind as LspSymbolKind, TextEdit,
     WorkspaceEdit,
 };
@@ -47,6 +50,68 @@ pub fn hover(m: &Model, cx: &Ctx, h: HoverResult) -> Hover {
             value: h.markdown,
         }),
         range: Some(cx.range(m, h.span)),
+    }
+}
+
+/// A completion.
+pub fn completion_item(item: completion::CompletionItem) -> CompletionItem {
+    use completion::CompletionItemKind as K;
+    let (insert_text, insert_text_format) = match item.insert {
+        Some(Insert::Text(t)) => (Some(t), None),
+        Some(Insert::Snippet(t)) => (Some(t), Some(InsertTextFormat::SNIPPET)),
+        None => (None, None),
+    };
+    let label_details = (item.label_detail.is_some() || item.description.is_some()).then(|| {
+        CompletionItemLabelDetails {
+            detail: item.label_detail,
+            description: item.description,
+        }
+    });
+    CompletionItem {
+        label: item.label,
+        kind: Some(match item.kind {
+            K::Keyword => CompletionItemKind::KEYWORD,
+            K::Dtype => CompletionItemKind::TYPE_PARAMETER,
+            K::Literal => CompletionItemKind::VALUE,
+            K::Snippet => CompletionItemKind::SNIPPET,
+            K::Op => CompletionItemKind::FUNCTION,
+            K::InputKey => CompletionItemKind::FIELD,
+            K::Value => CompletionItemKind::VARIABLE,
+        }),
+        detail: item.detail,
+        label_details,
+        documentation: item.documentation.map(Documentation::String),
+        insert_text,
+        insert_text_format,
+        sort_text: item.sort_text,
+        ..CompletionItem::default()
+    }
+}
+
+/// Signature help with its one signature.
+pub fn signature_help(s: Signature) -> SignatureHelp {
+    let parameters = s
+        .parameters
+        .into_iter()
+        .map(|p| ParameterInformation {
+            label: ParameterLabel::LabelOffsets(p.label),
+            documentation: p.documentation.map(Documentation::String),
+        })
+        .collect();
+    SignatureHelp {
+        signatures: vec![SignatureInformation {
+            label: s.label,
+            documentation: s.documentation.map(|value| {
+                Documentation::MarkupContent(MarkupContent {
+                    kind: MarkupKind::PlainText,
+                    value,
+                })
+            }),
+            parameters: Some(parameters),
+            active_parameter: s.active_parameter,
+        }],
+        active_signature: Some(0),
+        active_parameter: s.active_parameter,
     }
 }
 
