@@ -2,55 +2,62 @@
 //! with the estimated latency, and "Compile" (running `mil.compile`). Lenses come from the
 //! providers in [`PROVIDERS`].
 
-use crate::lsp::commands;
-use crate::lsp::model::Model;
-use crate::lsp::placement;
-use crate::lsp::server::Ctx;
-use mil_ir::{Function, FunctionSpans};
-use tower_lsp_server::ls_types::{CodeLens, Command};
+use crate::config::Config;
+use crate::model::Model;
+use crate::placement;
+use mil_ir::{Function, FunctionSpans, Span};
+
+/// A line of text above a function, which may run a command on the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeLens {
+    /// The function's name.
+    pub span: Span,
+    /// What it says.
+    pub title: String,
+    /// What clicking it does.
+    pub command: Option<LensCommand>,
+}
+
+/// A command a lens runs on its document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LensCommand {
+    /// Compile the document to an .mlpackage.
+    Compile,
+    /// Write the document's placement report.
+    PlacementReport,
+}
 
 /// Something that offers lenses for function `usize`.
-type Provider = fn(&Model, &Ctx, usize, &Function, &FunctionSpans) -> Vec<CodeLens>;
+type Provider = fn(&Model, &Config, usize, &Function, &FunctionSpans) -> Vec<CodeLens>;
 
 /// The providers.
 const PROVIDERS: &[Provider] = &[size, placement_share, compile];
 
 /// The lenses of the document.
-pub fn code_lenses(m: &Model, cx: &Ctx) -> Vec<CodeLens> {
+pub fn code_lenses(m: &Model, config: &Config) -> Vec<CodeLens> {
     m.program
         .functions
         .iter()
         .zip(&m.map.functions)
         .enumerate()
-        .flat_map(|(i, (f, spans))| PROVIDERS.iter().flat_map(move |p| p(m, cx, i, f, spans)))
+        .flat_map(|(i, (f, spans))| PROVIDERS.iter().flat_map(move |p| p(m, config, i, f, spans)))
         .collect()
 }
 
-fn lens(
-    m: &Model,
-    cx: &Ctx,
-    spans: &FunctionSpans,
-    title: String,
-    command: &str,
-    arguments: Option<Vec<serde_json::Value>>,
-) -> CodeLens {
+fn lens(spans: &FunctionSpans, title: String, command: Option<LensCommand>) -> CodeLens {
     CodeLens {
-        range: cx.range(m, spans.name),
-        command: Some(Command {
-            title,
-            command: command.to_string(),
-            arguments,
-        }),
-        data: None,
+        span: spans.name,
+        title,
+        command,
     }
 }
 
-fn placement_share(m: &Model, cx: &Ctx, fi: usize, _: &Function, spans: &FunctionSpans) -> Vec<CodeLens> {
-    let p = placement::of(m, cx.config);
+fn placement_share(m: &Model, config: &Config, fi: usize, _: &Function, spans: &FunctionSpans) -> Vec<CodeLens> {
+    let p = placement::of(m, config);
     let Some(f) = p.functions.get(fi) else {
         return Vec::new();
     };
-    let target = placement::target(cx.config);
+    let target = placement::target(config);
     let (on, all) = f.ane_ops;
     let title = format!(
         "Neural Engine: {on} of {all} ops · estimated {:.2} ms ({}, {})",
@@ -58,28 +65,57 @@ fn placement_share(m: &Model, cx: &Ctx, fi: usize, _: &Function, spans: &Functio
         target.chip.name(),
         target.compute_units.name()
     );
-    let args = Some(vec![serde_json::json!(cx.uri.as_str())]);
-    vec![lens(m, cx, spans, title, commands::PLACEMENT_REPORT, args)]
+    vec![lens(spans, title, Some(LensCommand::PlacementReport))]
 }
 
-fn compile(m: &Model, cx: &Ctx, _: usize, _: &Function, spans: &FunctionSpans) -> Vec<CodeLens> {
-    let args = Some(vec![serde_json::json!(cx.uri.as_str())]);
-    vec![lens(m, cx, spans, "Compile".into(), commands::COMPILE, args)]
+fn compile(_: &Model, _: &Config, _: usize, _: &Function, spans: &FunctionSpans) -> Vec<CodeLens> {
+    vec![lens(spans, "Compile".into(), Some(LensCommand::Compile))]
 }
 
-fn size(m: &Model, cx: &Ctx, _: usize, f: &Function, spans: &FunctionSpans) -> Vec<CodeLens> {
+fn size(_: &Model, _: &Config, _: usize, f: &Function, spans: &FunctionSpans) -> Vec<CodeLens> {
     let consts = f.ops.iter().filter(|o| o.kind == "const").count();
-    vec![CodeLens {
-        range: cx.range(m, spans.name),
-        command: Some(Command {
-            title: format!(
-                "{} operations ({consts} constants) · {}",
-                f.ops.len(),
-                if f.opset.is_empty() { "no opset" } else { &f.opset }
-            ),
-            command: String::new(),
-            arguments: None,
-        }),
-        data: None,
-    }]
+    vec![lens(
+        spans,
+        format!(
+            "{} operations ({consts} constants) · {}",
+            f.ops.len(),
+            if f.opset.is_empty() { "no opset" } else { &f.opset }
+        ),
+        None,
+    )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{TEXT, excerpts, model};
+    use expect_test::expect;
+
+    fn lenses(config: &Config) -> String {
+        code_lenses(&model(TEXT), config)
+            .iter()
+            .map(|l| format!("{}  {} {:?}\n", excerpts(TEXT, &[l.span]).trim_end(), l.title, l.command))
+            .collect()
+    }
+
+    #[test]
+    fn each_function_shows_its_size_its_placement_on_the_configured_chip_and_compile() {
+        expect![[r#"
+            2:9 "main"  3 operations (0 constants) · ios18 None
+            2:9 "main"  Neural Engine: 0 of 3 ops · estimated 0.00 ms (m4, cpu_and_ne) Some(PlacementReport)
+            2:9 "main"  Compile Some(Compile)
+        "#]]
+        .assert_eq(&lenses(&Config::default()));
+        let m1 = Config {
+            chip: Some("m1".into()),
+            compute_units: "cpu_only".into(),
+            ..Config::default()
+        };
+        expect![[r#"
+            2:9 "main"  3 operations (0 constants) · ios18 None
+            2:9 "main"  Neural Engine: 0 of 3 ops · estimated 0.00 ms (m1, cpu_only) Some(PlacementReport)
+            2:9 "main"  Compile Some(Compile)
+        "#]]
+        .assert_eq(&lenses(&m1));
+    }
 }

@@ -2,27 +2,48 @@
 //! and the device each op runs on after its statement (`inlayHints.device`), from the ANE
 //! placement. Hints come from the providers in [`PROVIDERS`].
 
-use crate::lsp::model::Model;
-use crate::lsp::placement;
-use crate::lsp::server::Ctx;
-use crate::lsp::signature_help::opset_of;
+use crate::config::Config;
+use crate::model::Model;
+use crate::placement;
+use crate::signature_help::opset_of;
 use mil_ir::Span;
 use mil_ir::catalogue;
-use tower_lsp_server::ls_types::{InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip};
+
+/// A hint shown inside the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlayHint {
+    /// Where it is shown: before the byte at this offset.
+    pub offset: u32,
+    /// Its text.
+    pub label: String,
+    /// What it says.
+    pub kind: InlayHintKind,
+    /// More about it.
+    pub tooltip: Option<String>,
+}
+
+/// What an inlay hint says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InlayHintKind {
+    /// The input a positional argument binds (`x =`), before it.
+    Parameter,
+    /// The device an op runs on, after its statement.
+    Device,
+}
 
 /// Something that offers hints for the statements in a range.
-type Provider = fn(&Model, &Ctx, Span) -> Vec<InlayHint>;
+type Provider = fn(&Model, &Config, Span) -> Vec<InlayHint>;
 
 /// The providers.
 const PROVIDERS: &[Provider] = &[parameter_names, devices];
 
 /// The hints inside `range`.
-pub fn inlay_hints(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
-    PROVIDERS.iter().flat_map(|p| p(m, cx, range)).collect()
+pub fn inlay_hints(m: &Model, config: &Config, range: Span) -> Vec<InlayHint> {
+    PROVIDERS.iter().flat_map(|p| p(m, config, range)).collect()
 }
 
-fn parameter_names(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
-    if !cx.config.inlay_parameter_names {
+fn parameter_names(m: &Model, config: &Config, range: Span) -> Vec<InlayHint> {
+    if !config.inlay_parameter_names {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -42,14 +63,10 @@ fn parameter_names(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
                     continue;
                 };
                 out.push(InlayHint {
-                    position: cx.range(m, sa.whole).start,
-                    label: InlayHintLabel::String(format!("{} =", input.name)),
-                    kind: Some(InlayHintKind::PARAMETER),
-                    text_edits: None,
+                    offset: sa.whole.start,
+                    label: format!("{} =", input.name),
+                    kind: InlayHintKind::Parameter,
                     tooltip: None,
-                    padding_left: None,
-                    padding_right: Some(true),
-                    data: None,
                 });
             }
         }
@@ -57,11 +74,11 @@ fn parameter_names(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
     out
 }
 
-fn devices(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
-    if !cx.config.inlay_device {
+fn devices(m: &Model, config: &Config, range: Span) -> Vec<InlayHint> {
+    if !config.inlay_device {
         return Vec::new();
     }
-    let p = placement::of(m, cx.config);
+    let p = placement::of(m, config);
     let mut out = Vec::new();
     for (fi, spans) in m.map.functions.iter().enumerate() {
         for (i, s) in spans.ops.iter().enumerate() {
@@ -75,16 +92,69 @@ fn devices(m: &Model, cx: &Ctx, range: Span) -> Vec<InlayHint> {
                 continue;
             }
             out.push(InlayHint {
-                position: cx.range(m, s.whole).end,
-                label: InlayHintLabel::String(placement::device_label(place.device)),
-                kind: None,
-                text_edits: None,
-                tooltip: Some(InlayHintTooltip::String(place.reason.clone())),
-                padding_left: Some(true),
-                padding_right: None,
-                data: None,
+                offset: s.whole.end,
+                label: placement::device_label(place.device),
+                kind: InlayHintKind::Device,
+                tooltip: Some(place.reason.clone()),
             });
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{TEXT, model};
+    use expect_test::expect;
+
+    fn hints(text: &str, config: &Config) -> String {
+        inlay_hints(&model(text), config, Span::new(0, text.len()))
+            .iter()
+            .map(|h| {
+                let line = text[..h.offset as usize].matches('\n').count();
+                // The argument a parameter hint stands before, the statement end a device follows.
+                let near = match h.kind {
+                    InlayHintKind::Parameter => text[h.offset as usize..].split([',', ')']).next(),
+                    InlayHintKind::Device => text[..h.offset as usize].rsplit(' ').next(),
+                };
+                format!(
+                    "{line}: {:?} {:?} at {:?} ({})\n",
+                    h.kind,
+                    h.label,
+                    near.unwrap_or(""),
+                    h.tooltip.as_deref().unwrap_or("-")
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn positional_arguments_get_their_names_and_ops_their_device() {
+        let positional = TEXT.replace("mul(x = a, y = x)", "mul(a, x)");
+        expect![[r#"
+            4: Parameter "x =" at "a" (-)
+            4: Parameter "y =" at "x" (-)
+            3: Device "CPU" at "string(\"a\")]" (moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving))
+            4: Device "CPU" at "string(\"b\")]" (moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving))
+            5: Device "CPU" at "string(\"c\")]" (moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving))
+        "#]]
+        .assert_eq(&hints(&positional, &Config::default()));
+        let config = Config {
+            chip: Some("a14".into()),
+            inlay_parameter_names: false,
+            ..Config::default()
+        };
+        expect![[r#"
+            3: Device "CPU" at "string(\"a\")]" (moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving))
+            4: Device "CPU" at "string(\"b\")]" (moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving))
+            5: Device "CPU" at "string(\"c\")]" (moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving))
+        "#]]
+        .assert_eq(&hints(&positional, &config));
+        let none = Config {
+            inlay_device: false,
+            ..config
+        };
+        assert_eq!(hints(&positional, &none), "");
+    }
 }

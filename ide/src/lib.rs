@@ -77,14 +77,6 @@ pub mod lsp {
             }
         }
     }
-
-    /// The commands code lenses run.
-    pub mod commands {
-        /// Compile the document to an .mlpackage in the output folder.
-        pub const COMPILE: &str = "mil.compile";
-        /// Write the placement report of the document and return its path.
-        pub const PLACEMENT_REPORT: &str = "mil.placementReport";
-    }
 }
 
 /// The paths the command line's helpers had in the server.

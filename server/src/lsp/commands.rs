@@ -12,7 +12,10 @@ use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny, NumberOrString, ProgressToken, Uri};
 
-pub use mil_ide::lsp::commands::{COMPILE, PLACEMENT_REPORT};
+/// Compile the document to an .mlpackage in the output folder.
+pub const COMPILE: &str = "mil.compile";
+/// Write the placement report of the document and return its path.
+pub const PLACEMENT_REPORT: &str = "mil.placementReport";
 
 /// The commands the server runs.
 pub fn available() -> Vec<String> {

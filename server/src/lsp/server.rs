@@ -629,14 +629,16 @@ impl LanguageServer for Backend {
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         self.answer("inlayHint", &params.text_document.uri, |m, cx| {
             let span = position::span(&m.rope, params.range, cx.enc);
-            Some(inlay_hints::inlay_hints(m, cx, span))
+            let hints = inlay_hints::inlay_hints(m, cx.config, span);
+            Some(hints.into_iter().map(|h| to_proto::inlay_hint(m, cx, h)).collect())
         })
         .await
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         self.answer("codeLens", &params.text_document.uri, |m, cx| {
-            Some(code_lens::code_lenses(m, cx))
+            let lenses = code_lens::code_lenses(m, cx.config);
+            Some(lenses.into_iter().map(|l| to_proto::code_lens(m, cx, l)).collect())
         })
         .await
     }

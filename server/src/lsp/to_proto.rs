@@ -4,7 +4,11 @@
 use crate::lsp::model::Model;
 use crate::lsp::position::LineCursor;
 use crate::lsp::server::Ctx;
+use crate::lsp::commands;
+use mil_ide::code_lens::{self, LensCommand};
 use mil_ide::completion::{self, Insert};
+use mil_ide::inlay_hints;
+use serde_json::json;
 use mil_ide::folding::{Fold, FoldKind};
 use mil_ide::signature_help::Signature;
 use mil_ide::hover::HoverResult;
@@ -13,7 +17,7 @@ use mil_ide::text_edit;
 use mil_ir::Span;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
-    CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
+    CodeLens, Command, InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip, CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
     ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation, DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
     MarkupKind, SymbolKind as LspSymbolKind, TextEdit,
     WorkspaceEdit,
@@ -112,6 +116,41 @@ pub fn signature_help(s: Signature) -> SignatureHelp {
         }],
         active_signature: Some(0),
         active_parameter: s.active_parameter,
+    }
+}
+
+/// An inlay hint: a parameter name is padded on its right, a device on its left.
+pub fn inlay_hint(m: &Model, cx: &Ctx, h: inlay_hints::InlayHint) -> InlayHint {
+    let parameter = h.kind == inlay_hints::InlayHintKind::Parameter;
+    InlayHint {
+        position: cx.range(m, Span::new(h.offset as usize, h.offset as usize)).start,
+        label: InlayHintLabel::String(h.label),
+        kind: parameter.then_some(InlayHintKind::PARAMETER),
+        text_edits: None,
+        tooltip: h.tooltip.map(InlayHintTooltip::String),
+        padding_left: (!parameter).then_some(true),
+        padding_right: parameter.then_some(true),
+        data: None,
+    }
+}
+
+/// A code lens; its command, if any, gets the document's URI as its argument.
+pub fn code_lens(m: &Model, cx: &Ctx, lens: code_lens::CodeLens) -> CodeLens {
+    let (command, arguments) = match lens.command {
+        Some(LensCommand::Compile) => (commands::COMPILE, Some(vec![json!(cx.uri.as_str())])),
+        Some(LensCommand::PlacementReport) => {
+            (commands::PLACEMENT_REPORT, Some(vec![json!(cx.uri.as_str())]))
+        }
+        None => ("", None),
+    };
+    CodeLens {
+        range: cx.range(m, lens.span),
+        command: Some(Command {
+            title: lens.title,
+            command: command.to_string(),
+            arguments,
+        }),
+        data: None,
     }
 }
 
