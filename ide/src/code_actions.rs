@@ -3,19 +3,38 @@
 //!
 //! Actions come from the providers in [`PROVIDERS`]; ANE rewrites add theirs there.
 
-use crate::lsp::diagnostics;
-use crate::lsp::formatting::{self, Indentation};
-use crate::lsp::locate;
-use crate::lsp::model::Model;
-use crate::lsp::server::Ctx;
-use mil_ir::{Span, codes};
-use std::collections::HashMap;
-use tower_lsp_server::ls_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, TextEdit, Uri, WorkspaceEdit,
-};
+use crate::formatting::{self, Indentation};
+use crate::locate;
+use crate::model::Model;
+use crate::text_edit::TextEdit;
+use mil_ir::{Diagnostic, Span, codes};
+
+/// An edit of the document offered by name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeAction {
+    /// What it does.
+    pub title: String,
+    /// What kind of action it is.
+    pub kind: CodeActionKind,
+    /// The diagnostic it fixes.
+    pub fixes: Option<Diagnostic>,
+    /// The edits.
+    pub edits: Vec<TextEdit>,
+    /// Whether it is the fix to apply by default.
+    pub preferred: bool,
+}
+
+/// What kind of action a [`CodeAction`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeActionKind {
+    /// A fix of one diagnostic.
+    QuickFix,
+    /// A fix of every diagnostic of some kinds in the document.
+    FixAll,
+}
 
 /// Something that offers code actions for a range.
-type Provider = fn(&Model, &Ctx, Span) -> Vec<CodeAction>;
+type Provider = fn(&Model, Span) -> Vec<CodeAction>;
 
 /// The providers, in the order their actions are listed.
 const PROVIDERS: &[Provider] = &[lenient_form_fixes, fix_all];
@@ -30,37 +49,13 @@ const FIXES: &[(mil_ir::Code, &str)] = &[
     (codes::DECIMAL_FLOAT, "Write the floats as hex floats"),
 ];
 
-/// The actions for `range`, limited to the kinds in `only` when given.
-pub fn code_actions(
-    m: &Model,
-    cx: &Ctx,
-    range: Span,
-    only: Option<&[CodeActionKind]>,
-) -> Vec<CodeActionOrCommand> {
-    PROVIDERS
-        .iter()
-        .flat_map(|p| p(m, cx, range))
-        .filter(|a| {
-            only.is_none_or(|kinds| {
-                let kind = a.kind.as_ref().map_or("", |k| k.as_str());
-                kinds
-                    .iter()
-                    .any(|k| kind == k.as_str() || kind.starts_with(&format!("{}.", k.as_str())))
-            })
-        })
-        .map(CodeActionOrCommand::CodeAction)
-        .collect()
-}
-
-fn edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
-    WorkspaceEdit {
-        changes: Some(HashMap::from([(uri.clone(), edits)])),
-        ..WorkspaceEdit::default()
-    }
+/// The actions for `range`.
+pub fn code_actions(m: &Model, range: Span) -> Vec<CodeAction> {
+    PROVIDERS.iter().flat_map(|p| p(m, range)).collect()
 }
 
 /// One quick fix per lenient-form diagnostic overlapping `range`: the statement in canonical form.
-fn lenient_form_fixes(m: &Model, cx: &Ctx, range: Span) -> Vec<CodeAction> {
+fn lenient_form_fixes(m: &Model, range: Span) -> Vec<CodeAction> {
     let first = m.diagnostics.partition_point(|d| d.span.end < range.start);
     m.diagnostics[first..]
         .iter()
@@ -76,21 +71,19 @@ fn lenient_form_fixes(m: &Model, cx: &Ctx, range: Span) -> Vec<CodeAction> {
             let (f, spans) = (&m.program.functions[fi], &m.map.functions[fi]);
             let op = locate::innermost(f, spans, d.span.start).1?;
             let (span, text) = formatting::canonical_statement(m, fi, op, Indentation::Keep)?;
-            let diagnostic = diagnostics::one(m, d, cx.uri, cx.config, cx.enc);
             Some(CodeAction {
                 title: format!("{title} ({})", d.code.id),
-                kind: Some(CodeActionKind::QUICKFIX),
-                diagnostics: diagnostic.map(|d| vec![d]),
-                edit: Some(edit(cx.uri, vec![TextEdit::new(cx.range(m, span), text)])),
-                is_preferred: Some(true),
-                ..CodeAction::default()
+                kind: CodeActionKind::QuickFix,
+                fixes: Some(d.clone()),
+                edits: vec![TextEdit::new(span, text)],
+                preferred: true,
             })
         })
         .collect()
 }
 
 /// Formats the whole document when it has any lenient form.
-fn fix_all(m: &Model, cx: &Ctx, _: Span) -> Vec<CodeAction> {
+fn fix_all(m: &Model, _: Span) -> Vec<CodeAction> {
     if !m
         .diagnostics
         .iter()
@@ -98,13 +91,64 @@ fn fix_all(m: &Model, cx: &Ctx, _: Span) -> Vec<CodeAction> {
     {
         return Vec::new();
     }
-    let Some(edits) = formatting::format(m, cx, None) else {
+    let Some(edits) = formatting::format(m, None) else {
         return Vec::new();
     };
     vec![CodeAction {
         title: "Rewrite every lenient form in compiler form (mil fmt)".into(),
-        kind: Some(CodeActionKind::SOURCE_FIX_ALL),
-        edit: Some(edit(cx.uri, edits)),
-        ..CodeAction::default()
+        kind: CodeActionKind::FixAll,
+        fixes: None,
+        edits,
+        preferred: false,
     }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{apply, model};
+    use expect_test::expect;
+
+    #[test]
+    fn lenient_forms_get_a_quick_fix_each_and_the_document_a_fix_all() {
+        let text = "program(1.3)
+{
+    func main<ios18>(tensor<fp16, [2]> x) {
+        tensor<fp16, [2]> a = relu(x)[name = string(\"a\")];
+        tensor<fp16, [2]> b = mul(x = a, y = 0.5);
+    } -> (b);
+}
+";
+        let m = model(text);
+        let listed: String = code_actions(&m, Span::new(0, text.len()))
+            .iter()
+            .map(|a| {
+                let fixes = a.fixes.as_ref().map_or("-", |d| d.code.id);
+                let result = apply(text, &a.edits);
+                let changed: Vec<&str> = result.lines().filter(|l| !text.contains(*l)).collect();
+                format!(
+                    "{} [{:?}, fixes {fixes}, preferred {}]\n{}\n",
+                    a.title,
+                    a.kind,
+                    a.preferred,
+                    changed.join("\n")
+                )
+            })
+            .collect();
+        expect![[r#"
+            Write the argument keys (MIL0103) [QuickFix, fixes MIL0103, preferred true]
+                    tensor<fp16, [2]> a = relu(x = x)[name = string("a")];
+            Name the operation (MIL0102) [QuickFix, fixes MIL0102, preferred true]
+                    tensor<fp16, [2]> b = mul(x = a, y = fp32(0x1p-1))[name = string("b")];
+            Write the literal's type (MIL0104) [QuickFix, fixes MIL0104, preferred true]
+                    tensor<fp16, [2]> b = mul(x = a, y = fp32(0x1p-1))[name = string("b")];
+            Write the floats as hex floats (MIL0107) [QuickFix, fixes MIL0107, preferred true]
+                    tensor<fp16, [2]> b = mul(x = a, y = fp32(0x1p-1))[name = string("b")];
+            Rewrite every lenient form in compiler form (mil fmt) [FixAll, fixes -, preferred false]
+                        tensor<fp16, [2]> a = relu(x = x)[name = string("a")];
+                        tensor<fp16, [2]> b = mul(x = a, y = fp32(0x1p-1))[name = string("b")];
+                    } -> (b);
+        "#]]
+        .assert_eq(&listed);
+    }
 }

@@ -79,38 +79,5 @@ pub mod lsp {
     }
 }
 
-/// The paths the command line's helpers had in the server.
-pub mod cli {
-    /// The canonical text of a program.
-    pub mod fmt {
-        use mil_ir::Program;
-        use mil_ir::diagnostic::{Diagnostic, has_errors};
-
-        /// The canonical text of `text`, or the errors that make formatting unsafe (the parse would
-        /// lose what could not be read). A final newline is kept when the input had one.
-        pub fn format_text(text: &str) -> Result<String, Vec<Diagnostic>> {
-            let mut parse = mil_grammar::parse(text);
-            if has_errors(&parse.diagnostics) {
-                parse
-                    .diagnostics
-                    .retain(|d| d.severity == mil_ir::Severity::Error);
-                return Err(parse.diagnostics);
-            }
-            Ok(canonical_text(parse.program, text.ends_with('\n')))
-        }
-
-        /// The canonical text of a program read without errors, with a final newline when the text
-        /// it was read from ended with one (`final_newline`).
-        pub fn canonical_text(mut program: Program, final_newline: bool) -> String {
-            mil_ir::canonical::canonicalize(&mut program);
-            let mut out = mil_ir::printer::print_program(&program);
-            if final_newline {
-                out.push('\n');
-            }
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -205,42 +205,22 @@ const INDENTED: &str = "program(1.3)
 
 /// The text after applying the quick fix offered for the diagnostic of `code`.
 fn quick_fixed(text: &str, code: mil_ir::Code) -> String {
-    use crate::lsp::code_actions;
-    use tower_lsp_server::ls_types::CodeActionOrCommand;
+    use crate::code_actions;
     let m = model(text);
     let d = m
         .diagnostics
         .iter()
         .find(|d| d.code == code)
         .expect("the lenient form");
-    let actions = with_ctx(|cx| code_actions::code_actions(&m, cx, d.span, None));
+    let actions = code_actions::code_actions(&m, d.span);
     let fix = actions
         .iter()
-        .find_map(|a| match a {
-            CodeActionOrCommand::CodeAction(a) if a.title.contains(code.id) => Some(a),
-            _ => None,
-        })
+        .find(|a| a.title.contains(code.id))
         .expect("a quick fix");
-    let edits = &fix
-        .edit
-        .as_ref()
-        .unwrap()
-        .changes
-        .as_ref()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
-    let [edit] = edits.as_slice() else {
-        panic!("one edit: {edits:?}")
+    let [_] = fix.edits.as_slice() else {
+        panic!("one edit: {:?}", fix.edits)
     };
-    let span = crate::lsp::position::span(&m.rope, edit.range, Encoding::Utf16);
-    format!(
-        "{}{}{}",
-        &text[..span.start as usize],
-        edit.new_text,
-        &text[span.end as usize..]
-    )
+    apply(text, &fix.edits)
 }
 
 #[test]
@@ -263,13 +243,12 @@ fn quick_fixes_keep_the_line_indentation() {
 
 #[test]
 fn range_formatting_reindents_to_the_canonical_column() {
-    use crate::lsp::formatting;
+    use crate::formatting;
     let m = model(INDENTED);
-    let edits =
-        with_ctx(|cx| formatting::format(&m, cx, Some(mil_ir::Span::new(0, INDENTED.len())))).unwrap();
+    let edits = formatting::format(&m, Some(mil_ir::Span::new(0, INDENTED.len()))).unwrap();
     assert_eq!(edits.len(), 2);
     assert!(
-        edits.iter().all(|e| e.new_text.starts_with(&" ".repeat(12))),
+        edits.iter().all(|e| e.text.starts_with(&" ".repeat(12))),
         "{edits:?}"
     );
 }

@@ -5,7 +5,7 @@ use crate::analysis::{SHOWN_PER_CODE, shown};
 use crate::cli::{ExitCode, read_source, write_atomically};
 use crate::report;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use mil_ide::cli::fmt::format_text;
+use mil_ide::formatting::format_text;
 use std::path::{Path, PathBuf};
 
 /// Formats `files` in place, or only reports those that would change (`check`); `-` formats

@@ -600,7 +600,8 @@ impl LanguageServer for Backend {
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         self.answer("formatting", &params.text_document.uri, |m, cx| {
-            formatting::format(m, cx, None)
+            let edits = formatting::format(m, None)?;
+            Some(edits.into_iter().map(|e| to_proto::text_edit(m, cx, e)).collect())
         })
         .await
     }
@@ -608,7 +609,8 @@ impl LanguageServer for Backend {
     async fn range_formatting(&self, params: DocumentRangeFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         self.answer("rangeFormatting", &params.text_document.uri, |m, cx| {
             let span = position::span(&m.rope, params.range, cx.enc);
-            formatting::format(m, cx, Some(span))
+            let edits = formatting::format(m, Some(span))?;
+            Some(edits.into_iter().map(|e| to_proto::text_edit(m, cx, e)).collect())
         })
         .await
     }
@@ -616,12 +618,14 @@ impl LanguageServer for Backend {
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         self.answer("codeAction", &params.text_document.uri, |m, cx| {
             let span = position::span(&m.rope, params.range, cx.enc);
-            Some(code_actions::code_actions(
-                m,
-                cx,
-                span,
-                params.context.only.as_deref(),
-            ))
+            let only = params.context.only.as_deref();
+            let actions = code_actions::code_actions(m, span)
+                .into_iter()
+                .map(|a| to_proto::code_action(m, cx, a))
+                .filter(|a| to_proto::is_of_kinds(a, only))
+                .map(CodeActionOrCommand::CodeAction)
+                .collect();
+            Some(actions)
         })
         .await
     }

@@ -5,6 +5,11 @@ use crate::lsp::model::Model;
 use crate::lsp::position::LineCursor;
 use crate::lsp::server::Ctx;
 use crate::lsp::commands;
+use crate::lsp::config::Config;
+use crate::lsp::position::{self, Encoding};
+use mil_ide::code_actions;
+use mil_ir::Severity;
+use ropey::Rope;
 use mil_ide::code_lens::{self, LensCommand};
 use mil_ide::completion::{self, Insert};
 use mil_ide::inlay_hints;
@@ -17,7 +22,8 @@ use mil_ide::text_edit;
 use mil_ir::Span;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
-    CodeLens, Command, InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip, CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
+    CodeAction, CodeActionKind, CodeDescription, Diagnostic, DiagnosticRelatedInformation,
+    DiagnosticSeverity, DiagnosticTag, NumberOrString, Uri, CodeLens, Command, InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip, CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
     ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation, DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
     MarkupKind, SymbolKind as LspSymbolKind, TextEdit,
     WorkspaceEdit,
@@ -152,6 +158,80 @@ pub fn code_lens(m: &Model, cx: &Ctx, lens: code_lens::CodeLens) -> CodeLens {
         }),
         data: None,
     }
+}
+
+/// A code action with its edits and the diagnostic it fixes.
+pub fn code_action(m: &Model, cx: &Ctx, a: code_actions::CodeAction) -> CodeAction {
+    let diagnostics = a
+        .fixes
+        .and_then(|d| diagnostic(&m.rope, cx.uri, cx.config, cx.enc, &d))
+        .map(|d| vec![d]);
+    CodeAction {
+        title: a.title,
+        kind: Some(match a.kind {
+            code_actions::CodeActionKind::QuickFix => CodeActionKind::QUICKFIX,
+            code_actions::CodeActionKind::FixAll => CodeActionKind::SOURCE_FIX_ALL,
+        }),
+        diagnostics,
+        edit: Some(workspace_edit(m, cx, a.edits)),
+        is_preferred: a.preferred.then_some(true),
+        ..CodeAction::default()
+    }
+}
+
+/// Whether `action` is of one of the kinds `only` asks for (or of a sub-kind of one), or `only`
+/// asks for none in particular.
+pub fn is_of_kinds(action: &CodeAction, only: Option<&[CodeActionKind]>) -> bool {
+    only.is_none_or(|kinds| {
+        let kind = action.kind.as_ref().map_or("", |k| k.as_str());
+        kinds
+            .iter()
+            .any(|k| kind == k.as_str() || kind.starts_with(&format!("{}.", k.as_str())))
+    })
+}
+
+/// The model's diagnostics as the client should show them ([`mil_ide::diagnostics::diagnostics`]).
+pub fn diagnostics(model: &Model, uri: &Uri, config: &Config, enc: Encoding) -> Vec<Diagnostic> {
+    mil_ide::diagnostics::diagnostics(model, config)
+        .iter()
+        .filter_map(|d| diagnostic(&model.rope, uri, config, enc, d))
+        .collect()
+}
+
+/// One diagnostic as the client shows it (`None` when its code is turned off).
+pub fn diagnostic(
+    rope: &Rope,
+    uri: &Uri,
+    config: &Config,
+    enc: Encoding,
+    d: &mil_ir::Diagnostic,
+) -> Option<Diagnostic> {
+    let severity = config.severity(d.code.id, d.severity)?;
+    let related = d
+        .related
+        .iter()
+        .map(|r| DiagnosticRelatedInformation {
+            location: Location::new(uri.clone(), position::range(rope, r.span, enc)),
+            message: r.message.clone(),
+        })
+        .collect::<Vec<_>>();
+    let href = mil_ide::diagnostics::documentation(d.code, config).parse().ok();
+    Some(Diagnostic {
+        range: position::range(rope, d.span, enc),
+        severity: Some(match severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+            Severity::Information => DiagnosticSeverity::INFORMATION,
+            Severity::Hint => DiagnosticSeverity::HINT,
+        }),
+        code: Some(NumberOrString::String(d.code.id.to_string())),
+        code_description: href.map(|href| CodeDescription { href }),
+        source: Some("mil".into()),
+        message: d.message.clone(),
+        related_information: (!related.is_empty()).then_some(related),
+        tags: mil_ide::diagnostics::is_deprecated(d.code).then(|| vec![DiagnosticTag::DEPRECATED]),
+        data: None,
+    })
 }
 
 /// A fold.

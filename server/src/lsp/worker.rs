@@ -11,7 +11,7 @@
 //! an edit and its undo to none.
 
 use crate::lsp::config::Config;
-use crate::lsp::diagnostics;
+use crate::lsp::to_proto;
 use crate::lsp::documents::{Document, Edit};
 use crate::lsp::model::Model;
 use crate::lsp::server::Shared;
@@ -155,6 +155,6 @@ fn publish(
     if model.version != doc.snapshot_version() {
         return;
     }
-    let list = diagnostics::to_lsp(model, &doc.uri, config, shared.encoding());
+    let list = to_proto::diagnostics(model, &doc.uri, config, shared.encoding());
     let _ = tx.send((list, model.version));
 }
