@@ -2,49 +2,59 @@
 //! their definitions marked), argument and attribute keys, types and opsets. Literals and
 //! punctuation are left to the editor's syntax grammar.
 
-use crate::lsp::model::Model;
-use crate::lsp::position;
-use crate::lsp::server::Ctx;
+use crate::model::Model;
 use mil_ir::{Operand, Span, ValueDef};
-use tower_lsp_server::ls_types::{
-    SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensLegend,
-};
 
-/// Token types, in legend order.
-const TYPES: [SemanticTokenType; 7] = [
-    SemanticTokenType::FUNCTION,
-    SemanticTokenType::METHOD,
-    SemanticTokenType::PARAMETER,
-    SemanticTokenType::VARIABLE,
-    SemanticTokenType::PROPERTY,
-    SemanticTokenType::TYPE,
-    SemanticTokenType::NAMESPACE,
-];
-const FUNCTION: u32 = 0;
-const OP_KIND: u32 = 1;
-const PARAMETER: u32 = 2;
-const VARIABLE: u32 = 3;
-const KEY: u32 = 4;
-const TYPE: u32 = 5;
-const OPSET: u32 = 6;
-/// Modifier bits, in legend order.
-const DECLARATION: u32 = 1;
-const DEFAULT_LIBRARY: u32 = 2;
-
-/// The legend announced in the capabilities.
-pub fn legend() -> SemanticTokensLegend {
-    SemanticTokensLegend {
-        token_types: TYPES.to_vec(),
-        token_modifiers: vec![
-            SemanticTokenModifier::DECLARATION,
-            SemanticTokenModifier::DEFAULT_LIBRARY,
-        ],
-    }
+/// What a token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A function's name.
+    Function,
+    /// An op kind (`relu`).
+    OpKind,
+    /// A function's or block's parameter.
+    Parameter,
+    /// An op's result.
+    Variable,
+    /// An argument or attribute key.
+    Key,
+    /// A type.
+    Type,
+    /// An opset (`ios18`).
+    Opset,
 }
 
-/// The tokens of the document, or of those inside `range`.
-pub fn tokens(m: &Model, cx: &Ctx, range: Option<Span>) -> SemanticTokens {
-    let mut raw: Vec<(Span, u32, u32)> = Vec::new();
+impl TokenKind {
+    /// Every kind.
+    pub const ALL: [TokenKind; 7] = [FUNCTION, OP_KIND, PARAMETER, VARIABLE, KEY, TYPE, OPSET];
+}
+
+const FUNCTION: TokenKind = TokenKind::Function;
+const OP_KIND: TokenKind = TokenKind::OpKind;
+const PARAMETER: TokenKind = TokenKind::Parameter;
+const VARIABLE: TokenKind = TokenKind::Variable;
+const KEY: TokenKind = TokenKind::Key;
+const TYPE: TokenKind = TokenKind::Type;
+const OPSET: TokenKind = TokenKind::Opset;
+/// The modifier bit of a token that defines what it names.
+pub const DECLARATION: u32 = 1;
+/// The modifier bit of an op kind the op catalogue knows.
+pub const DEFAULT_LIBRARY: u32 = 2;
+
+/// One token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SemanticToken {
+    /// Its text.
+    pub span: Span,
+    /// What it is.
+    pub kind: TokenKind,
+    /// Its modifiers: [`DECLARATION`], [`DEFAULT_LIBRARY`].
+    pub modifiers: u32,
+}
+
+/// The tokens of the document, or of those inside `range`, in text order, no two at one offset.
+pub fn tokens(m: &Model, range: Option<Span>) -> Vec<SemanticToken> {
+    let mut raw: Vec<(Span, TokenKind, u32)> = Vec::new();
     for (f, spans) in m.program.functions.iter().zip(&m.map.functions) {
         if range.is_some_and(|r| spans.whole.end < r.start || spans.whole.start > r.end) {
             continue;
@@ -102,37 +112,66 @@ pub fn tokens(m: &Model, cx: &Ctx, range: Option<Span>) -> SemanticTokens {
     raw.retain(|(s, _, _)| s.end > s.start && range.is_none_or(|r| s.end >= r.start && s.start <= r.end));
     raw.sort_by_key(|(s, _, _)| (s.start, s.end));
     raw.dedup_by_key(|(s, _, _)| s.start);
-    let mut data = Vec::with_capacity(raw.len());
-    let (mut line, mut col) = (0u32, 0u32);
-    let mut last_end = 0u32;
-    // The tokens come in order, so their positions are found line by line.
-    let mut cursor = position::LineCursor::new(&m.rope, cx.enc);
-    for (span, kind, mods) in raw {
-        if span.start < last_end {
-            continue;
-        }
-        let start = cursor.position(span.start as usize);
-        let end = cursor.position(span.end as usize);
-        if end.line != start.line {
-            continue;
-        }
-        let delta_line = start.line - line;
-        let delta_start = if delta_line == 0 {
-            start.character - col
-        } else {
-            start.character
-        };
-        data.push(SemanticToken {
-            delta_line,
-            delta_start,
-            length: end.character - start.character,
-            token_type: kind,
-            token_modifiers_bitset: mods,
-        });
-        (line, col, last_end) = (start.line, start.character, span.end);
+    raw.into_iter()
+        .map(|(span, kind, modifiers)| SemanticToken {
+            span,
+            kind,
+            modifiers,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{TEXT, excerpts, model};
+    use expect_test::expect;
+
+    fn listed(text: &str, range: Option<Span>) -> String {
+        tokens(&model(text), range)
+            .iter()
+            .map(|t| format!("{} {:?} {}\n", excerpts(text, &[t.span]).trim_end(), t.kind, t.modifiers))
+            .collect()
     }
-    SemanticTokens {
-        result_id: None,
-        data,
+
+    #[test]
+    fn names_ops_keys_types_and_opsets_are_classified() {
+        expect![[r#"
+            2:9 "main" Function 1
+            2:14 "ios18" Opset 0
+            2:21 "tensor<fp16, [1, 4]>" Type 0
+            2:42 "x" Parameter 1
+            3:12 "tensor<fp16, [1, 4]>" Type 0
+            3:33 "a" Variable 1
+            3:37 "relu" OpKind 2
+            3:42 "x" Key 0
+            3:46 "x" Parameter 0
+            3:49 "name" Key 0
+            4:12 "tensor<fp16, [1, 4]>" Type 0
+            4:33 "b" Variable 1
+            4:37 "mul" OpKind 2
+            4:41 "x" Key 0
+            4:45 "a" Variable 0
+            4:48 "y" Key 0
+            4:52 "x" Parameter 0
+            4:55 "name" Key 0
+            5:12 "tensor<fp16, [1, 4]>" Type 0
+            5:33 "c" Variable 1
+            5:37 "add" OpKind 2
+            5:41 "x" Key 0
+            5:45 "b" Variable 0
+            5:48 "y" Key 0
+            5:52 "a" Variable 0
+            5:55 "name" Key 0
+            6:14 "c" Variable 0
+        "#]]
+        .assert_eq(&listed(TEXT, None));
+        let line = TEXT.find("b = mul").unwrap();
+        expect![[r#"
+            4:33 "b" Variable 1
+            4:37 "mul" OpKind 2
+            4:41 "x" Key 0
+        "#]]
+        .assert_eq(&listed(TEXT, Some(Span::new(line, line + 10))));
     }
 }

@@ -307,7 +307,7 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
         }),
         semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
             SemanticTokensOptions {
-                legend: semantic_tokens::legend(),
+                legend: to_proto::semantic_tokens_legend(),
                 range: Some(true),
                 full: Some(SemanticTokensFullOptions::Bool(true)),
                 work_done_progress_options: WorkDoneProgressOptions::default(),
@@ -566,7 +566,10 @@ impl LanguageServer for Backend {
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
         self.answer("semanticTokens", &params.text_document.uri, |m, cx| {
-            Some(SemanticTokensResult::Tokens(semantic_tokens::tokens(m, cx, None)))
+            let tokens = semantic_tokens::tokens(m, None);
+            Some(SemanticTokensResult::Tokens(to_proto::semantic_tokens(
+                m, cx, tokens,
+            )))
         })
         .await
     }
@@ -577,10 +580,9 @@ impl LanguageServer for Backend {
     ) -> Result<Option<SemanticTokensRangeResult>> {
         self.answer("semanticTokens", &params.text_document.uri, |m, cx| {
             let span = position::span(&m.rope, params.range, cx.enc);
-            Some(SemanticTokensRangeResult::Tokens(semantic_tokens::tokens(
-                m,
-                cx,
-                Some(span),
+            let tokens = semantic_tokens::tokens(m, Some(span));
+            Some(SemanticTokensRangeResult::Tokens(to_proto::semantic_tokens(
+                m, cx, tokens,
             )))
         })
         .await

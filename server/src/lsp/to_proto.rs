@@ -13,6 +13,7 @@ use ropey::Rope;
 use mil_ide::code_lens::{self, LensCommand};
 use mil_ide::completion::{self, Insert};
 use mil_ide::inlay_hints;
+use mil_ide::semantic_tokens::{self, TokenKind};
 use serde_json::json;
 use mil_ide::folding::{Fold, FoldKind};
 use mil_ide::signature_help::Signature;
@@ -22,6 +23,7 @@ use mil_ide::text_edit;
 use mil_ir::Span;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
+    SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensLegend,
     CodeAction, CodeActionKind, CodeDescription, Diagnostic, DiagnosticRelatedInformation,
     DiagnosticSeverity, DiagnosticTag, NumberOrString, Uri, CodeLens, Command, InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip, CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
     ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation, DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
@@ -232,6 +234,67 @@ pub fn diagnostic(
         tags: mil_ide::diagnostics::is_deprecated(d.code).then(|| vec![DiagnosticTag::DEPRECATED]),
         data: None,
     })
+}
+
+/// The token types of the legend, in the order of [`TokenKind::ALL`].
+const TOKEN_TYPES: [SemanticTokenType; 7] = [
+    SemanticTokenType::FUNCTION,
+    SemanticTokenType::METHOD,
+    SemanticTokenType::PARAMETER,
+    SemanticTokenType::VARIABLE,
+    SemanticTokenType::PROPERTY,
+    SemanticTokenType::TYPE,
+    SemanticTokenType::NAMESPACE,
+];
+
+/// The legend announced in the capabilities: the token types above, and the modifiers in the
+/// order of their bits ([`semantic_tokens::DECLARATION`], [`semantic_tokens::DEFAULT_LIBRARY`]).
+pub fn semantic_tokens_legend() -> SemanticTokensLegend {
+    SemanticTokensLegend {
+        token_types: TOKEN_TYPES.to_vec(),
+        token_modifiers: vec![
+            SemanticTokenModifier::DECLARATION,
+            SemanticTokenModifier::DEFAULT_LIBRARY,
+        ],
+    }
+}
+
+/// Tokens as the protocol encodes them: each relative to the one before. A token over several
+/// lines, or starting inside the one before, is left out.
+pub fn semantic_tokens(m: &Model, cx: &Ctx, tokens: Vec<semantic_tokens::SemanticToken>) -> SemanticTokens {
+    let mut data = Vec::with_capacity(tokens.len());
+    let (mut line, mut col) = (0u32, 0u32);
+    let mut last_end = 0u32;
+    // The tokens come in order, so their positions are found line by line.
+    let mut cursor = LineCursor::new(&m.rope, cx.enc);
+    for t in tokens {
+        if t.span.start < last_end {
+            continue;
+        }
+        let start = cursor.position(t.span.start as usize);
+        let end = cursor.position(t.span.end as usize);
+        if end.line != start.line {
+            continue;
+        }
+        let delta_line = start.line - line;
+        let delta_start = if delta_line == 0 {
+            start.character - col
+        } else {
+            start.character
+        };
+        data.push(SemanticToken {
+            delta_line,
+            delta_start,
+            length: end.character - start.character,
+            token_type: TokenKind::ALL.iter().position(|&k| k == t.kind).unwrap_or(0) as u32,
+            token_modifiers_bitset: t.modifiers,
+        });
+        (line, col, last_end) = (start.line, start.character, t.span.end);
+    }
+    SemanticTokens {
+        result_id: None,
+        data,
+    }
 }
 
 /// A fold.
