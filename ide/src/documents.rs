@@ -1,20 +1,16 @@
-//! Open documents: their text, version and the edits not yet analysed.
+//! A document being edited: its text, version and the edits not yet analysed, and its newest
+//! analysis.
 //!
-//! `didChange` applies its edits here synchronously, under the document's lock and before the
-//! handler first yields, so edits land in the order the client sent them; a change whose version
-//! is not newer than the document's is refused. The analysis worker takes the queued edits and
-//! replays them on its own copy of the program (see [`crate::lsp::model`]).
+//! [`Document::change`] applies edits in the order they come; a change whose version is not newer
+//! than the document's is refused. Whoever analyses the document takes the queued edits and
+//! replays them on the model ([`crate::model`]), or rebuilds it.
 
-use crate::lsp::model::Model;
-use crate::lsp::position::{self, Encoding};
-use dashmap::DashMap;
+use crate::model::Model;
+use crate::position::{self, Encoding, Range};
 use mil_ir::Span;
 use ropey::Rope;
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
-use tokio::sync::watch;
-use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 /// One edit in bytes of the text it applies to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,34 +26,26 @@ pub enum Edit {
     Full(String),
 }
 
-/// The text as the client has it, with the edits the worker has not taken yet.
+/// The text as the editor has it, with the edits not analysed yet.
 #[derive(Debug)]
 pub struct Text {
     /// The document's text.
     pub rope: Rope,
-    /// The client's version of it.
+    /// The editor's version of it.
     pub version: i32,
-    /// Edits since the worker last took them, in order.
+    /// Edits since the analysis last took them, in order.
     pub pending: Vec<Edit>,
 }
 
-/// An open document.
+/// A document.
 pub struct Document {
-    /// Its URI.
-    pub uri: Uri,
     /// The folder BLOBFILE paths resolve against, for documents on disk.
     pub model_dir: Option<PathBuf>,
     /// The live text.
     pub text: Mutex<Text>,
-    /// The newest analysis; replaced or patched by the worker. Readers hold the lock only while
-    /// they compute an answer, never across an `await`.
+    /// The newest analysis; replaced or patched by whoever analyses the document. Readers hold the
+    /// lock only while they compute an answer.
     pub model: RwLock<Model>,
-    /// The version of the newest analysis, for requests that wait for their version.
-    pub analysed: watch::Sender<i32>,
-    /// The newest text version, for the worker to wake on.
-    pub changed: watch::Sender<i32>,
-    /// Set when the client closes the document; the worker stops.
-    pub closed: AtomicBool,
 }
 
 /// Why an edit was not applied.
@@ -72,15 +60,24 @@ pub enum ChangeError {
     },
 }
 
+/// One change as an editor sends it: a range of the text (in the editor's column [`Encoding`])
+/// replaced, or the whole text when there is no range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The range replaced; `None`: the whole text.
+    pub range: Option<Range>,
+    /// The new text.
+    pub text: String,
+}
+
 impl Document {
-    /// A document opened at `version` with `text`; its worker analyses it from scratch.
-    pub fn open(uri: Uri, version: i32, text: String) -> Document {
-        let model_dir = uri
-            .to_file_path()
-            .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    /// A document at `path` (`None`: not on disk) opened at `version` with `text`; it is analysed
+    /// from scratch first.
+    pub fn open(path: Option<&Path>, version: i32, text: String) -> Document {
+        let model_dir = path
+            .and_then(|p| p.parent().map(Path::to_path_buf))
             .filter(|d| !d.as_os_str().is_empty());
         Document {
-            uri,
             text: Mutex::new(Text {
                 rope: Rope::from_str(&text),
                 version,
@@ -88,19 +85,11 @@ impl Document {
             }),
             model: RwLock::new(Model::empty(model_dir.clone(), mil_ane::Target::default())),
             model_dir,
-            analysed: watch::channel(i32::MIN).0,
-            changed: watch::channel(version).0,
-            closed: AtomicBool::new(false),
         }
     }
 
-    /// Applies the changes of one `didChange` notification, in order.
-    pub fn change(
-        &self,
-        version: i32,
-        changes: Vec<TextDocumentContentChangeEvent>,
-        enc: Encoding,
-    ) -> Result<(), ChangeError> {
+    /// Applies the changes of one edit of the editor's, in order, bringing the text to `version`.
+    pub fn change(&self, version: i32, changes: Vec<Change>, enc: Encoding) -> Result<(), ChangeError> {
         let mut t = self.text.lock().unwrap_or_else(|e| e.into_inner());
         if version <= t.version {
             return Err(ChangeError::Stale {
@@ -130,8 +119,6 @@ impl Document {
             }
         }
         t.version = version;
-        drop(t);
-        self.changed.send_replace(version);
         Ok(())
     }
 
@@ -141,7 +128,7 @@ impl Document {
         (t.rope.clone(), t.version)
     }
 
-    /// The client's current version.
+    /// The editor's current version.
     pub fn snapshot_version(&self) -> i32 {
         self.text.lock().unwrap_or_else(|e| e.into_inner()).version
     }
@@ -163,39 +150,47 @@ impl Document {
             self.model.write().unwrap_or_else(|e| e.into_inner()).finish();
         }
     }
-
-    /// Waits until the analysis covers the client's current version (at most `timeout`).
-    pub async fn settle(&self, timeout: std::time::Duration) {
-        let version = self.snapshot_version();
-        let mut rx = self.analysed.subscribe();
-        let _ = tokio::time::timeout(timeout, rx.wait_for(|v| *v >= version)).await;
-    }
 }
 
-/// Every open document by URI.
-#[derive(Default)]
-pub struct Documents {
-    map: DashMap<Uri, Arc<Document>>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::position::Position;
 
-impl Documents {
-    /// Adds (or replaces) a document.
-    pub fn insert(&self, doc: Arc<Document>) {
-        self.map.insert(doc.uri.clone(), doc);
-    }
-
-    /// The document at `uri`.
-    pub fn get(&self, uri: &Uri) -> Option<Arc<Document>> {
-        self.map.get(uri).map(|d| d.clone())
-    }
-
-    /// Closes a document.
-    pub fn remove(&self, uri: &Uri) -> Option<Arc<Document>> {
-        self.map.remove(uri).map(|(_, d)| d)
-    }
-
-    /// Every open document.
-    pub fn all(&self) -> Vec<Arc<Document>> {
-        self.map.iter().map(|d| d.clone()).collect()
+    #[test]
+    fn changes_apply_in_order_and_stale_ones_are_refused() {
+        let doc = Document::open(Some(Path::new("/m/a.mil")), 1, "ab\n𝄞x\n".into());
+        assert_eq!(doc.model_dir.as_deref(), Some(Path::new("/m")));
+        let at = |line, character| Position::new(line, character);
+        let changes = vec![
+            Change {
+                range: Some(Range::new(at(1, 2), at(1, 3))),
+                text: "yz".into(),
+            },
+            Change {
+                range: Some(Range::new(at(0, 0), at(0, 1))),
+                text: String::new(),
+            },
+        ];
+        assert_eq!(doc.change(2, changes, Encoding::Utf16), Ok(()));
+        let (rope, version) = doc.snapshot();
+        assert_eq!((rope.to_string().as_str(), version), ("b\n𝄞yz\n", 2));
+        assert_eq!(
+            doc.text.lock().unwrap().pending[1..],
+            [
+                Edit::Replace {
+                    span: Span::new(7, 8),
+                    text: "yz".into()
+                },
+                Edit::Replace {
+                    span: Span::new(0, 1),
+                    text: String::new()
+                }
+            ]
+        );
+        assert_eq!(
+            doc.change(2, Vec::new(), Encoding::Utf16),
+            Err(ChangeError::Stale { have: 2, got: 2 })
+        );
     }
 }

@@ -2,13 +2,13 @@
 //!
 //! A model is built from scratch by the shared pipeline ([`crate::analysis`]) and then kept up to
 //! date edit by edit: an edit inside one statement re-parses only that statement
-//! ([`crate::lsp::incremental`]) and, when it changed what the op means, the program-wide checks
-//! run again for the ops it can affect ([`crate::lsp::recheck`]); anything else rebuilds.
+//! ([`crate::incremental`]) and, when it changed what the op means, the program-wide checks
+//! run again for the ops it can affect ([`crate::recheck`]); anything else rebuilds.
 
-use crate::lsp::documents::Edit;
-use crate::lsp::incremental::{self, DeferredShift, Edited, OpNames, Reparsed};
-use crate::lsp::placement::Placement;
-use crate::lsp::recheck::{self, Facts, Recheck};
+use crate::documents::Edit;
+use crate::incremental::{self, DeferredShift, Edited, OpNames, Reparsed};
+use crate::placement::Placement;
+use crate::recheck::{self, Facts, Recheck};
 use mil_ane::Target;
 use mil_ir::{Diagnostic, Program, SourceMap};
 use ropey::Rope;
@@ -40,7 +40,7 @@ pub struct Model {
     pub op_names: OnceLock<Vec<OpNames>>,
     /// Span moves the last patch still owes the source map; see [`Model::finish`].
     pub deferred_shift: Option<DeferredShift>,
-    /// Where the ops run, once a feature asked ([`crate::lsp::placement::of`]).
+    /// Where the ops run, once a feature asked ([`crate::placement::of`]).
     pub placement: Mutex<Option<Arc<Placement>>>,
     /// What the inferencer knows of each value (built on the first re-check).
     pub facts: Option<Facts>,

@@ -2,8 +2,8 @@
 //! the chip and compute units in the settings: computed when a feature first asks after a change,
 //! then kept with the model.
 
-use crate::lsp::config::Config;
-use crate::lsp::model::Model;
+use crate::config::Config;
+use crate::model::Model;
 use mil_ane::placement::{self, Source};
 use mil_ane::{Device, Target};
 use mil_ir::OpId;

@@ -19,8 +19,8 @@
 //! whole program. Anything a slice cannot hold (nested blocks, a long chain of constants) falls back
 //! to the program-wide checks.
 
-use crate::lsp::incremental::Edited;
-use crate::lsp::model::Model;
+use crate::incremental::Edited;
+use crate::model::Model;
 use mil_ane::Target;
 use mil_ane::placement::{self, FunctionPlacement, Reason, Source};
 use mil_ir::catalogue::{self, Opset};

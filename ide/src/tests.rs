@@ -1,13 +1,8 @@
-//! Unit tests of the features on models built in memory (the end-to-end tests over stdio are in
-//! tests/lsp).
+//! What the features' tests share (a program, building its model, showing spans, applying
+//! edits), and the tests of incremental analysis against full analysis.
 
-use crate::lsp::config::Config;
-use crate::lsp::model::Model;
-use crate::lsp::position::Encoding;
-use crate::lsp::server::{ClientCaps, Ctx};
-use crate::lsp::{context, signature_help};
+use crate::model::Model;
 use ropey::Rope;
-use tower_lsp_server::ls_types::Uri;
 
 pub(crate) const TEXT: &str = "program(1.3)
 {
@@ -47,20 +42,6 @@ pub(crate) fn apply(text: &str, edits: &[crate::text_edit::TextEdit]) -> String 
     out
 }
 
-pub(crate) fn with_ctx<T>(f: impl FnOnce(&Ctx) -> T) -> T {
-    let uri: Uri = "file:///tmp/doc.mil".parse().unwrap();
-    let config = Config::default();
-    let caps = ClientCaps {
-        snippets: true,
-        markdown: true,
-    };
-    f(&Ctx {
-        uri: &uri,
-        enc: Encoding::Utf16,
-        config: &config,
-        caps: &caps,
-    })
-}
 
 /// A small deterministic generator (xorshift), so failures replay.
 struct Rng(u64);
@@ -78,7 +59,7 @@ impl Rng {
 /// as the worker does) and checks after every edit that the model is exactly what analysing the
 /// new text from scratch gives: program, source map and diagnostics.
 fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) -> usize {
-    use crate::lsp::documents::Edit;
+    use crate::documents::Edit;
     let mut rng = Rng(seed);
     let mut m = model(original);
     let mut patched = 0;
@@ -180,7 +161,7 @@ fn patched_models_equal_full_analyses() {
 
 #[test]
 fn an_edit_inside_a_statement_is_patched() {
-    use crate::lsp::documents::Edit;
+    use crate::documents::Edit;
     let mut m = model(TEXT);
     let at = TEXT.find("string(\"b\")").unwrap() + 8;
     let edit = Edit::Replace {
@@ -286,8 +267,8 @@ fn check_rechecks_against_full_analysis(
     original: &str,
     edits: usize,
     seed: u64,
-) -> std::collections::HashMap<crate::lsp::recheck::Recheck, usize> {
-    use crate::lsp::documents::Edit;
+) -> std::collections::HashMap<crate::recheck::Recheck, usize> {
+    use crate::documents::Edit;
     let mut rng = Rng(seed);
     let mut m = model(original);
     let mut taken = std::collections::HashMap::new();
@@ -348,7 +329,7 @@ fn check_rechecks_against_full_analysis(
 
 #[test]
 fn op_local_rechecks_equal_full_analyses() {
-    use crate::lsp::recheck::Recheck;
+    use crate::recheck::Recheck;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut texts = vec![conv_chain(3)];
     for name in [
@@ -376,8 +357,8 @@ fn op_local_rechecks_equal_full_analyses() {
 
 #[test]
 fn a_literal_edit_is_rechecked_op_by_op_and_its_readers_see_it() {
-    use crate::lsp::documents::Edit;
-    use crate::lsp::recheck::Recheck;
+    use crate::documents::Edit;
+    use crate::recheck::Recheck;
     let text = conv_chain(3);
     let mut m = model(&text);
     assert!(m.program_diagnostics.iter().all(|d| d.code.id.starts_with("ANE")));

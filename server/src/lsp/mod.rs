@@ -1,17 +1,21 @@
 //! `mil lsp`: the language server, over standard input and output.
 //!
-//! One small module per feature, all answering from the analysed [`model::Model`] of a document
-//! and its source map; [`server`] wires them to the protocol, [`worker`] keeps models up to date.
+//! Only the protocol lives here: the features are `mil_ide`'s (re-exported below under their
+//! names), answering from a document's analysed [`model::Model`] in their own types;
+//! [`from_proto`] and [`to_proto`] convert to and from the protocol's, [`server`] wires them to the
+//! requests, [`open_documents`] keeps the documents the client has open and [`worker`] their
+//! analyses up to date.
 
 pub mod commands;
+pub mod from_proto;
+pub mod open_documents;
 pub mod server;
 pub mod to_proto;
 pub mod worker;
 
 pub use mil_ide::{
-    code_actions, code_lens, completion, config, definition, diagnostics, documents, folding, formatting,
-    hover, inlay_hints, model, placement, position, references, rename, semantic_tokens, signature_help,
-    symbols,
+    code_actions, code_lens, completion, config, definition, folding, formatting, hover, inlay_hints, model,
+    placement, position, references, rename, semantic_tokens, signature_help, symbols,
 };
 
 /// Serves the protocol on stdin/stdout until the client exits; returns the process exit code.

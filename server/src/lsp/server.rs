@@ -3,12 +3,12 @@
 //! logged and answered with an error; the server keeps serving.
 
 use crate::lsp::config::{self, Config, LogLevel, Settings};
-use crate::lsp::documents::{Document, Documents};
 use crate::lsp::model::Model;
-use crate::lsp::position::{self, Encoding};
+use crate::lsp::open_documents::{Documents, OpenDocument};
+use crate::lsp::position::Encoding;
 use crate::lsp::{
-    code_actions, code_lens, commands, completion, definition, folding, formatting, hover, inlay_hints,
-    references, rename, semantic_tokens, signature_help, symbols, to_proto, worker,
+    code_actions, code_lens, commands, completion, definition, folding, formatting, from_proto, hover,
+    inlay_hints, references, rename, semantic_tokens, signature_help, symbols, to_proto, worker,
 };
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
@@ -23,7 +23,38 @@ use tower_lsp_server::{Client, LanguageServer};
 /// How long a request waits for the analysis of the version it was made against.
 const SETTLE: Duration = Duration::from_secs(5);
 
-pub use mil_ide::lsp::server::{ClientCaps, Ctx};
+/// What the client can do, as far as the features care.
+#[derive(Clone, Debug, Default)]
+pub struct ClientCaps {
+    /// Completion items may be snippets.
+    pub snippets: bool,
+    /// Hover contents may be Markdown.
+    pub markdown: bool,
+}
+
+/// What every request of one document needs besides the model.
+pub struct Ctx<'a> {
+    /// The document.
+    pub uri: &'a Uri,
+    /// How positions are counted.
+    pub enc: Encoding,
+    /// The settings.
+    pub config: &'a Config,
+    /// The client's abilities.
+    pub caps: &'a ClientCaps,
+}
+
+impl Ctx<'_> {
+    /// The byte offset of `pos` in the model's text.
+    pub fn offset(&self, m: &Model, pos: Position) -> u32 {
+        from_proto::offset(&m.rope, pos, self.enc)
+    }
+
+    /// The range of a byte span of the model's text.
+    pub fn range(&self, m: &Model, span: mil_ir::Span) -> Range {
+        to_proto::range(&m.rope, span, self.enc)
+    }
+}
 
 /// State shared by the handlers and the workers.
 pub struct Shared {
@@ -52,7 +83,7 @@ impl Shared {
 
     /// The settings of one document: the client's, then the `mil.toml` nearest above the document
     /// (as `mil check` reads it), or the workspace's when it has none or is not on disk.
-    pub fn config_for(&self, doc: &Document) -> Config {
+    pub fn config_for(&self, doc: &OpenDocument) -> Config {
         let Some(path) = doc.model_dir.as_deref().and_then(config::discover) else {
             return self.config();
         };
@@ -235,7 +266,7 @@ impl Backend {
         .await
     }
 
-    fn doc(&self, uri: &Uri) -> Result<Arc<Document>> {
+    fn doc(&self, uri: &Uri) -> Result<Arc<OpenDocument>> {
         self.docs.get(uri).ok_or_else(|| Error {
             code: ErrorCode::InvalidParams,
             message: format!("{} is not open", uri.as_str()).into(),
@@ -281,7 +312,7 @@ impl Backend {
 
 fn capabilities(enc: Encoding) -> ServerCapabilities {
     ServerCapabilities {
-        position_encoding: Some(enc.kind()),
+        position_encoding: Some(to_proto::encoding(enc)),
         text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
             open_close: Some(true),
             change: Some(TextDocumentSyncKind::INCREMENTAL),
@@ -335,7 +366,7 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let general = params.capabilities.general.as_ref();
-        let enc = Encoding::negotiate(general.and_then(|g| g.position_encodings.as_deref()));
+        let enc = from_proto::encoding(general.and_then(|g| g.position_encodings.as_deref()));
         let _ = self.shared.encoding.set(enc);
         let text = params.capabilities.text_document.as_ref();
         *self.shared.caps.write().unwrap_or_else(|e| e.into_inner()) = ClientCaps {
@@ -396,7 +427,7 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let d = params.text_document;
-        let doc = Arc::new(Document::open(d.uri, d.version, d.text));
+        let doc = Arc::new(OpenDocument::open(d.uri, d.version, d.text));
         if let Some(old) = self.docs.get(&doc.uri) {
             old.closed.store(true, std::sync::atomic::Ordering::Release);
             old.changed.send_modify(|_| {});
@@ -579,7 +610,7 @@ impl LanguageServer for Backend {
         params: SemanticTokensRangeParams,
     ) -> Result<Option<SemanticTokensRangeResult>> {
         self.answer("semanticTokens", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
             let tokens = semantic_tokens::tokens(m, Some(span));
             Some(SemanticTokensRangeResult::Tokens(to_proto::semantic_tokens(
                 m, cx, tokens,
@@ -610,7 +641,7 @@ impl LanguageServer for Backend {
 
     async fn range_formatting(&self, params: DocumentRangeFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         self.answer("rangeFormatting", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
             let edits = formatting::format(m, Some(span))?;
             Some(edits.into_iter().map(|e| to_proto::text_edit(m, cx, e)).collect())
         })
@@ -619,7 +650,7 @@ impl LanguageServer for Backend {
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         self.answer("codeAction", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
             let only = params.context.only.as_deref();
             let actions = code_actions::code_actions(m, span)
                 .into_iter()
@@ -634,7 +665,7 @@ impl LanguageServer for Backend {
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         self.answer("inlayHint", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
             let hints = inlay_hints::inlay_hints(m, cx.config, span);
             Some(hints.into_iter().map(|h| to_proto::inlay_hint(m, cx, h)).collect())
         })

@@ -2,11 +2,11 @@
 //! negotiated encoding, the features' own enums become LSP's.
 
 use crate::lsp::model::Model;
-use crate::lsp::position::LineCursor;
+use mil_ide::position::LineCursor;
 use crate::lsp::server::Ctx;
 use crate::lsp::commands;
 use crate::lsp::config::Config;
-use crate::lsp::position::{self, Encoding};
+use mil_ide::position::{self, Encoding};
 use mil_ide::code_actions;
 use mil_ir::Severity;
 use ropey::Rope;
@@ -24,12 +24,31 @@ use mil_ir::Span;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
     SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensLegend,
-    CodeAction, CodeActionKind, CodeDescription, Diagnostic, DiagnosticRelatedInformation,
+    Position, PositionEncodingKind, Range, CodeAction, CodeActionKind, CodeDescription, Diagnostic, DiagnosticRelatedInformation,
     DiagnosticSeverity, DiagnosticTag, NumberOrString, Uri, CodeLens, Command, InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip, CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
     ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation, DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
     MarkupKind, SymbolKind as LspSymbolKind, TextEdit,
     WorkspaceEdit,
 };
+
+/// A position.
+pub fn position(p: position::Position) -> Position {
+    Position::new(p.line, p.character)
+}
+
+/// The range of a byte span of `rope`.
+pub fn range(rope: &Rope, span: Span, enc: Encoding) -> Range {
+    let r = position::range(rope, span, enc);
+    Range::new(position(r.start), position(r.end))
+}
+
+/// How the server counts columns, as its capabilities announce it.
+pub fn encoding(enc: Encoding) -> PositionEncodingKind {
+    match enc {
+        Encoding::Utf16 => PositionEncodingKind::UTF16,
+        Encoding::Utf8 => PositionEncodingKind::UTF8,
+    }
+}
 
 /// A span of the document as a location.
 pub fn location(m: &Model, cx: &Ctx, span: Span) -> Location {
@@ -213,13 +232,13 @@ pub fn diagnostic(
         .related
         .iter()
         .map(|r| DiagnosticRelatedInformation {
-            location: Location::new(uri.clone(), position::range(rope, r.span, enc)),
+            location: Location::new(uri.clone(), range(rope, r.span, enc)),
             message: r.message.clone(),
         })
         .collect::<Vec<_>>();
     let href = mil_ide::diagnostics::documentation(d.code, config).parse().ok();
     Some(Diagnostic {
-        range: position::range(rope, d.span, enc),
+        range: range(rope, d.span, enc),
         severity: Some(match severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
@@ -271,8 +290,8 @@ pub fn semantic_tokens(m: &Model, cx: &Ctx, tokens: Vec<semantic_tokens::Semanti
         if t.span.start < last_end {
             continue;
         }
-        let start = cursor.position(t.span.start as usize);
-        let end = cursor.position(t.span.end as usize);
+        let start = position(cursor.position(t.span.start as usize));
+        let end = position(cursor.position(t.span.end as usize));
         if end.line != start.line {
             continue;
         }
@@ -321,7 +340,9 @@ pub fn document_symbols(m: &Model, cx: &Ctx, symbols: Vec<Symbol>) -> Vec<Docume
 }
 
 fn document_symbol(cursor: &mut LineCursor, s: Symbol) -> DocumentSymbol {
-    let (range, selection_range) = (cursor.range(s.span), cursor.range(s.selection));
+    let (r, selection) = (cursor.range(s.span), cursor.range(s.selection));
+    let range = Range::new(position(r.start), position(r.end));
+    let selection_range = Range::new(position(selection.start), position(selection.end));
     let children: Vec<DocumentSymbol> = s
         .children
         .into_iter()

@@ -7,12 +7,13 @@
 //! Diagnostics leave through one channel per document, in order, as soon as they are ready: a
 //! patch sends them before it moves the spans after the edit ([`Model::finish`]). Those moves are
 //! made once typing pauses for [`SPAN_MOVE_DELAY`] (or at once when a request needs the source
-//! map, [`Document::whole_model`]): edits typed in one statement until then add up to one move, and
+//! map, [`mil_ide::documents::Document::whole_model`]): edits typed in one statement until then add up to one move, and
 //! an edit and its undo to none.
 
 use crate::lsp::config::Config;
 use crate::lsp::to_proto;
-use crate::lsp::documents::{Document, Edit};
+use crate::lsp::open_documents::OpenDocument;
+use mil_ide::documents::Edit;
 use crate::lsp::model::Model;
 use crate::lsp::server::Shared;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ const SPAN_MOVE_DELAY: std::time::Duration = std::time::Duration::from_millis(15
 type Publication = (Vec<Diagnostic>, i32);
 
 /// Runs the worker of `doc` until the document is closed.
-pub async fn run(doc: Arc<Document>, shared: Arc<Shared>) {
+pub async fn run(doc: Arc<OpenDocument>, shared: Arc<Shared>) {
     let (tx, mut rx) = unbounded_channel::<Publication>();
     let (client, uri) = (shared.client.clone(), doc.uri.clone());
     tokio::spawn(async move {
@@ -84,7 +85,7 @@ pub async fn run(doc: Arc<Document>, shared: Arc<Shared>) {
 /// that version: patched in place under the write lock when every edit stays inside one
 /// statement, else rebuilt without holding the lock and swapped in.
 fn update(
-    doc: &Document,
+    doc: &OpenDocument,
     shared: &Shared,
     tx: &UnboundedSender<Publication>,
     edits: Vec<Edit>,
@@ -146,7 +147,7 @@ fn whole_text(edits: Vec<Edit>, rope: &ropey::Rope) -> String {
 
 /// Queues the model's diagnostics, as `config` shows them, if it is the version the client has.
 fn publish(
-    doc: &Document,
+    doc: &OpenDocument,
     config: &Config,
     shared: &Shared,
     tx: &UnboundedSender<Publication>,
