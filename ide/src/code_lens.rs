@@ -52,7 +52,13 @@ fn lens(spans: &FunctionSpans, title: String, command: Option<LensCommand>) -> C
     }
 }
 
-fn placement_share(m: &Model, config: &Config, fi: usize, _: &Function, spans: &FunctionSpans) -> Vec<CodeLens> {
+fn placement_share(
+    m: &Model,
+    config: &Config,
+    fi: usize,
+    _: &Function,
+    spans: &FunctionSpans,
+) -> Vec<CodeLens> {
     let p = placement::of(m, config);
     let Some(f) = p.functions.get(fi) else {
         return Vec::new();
@@ -94,7 +100,14 @@ mod tests {
     fn lenses(config: &Config) -> String {
         code_lenses(&model(TEXT), config)
             .iter()
-            .map(|l| format!("{}  {} {:?}\n", excerpts(TEXT, &[l.span]).trim_end(), l.title, l.command))
+            .map(|l| {
+                format!(
+                    "{}  {} {:?}\n",
+                    excerpts(TEXT, &[l.span]).trim_end(),
+                    l.title,
+                    l.command
+                )
+            })
             .collect()
     }
 

@@ -201,7 +201,6 @@ fn in_call(m: &Model, config: &Config, offset: u32, call: &Call) -> Vec<Completi
                 documentation: (!note.is_empty()).then(|| note.into()),
                 insert: Some(Insert::Text(format!("{} = ", i.name))),
                 sort_text: Some(format!("{}{}", u8::from(i.optional), i.name)),
-                ..CompletionItem::default()
             }
         });
     let mut out: Vec<CompletionItem> = keys.collect();
@@ -260,8 +259,17 @@ mod tests {
     fn offered(typed: &str, snippets: bool, first: usize) -> String {
         let line = "relu(x = x)[name = string(\"a\")];";
         let at = TEXT.find(line).unwrap() - "tensor<fp16, [1, 4]> a = ".len();
-        let text = format!("{}{typed}\n{}", &TEXT[..at], &TEXT[at + TEXT[at..].find('\n').unwrap() + 1..]);
-        let items = complete(&model(&text), &Config::default(), snippets, (at + typed.len()) as u32);
+        let text = format!(
+            "{}{typed}\n{}",
+            &TEXT[..at],
+            &TEXT[at + TEXT[at..].find('\n').unwrap() + 1..]
+        );
+        let items = complete(
+            &model(&text),
+            &Config::default(),
+            snippets,
+            (at + typed.len()) as u32,
+        );
         let mut out: Vec<String> = items
             .iter()
             .take(first)

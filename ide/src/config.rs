@@ -273,7 +273,11 @@ mod tests {
             problems.iter().any(|p| p.contains("m9") && p.contains("a14")),
             "{problems:?}"
         );
-        assert_eq!(c.target().chip, Chip::M1, "an unknown chip leaves the setting as it was");
+        assert_eq!(
+            c.target().chip,
+            Chip::M1,
+            "an unknown chip leaves the setting as it was"
+        );
     }
 
     #[test]

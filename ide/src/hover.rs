@@ -67,10 +67,7 @@ pub fn hover(m: &Model, config: &Config, offset: u32) -> Option<HoverResult> {
         Hit::FunctionName => (function_text(f), spans.name),
         Hit::Statement(_) => return None,
     };
-    Some(HoverResult {
-        markdown: text,
-        span,
-    })
+    Some(HoverResult { markdown: text, span })
 }
 
 fn signature_section(m: &Model, _: &Config, fi: usize, op: OpId) -> Option<String> {

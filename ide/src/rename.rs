@@ -110,7 +110,6 @@ mod tests {
         expect!["`1a` is not a MIL name"].assert_eq(&why("1a"));
         assert_eq!(rename(&m, at, "a"), Ok(None));
         let op = TEXT.find("relu").unwrap() as u32;
-        expect!["only values (SSA names) can be renamed"]
-            .assert_eq(&rename(&m, op, "z").unwrap_err());
+        expect!["only values (SSA names) can be renamed"].assert_eq(&rename(&m, op, "z").unwrap_err());
     }
 }

@@ -130,7 +130,14 @@ mod tests {
     fn listed(text: &str, range: Option<Span>) -> String {
         tokens(&model(text), range)
             .iter()
-            .map(|t| format!("{} {:?} {}\n", excerpts(text, &[t.span]).trim_end(), t.kind, t.modifiers))
+            .map(|t| {
+                format!(
+                    "{} {:?} {}\n",
+                    excerpts(text, &[t.span]).trim_end(),
+                    t.kind,
+                    t.modifiers
+                )
+            })
             .collect()
     }
 

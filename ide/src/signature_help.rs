@@ -177,7 +177,11 @@ mod tests {
             .iter()
             .map(|p| {
                 let [a, b] = p.label;
-                format!("{} — {}", &s.label[a as usize..b as usize], p.documentation.as_deref().unwrap_or(""))
+                format!(
+                    "{} — {}",
+                    &s.label[a as usize..b as usize],
+                    p.documentation.as_deref().unwrap_or("")
+                )
             })
             .collect();
         format!(

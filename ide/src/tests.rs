@@ -42,7 +42,6 @@ pub(crate) fn apply(text: &str, edits: &[crate::text_edit::TextEdit]) -> String 
     out
 }
 
-
 /// A small deterministic generator (xorshift), so failures replay.
 struct Rng(u64);
 
@@ -67,7 +66,13 @@ fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) 
     for step in 0..edits {
         // Now and then the client sends the original text again (as after a reload).
         if step % 25 == 24 {
-            m = Model::build(step as i32 + 2, original, Rope::from_str(original), None, Default::default());
+            m = Model::build(
+                step as i32 + 2,
+                original,
+                Rope::from_str(original),
+                None,
+                Default::default(),
+            );
             undo = None;
             continue;
         }

@@ -111,10 +111,7 @@ fn stdin_target(args: &[&str]) -> (String, String) {
 fn an_editors_settings_yield_to_the_mil_toml_and_flags_override_both() {
     let editor = r#"{"chip": "a17pro", "computeUnits": "all"}"#;
     // The editor's chip gives way to the file's; its compute units, which the file leaves, stay.
-    assert_eq!(
-        stdin_target(&["--settings", editor]),
-        ("m1".into(), "all".into())
-    );
+    assert_eq!(stdin_target(&["--settings", editor]), ("m1".into(), "all".into()));
     assert_eq!(stdin_target(&[]), ("m1".into(), "cpu_and_ne".into()));
     assert_eq!(
         stdin_target(&["--settings", editor, "--chip", "a14"]),

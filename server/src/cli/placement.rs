@@ -1,10 +1,10 @@
 //! `mil placement FILE [--compute-units ..] [--chip ..] [--format table|json|html]`: where each op
 //! runs (Neural Engine, GPU or CPU), its estimate and why.
 
-use crate::cli::{ExitCode, read_source};
-use mil_ane::placement::{self, FunctionPlacement, Source};
 use crate::cli::settings::SettingsArgs;
+use crate::cli::{ExitCode, read_source};
 use mil_ane::Device;
+use mil_ane::placement::{self, FunctionPlacement, Source};
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -11,8 +11,8 @@ use crate::lsp::{
     inlay_hints, references, rename, semantic_tokens, signature_help, symbols, to_proto, worker,
 };
 use serde::{Deserialize, Serialize};
-use std::panic::AssertUnwindSafe;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -103,7 +103,11 @@ impl Shared {
                 .insert(path.clone(), read.clone());
             read
         });
-        let mut config = self.client_config.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut config = self
+            .client_config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Some(settings) = settings {
             for problem in config.apply(&settings) {
                 self.log(
@@ -667,7 +671,12 @@ impl LanguageServer for Backend {
         self.answer("inlayHint", &params.text_document.uri, |m, cx| {
             let span = from_proto::span(&m.rope, params.range, cx.enc);
             let hints = inlay_hints::inlay_hints(m, cx.config, span);
-            Some(hints.into_iter().map(|h| to_proto::inlay_hint(m, cx, h)).collect())
+            Some(
+                hints
+                    .into_iter()
+                    .map(|h| to_proto::inlay_hint(m, cx, h))
+                    .collect(),
+            )
         })
         .await
     }
@@ -675,7 +684,12 @@ impl LanguageServer for Backend {
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         self.answer("codeLens", &params.text_document.uri, |m, cx| {
             let lenses = code_lens::code_lenses(m, cx.config);
-            Some(lenses.into_iter().map(|l| to_proto::code_lens(m, cx, l)).collect())
+            Some(
+                lenses
+                    .into_iter()
+                    .map(|l| to_proto::code_lens(m, cx, l))
+                    .collect(),
+            )
         })
         .await
     }

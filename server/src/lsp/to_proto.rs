@@ -1,34 +1,35 @@
 //! The answers of the `ide` features in the protocol's types: byte spans become ranges in the
 //! negotiated encoding, the features' own enums become LSP's.
 
-use crate::lsp::model::Model;
-use mil_ide::position::LineCursor;
-use crate::lsp::server::Ctx;
 use crate::lsp::commands;
 use crate::lsp::config::Config;
-use mil_ide::position::{self, Encoding};
+use crate::lsp::model::Model;
+use crate::lsp::server::Ctx;
 use mil_ide::code_actions;
-use mil_ir::Severity;
-use ropey::Rope;
 use mil_ide::code_lens::{self, LensCommand};
 use mil_ide::completion::{self, Insert};
-use mil_ide::inlay_hints;
-use mil_ide::semantic_tokens::{self, TokenKind};
-use serde_json::json;
 use mil_ide::folding::{Fold, FoldKind};
-use mil_ide::signature_help::Signature;
 use mil_ide::hover::HoverResult;
+use mil_ide::inlay_hints;
+use mil_ide::position::LineCursor;
+use mil_ide::position::{self, Encoding};
+use mil_ide::semantic_tokens::{self, TokenKind};
+use mil_ide::signature_help::Signature;
 use mil_ide::symbols::{Symbol, SymbolKind};
 use mil_ide::text_edit;
+use mil_ir::Severity;
 use mil_ir::Span;
+use ropey::Rope;
+use serde_json::json;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionKind, CodeDescription, CodeLens, Command, CompletionItem, CompletionItemKind,
+    CompletionItemLabelDetails, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag,
+    DocumentSymbol, Documentation, FoldingRange, FoldingRangeKind, Hover, HoverContents, InlayHint,
+    InlayHintKind, InlayHintLabel, InlayHintTooltip, InsertTextFormat, Location, MarkupContent, MarkupKind,
+    NumberOrString, ParameterInformation, ParameterLabel, Position, PositionEncodingKind, Range,
     SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensLegend,
-    Position, PositionEncodingKind, Range, CodeAction, CodeActionKind, CodeDescription, Diagnostic, DiagnosticRelatedInformation,
-    DiagnosticSeverity, DiagnosticTag, NumberOrString, Uri, CodeLens, Command, InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip, CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation, InsertTextFormat,
-    ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation, DocumentSymbol, FoldingRange, FoldingRangeKind, Hover, HoverContents, Location, MarkupContent,
-    MarkupKind, SymbolKind as LspSymbolKind, TextEdit,
-    WorkspaceEdit,
+    SignatureHelp, SignatureInformation, SymbolKind as LspSymbolKind, TextEdit, Uri, WorkspaceEdit,
 };
 
 /// A position.
@@ -92,12 +93,11 @@ pub fn completion_item(item: completion::CompletionItem) -> CompletionItem {
         Some(Insert::Snippet(t)) => (Some(t), Some(InsertTextFormat::SNIPPET)),
         None => (None, None),
     };
-    let label_details = (item.label_detail.is_some() || item.description.is_some()).then(|| {
-        CompletionItemLabelDetails {
+    let label_details =
+        (item.label_detail.is_some() || item.description.is_some()).then_some(CompletionItemLabelDetails {
             detail: item.label_detail,
             description: item.description,
-        }
-    });
+        });
     CompletionItem {
         label: item.label,
         kind: Some(match item.kind {

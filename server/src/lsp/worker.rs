@@ -11,11 +11,11 @@
 //! an edit and its undo to none.
 
 use crate::lsp::config::Config;
-use crate::lsp::to_proto;
-use crate::lsp::open_documents::OpenDocument;
-use mil_ide::documents::Edit;
 use crate::lsp::model::Model;
+use crate::lsp::open_documents::OpenDocument;
 use crate::lsp::server::Shared;
+use crate::lsp::to_proto;
+use mil_ide::documents::Edit;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
