@@ -4,9 +4,9 @@
 
 use crate::config::Config;
 use crate::model::Model;
-use mil_ane::placement::{self, Source};
+use mil_ane::placement::{self, FunctionPlacement, Source};
 use mil_ane::{Device, Target};
-use mil_ir::OpId;
+use mil_ir::{OpId, Program};
 use std::sync::Arc;
 
 /// Where one op runs and why.
@@ -96,6 +96,26 @@ pub fn of(m: &Model, config: &Config) -> Arc<Placement> {
     let p = Arc::new(Placement { target, functions });
     *cache = Some(p.clone());
     p
+}
+
+/// Where every op of `program` runs on the configured target, function by function (what the
+/// placement reports show).
+pub fn plan<'a>(program: &'a Program, config: &Config) -> Vec<FunctionPlacement<'a>> {
+    placement::place(program, config.target(), Source::Ours)
+}
+
+/// What `report` makes of the [`plan`] of the program read from `text`, and whether reading it
+/// found errors (the plan then covers what could be read): what `mil placement` prints.
+pub fn plan_text<R>(
+    text: &str,
+    config: &Config,
+    report: impl FnOnce(&[FunctionPlacement]) -> R,
+) -> (R, bool) {
+    let parse = mil_grammar::parse(text);
+    (
+        report(&plan(&parse.program, config)),
+        mil_ir::diagnostic::has_errors(&parse.diagnostics),
+    )
 }
 
 /// `ANE`, `GPU`, `CPU`.

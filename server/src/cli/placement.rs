@@ -4,7 +4,7 @@
 use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_source};
 use mil_ane::Device;
-use mil_ane::placement::{self, FunctionPlacement, Source};
+use mil_ane::placement::FunctionPlacement;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -45,20 +45,19 @@ pub fn run(args: &Args) -> ExitCode {
     let Some(source) = read_source(&args.file) else {
         return ExitCode::Usage;
     };
-    let parse = mil_grammar::parse(&source.text);
     let target = config.target();
-    let placed = placement::place(&parse.program, target, Source::Ours);
     let name = args.file.display().to_string();
-    let text = match args.format {
-        Format::Table => table(&placed),
-        Format::Json => mil_ane::json::render(&name, target, &placed),
-        Format::Html => mil_ane::html::page(&name, target, &placed),
-    };
+    let (text, syntax_errors) =
+        mil_ide::placement::plan_text(&source.text, &config, |placed| match args.format {
+            Format::Table => table(placed),
+            Format::Json => mil_ane::json::render(&name, target, placed),
+            Format::Html => mil_ane::html::page(&name, target, placed),
+        });
     if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
         eprintln!("mil: cannot write the placement: {e}");
         return ExitCode::Usage;
     }
-    if mil_ir::diagnostic::has_errors(&parse.diagnostics) {
+    if syntax_errors {
         eprintln!("mil: {name} has syntax errors (see `mil check`); the placement covers what could be read");
         return ExitCode::Errors;
     }

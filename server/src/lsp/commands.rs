@@ -143,9 +143,8 @@ fn placement_report(doc: &OpenDocument, shared: &Shared) -> Result<String> {
     let config = shared.config_for(doc);
     let path = output_dir(doc, &config, shared)?.join(format!("{}.placement.html", stem(doc)));
     let model = doc.model();
-    let target = placement::target(&config);
-    let placed = mil_ane::placement::place(&model.program, target, mil_ane::placement::Source::Ours);
-    let page = mil_ane::html::page(doc.uri.as_str(), target, &placed);
+    let placed = placement::plan(&model.program, &config);
+    let page = mil_ane::html::page(doc.uri.as_str(), config.target(), &placed);
     std::fs::write(&path, page).map_err(|e| failure(format!("cannot write {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }
