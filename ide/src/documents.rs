@@ -5,6 +5,7 @@
 //! than the document's is refused. Whoever analyses the document takes the queued edits and
 //! replays them on the model ([`crate::model`]), or rebuilds it.
 
+use crate::config::Config;
 use crate::model::Model;
 use crate::position::{self, Encoding, Range};
 use mil_ir::Span;
@@ -46,6 +47,31 @@ pub struct Document {
     /// The newest analysis; replaced or patched by whoever analyses the document. Readers hold the
     /// lock only while they compute an answer.
     pub model: RwLock<Model>,
+}
+
+/// How [`Document::analyse`] brought the model up to date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Analysed {
+    /// Nothing had changed (the diagnostics were shown again).
+    Unchanged,
+    /// The edits were replayed statement by statement.
+    Patched,
+    /// The text was analysed from scratch.
+    Rebuilt,
+    /// The text is larger than the settings' `max_document_bytes`: kept, not analysed.
+    TooLarge,
+}
+
+impl Analysed {
+    /// How it reads in a log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Analysed::Unchanged => "unchanged",
+            Analysed::Patched => "statements re-parsed",
+            Analysed::Rebuilt => "full analysis",
+            Analysed::TooLarge => "larger than maxDocumentBytes: not analysed",
+        }
+    }
 }
 
 /// Why an edit was not applied.
@@ -122,6 +148,52 @@ impl Document {
         Ok(())
     }
 
+    /// Takes the edits not analysed yet and brings the model to the text's version for `config`:
+    /// patched in place under the write lock when every edit stays inside one statement, else
+    /// rebuilt without holding the lock and swapped in (also when the model was analysed for
+    /// another chip or other compute units). `ready` gets the model as soon as its diagnostics are
+    /// up to date: a patch's before its span moves are made (they wait for [`Model::finish`], once
+    /// typing pauses), a rebuilt model's before it is swapped in. Returns how, and the version.
+    pub fn analyse(&self, config: &Config, mut ready: impl FnMut(&Model)) -> (Analysed, i32) {
+        let (edits, rope, version) = {
+            let mut t = self.text.lock().unwrap_or_else(|e| e.into_inner());
+            (std::mem::take(&mut t.pending), t.rope.clone(), t.version)
+        };
+        let (max_bytes, target) = (config.max_document_bytes, config.target());
+        {
+            let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+            let same_target = model.target == target;
+            if same_target && model.version == version && edits.is_empty() {
+                model.finish();
+                ready(&model);
+                return (Analysed::Unchanged, version);
+            }
+            if same_target
+                && model.version != i32::MIN
+                && rope.len_bytes() <= max_bytes
+                && model.patch(&edits, version, &rope)
+            {
+                ready(&model);
+                return (Analysed::Patched, version);
+            }
+            // A patch that gave up half-way leaves nothing owed to readers of the old model.
+            model.finish();
+        }
+        let (fresh, how) = if rope.len_bytes() > max_bytes {
+            let mut m = Model::empty(self.model_dir.clone(), target);
+            m.version = version;
+            m.rope = rope;
+            (m, Analysed::TooLarge)
+        } else {
+            let text = whole_text(edits, &rope);
+            let m = Model::build(version, &text, rope, self.model_dir.as_deref(), target);
+            (m, Analysed::Rebuilt)
+        };
+        ready(&fresh);
+        *self.model.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        (how, version)
+    }
+
     /// The current text and version.
     pub fn snapshot(&self) -> (Rope, i32) {
         let t = self.text.lock().unwrap_or_else(|e| e.into_inner());
@@ -149,6 +221,15 @@ impl Document {
             drop(model);
             self.model.write().unwrap_or_else(|e| e.into_inner()).finish();
         }
+    }
+}
+
+/// The text `rope` holds, as one string: the editor's own when the last edit sent the whole text
+/// (on open, a 25 MB document is then not copied out of the rope again), else a copy of the rope.
+fn whole_text(edits: Vec<Edit>, rope: &Rope) -> String {
+    match edits.into_iter().last() {
+        Some(Edit::Full(text)) => text,
+        _ => rope.to_string(),
     }
 }
 
@@ -192,5 +273,41 @@ mod tests {
             doc.change(2, Vec::new(), Encoding::Utf16),
             Err(ChangeError::Stale { have: 2, got: 2 })
         );
+    }
+
+    #[test]
+    fn analysis_patches_rebuilds_for_another_chip_and_skips_large_texts() {
+        let text = crate::tests::TEXT;
+        let doc = Document::open(None, 1, text.into());
+        let config = Config::default();
+        let mut seen = Vec::new();
+        let mut analyse = |config: &Config| doc.analyse(config, |m| seen.push(m.version));
+        assert_eq!(analyse(&config), (Analysed::Rebuilt, 1));
+        assert_eq!(analyse(&config), (Analysed::Unchanged, 1));
+        let at = text.find("relu").unwrap();
+        let rename = Change {
+            range: Some(position::range(
+                &Rope::from_str(text),
+                Span::new(at, at + 4),
+                Encoding::Utf8,
+            )),
+            text: "sigmoid".into(),
+        };
+        doc.change(2, vec![rename], Encoding::Utf8).unwrap();
+        assert_eq!(analyse(&config), (Analysed::Patched, 2));
+        let m1 = Config {
+            chip: Some("m1".into()),
+            ..Config::default()
+        };
+        assert_eq!(analyse(&m1), (Analysed::Rebuilt, 2));
+        assert_eq!(doc.model().target.chip, mil_ane::Chip::M1);
+        let small = Config {
+            max_document_bytes: 10,
+            ..m1
+        };
+        doc.change(3, Vec::new(), Encoding::Utf8).unwrap();
+        assert_eq!(analyse(&small), (Analysed::TooLarge, 3));
+        assert!(doc.model().program.functions.is_empty());
+        assert_eq!(seen, [1, 1, 2, 2, 3]);
     }
 }
