@@ -85,17 +85,10 @@ impl Model {
             version,
             rope,
             program_diagnostics: crate::analysis::program_checks(&a.program, &a.source_map, target),
-            target,
             program: a.program,
             map: a.source_map,
             diagnostics: a.diagnostics,
-            model_dir: model_dir.map(Path::to_path_buf),
-            last_update: Update::Full,
-            op_names: OnceLock::new(),
-            deferred_shift: None,
-            placement: Mutex::new(None),
-            facts: None,
-            last_recheck: None,
+            ..Model::empty(model_dir.map(Path::to_path_buf), target)
         }
     }
 
