@@ -112,11 +112,10 @@ mod tests {
         std::fs::create_dir_all(dir.join("weights")).unwrap();
         chain.write_weights(&dir.join("weights/weight.bin")).unwrap();
         let text = chain.text();
-        let parsed = mil_grammar::parse(&text);
-        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        assert_eq!(parsed.program.functions[0].ops.len(), 80);
-        let blobs = mil_proto::blob_check::check_blobs(&parsed.program, &parsed.source_map, &dir);
-        assert!(blobs.is_empty(), "{blobs:?}");
+        // Read as `mil check` reads it: parsed, verified, weights checked against the file.
+        let read = mil_ide::analysis::read(&text, Some(&dir));
+        assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+        assert_eq!(read.program.functions[0].ops.len(), 80);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,6 +1,6 @@
 //! `mil`: check, format, compile, decompile and serve MIL files.
 
-mod analysis;
+use mil_ide::analysis;
 mod cli;
 mod lsp;
 mod report;
@@ -38,6 +38,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         format: cli::check::Format,
+        #[command(flatten)]
+        settings: cli::settings::SettingsArgs,
         /// Files to check (`-` for standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -76,7 +78,11 @@ fn main() {
     };
     let color = args.color;
     let code = match args.command {
-        Command::Check { format, files } => cli::check::run(&files, format, color),
+        Command::Check {
+            format,
+            settings,
+            files,
+        } => cli::check::run(&files, format, &settings, color),
         Command::Fmt { check, files } => cli::fmt::run(&files, check, color),
         Command::Compile(args) => cli::compile::run(&args, color),
         Command::Decompile(args) => cli::decompile::run(&args),

@@ -144,3 +144,39 @@ fn the_ane_samples_are_placed_on_the_neural_engine() {
         assert!(loud.is_empty(), "{name}: {loud:?}");
     }
 }
+
+/// The chip and compute units `mil placement` of standard input uses, given `args`, with a
+/// `mil.toml` saying `chip = "m1"` in the folder of `--stdin-path`.
+fn stdin_target(args: &[&str]) -> (String, String) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mil.toml"), "chip = \"m1\"\n").unwrap();
+    let file = dir.path().join("m.mil");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mil"))
+        .args(["placement", "--format", "json", "--stdin-path"])
+        .arg(&file)
+        .args(args)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run mil");
+    let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4]> x) {\n        tensor<fp16, [1, 4]> y = relu(x = x)[name = string(\"y\")];\n    } -> (y);\n}\n";
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let field = |k: &str| doc[k].as_str().unwrap().to_string();
+    (field("chip"), field("compute_units"))
+}
+
+#[test]
+fn an_editors_settings_yield_to_the_mil_toml_and_flags_override_both() {
+    let editor = r#"{"chip": "a17pro", "computeUnits": "all"}"#;
+    // The editor's chip gives way to the file's; its compute units, which the file leaves, stay.
+    assert_eq!(stdin_target(&["--settings", editor]), ("m1".into(), "all".into()));
+    assert_eq!(stdin_target(&[]), ("m1".into(), "cpu_and_ne".into()));
+    assert_eq!(
+        stdin_target(&["--settings", editor, "--chip", "a14"]),
+        ("a14".into(), "all".into())
+    );
+}

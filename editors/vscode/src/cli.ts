@@ -34,20 +34,22 @@ interface FunctionTotals {
   totals: { ops: number; ane_op_share: number };
 }
 
-/** The share of ops placed on the Neural Engine over all functions. */
+/** The share of ops placed on the Neural Engine over all functions, and the target it is for. */
 export interface Share {
   aneOps: number;
   ops: number;
+  chip: string;
+  computeUnits: string;
 }
 
 /** Reads the share of ops on the ANE from the JSON placement document. */
 export function aneShare(json: string): Share {
-  const doc = JSON.parse(json) as { functions: FunctionTotals[] };
+  const doc = JSON.parse(json) as { functions: FunctionTotals[]; chip: string; compute_units: string };
   let aneOps = 0;
   let ops = 0;
   for (const f of doc.functions) {
     ops += f.totals.ops;
     aneOps += Math.round(f.totals.ane_op_share * f.totals.ops);
   }
-  return { aneOps, ops };
+  return { aneOps, ops, chip: doc.chip, computeUnits: doc.compute_units };
 }

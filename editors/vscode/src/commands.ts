@@ -7,7 +7,7 @@ import * as path from "path";
 import * as vscode from "vscode";
 import { ExecuteCommandRequest, LanguageClient } from "vscode-languageclient/node";
 import { run } from "./cli";
-import { section } from "./settings";
+import { placementSettings, section } from "./settings";
 
 /** What the commands need from the extension. */
 export interface Host {
@@ -82,9 +82,7 @@ async function showPlacement(host: Host): Promise<void> {
   const doc = activeMilDocument();
   const bin = host.server();
   if (!doc || !bin) return;
-  const c = section();
-  const args = ["placement", "--format", "html", "--chip", c.get("chip", "m4")];
-  args.push("--compute-units", c.get("computeUnits", "all"), "-");
+  const args = ["placement", "--format", "html", ...placementSettings(doc), "-"];
   const r = await run(bin, args, doc.getText());
   if (r.stdout.trim() === "") {
     void vscode.window.showErrorMessage(`MIL: mil placement failed: ${r.stderr.trim()}`);

@@ -22,7 +22,7 @@ export function serverSettings(): ServerSettings {
   return {
     deploymentTarget: c.get("deploymentTarget", "ios18"),
     chip: c.get("chip", "m4"),
-    computeUnits: c.get("computeUnits", "all"),
+    computeUnits: c.get("computeUnits", "cpuAndNeuralEngine"),
     compileOnSave: c.get("compileOnSave", false),
     outputFolder: c.get("outputFolder", "build"),
     inlayHints: {
@@ -30,4 +30,16 @@ export function serverSettings(): ServerSettings {
       parameterNames: c.get("inlayHints.parameterNames", true),
     },
   };
+}
+
+/**
+ * The arguments that give `mil placement` of `doc` the settings the server uses for it: the
+ * editor's chip and compute units, which the `mil.toml` nearest above the file overrides (the
+ * text comes on standard input, so its path is passed for that file to be found).
+ */
+export function placementSettings(doc: vscode.TextDocument): string[] {
+  const s = serverSettings();
+  const args = ["--settings", JSON.stringify({ chip: s.chip, computeUnits: s.computeUnits })];
+  if (doc.uri.scheme === "file") args.push("--stdin-path", doc.fileName);
+  return args;
 }

@@ -5,7 +5,7 @@
  */
 import * as vscode from "vscode";
 import { aneShare, run } from "./cli";
-import { section } from "./settings";
+import { placementSettings } from "./settings";
 
 /** Keeps the item up to date with the active editor. */
 export class AneStatus implements vscode.Disposable {
@@ -46,19 +46,15 @@ export class AneStatus implements vscode.Disposable {
       return;
     }
     const generation = ++this.generation;
-    const c = section();
-    const args = ["placement", "--format", "json", "--chip", c.get("chip", "m4")];
-    args.push("--compute-units", c.get("computeUnits", "all"), "-");
+    const args = ["placement", "--format", "json", ...placementSettings(doc), "-"];
     try {
       const r = await run(bin, args, doc.getText());
       if (generation !== this.generation) return;
       if (r.stdout.trim() === "") throw new Error(r.stderr.trim() || `exit ${r.code}`);
-      const { aneOps, ops } = aneShare(r.stdout);
+      const { aneOps, ops, chip, computeUnits } = aneShare(r.stdout);
       const percent = ops === 0 ? 0 : Math.round((100 * aneOps) / ops);
       this.item.text = `$(circuit-board) ANE ${percent}%`;
-      this.item.tooltip = `${aneOps} of ${ops} ops on the Neural Engine (${c.get("chip")}, ${c.get(
-        "computeUnits",
-      )}). Click for the placement report.`;
+      this.item.tooltip = `${aneOps} of ${ops} ops on the Neural Engine (${chip}, ${computeUnits}). Click for the placement report.`;
     } catch (e) {
       if (generation !== this.generation) return;
       this.item.text = "$(circuit-board) ANE ?";

@@ -5,8 +5,7 @@ use crate::analysis::{SHOWN_PER_CODE, shown};
 use crate::cli::{ExitCode, read_source, write_atomically};
 use crate::report::{self, ColorWhen, Stream};
 use codespan_reporting::term::termcolor::StandardStream;
-use mil_ir::diagnostic::has_errors;
-use mil_ir::{Diagnostic, Program};
+use mil_ide::formatting::format_text;
 use std::path::{Path, PathBuf};
 
 /// Formats `files` in place, or only reports those that would change (`check`); `-` formats
@@ -55,28 +54,4 @@ fn format_file(path: &Path, check: bool, color: ColorWhen) -> ExitCode {
             ExitCode::Usage
         }
     }
-}
-
-/// The canonical text of `text`, or the errors that make formatting unsafe (the parse would lose
-/// what could not be read). A final newline is kept when the input had one.
-pub fn format_text(text: &str) -> Result<String, Vec<Diagnostic>> {
-    let mut parse = mil_grammar::parse(text);
-    if has_errors(&parse.diagnostics) {
-        parse
-            .diagnostics
-            .retain(|d| d.severity == mil_ir::Severity::Error);
-        return Err(parse.diagnostics);
-    }
-    Ok(canonical_text(parse.program, text.ends_with('\n')))
-}
-
-/// The canonical text of a program read without errors, with a final newline when the text it was
-/// read from ended with one (`final_newline`).
-pub fn canonical_text(mut program: Program, final_newline: bool) -> String {
-    mil_ir::canonical::canonicalize(&mut program);
-    let mut out = mil_ir::printer::print_program(&program);
-    if final_newline {
-        out.push('\n');
-    }
-    out
 }

@@ -1,9 +1,10 @@
 //! `mil placement FILE [--compute-units ..] [--chip ..] [--format table|json|html]`: where each op
 //! runs (Neural Engine, GPU or CPU), its estimate and why.
 
+use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_source};
-use mil_ane::placement::{self, FunctionPlacement, Source};
-use mil_ane::{Chip, ComputeUnits, Device, Target};
+use mil_ane::Device;
+use mil_ane::placement::FunctionPlacement;
 use mil_ir::diagnostic::count;
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,13 +23,9 @@ pub enum Format {
 /// The arguments of `mil placement`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The devices Core ML may use: all, cpu_and_ne, cpu_and_gpu, cpu_only (the GPU's estimates are
-    /// not calibrated, so the default is the setting the predictions are checked against).
-    #[arg(long, default_value = "cpu_and_ne", value_parser = parse_units)]
-    compute_units: ComputeUnits,
-    /// The chip: a14, a15, a16, a17pro, a18, a18pro, m1, m2, m3, m4.
-    #[arg(long, default_value = "m4", value_parser = parse_chip)]
-    chip: Chip,
+    /// The chip, the compute units and the settings file (docs/configuration.md).
+    #[command(flatten)]
+    settings: SettingsArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -36,39 +33,32 @@ pub struct Args {
     file: PathBuf,
 }
 
-fn parse_units(s: &str) -> Result<ComputeUnits, String> {
-    ComputeUnits::parse(s)
-        .ok_or_else(|| format!("unknown compute units `{s}` (all, cpu_and_ne, cpu_and_gpu, cpu_only)"))
-}
-
-fn parse_chip(s: &str) -> Result<Chip, String> {
-    let names: Vec<&str> = Chip::ALL.iter().map(|c| c.name()).collect();
-    Chip::parse(s).ok_or_else(|| format!("unknown chip `{s}` ({})", names.join(", ")))
-}
-
 /// Places every op of the file and prints the result; exit 1 when the file has syntax errors (the
 /// placement of what could be read is still printed), 2 when it cannot be read or written.
 pub fn run(args: &Args) -> ExitCode {
+    let config = match args.settings.config_for(&args.file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mil: {e}");
+            return ExitCode::Usage;
+        }
+    };
     let Some(source) = read_source(&args.file) else {
         return ExitCode::Usage;
     };
-    let parse = mil_grammar::parse(&source.text);
-    let target = Target {
-        chip: args.chip,
-        compute_units: args.compute_units,
-    };
-    let placed = placement::place(&parse.program, target, Source::Ours);
+    let target = config.target();
     let name = args.file.display().to_string();
-    let text = match args.format {
-        Format::Table => table(&placed),
-        Format::Json => mil_ane::json::render(&name, target, &placed),
-        Format::Html => mil_ane::html::page(&name, target, &placed),
-    };
+    let (text, syntax_errors) =
+        mil_ide::placement::plan_text(&source.text, &config, |placed| match args.format {
+            Format::Table => table(placed),
+            Format::Json => mil_ane::json::render(&name, target, placed),
+            Format::Html => mil_ane::html::page(&name, target, placed),
+        });
     if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
         eprintln!("mil: cannot write the placement: {e}");
         return ExitCode::Usage;
     }
-    if mil_ir::diagnostic::has_errors(&parse.diagnostics) {
+    if syntax_errors {
         eprintln!("mil: {name} has syntax errors (see `mil check`); the placement covers what could be read");
         return ExitCode::Errors;
     }

@@ -4,7 +4,7 @@
 //! runs `mil.compile` too.
 
 use crate::lsp::config::Config;
-use crate::lsp::documents::{Document, Documents};
+use crate::lsp::open_documents::{Documents, OpenDocument};
 use crate::lsp::placement;
 use crate::lsp::server::Shared;
 use std::path::PathBuf;
@@ -61,7 +61,7 @@ pub async fn execute(
 
 /// The folder outputs of `doc` go to: the configured folder, relative to the workspace (or to the
 /// document's folder without one), created if need be.
-fn output_dir(doc: &Document, config: &Config, shared: &Shared) -> Result<PathBuf> {
+fn output_dir(doc: &OpenDocument, config: &Config, shared: &Shared) -> Result<PathBuf> {
     let base = shared
         .root()
         .or_else(|| doc.model_dir.clone())
@@ -71,7 +71,7 @@ fn output_dir(doc: &Document, config: &Config, shared: &Shared) -> Result<PathBu
     Ok(dir)
 }
 
-fn stem(doc: &Document) -> String {
+fn stem(doc: &OpenDocument) -> String {
     doc.uri
         .to_file_path()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
@@ -80,8 +80,8 @@ fn stem(doc: &Document) -> String {
 
 /// Compiles `doc`'s current text into `<output folder>/<name>.mlpackage`, reporting progress;
 /// returns the package's path and a message.
-pub async fn compile(doc: &Arc<Document>, shared: &Arc<Shared>) -> Result<(String, String)> {
-    let config = shared.config();
+pub async fn compile(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(String, String)> {
+    let config = shared.config_for(doc);
     let model_dir = doc
         .model_dir
         .clone()
@@ -139,13 +139,12 @@ pub async fn compile(doc: &Arc<Document>, shared: &Arc<Shared>) -> Result<(Strin
 }
 
 /// Writes the HTML placement report of `doc` into the output folder; returns its path.
-fn placement_report(doc: &Document, shared: &Shared) -> Result<String> {
-    let config = shared.config();
+fn placement_report(doc: &OpenDocument, shared: &Shared) -> Result<String> {
+    let config = shared.config_for(doc);
     let path = output_dir(doc, &config, shared)?.join(format!("{}.placement.html", stem(doc)));
     let model = doc.model();
-    let target = placement::target(&config);
-    let placed = mil_ane::placement::place(&model.program, target, mil_ane::placement::Source::Ours);
-    let page = mil_ane::html::page(doc.uri.as_str(), target, &placed);
+    let placed = placement::plan(&model.program, &config);
+    let page = mil_ane::html::page(doc.uri.as_str(), config.target(), &placed);
     std::fs::write(&path, page).map_err(|e| failure(format!("cannot write {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }

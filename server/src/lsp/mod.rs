@@ -1,34 +1,22 @@
 //! `mil lsp`: the language server, over standard input and output.
 //!
-//! One small module per feature, all answering from the analysed [`model::Model`] of a document
-//! and its source map; [`server`] wires them to the protocol, [`worker`] keeps models up to date.
+//! Only the protocol lives here: the features are `mil_ide`'s (re-exported below under their
+//! names), answering from a document's analysed [`model::Model`] in their own types;
+//! [`from_proto`] and [`to_proto`] convert to and from the protocol's, [`server`] wires them to the
+//! requests, [`open_documents`] keeps the documents the client has open and [`worker`] their
+//! analyses up to date.
 
-pub mod code_actions;
-pub mod code_lens;
 pub mod commands;
-pub mod completion;
-pub mod config;
-pub mod context;
-pub mod definition;
-pub mod diagnostics;
-pub mod documents;
-pub mod folding;
-pub mod formatting;
-pub mod hover;
-pub mod incremental;
-pub mod inlay_hints;
-pub mod locate;
-pub mod model;
-pub mod placement;
-pub mod position;
-pub mod recheck;
-pub mod references;
-pub mod rename;
-pub mod semantic_tokens;
+pub mod from_proto;
+pub mod open_documents;
 pub mod server;
-pub mod signature_help;
-pub mod symbols;
+pub mod to_proto;
 pub mod worker;
+
+pub use mil_ide::{
+    code_actions, code_lens, completion, config, definition, folding, formatting, hover, inlay_hints, model,
+    placement, position, references, rename, semantic_tokens, signature_help, symbols,
+};
 
 /// Serves the protocol on stdin/stdout until the client exits; returns the process exit code.
 pub fn run() -> i32 {
@@ -71,6 +59,3 @@ fn without_huge_pages() {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -2,15 +2,16 @@
 //! answering from the document's model through its feature module. A panic in a feature is caught,
 //! logged and answered with an error; the server keeps serving.
 
-use crate::lsp::config::{self, Config, Settings};
-use crate::lsp::documents::{Document, Documents};
+use crate::lsp::config::{self, Config, LogLevel, Settings};
 use crate::lsp::model::Model;
-use crate::lsp::position::{self, Encoding};
+use crate::lsp::open_documents::{Documents, OpenDocument};
+use crate::lsp::position::Encoding;
 use crate::lsp::{
-    code_actions, code_lens, commands, completion, definition, folding, formatting, hover, inlay_hints,
-    references, rename, semantic_tokens, signature_help, symbols, worker,
+    code_actions, code_lens, commands, completion, definition, folding, formatting, from_proto, hover,
+    inlay_hints, references, rename, semantic_tokens, signature_help, symbols, to_proto, worker,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -46,12 +47,12 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The byte offset of `pos` in the model's text.
     pub fn offset(&self, m: &Model, pos: Position) -> u32 {
-        position::offset(&m.rope, pos, self.enc) as u32
+        from_proto::offset(&m.rope, pos, self.enc)
     }
 
     /// The range of a byte span of the model's text.
     pub fn range(&self, m: &Model, span: mil_ir::Span) -> Range {
-        position::range(&m.rope, span, self.enc)
+        to_proto::range(&m.rope, span, self.enc)
     }
 }
 
@@ -61,7 +62,10 @@ pub struct Shared {
     pub client: Client,
     encoding: OnceLock<Encoding>,
     config: RwLock<Config>,
+    client_config: RwLock<Config>,
     client_settings: RwLock<Vec<Settings>>,
+    /// The `mil.toml` files read since the settings were last reloaded (`None`: unreadable).
+    files: RwLock<HashMap<PathBuf, Option<Settings>>>,
     roots: RwLock<Vec<PathBuf>>,
     caps: RwLock<ClientCaps>,
 }
@@ -72,15 +76,53 @@ impl Shared {
         *self.encoding.get().unwrap_or(&Encoding::Utf16)
     }
 
-    /// The settings in force.
+    /// The settings of the workspace: the client's, then the first workspace folder's `mil.toml`.
     pub fn config(&self) -> Config {
         self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The settings of one document: the client's, then the `mil.toml` nearest above the document
+    /// (as `mil check` reads it), or the workspace's when it has none or is not on disk.
+    pub fn config_for(&self, doc: &OpenDocument) -> Config {
+        let Some(path) = doc.model_dir.as_deref().and_then(config::discover) else {
+            return self.config();
+        };
+        let cached = self
+            .files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&path)
+            .cloned();
+        let settings = cached.unwrap_or_else(|| {
+            let read = config::read_file(&path)
+                .map_err(|e| self.log(MessageType::WARNING, format!("{}: {e}", path.display())))
+                .ok();
+            self.files
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(path.clone(), read.clone());
+            read
+        });
+        let mut config = self
+            .client_config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(settings) = settings {
+            for problem in config.apply(&settings) {
+                self.log(
+                    MessageType::WARNING,
+                    format!("configuration: {}: {problem}", path.display()),
+                );
+            }
+        }
+        config
     }
 
     /// Logs to stderr and, at the configured level, to the client's log.
     pub fn log(&self, level: MessageType, message: impl Into<String>) {
         let message = message.into();
-        if rank(level) > rank(self.config().log_level) {
+        if rank(level) > log_rank(self.config().log_level) {
             return;
         }
         eprintln!("mil lsp [{}]: {message}", level_name(level));
@@ -109,6 +151,8 @@ impl Shared {
         {
             problems.extend(config.apply(s));
         }
+        *self.client_config.write().unwrap_or_else(|e| e.into_inner()) = config.clone();
+        self.files.write().unwrap_or_else(|e| e.into_inner()).clear();
         let roots = self.roots.read().unwrap_or_else(|e| e.into_inner()).clone();
         for root in roots.iter().take(1) {
             match config::read_workspace_file(root) {
@@ -130,6 +174,15 @@ fn rank(level: MessageType) -> u8 {
         MessageType::WARNING => 2,
         MessageType::INFO => 3,
         _ => 4,
+    }
+}
+
+fn log_rank(level: LogLevel) -> u8 {
+    match level {
+        LogLevel::Error => 1,
+        LogLevel::Warning => 2,
+        LogLevel::Info => 3,
+        LogLevel::Log => 4,
     }
 }
 
@@ -178,6 +231,8 @@ impl Backend {
                 client,
                 encoding: OnceLock::new(),
                 config: RwLock::new(Config::default()),
+                client_config: RwLock::new(Config::default()),
+                files: RwLock::new(HashMap::new()),
                 client_settings: RwLock::new(Vec::new()),
                 roots: RwLock::new(Vec::new()),
                 caps: RwLock::new(ClientCaps::default()),
@@ -215,7 +270,7 @@ impl Backend {
         .await
     }
 
-    fn doc(&self, uri: &Uri) -> Result<Arc<Document>> {
+    fn doc(&self, uri: &Uri) -> Result<Arc<OpenDocument>> {
         self.docs.get(uri).ok_or_else(|| Error {
             code: ErrorCode::InvalidParams,
             message: format!("{} is not open", uri.as_str()).into(),
@@ -227,7 +282,7 @@ impl Backend {
     async fn answer<T>(&self, what: &str, uri: &Uri, feature: impl FnOnce(&Model, &Ctx) -> T) -> Result<T> {
         let doc = self.doc(uri)?;
         doc.settle(SETTLE).await;
-        let config = self.shared.config();
+        let config = self.shared.config_for(&doc);
         let caps = self.shared.caps.read().unwrap_or_else(|e| e.into_inner()).clone();
         let cx = Ctx {
             uri,
@@ -261,7 +316,7 @@ impl Backend {
 
 fn capabilities(enc: Encoding) -> ServerCapabilities {
     ServerCapabilities {
-        position_encoding: Some(enc.kind()),
+        position_encoding: Some(to_proto::encoding(enc)),
         text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
             open_close: Some(true),
             change: Some(TextDocumentSyncKind::INCREMENTAL),
@@ -287,7 +342,7 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
         }),
         semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
             SemanticTokensOptions {
-                legend: semantic_tokens::legend(),
+                legend: to_proto::semantic_tokens_legend(),
                 range: Some(true),
                 full: Some(SemanticTokensFullOptions::Bool(true)),
                 work_done_progress_options: WorkDoneProgressOptions::default(),
@@ -315,7 +370,7 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let general = params.capabilities.general.as_ref();
-        let enc = Encoding::negotiate(general.and_then(|g| g.position_encodings.as_deref()));
+        let enc = from_proto::encoding(general.and_then(|g| g.position_encodings.as_deref()));
         let _ = self.shared.encoding.set(enc);
         let text = params.capabilities.text_document.as_ref();
         *self.shared.caps.write().unwrap_or_else(|e| e.into_inner()) = ClientCaps {
@@ -376,7 +431,7 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let d = params.text_document;
-        let doc = Arc::new(Document::open(d.uri, d.version, d.text));
+        let doc = Arc::new(OpenDocument::open(d.uri, d.version, d.text));
         if let Some(old) = self.docs.get(&doc.uri) {
             old.closed.store(true, std::sync::atomic::Ordering::Release);
             old.changed.send_modify(|_| {});
@@ -421,8 +476,8 @@ impl LanguageServer for Backend {
             self.republish_all();
             return;
         }
-        if self.shared.config().compile_on_save
-            && let Some(doc) = self.docs.get(&uri)
+        if let Some(doc) = self.docs.get(&uri)
+            && self.shared.config_for(&doc).compile_on_save
             && let Err(e) = commands::compile(&doc, &self.shared).await
         {
             self.shared
@@ -457,7 +512,8 @@ impl LanguageServer for Backend {
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
         self.answer("hover", &p.text_document.uri, |m, cx| {
-            hover::hover(m, cx, cx.offset(m, p.position))
+            let h = hover::hover(m, cx.config, cx.offset(m, p.position))?;
+            Some(to_proto::hover(m, cx, h))
         })
         .await
     }
@@ -465,7 +521,8 @@ impl LanguageServer for Backend {
     async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
         self.answer("definition", &p.text_document.uri, |m, cx| {
-            definition::definition(m, cx, cx.offset(m, p.position))
+            let span = definition::definition(m, cx.offset(m, p.position))?;
+            Some(GotoDefinitionResponse::Scalar(to_proto::location(m, cx, span)))
         })
         .await
     }
@@ -474,7 +531,8 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let include = params.context.include_declaration;
         self.answer("references", &p.text_document.uri, |m, cx| {
-            references::references(m, cx, cx.offset(m, p.position), include)
+            let spans = references::references(m, cx.offset(m, p.position), include)?;
+            Some(spans.into_iter().map(|s| to_proto::location(m, cx, s)).collect())
         })
         .await
     }
@@ -484,7 +542,11 @@ impl LanguageServer for Backend {
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
         self.answer("prepareRename", &params.text_document.uri, |m, cx| {
-            rename::prepare(m, cx, cx.offset(m, params.position))
+            let (span, placeholder) = rename::prepare(m, cx.offset(m, params.position))?;
+            Some(PrepareRenameResponse::RangeWithPlaceholder {
+                range: cx.range(m, span),
+                placeholder,
+            })
         })
         .await
     }
@@ -493,10 +555,11 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let outcome = self
             .answer("rename", &p.text_document.uri, |m, cx| {
-                rename::rename(m, cx, cx.offset(m, p.position), &params.new_name)
+                let edits = rename::rename(m, cx.offset(m, p.position), &params.new_name)?;
+                Ok(edits.map(|edits| to_proto::workspace_edit(m, cx, edits)))
             })
             .await?;
-        outcome.map_err(|message| Error {
+        outcome.map_err(|message: String| Error {
             code: ErrorCode::InvalidParams,
             message: message.into(),
             data: None,
@@ -505,7 +568,10 @@ impl LanguageServer for Backend {
 
     async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
         self.answer("documentSymbol", &params.text_document.uri, |m, cx| {
-            Some(symbols::document_symbols(m, cx))
+            let symbols = symbols::document_symbols(m);
+            Some(DocumentSymbolResponse::Nested(to_proto::document_symbols(
+                m, cx, symbols,
+            )))
         })
         .await
     }
@@ -513,8 +579,10 @@ impl LanguageServer for Backend {
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
         self.answer("completion", &p.text_document.uri, |m, cx| {
-            let items = completion::complete(m, cx, cx.offset(m, p.position));
-            Some(CompletionResponse::Array(items))
+            let items = completion::complete(m, cx.config, cx.caps.snippets, cx.offset(m, p.position));
+            Some(CompletionResponse::Array(
+                items.into_iter().map(to_proto::completion_item).collect(),
+            ))
         })
         .await
     }
@@ -522,7 +590,8 @@ impl LanguageServer for Backend {
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
         let p = params.text_document_position_params;
         self.answer("signatureHelp", &p.text_document.uri, |m, cx| {
-            signature_help::signature_help(m, cx, cx.offset(m, p.position))
+            let s = signature_help::signature_help(m, cx.config, cx.offset(m, p.position))?;
+            Some(to_proto::signature_help(s))
         })
         .await
     }
@@ -532,7 +601,10 @@ impl LanguageServer for Backend {
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
         self.answer("semanticTokens", &params.text_document.uri, |m, cx| {
-            Some(SemanticTokensResult::Tokens(semantic_tokens::tokens(m, cx, None)))
+            let tokens = semantic_tokens::tokens(m, None);
+            Some(SemanticTokensResult::Tokens(to_proto::semantic_tokens(
+                m, cx, tokens,
+            )))
         })
         .await
     }
@@ -542,62 +614,82 @@ impl LanguageServer for Backend {
         params: SemanticTokensRangeParams,
     ) -> Result<Option<SemanticTokensRangeResult>> {
         self.answer("semanticTokens", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
-            Some(SemanticTokensRangeResult::Tokens(semantic_tokens::tokens(
-                m,
-                cx,
-                Some(span),
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
+            let tokens = semantic_tokens::tokens(m, Some(span));
+            Some(SemanticTokensRangeResult::Tokens(to_proto::semantic_tokens(
+                m, cx, tokens,
             )))
         })
         .await
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        self.answer("foldingRange", &params.text_document.uri, |m, cx| {
-            Some(folding::folding_ranges(m, cx))
+        self.answer("foldingRange", &params.text_document.uri, |m, _| {
+            Some(
+                folding::folding_ranges(m)
+                    .into_iter()
+                    .map(to_proto::folding_range)
+                    .collect(),
+            )
         })
         .await
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         self.answer("formatting", &params.text_document.uri, |m, cx| {
-            formatting::format(m, cx, None)
+            let edits = formatting::format(m, None)?;
+            Some(edits.into_iter().map(|e| to_proto::text_edit(m, cx, e)).collect())
         })
         .await
     }
 
     async fn range_formatting(&self, params: DocumentRangeFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         self.answer("rangeFormatting", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
-            formatting::format(m, cx, Some(span))
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
+            let edits = formatting::format(m, Some(span))?;
+            Some(edits.into_iter().map(|e| to_proto::text_edit(m, cx, e)).collect())
         })
         .await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         self.answer("codeAction", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
-            Some(code_actions::code_actions(
-                m,
-                cx,
-                span,
-                params.context.only.as_deref(),
-            ))
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
+            let only = params.context.only.as_deref();
+            let actions = code_actions::code_actions(m, span)
+                .into_iter()
+                .map(|a| to_proto::code_action(m, cx, a))
+                .filter(|a| to_proto::is_of_kinds(a, only))
+                .map(CodeActionOrCommand::CodeAction)
+                .collect();
+            Some(actions)
         })
         .await
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         self.answer("inlayHint", &params.text_document.uri, |m, cx| {
-            let span = position::span(&m.rope, params.range, cx.enc);
-            Some(inlay_hints::inlay_hints(m, cx, span))
+            let span = from_proto::span(&m.rope, params.range, cx.enc);
+            let hints = inlay_hints::inlay_hints(m, cx.config, span);
+            Some(
+                hints
+                    .into_iter()
+                    .map(|h| to_proto::inlay_hint(m, cx, h))
+                    .collect(),
+            )
         })
         .await
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         self.answer("codeLens", &params.text_document.uri, |m, cx| {
-            Some(code_lens::code_lenses(m, cx))
+            let lenses = code_lens::code_lenses(m, cx.config);
+            Some(
+                lenses
+                    .into_iter()
+                    .map(|l| to_proto::code_lens(m, cx, l))
+                    .collect(),
+            )
         })
         .await
     }

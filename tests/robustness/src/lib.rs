@@ -53,14 +53,13 @@ pub fn print_roundtrip(data: &[u8]) {
     assert_eq!(print_program(&second.program), printed, "printing is not stable");
 }
 
-/// What `mil check` and the language server run on a parsed program: verification, type inference
-/// and the op checks, the ANE rules and the placement planner.
+/// What `mil check` and the language server run on a text (`mil_ide::analysis::analyse`: parsing,
+/// verification, type inference and the op checks, the ANE rules), then the placement planner's
+/// totals.
 pub fn analyse(data: &[u8]) {
-    let parse = mil_grammar::parse(&String::from_utf8_lossy(data));
-    let _ = mil_ir::verify::verify(&parse.program, &parse.source_map);
-    let _ = mil_ir::typecheck::check(&parse.program, &parse.source_map);
-    let _ = mil_ane::diagnostics::check(&parse.program, &parse.source_map);
-    for f in place(&parse.program, Default::default(), Source::Ours) {
+    let config = mil_ide::config::Config::default();
+    let analysis = mil_ide::analysis::analyse(&String::from_utf8_lossy(data), None, &config);
+    for f in place(&analysis.program, config.target(), Source::Ours) {
         let _ = (f.ane_op_share(), f.ane_flop_share());
         let _: f64 = f.planned().map(|op| op.estimated_ms()).sum();
     }

@@ -6,7 +6,7 @@
 --   require("mil").setup({
 --     cmd = { "mil", "lsp" },          -- the server; `mil` is looked up on PATH
 --     compile_on_save = false,         -- the server compiles each saved file
---     settings = { chip = "m4", computeUnits = "all", outputFolder = "build" },
+--     settings = { chip = "m4", computeUnits = "cpu_and_ne", outputFolder = "build" },
 --   })
 local M = {}
 
@@ -17,7 +17,7 @@ local defaults = {
   settings = {
     deploymentTarget = "ios18",
     chip = "m4",
-    computeUnits = "all",
+    computeUnits = "cpu_and_ne",
     outputFolder = "build",
     inlayHints = { device = true, parameterNames = true },
   },
@@ -202,11 +202,15 @@ function M.placement(bufnr)
   if not bin then
     return notify("`mil` was not found", vim.log.levels.ERROR)
   end
+  -- The settings the server uses for the buffer: these, then the mil.toml nearest above its file.
   local s = M.config.settings
-  local out = vim.fn.systemlist(
-    { bin, "placement", "--chip", s.chip or "m4", "--compute-units", s.computeUnits or "all", "-" },
-    buffer_text(bufnr)
-  )
+  local cmd = { bin, "placement", "--settings", vim.fn.json_encode({ chip = s.chip, computeUnits = s.computeUnits }) }
+  local path = vim.api.nvim_buf_get_name(bufnr)
+  if path ~= "" then
+    vim.list_extend(cmd, { "--stdin-path", path })
+  end
+  table.insert(cmd, "-")
+  local out = vim.fn.systemlist(cmd, buffer_text(bufnr))
   local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":t")
   return scratch(out, "", "placement of " .. name)
 end

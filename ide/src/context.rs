@@ -2,7 +2,7 @@
 //! in a statement that is still being typed and does not parse yet: which op call the cursor is in,
 //! which argument, and whether it is at a key or a value.
 
-use crate::lsp::model::Model;
+use crate::model::Model;
 
 /// How far back from the cursor the context is looked for.
 const LOOK_BACK: usize = 8 << 10;

@@ -2,13 +2,11 @@
 //! statements a range touches, each canonicalised on its own. Documents with syntax errors are
 //! not formatted: the parse would lose what could not be read.
 
-use crate::cli::fmt;
-use crate::lsp::incremental;
-use crate::lsp::model::Model;
-use crate::lsp::server::Ctx;
-use mil_ir::diagnostic::has_errors;
-use mil_ir::{ConstData, Elements, OpId, Span, canonical, printer};
-use tower_lsp_server::ls_types::TextEdit;
+use crate::incremental;
+use crate::model::Model;
+use crate::text_edit::TextEdit;
+use mil_ir::diagnostic::{Diagnostic, has_errors};
+use mil_ir::{ConstData, Elements, OpId, Program, Span, canonical, printer};
 
 /// How far a body's statements are indented; each nesting level adds [`NESTING_STEP`].
 const STATEMENT_INDENT: usize = 12;
@@ -25,14 +23,38 @@ pub enum Indentation {
 }
 
 /// The edits formatting the document, or the statements overlapping `range`.
-pub fn format(m: &Model, cx: &Ctx, range: Option<Span>) -> Option<Vec<TextEdit>> {
+pub fn format(m: &Model, range: Option<Span>) -> Option<Vec<TextEdit>> {
     match range {
-        None => format_document(m, cx),
-        Some(range) => Some(format_range(m, cx, range)),
+        None => format_document(m),
+        Some(range) => Some(format_range(m, range)),
     }
 }
 
-fn format_document(m: &Model, cx: &Ctx) -> Option<Vec<TextEdit>> {
+/// The canonical text of `text`, or the errors that make formatting unsafe (the parse would lose
+/// what could not be read). A final newline is kept when the input had one. `mil fmt` writes this.
+pub fn format_text(text: &str) -> Result<String, Vec<Diagnostic>> {
+    let mut parse = mil_grammar::parse(text);
+    if has_errors(&parse.diagnostics) {
+        parse
+            .diagnostics
+            .retain(|d| d.severity == mil_ir::Severity::Error);
+        return Err(parse.diagnostics);
+    }
+    Ok(canonical_text(parse.program, text.ends_with('\n')))
+}
+
+/// The canonical text of a program read without errors, with a final newline when the text it was
+/// read from ended with one (`final_newline`).
+pub fn canonical_text(mut program: Program, final_newline: bool) -> String {
+    canonical::canonicalize(&mut program);
+    let mut out = printer::print_program(&program);
+    if final_newline {
+        out.push('\n');
+    }
+    out
+}
+
+fn format_document(m: &Model) -> Option<Vec<TextEdit>> {
     let text = m.rope.to_string();
     // An analysed model's program is the one reading its text gives (a patched model equals a
     // fresh one), so a text read without errors is not read again. With errors it is, to tell
@@ -40,15 +62,15 @@ fn format_document(m: &Model, cx: &Ctx) -> Option<Vec<TextEdit>> {
     // checks did; so is the text of a model not analysed yet.
     let analysed = m.version != i32::MIN;
     let formatted = if analysed && !has_errors(&m.diagnostics) {
-        fmt::canonical_text(m.program.clone(), text.ends_with('\n'))
+        canonical_text(m.program.clone(), text.ends_with('\n'))
     } else {
-        fmt::format_text(&text).ok()?
+        format_text(&text).ok()?
     };
-    Some(minimal_edit(m, cx, &text, &formatted).into_iter().collect())
+    Some(minimal_edit(&text, &formatted).into_iter().collect())
 }
 
 /// One edit turning `old` into `new`: the part between their common prefix and suffix.
-pub fn minimal_edit(m: &Model, cx: &Ctx, old: &str, new: &str) -> Option<TextEdit> {
+pub fn minimal_edit(old: &str, new: &str) -> Option<TextEdit> {
     if old == new {
         return None;
     }
@@ -68,12 +90,12 @@ pub fn minimal_edit(m: &Model, cx: &Ctx, old: &str, new: &str) -> Option<TextEdi
         suffix -= 1;
     }
     Some(TextEdit::new(
-        cx.range(m, Span::new(prefix, old.len() - suffix)),
-        new[prefix..new.len() - suffix].to_string(),
+        Span::new(prefix, old.len() - suffix),
+        &new[prefix..new.len() - suffix],
     ))
 }
 
-fn format_range(m: &Model, cx: &Ctx, range: Span) -> Vec<TextEdit> {
+fn format_range(m: &Model, range: Span) -> Vec<TextEdit> {
     let mut edits = Vec::new();
     for (fi, spans) in m.map.functions.iter().enumerate() {
         for (i, s) in spans.ops.iter().enumerate() {
@@ -83,7 +105,7 @@ fn format_range(m: &Model, cx: &Ctx, range: Span) -> Vec<TextEdit> {
             if let Some((span, text)) = canonical_statement(m, fi, OpId(i as u32), Indentation::Canonical)
                 && m.slice(span) != text
             {
-                edits.push(TextEdit::new(cx.range(m, span), text));
+                edits.push(TextEdit::new(span, text));
             }
         }
     }
@@ -174,8 +196,9 @@ fn unique_name(f: &mil_ir::Function, op: &mut mil_ir::Operation) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::documents::Edit;
-    use crate::lsp::tests::{model, with_ctx};
+    use crate::documents::Edit;
+    use crate::tests::{apply, model};
+    use expect_test::expect;
     use ropey::Rope;
 
     /// Statements in lenient forms (a positional argument, an unnamed op, a tab), no error.
@@ -190,23 +213,41 @@ mod tests {
 
     /// The document's text after its whole-document formatting, `None` when it is not formatted.
     fn formatted(m: &Model) -> Option<String> {
-        with_ctx(|cx| {
-            format(m, cx, None).map(|edits| {
-                let mut text = m.rope.to_string();
-                for e in edits.iter().rev() {
-                    let span = crate::lsp::position::span(&m.rope, e.range, cx.enc);
-                    text.replace_range(span.start as usize..span.end as usize, &e.new_text);
-                }
-                text
-            })
-        })
+        format(m, None).map(|edits| apply(&m.rope.to_string(), &edits))
+    }
+
+    #[test]
+    fn a_range_formats_the_statements_it_touches() {
+        let m = model(LENIENT);
+        let at = LENIENT.find("relu").unwrap();
+        let edits = format(&m, Some(Span::new(at, at))).unwrap();
+        expect![[r#"
+            program(1.3)
+            {
+                func main<ios18>(tensor<fp16, [1, 4]> x) {
+                        tensor<fp16, [1, 4]> a = relu(x = x)[name = string("a")];
+            	tensor<fp16, [1, 4]> b = mul(x = a, y = x);
+                } -> (b);
+            }
+        "#]]
+        .assert_eq(&apply(LENIENT, &edits));
+        expect![[r#"
+            program(1.3)
+            {
+                func main<ios18>(tensor<fp16, [1, 4]> x) {
+                        tensor<fp16, [1, 4]> a = relu(x = x)[name = string("a")];
+                        tensor<fp16, [1, 4]> b = mul(x = a, y = x)[name = string("b")];
+                    } -> (b);
+            }
+        "#]]
+        .assert_eq(&formatted(&m).unwrap());
     }
 
     #[test]
     fn the_document_is_formatted_as_mil_fmt_formats_its_text() {
         let mut m = model(LENIENT);
         assert!(!has_errors(&m.diagnostics), "{:?}", m.diagnostics);
-        assert_eq!(formatted(&m), fmt::format_text(LENIENT).ok());
+        assert_eq!(formatted(&m), format_text(LENIENT).ok());
         // A patched model formats as its new text does.
         let at = LENIENT.find("string(\"a\")").unwrap() + 9;
         let new_text = format!("{}b{}", &LENIENT[..at], &LENIENT[at..]);
@@ -216,7 +257,7 @@ mod tests {
         };
         assert!(m.patch(&[edit], 2, &Rope::from_str(&new_text)));
         m.finish();
-        let expected = fmt::format_text(&new_text).unwrap();
+        let expected = format_text(&new_text).unwrap();
         assert!(expected.contains("string(\"ab\")"), "{expected}");
         assert_eq!(formatted(&m), Some(expected));
     }
@@ -225,6 +266,6 @@ mod tests {
     fn texts_with_syntax_errors_and_models_not_analysed_are_not_formatted() {
         let broken = LENIENT.replace("relu(x)", "relu(x");
         assert_eq!(formatted(&model(&broken)), None);
-        assert_eq!(formatted(&Model::empty(None)), None);
+        assert_eq!(formatted(&Model::empty(None, Default::default())), None);
     }
 }

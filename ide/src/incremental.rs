@@ -15,7 +15,7 @@
 //! another op, or a diagnostic code this module does not know to be statement-local. The
 //! property test in `server/tests` checks patched models against full analyses.
 
-use crate::lsp::model::Model;
+use crate::model::Model;
 use mil_ir::{
     Diagnostic, Function, OpId, OpSpans, Operation, SourceMap, Span, Type, Use, ValueDef, ValueId,
     ValueSpans, codes,
@@ -73,7 +73,7 @@ pub enum Reparsed {
     /// program-wide checks find what they found (their spans have been moved).
     SameMeaning,
     /// Patched; the op means something else, so the program-wide checks must run again (for it
-    /// and what depends on it: see [`crate::lsp::recheck`]).
+    /// and what depends on it: see [`crate::recheck`]).
     NewMeaning(Box<Edited>),
 }
 

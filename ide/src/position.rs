@@ -1,37 +1,50 @@
-//! Converting between LSP positions and byte offsets of a document held in a rope.
+//! Converting between line-and-column positions and byte offsets of a document held in a rope.
 //!
-//! LSP counts columns in UTF-16 code units unless client and server agree on UTF-8
-//! (`positionEncoding`); lines end at `\n`, `\r\n` or `\r`, which is how the rope counts them too.
+//! Editors count columns in UTF-16 code units (LSP's default) or in UTF-8 bytes; lines end at
+//! `\n`, `\r\n` or `\r`, which is how the rope counts them too.
 
 use mil_ir::Span;
 use ropey::Rope;
-use tower_lsp_server::ls_types::{Position, PositionEncodingKind, Range};
 
-/// How columns are counted on the wire.
+/// A place in a text: a line and a column, both 0-based, the column in some [`Encoding`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// The line.
+    pub line: u32,
+    /// The column.
+    pub character: u32,
+}
+
+impl Position {
+    /// The position at `line`, `character`.
+    pub fn new(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+}
+
+/// The positions of a span's start and end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Range {
+    /// Where it starts.
+    pub start: Position,
+    /// Where it ends.
+    pub end: Position,
+}
+
+impl Range {
+    /// The range from `start` to `end`.
+    pub fn new(start: Position, end: Position) -> Range {
+        Range { start, end }
+    }
+}
+
+/// How columns are counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
     /// UTF-16 code units (LSP's default).
     Utf16,
     /// UTF-8 bytes.
     Utf8,
-}
-
-impl Encoding {
-    /// UTF-8 when the client offers it, else UTF-16.
-    pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Encoding {
-        match offered {
-            Some(kinds) if kinds.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
-            _ => Encoding::Utf16,
-        }
-    }
-
-    /// The kind announced in the server's capabilities.
-    pub fn kind(self) -> PositionEncodingKind {
-        match self {
-            Encoding::Utf16 => PositionEncodingKind::UTF16,
-            Encoding::Utf8 => PositionEncodingKind::UTF8,
-        }
-    }
 }
 
 /// The number of chars of line `line`, not counting its line break.

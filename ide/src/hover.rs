@@ -6,24 +6,32 @@
 //! know more about an op (inferred types, ANE placement with its reason and cost per backend) add
 //! a provider there.
 
-use crate::lsp::locate::{self, Hit};
-use crate::lsp::model::Model;
-use crate::lsp::placement;
-use crate::lsp::server::Ctx;
-use crate::lsp::signature_help::{input_label, opset_of, signature_label};
+use crate::config::Config;
+use crate::locate::{self, Hit};
+use crate::model::Model;
+use crate::placement;
+use crate::signature_help::{input_label, opset_of, signature_label};
 use mil_ane::Device;
 use mil_ir::catalogue::{self, LookupError, docs};
 use mil_ir::{ConstData, Function, OpId, Span};
-use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
 /// Something that can say more about op `OpId` of function `usize` in its hover.
-type OpSection = fn(&Model, &Ctx, usize, OpId) -> Option<String>;
+type OpSection = fn(&Model, &Config, usize, OpId) -> Option<String>;
 
 /// The sections of an op's hover, in order.
 const OP_SECTIONS: &[OpSection] = &[signature_section, results_section, placement_section];
 
+/// What a hover shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoverResult {
+    /// The text, in Markdown.
+    pub markdown: String,
+    /// What it is about.
+    pub span: Span,
+}
+
 /// The hover at `offset`.
-pub fn hover(m: &Model, cx: &Ctx, offset: u32) -> Option<Hover> {
+pub fn hover(m: &Model, config: &Config, offset: u32) -> Option<HoverResult> {
     let found = locate::at(m, offset)?;
     let f = &m.program.functions[found.function];
     let spans = &m.map.functions[found.function];
@@ -31,7 +39,7 @@ pub fn hover(m: &Model, cx: &Ctx, offset: u32) -> Option<Hover> {
         Hit::OpKind(op) => {
             let sections: Vec<String> = OP_SECTIONS
                 .iter()
-                .filter_map(|s| s(m, cx, found.function, op))
+                .filter_map(|s| s(m, config, found.function, op))
                 .collect();
             (sections.join("\n\n---\n\n"), spans.ops[op.index()].kind)
         }
@@ -59,24 +67,10 @@ pub fn hover(m: &Model, cx: &Ctx, offset: u32) -> Option<Hover> {
         Hit::FunctionName => (function_text(f), spans.name),
         Hit::Statement(_) => return None,
     };
-    Some(markup(m, cx, text, span))
+    Some(HoverResult { markdown: text, span })
 }
 
-fn markup(m: &Model, cx: &Ctx, value: String, span: Span) -> Hover {
-    Hover {
-        contents: HoverContents::Markup(MarkupContent {
-            kind: if cx.caps.markdown {
-                MarkupKind::Markdown
-            } else {
-                MarkupKind::PlainText
-            },
-            value,
-        }),
-        range: Some(cx.range(m, span)),
-    }
-}
-
-fn signature_section(m: &Model, _: &Ctx, fi: usize, op: OpId) -> Option<String> {
+fn signature_section(m: &Model, _: &Config, fi: usize, op: OpId) -> Option<String> {
     let f = &m.program.functions[fi];
     let o = f.op(op);
     let opset = opset_of(f, o);
@@ -101,7 +95,7 @@ fn signature_section(m: &Model, _: &Ctx, fi: usize, op: OpId) -> Option<String> 
     })
 }
 
-fn results_section(m: &Model, _: &Ctx, fi: usize, op: OpId) -> Option<String> {
+fn results_section(m: &Model, _: &Config, fi: usize, op: OpId) -> Option<String> {
     let f = &m.program.functions[fi];
     let o = f.op(op);
     let mut lines: Vec<String> = o
@@ -116,10 +110,10 @@ fn results_section(m: &Model, _: &Ctx, fi: usize, op: OpId) -> Option<String> {
 }
 
 /// Where the op runs, why, and what it would cost on each device.
-fn placement_section(m: &Model, cx: &Ctx, fi: usize, op: OpId) -> Option<String> {
-    let p = placement::of(m, cx.config);
+fn placement_section(m: &Model, config: &Config, fi: usize, op: OpId) -> Option<String> {
+    let p = placement::of(m, config);
     let place = p.functions.get(fi)?.op(op)?;
-    let target = placement::target(cx.config);
+    let target = placement::target(config);
     let mut text = format!(
         "**Placement** ({}, {}): **{}**, {}",
         target.chip.name(),
@@ -205,4 +199,90 @@ fn function_text(f: &Function) -> String {
         outputs.join(", "),
         f.ops.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{TEXT, excerpts, model};
+    use expect_test::expect;
+
+    /// The hover at the first `needle` (plus `offset`) on `chip`, with the span it is about.
+    fn at(text: &str, needle: &str, offset: u32, chip: Option<&str>) -> String {
+        let config = Config {
+            chip: chip.map(String::from),
+            ..Config::default()
+        };
+        let m = model(text);
+        let h = hover(&m, &config, text.find(needle).unwrap() as u32 + offset).unwrap();
+        format!("{}{}", excerpts(text, &[h.span]), h.markdown)
+    }
+
+    #[test]
+    fn an_op_shows_its_signature_results_and_placement_on_the_configured_chip() {
+        expect![[r#"
+            4:37 "mul"
+            ```mil
+            mul(x: tensor<fp16|fp32|int32>, y: tensor<fp16|fp32|int32>) -> 1 output
+            ```
+            Product x * y, element by element with broadcasting.
+
+            `mul` since ios15 (function opset ios18)
+
+            ---
+
+            op name `b`
+            - `tensor<fp16, [1, 4]> b` (declared)
+
+            ---
+
+            **Placement** (m4, cpu_and_ne): **CPU**, moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving)
+
+            estimated: ANE 0.000 ms · GPU — · CPU 0.000 ms"#]]
+        .assert_eq(&at(TEXT, "mul", 0, None));
+        // On another chip only the placement section changes.
+        let a14 = at(TEXT, "mul", 0, Some("a14"));
+        let before_placement = |h: &str| h.rsplit_once("---").unwrap().0.to_string();
+        assert_eq!(
+            before_placement(&a14),
+            before_placement(&at(TEXT, "mul", 0, None))
+        );
+        expect![[r#"
+
+
+            **Placement** (a14, cpu_and_ne): **CPU**, moved to cpu (segment 1): ANE-eligible, but the best plan with it on the ANE costs 0.2500 ms more (launch and switch charges outweigh its saving)
+
+            estimated: ANE 0.000 ms · GPU — · CPU 0.000 ms"#]]
+        .assert_eq(a14.rsplit("---").next().unwrap());
+    }
+
+    #[test]
+    fn values_keys_functions_and_undefined_names() {
+        expect![[r#"
+            4:45 "a"
+            ```mil
+            tensor<fp16, [1, 4]> a
+            ```
+            result of `relu` `a`, defined on line 4; used 2 times"#]]
+        .assert_eq(&at(TEXT, "x = a", 4, None));
+        expect![[r#"
+            4:48 "y"
+            ```mil
+            y: tensor<fp16|fp32|int32>
+            ```
+            The second operand; broadcast against `x`."#]]
+        .assert_eq(&at(TEXT, "y = x)", 0, None));
+        expect![[r#"
+            2:9 "main"
+            ```mil
+            func main<ios18>(tensor<fp16, [1, 4]> x) -> (c)
+            ```
+            3 operations"#]]
+        .assert_eq(&at(TEXT, "main", 0, None));
+        let undefined = TEXT.replace("y = a)", "y = q)");
+        expect![[r#"
+            5:52 "q"
+            `q` is not defined in `main`"#]]
+        .assert_eq(&at(&undefined, "q)", 0, None));
+    }
 }

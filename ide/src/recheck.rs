@@ -19,8 +19,8 @@
 //! whole program. Anything a slice cannot hold (nested blocks, a long chain of constants) falls back
 //! to the program-wide checks.
 
-use crate::lsp::incremental::Edited;
-use crate::lsp::model::Model;
+use crate::incremental::Edited;
+use crate::model::Model;
 use mil_ane::Target;
 use mil_ane::placement::{self, FunctionPlacement, Reason, Source};
 use mil_ir::catalogue::{self, Opset};
@@ -297,7 +297,7 @@ pub fn recheck(m: &mut Model, edited: &Edited, ane_targets: &[Target]) -> Rechec
         }
         None => {
             m.finish();
-            m.program_diagnostics = crate::analysis::program_checks(&m.program, &m.map);
+            m.program_diagnostics = crate::analysis::program_checks(&m.program, &m.map, m.target);
             m.facts = None;
             Recheck::Full
         }

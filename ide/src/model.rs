@@ -2,13 +2,14 @@
 //!
 //! A model is built from scratch by the shared pipeline ([`crate::analysis`]) and then kept up to
 //! date edit by edit: an edit inside one statement re-parses only that statement
-//! ([`crate::lsp::incremental`]) and, when it changed what the op means, the program-wide checks
-//! run again for the ops it can affect ([`crate::lsp::recheck`]); anything else rebuilds.
+//! ([`crate::incremental`]) and, when it changed what the op means, the program-wide checks
+//! run again for the ops it can affect ([`crate::recheck`]); anything else rebuilds.
 
-use crate::lsp::documents::Edit;
-use crate::lsp::incremental::{self, DeferredShift, Edited, OpNames, Reparsed};
-use crate::lsp::placement::Placement;
-use crate::lsp::recheck::{self, Facts, Recheck};
+use crate::documents::Edit;
+use crate::incremental::{self, DeferredShift, Edited, OpNames, Reparsed};
+use crate::placement::Placement;
+use crate::recheck::{self, Facts, Recheck};
+use mil_ane::Target;
 use mil_ir::{Diagnostic, Program, SourceMap};
 use ropey::Rope;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub struct Model {
     pub program_diagnostics: Vec<Diagnostic>,
     /// The folder BLOBFILE paths resolve against.
     pub model_dir: Option<PathBuf>,
+    /// The chip and compute units the ANE diagnostics are for (from the settings).
+    pub target: Target,
     /// How the model was last brought up to date.
     pub last_update: Update,
     /// Per function, how many ops carry each `name` attribute (built when an edit first changes an
@@ -37,7 +40,7 @@ pub struct Model {
     pub op_names: OnceLock<Vec<OpNames>>,
     /// Span moves the last patch still owes the source map; see [`Model::finish`].
     pub deferred_shift: Option<DeferredShift>,
-    /// Where the ops run, once a feature asked ([`crate::lsp::placement::of`]).
+    /// Where the ops run, once a feature asked ([`crate::placement::of`]).
     pub placement: Mutex<Option<Arc<Placement>>>,
     /// What the inferencer knows of each value (built on the first re-check).
     pub facts: Option<Facts>,
@@ -56,7 +59,7 @@ pub enum Update {
 
 impl Model {
     /// The model of a document not analysed yet.
-    pub fn empty(model_dir: Option<PathBuf>) -> Model {
+    pub fn empty(model_dir: Option<PathBuf>, target: Target) -> Model {
         Model {
             version: i32::MIN,
             rope: Rope::new(),
@@ -65,6 +68,7 @@ impl Model {
             diagnostics: Vec::new(),
             program_diagnostics: Vec::new(),
             model_dir,
+            target,
             last_update: Update::Full,
             op_names: OnceLock::new(),
             deferred_shift: None,
@@ -74,23 +78,17 @@ impl Model {
         }
     }
 
-    /// Analyses `text`, which `rope` holds, from scratch.
-    pub fn build(version: i32, text: &str, rope: Rope, model_dir: Option<&Path>) -> Model {
+    /// Analyses `text`, which `rope` holds, from scratch, with ANE diagnostics for `target`.
+    pub fn build(version: i32, text: &str, rope: Rope, model_dir: Option<&Path>, target: Target) -> Model {
         let a = crate::analysis::read(text, model_dir);
         Model {
             version,
             rope,
-            program_diagnostics: crate::analysis::program_checks(&a.program, &a.source_map),
+            program_diagnostics: crate::analysis::program_checks(&a.program, &a.source_map, target),
             program: a.program,
             map: a.source_map,
             diagnostics: a.diagnostics,
-            model_dir: model_dir.map(Path::to_path_buf),
-            last_update: Update::Full,
-            op_names: OnceLock::new(),
-            deferred_shift: None,
-            placement: Mutex::new(None),
-            facts: None,
-            last_recheck: None,
+            ..Model::empty(model_dir.map(Path::to_path_buf), target)
         }
     }
 
@@ -118,7 +116,7 @@ impl Model {
         match edited.as_slice() {
             [] => {}
             [one] => {
-                let mut targets = vec![mil_ane::Target::default()];
+                let mut targets = vec![self.target];
                 let cached = self.placement.get_mut().unwrap_or_else(|e| e.into_inner());
                 targets.extend(cached.as_ref().map(|p| p.target()));
                 let how = recheck::recheck(self, one, &targets);
@@ -129,7 +127,8 @@ impl Model {
             }
             _ => {
                 self.finish();
-                self.program_diagnostics = crate::analysis::program_checks(&self.program, &self.map);
+                self.program_diagnostics =
+                    crate::analysis::program_checks(&self.program, &self.map, self.target);
                 self.placement = Mutex::new(None);
                 self.facts = None;
                 self.last_recheck = Some(Recheck::Full);

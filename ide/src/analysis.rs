@@ -1,10 +1,12 @@
 //! One analysis of a MIL text, shared by every command: parse, verify, check weight references
 //! against the files beside the text, then the checks that look across statements (op and type
-//! checks, ANE placement).
+//! checks, ANE placement for the configured chip and compute units).
 //!
 //! The language server keeps the two halves apart: what [`read`] finds is kept up to date
 //! statement by statement, and [`program_checks`] runs again over the patched program.
 
+use crate::config::Config;
+use mil_ane::Target;
 use mil_ir::{Diagnostic, Program, Severity, SourceMap};
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
@@ -45,11 +47,11 @@ pub fn read(text: &str, model_dir: Option<&Path>) -> Analysis {
 /// Programs with at least this many ops have their op checks and ANE analysis run side by side.
 const CHECK_IN_PARALLEL_FROM: usize = 4096;
 
-/// The checks whose findings depend on more than one statement: op and type checks, ANE placement.
-/// They only read the program, so a large one is checked on two threads.
-pub fn program_checks(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
+/// The checks whose findings depend on more than one statement: op and type checks, ANE placement
+/// on `target`. They only read the program, so a large one is checked on two threads.
+pub fn program_checks(program: &Program, map: &SourceMap, target: Target) -> Vec<Diagnostic> {
     let ops: usize = program.functions.iter().map(|f| f.ops.len()).sum();
-    let ane = || mil_ane::diagnostics::check(program, map);
+    let ane = || mil_ane::diagnostics::for_target(program, map, target);
     let op_checks = || mil_ir::typecheck::check(program, map);
     let (mut diagnostics, found) = if ops < CHECK_IN_PARALLEL_FROM {
         (ane(), op_checks())
@@ -68,17 +70,31 @@ pub fn program_checks(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
     diagnostics
 }
 
-/// Analyses `text` completely: [`read`], then [`program_checks`].
-pub fn analyse(text: &str, model_dir: Option<&Path>) -> Analysis {
+/// Analyses `text` completely for the settings `config`: [`read`], then [`program_checks`].
+pub fn analyse(text: &str, model_dir: Option<&Path>, config: &Config) -> Analysis {
     let mut a = read(text, model_dir);
-    a.diagnostics.extend(program_checks(&a.program, &a.source_map));
+    a.diagnostics
+        .extend(program_checks(&a.program, &a.source_map, config.target()));
     a.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     a
 }
 
 /// Every diagnostic about `text`, sorted by position (see [`analyse`]).
-pub fn diagnostics(text: &str, model_dir: Option<&Path>) -> Vec<Diagnostic> {
-    analyse(text, model_dir).diagnostics
+pub fn diagnostics(text: &str, model_dir: Option<&Path>, config: &Config) -> Vec<Diagnostic> {
+    analyse(text, model_dir, config).diagnostics
+}
+
+/// The diagnostics a report or an editor shows out of `diagnostics` (sorted): what [`shown`]
+/// keeps, with the severities `config` sets, without the codes it turns off. `mil check` prints
+/// these and the language server publishes them, so both show the same set.
+pub fn reported<D: Borrow<Diagnostic>>(diagnostics: &[D], config: &Config) -> Vec<Diagnostic> {
+    shown(diagnostics, SHOWN_PER_CODE)
+        .into_iter()
+        .filter_map(|mut d| {
+            d.severity = config.severity(d.code.id, d.severity)?;
+            Some(d)
+        })
+        .collect()
 }
 
 /// How many diagnostics of one code a report shows for one file before it sums up the rest (see

@@ -1,20 +1,23 @@
-//! Settings: defaults, then the client's (`initializationOptions`, `workspace/didChangeConfiguration`),
-//! then the workspace's `mil.toml`, each overriding the one before. See docs/configuration.md.
+//! Settings, an input of every analysis: defaults, then the client's (`initializationOptions`,
+//! `workspace/didChangeConfiguration`) or the command line's `--config FILE`, then the `mil.toml`
+//! nearest above the file, then the command line's flags, each overriding the one before. See
+//! docs/configuration.md.
 
+use mil_ane::{Chip, ComputeUnits, Target};
 use mil_ir::Severity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tower_lsp_server::ls_types::MessageType;
 
 /// The settings in force.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// The opset a new function is written against (completion's statement snippet).
     pub deployment_target: String,
-    /// The chip placement estimates are for (`M1`, `A17`); used once placement lands.
+    /// The chip ANE diagnostics, placement and estimates are for (`M1`, `A17`; the M4 when unset).
     pub chip: Option<String>,
-    /// The compute units placement is predicted for (`all`, `cpu_and_ne`, `cpu_and_gpu`, `cpu_only`).
+    /// The compute units ANE diagnostics and placement are for (`all`, `cpu_and_ne`, `cpu_and_gpu`,
+    /// `cpu_only`).
     pub compute_units: String,
     /// Whether saving a document compiles it.
     pub compile_on_save: bool,
@@ -31,7 +34,20 @@ pub struct Config {
     /// Documents larger than this are not analysed.
     pub max_document_bytes: usize,
     /// The least severe log messages sent (`error`, `warning`, `info`, `log`).
-    pub log_level: MessageType,
+    pub log_level: LogLevel,
+}
+
+/// How much the language server logs, least to most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Errors and warnings.
+    Warning,
+    /// Also what the server does (the default).
+    Info,
+    /// Everything, down to each analysis.
+    Log,
 }
 
 impl Default for Config {
@@ -47,7 +63,7 @@ impl Default for Config {
             inlay_parameter_names: true,
             docs_url: default_docs_url(),
             max_document_bytes: 64 << 20,
-            log_level: MessageType::INFO,
+            log_level: LogLevel::Info,
         }
     }
 }
@@ -121,13 +137,26 @@ impl Config {
             };
         }
         set!(deployment_target);
-        set!(compute_units);
+        if let Some(units) = &s.compute_units {
+            match ComputeUnits::parse(units) {
+                Some(_) => self.compute_units = units.clone(),
+                None => problems.push(format!(
+                    "compute units `{units}`: use all, cpu_and_ne, cpu_and_gpu or cpu_only"
+                )),
+            }
+        }
         set!(compile_on_save);
         set!(output_folder);
         set!(docs_url);
         set!(max_document_bytes);
-        if s.chip.is_some() {
-            self.chip = s.chip.clone();
+        if let Some(chip) = &s.chip {
+            match Chip::parse(chip) {
+                Some(_) => self.chip = Some(chip.clone()),
+                None => {
+                    let names: Vec<&str> = Chip::ALL.iter().map(|c| c.name()).collect();
+                    problems.push(format!("chip `{chip}`: use one of {}", names.join(", ")));
+                }
+            }
         }
         if let Some(v) = s.inlay_hints.device {
             self.inlay_device = v;
@@ -137,10 +166,10 @@ impl Config {
         }
         if let Some(level) = &s.log_level {
             match level.to_ascii_lowercase().as_str() {
-                "error" => self.log_level = MessageType::ERROR,
-                "warning" => self.log_level = MessageType::WARNING,
-                "info" => self.log_level = MessageType::INFO,
-                "log" | "debug" => self.log_level = MessageType::LOG,
+                "error" => self.log_level = LogLevel::Error,
+                "warning" => self.log_level = LogLevel::Warning,
+                "info" => self.log_level = LogLevel::Info,
+                "log" | "debug" => self.log_level = LogLevel::Log,
                 _ => problems.push(format!("log level `{level}`: use error, warning, info or log")),
             }
         }
@@ -155,6 +184,15 @@ impl Config {
             }
         }
         problems
+    }
+
+    /// The chip and compute units ANE diagnostics, placement and estimates are for.
+    pub fn target(&self) -> Target {
+        let default = Target::default();
+        Target {
+            chip: self.chip.as_deref().and_then(Chip::parse).unwrap_or(default.chip),
+            compute_units: ComputeUnits::parse(&self.compute_units).unwrap_or(default.compute_units),
+        }
     }
 
     /// The severity a diagnostic with `code` is shown with (`None`: not shown).
@@ -174,10 +212,29 @@ fn parse_severity(s: &str) -> Option<Option<Severity>> {
     })
 }
 
-/// The `mil.toml` of a workspace folder, if it has one.
+/// The name of the settings file of a project.
+pub const FILE_NAME: &str = "mil.toml";
+
+/// The `mil.toml` of a folder, if it has one.
 pub fn read_workspace_file(root: &Path) -> Option<Result<Settings, String>> {
-    let text = std::fs::read_to_string(root.join("mil.toml")).ok()?;
-    Some(Settings::from_toml(&text))
+    let path = root.join(FILE_NAME);
+    path.is_file().then(|| read_file(&path))
+}
+
+/// Reads a settings file.
+pub fn read_file(path: &Path) -> Result<Settings, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    Settings::from_toml(&text)
+}
+
+/// The `mil.toml` that applies to the files of `folder`: the one in it or in the nearest folder
+/// above it that has one.
+pub fn discover(folder: &Path) -> Option<PathBuf> {
+    let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+    folder
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|path| path.is_file())
 }
 
 #[cfg(test)]
@@ -199,5 +256,39 @@ mod tests {
         assert_eq!(c.severity("MIL0103", Severity::Warning), Some(Severity::Warning));
         let bad = Settings::from_json(&serde_json::json!({"severity": {"MIL0001": "loud"}})).unwrap();
         assert_eq!(c.apply(&bad).len(), 1);
+    }
+
+    #[test]
+    fn the_target_follows_chip_and_compute_units_and_refuses_unknown_ones() {
+        let mut c = Config::default();
+        assert_eq!(c.target(), Target::default());
+        let file = "chip = \"m1\"\ncompute-units = \"cpu_only\"\n";
+        assert!(c.apply(&Settings::from_toml(file).unwrap()).is_empty());
+        assert_eq!(c.target().chip, Chip::M1);
+        assert_eq!(c.target().compute_units, ComputeUnits::CpuOnly);
+        let bad = Settings::from_toml("chip = \"m9\"\ncompute-units = \"gpu\"\n").unwrap();
+        let problems = c.apply(&bad);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("m9") && p.contains("a14")),
+            "{problems:?}"
+        );
+        assert_eq!(
+            c.target().chip,
+            Chip::M1,
+            "an unknown chip leaves the setting as it was"
+        );
+    }
+
+    #[test]
+    fn the_nearest_mil_toml_above_a_folder_applies() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("a/b");
+        std::fs::create_dir_all(&inner).unwrap();
+        assert_eq!(discover(&inner).filter(|p| p.starts_with(dir.path())), None);
+        std::fs::write(dir.path().join(FILE_NAME), "chip = \"a14\"\n").unwrap();
+        assert_eq!(discover(&inner), Some(dir.path().join(FILE_NAME)));
+        std::fs::write(dir.path().join("a").join(FILE_NAME), "").unwrap();
+        assert_eq!(discover(&inner), Some(dir.path().join("a").join(FILE_NAME)));
     }
 }

@@ -1,13 +1,8 @@
-//! Unit tests of the features on models built in memory (the end-to-end tests over stdio are in
-//! tests/lsp).
+//! What the features' tests share (a program, building its model, showing spans, applying
+//! edits), and the tests of incremental analysis against full analysis.
 
-use crate::lsp::config::Config;
-use crate::lsp::model::Model;
-use crate::lsp::position::Encoding;
-use crate::lsp::server::{ClientCaps, Ctx};
-use crate::lsp::{context, signature_help};
+use crate::model::Model;
 use ropey::Rope;
-use tower_lsp_server::ls_types::Uri;
 
 pub(crate) const TEXT: &str = "program(1.3)
 {
@@ -20,32 +15,31 @@ pub(crate) const TEXT: &str = "program(1.3)
 ";
 
 pub(crate) fn model(text: &str) -> Model {
-    Model::build(1, text, Rope::from_str(text), None)
+    Model::build(1, text, Rope::from_str(text), None, Default::default())
 }
 
-pub(crate) fn with_ctx<T>(f: impl FnOnce(&Ctx) -> T) -> T {
-    let uri: Uri = "file:///tmp/doc.mil".parse().unwrap();
-    let config = Config::default();
-    let caps = ClientCaps {
-        snippets: true,
-        markdown: true,
-    };
-    f(&Ctx {
-        uri: &uri,
-        enc: Encoding::Utf16,
-        config: &config,
-        caps: &caps,
-    })
+/// Each span as `line:column "text"` (0-based, columns in bytes), one a line.
+pub(crate) fn excerpts(text: &str, spans: &[mil_ir::Span]) -> String {
+    spans
+        .iter()
+        .map(|s| {
+            let before = &text[..s.start as usize];
+            let line = before.matches('\n').count();
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+            format!("{line}:{column} {:?}\n", &text[s.range()])
+        })
+        .collect()
 }
 
-#[test]
-fn signature_help_marks_the_argument_under_the_cursor() {
-    let m = model(TEXT);
-    let at = TEXT.find("y = x").unwrap() as u32 + 1;
-    let prefix = context::statement_prefix(&m, at);
-    assert!(prefix.ends_with("mul(x = a, y"), "{prefix:?}");
-    let help = with_ctx(|cx| signature_help::signature_help(&m, cx, at)).unwrap();
-    assert_eq!(help.active_parameter, Some(1));
+/// `text` with `edits` (which do not overlap) made.
+pub(crate) fn apply(text: &str, edits: &[crate::text_edit::TextEdit]) -> String {
+    let mut edits = edits.to_vec();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
+    let mut out = text.to_string();
+    for e in edits {
+        out.replace_range(e.span.range(), &e.text);
+    }
+    out
 }
 
 #[test]
@@ -53,34 +47,21 @@ fn hover_on_a_derived_default_says_what_it_means() {
     let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4, 8, 8]> x, tensor<fp16, [4, 4, 1, 1]> w) {\n            tensor<fp16, [1, 4, 8, 8]> y = conv(strides = tensor<int32, [2]>([1, 1]), weight = w, x = x)[name = string(\"y\")];\n        } -> (y);\n}\n";
     let m = model(text);
     let at = text.find("strides").unwrap() as u32 + 1;
-    let hover = with_ctx(|cx| crate::lsp::hover::hover(&m, cx, at)).unwrap();
-    let tower_lsp_server::ls_types::HoverContents::Markup(shown) = hover.contents else {
-        panic!("{:?}", hover.contents)
-    };
+    let shown = crate::hover::hover(&m, &Default::default(), at).unwrap().markdown;
     assert!(
-        shown
-            .value
-            .contains("strides?: const int32 (default: computed from the other inputs)"),
-        "{}",
-        shown.value
+        shown.contains("strides?: const int32 (default: computed from the other inputs)"),
+        "{shown}"
     );
-    assert!(!shown.value.contains("= ("), "{}", shown.value);
+    assert!(!shown.contains("= ("), "{shown}");
     // The note below says what that default is.
-    assert!(
-        shown.value.contains("(1 for each when absent)"),
-        "{}",
-        shown.value
-    );
+    assert!(shown.contains("(1 for each when absent)"), "{shown}");
 }
 
 #[test]
 fn the_size_lens_counts_in_the_singular_and_the_plural() {
     let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4]> x) {\n            tensor<fp16, [1, 4]> c = const()[name = string(\"c\"), val = tensor<fp16, [1, 4]>([1, 2, 3, 4])];\n            tensor<fp16, [1, 4]> y = add(x = x, y = c)[name = string(\"y\")];\n        } -> (y);\n}\n";
-    let lenses = with_ctx(|cx| crate::lsp::code_lens::code_lenses(&model(text), cx));
-    let titles: Vec<String> = lenses
-        .iter()
-        .filter_map(|l| Some(l.command.as_ref()?.title.clone()))
-        .collect();
+    let lenses = crate::code_lens::code_lenses(&model(text), &Default::default());
+    let titles: Vec<String> = lenses.into_iter().map(|l| l.title).collect();
     assert!(
         titles.contains(&"2 operations (1 constant) · ios18".to_string()),
         "{titles:?}"
@@ -103,7 +84,7 @@ impl Rng {
 /// as the worker does) and checks after every edit that the model is exactly what analysing the
 /// new text from scratch gives: program, source map and diagnostics.
 fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) -> usize {
-    use crate::lsp::documents::Edit;
+    use crate::documents::Edit;
     let mut rng = Rng(seed);
     let mut m = model(original);
     let mut patched = 0;
@@ -111,7 +92,13 @@ fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) 
     for step in 0..edits {
         // Now and then the client sends the original text again (as after a reload).
         if step % 25 == 24 {
-            m = Model::build(step as i32 + 2, original, Rope::from_str(original), None);
+            m = Model::build(
+                step as i32 + 2,
+                original,
+                Rope::from_str(original),
+                None,
+                Default::default(),
+            );
             undo = None;
             continue;
         }
@@ -156,7 +143,7 @@ fn check_patches_against_full_analysis(original: &str, edits: usize, seed: u64) 
         if m.patch(std::slice::from_ref(&edit), version, &rope) {
             patched += 1;
         } else {
-            m = Model::build(version, &new_text, rope, None);
+            m = Model::build(version, &new_text, rope, None, Default::default());
         }
         let fresh = model(&new_text);
         assert_eq!(m.rope.to_string(), new_text, "step {step}");
@@ -205,7 +192,7 @@ fn patched_models_equal_full_analyses() {
 
 #[test]
 fn an_edit_inside_a_statement_is_patched() {
-    use crate::lsp::documents::Edit;
+    use crate::documents::Edit;
     let mut m = model(TEXT);
     let at = TEXT.find("string(\"b\")").unwrap() + 8;
     let edit = Edit::Replace {
@@ -230,42 +217,22 @@ const INDENTED: &str = "program(1.3)
 
 /// The text after applying the quick fix offered for the diagnostic of `code`.
 fn quick_fixed(text: &str, code: mil_ir::Code) -> String {
-    use crate::lsp::code_actions;
-    use tower_lsp_server::ls_types::CodeActionOrCommand;
+    use crate::code_actions;
     let m = model(text);
     let d = m
         .diagnostics
         .iter()
         .find(|d| d.code == code)
         .expect("the lenient form");
-    let actions = with_ctx(|cx| code_actions::code_actions(&m, cx, d.span, None));
+    let actions = code_actions::code_actions(&m, d.span);
     let fix = actions
         .iter()
-        .find_map(|a| match a {
-            CodeActionOrCommand::CodeAction(a) if a.title.contains(code.id) => Some(a),
-            _ => None,
-        })
+        .find(|a| a.title.contains(code.id))
         .expect("a quick fix");
-    let edits = &fix
-        .edit
-        .as_ref()
-        .unwrap()
-        .changes
-        .as_ref()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
-    let [edit] = edits.as_slice() else {
-        panic!("one edit: {edits:?}")
+    let [_] = fix.edits.as_slice() else {
+        panic!("one edit: {:?}", fix.edits)
     };
-    let span = crate::lsp::position::span(&m.rope, edit.range, Encoding::Utf16);
-    format!(
-        "{}{}{}",
-        &text[..span.start as usize],
-        edit.new_text,
-        &text[span.end as usize..]
-    )
+    apply(text, &fix.edits)
 }
 
 #[test]
@@ -288,13 +255,12 @@ fn quick_fixes_keep_the_line_indentation() {
 
 #[test]
 fn range_formatting_reindents_to_the_canonical_column() {
-    use crate::lsp::formatting;
+    use crate::formatting;
     let m = model(INDENTED);
-    let edits =
-        with_ctx(|cx| formatting::format(&m, cx, Some(mil_ir::Span::new(0, INDENTED.len())))).unwrap();
+    let edits = formatting::format(&m, Some(mil_ir::Span::new(0, INDENTED.len()))).unwrap();
     assert_eq!(edits.len(), 2);
     assert!(
-        edits.iter().all(|e| e.new_text.starts_with(&" ".repeat(12))),
+        edits.iter().all(|e| e.text.starts_with(&" ".repeat(12))),
         "{edits:?}"
     );
 }
@@ -332,8 +298,8 @@ fn check_rechecks_against_full_analysis(
     original: &str,
     edits: usize,
     seed: u64,
-) -> std::collections::HashMap<crate::lsp::recheck::Recheck, usize> {
-    use crate::lsp::documents::Edit;
+) -> std::collections::HashMap<crate::recheck::Recheck, usize> {
+    use crate::documents::Edit;
     let mut rng = Rng(seed);
     let mut m = model(original);
     let mut taken = std::collections::HashMap::new();
@@ -375,7 +341,7 @@ fn check_rechecks_against_full_analysis(
         let rope = Rope::from_str(&new_text);
         m.last_recheck = None;
         if !m.patch(std::slice::from_ref(&edit), step as i32 + 2, &rope) {
-            m = Model::build(step as i32 + 2, &new_text, rope, None);
+            m = Model::build(step as i32 + 2, &new_text, rope, None, Default::default());
         } else if let Some(how) = m.last_recheck {
             *taken.entry(how).or_insert(0) += 1;
         }
@@ -394,7 +360,7 @@ fn check_rechecks_against_full_analysis(
 
 #[test]
 fn op_local_rechecks_equal_full_analyses() {
-    use crate::lsp::recheck::Recheck;
+    use crate::recheck::Recheck;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut texts = vec![conv_chain(3)];
     for name in [
@@ -422,8 +388,8 @@ fn op_local_rechecks_equal_full_analyses() {
 
 #[test]
 fn a_literal_edit_is_rechecked_op_by_op_and_its_readers_see_it() {
-    use crate::lsp::documents::Edit;
-    use crate::lsp::recheck::Recheck;
+    use crate::documents::Edit;
+    use crate::recheck::Recheck;
     let text = conv_chain(3);
     let mut m = model(&text);
     assert!(m.program_diagnostics.iter().all(|d| d.code.id.starts_with("ANE")));
@@ -465,7 +431,7 @@ fn a_literal_edit_is_rechecked_op_by_op_and_its_readers_see_it() {
 
 #[test]
 fn a_declared_type_made_wrong_is_reported_once_after_an_edit_too() {
-    use crate::lsp::documents::Edit;
+    use crate::documents::Edit;
     // `a`'s dtype to fp32: relu gives fp16. Its readers `b` and `c` are not blamed for it, in the
     // patched model as in a fresh one, whether the edit is to `a` or to a reader re-checked alone.
     let at = TEXT.find("fp16, [1, 4]> a").unwrap();

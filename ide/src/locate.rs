@@ -2,7 +2,7 @@
 //! completion and signature help all start from. Answered from the source map by binary search
 //! over each block's statements, so it costs the depth of nesting times log(statements).
 
-use crate::lsp::model::Model;
+use crate::model::Model;
 use mil_ir::{BlockId, Function, FunctionSpans, OpId, Span, ValueDef, ValueId};
 
 /// A thing found at an offset.

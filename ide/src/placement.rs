@@ -2,11 +2,11 @@
 //! the chip and compute units in the settings: computed when a feature first asks after a change,
 //! then kept with the model.
 
-use crate::lsp::config::Config;
-use crate::lsp::model::Model;
-use mil_ane::placement::{self, Source};
-use mil_ane::{Chip, ComputeUnits, Device, Target};
-use mil_ir::OpId;
+use crate::config::Config;
+use crate::model::Model;
+use mil_ane::placement::{self, FunctionPlacement, Source};
+use mil_ane::{Device, Target};
+use mil_ir::{OpId, Program};
 use std::sync::Arc;
 
 /// Where one op runs and why.
@@ -55,18 +55,9 @@ pub struct Placement {
     pub functions: Vec<FunctionPlace>,
 }
 
-/// The target the settings describe (chip and compute units the ANE analysis knows; its defaults
-/// otherwise).
+/// The target the settings describe ([`Config::target`]).
 pub fn target(config: &Config) -> Target {
-    let default = Target::default();
-    Target {
-        chip: config
-            .chip
-            .as_deref()
-            .and_then(Chip::parse)
-            .unwrap_or(default.chip),
-        compute_units: ComputeUnits::parse(&config.compute_units).unwrap_or(default.compute_units),
-    }
+    config.target()
 }
 
 /// The placement of `m` for the configured target (computed on first use after a change).
@@ -105,6 +96,26 @@ pub fn of(m: &Model, config: &Config) -> Arc<Placement> {
     let p = Arc::new(Placement { target, functions });
     *cache = Some(p.clone());
     p
+}
+
+/// Where every op of `program` runs on the configured target, function by function (what the
+/// placement reports show).
+pub fn plan<'a>(program: &'a Program, config: &Config) -> Vec<FunctionPlacement<'a>> {
+    placement::place(program, config.target(), Source::Ours)
+}
+
+/// What `report` makes of the [`plan`] of the program read from `text`, and whether reading it
+/// found errors (the plan then covers what could be read): what `mil placement` prints.
+pub fn plan_text<R>(
+    text: &str,
+    config: &Config,
+    report: impl FnOnce(&[FunctionPlacement]) -> R,
+) -> (R, bool) {
+    let parse = mil_grammar::parse(text);
+    (
+        report(&plan(&parse.program, config)),
+        mil_ir::diagnostic::has_errors(&parse.diagnostics),
+    )
 }
 
 /// `ANE`, `GPU`, `CPU`.

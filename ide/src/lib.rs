@@ -1,0 +1,35 @@
+//! The analysis behind the language server and the command line: the settings ([`config`]), the
+//! pipeline ([`analysis`]), documents and their incremental analysis ([`documents`], [`model`],
+//! [`incremental`], [`recheck`]), and one module per language feature, each answering in its own
+//! plain types (byte spans, strings, enums) that the server converts to the protocol's. Nothing
+//! here knows the protocol or an async runtime, and no analysis fails: bad input gives
+//! diagnostics.
+
+pub mod analysis;
+pub mod code_actions;
+pub mod code_lens;
+pub mod completion;
+pub mod config;
+pub mod context;
+pub mod definition;
+pub mod diagnostics;
+pub mod documents;
+pub mod folding;
+pub mod formatting;
+pub mod hover;
+pub mod incremental;
+pub mod inlay_hints;
+pub mod locate;
+pub mod model;
+pub mod placement;
+pub mod position;
+pub mod recheck;
+pub mod references;
+pub mod rename;
+pub mod semantic_tokens;
+pub mod signature_help;
+pub mod symbols;
+pub mod text_edit;
+
+#[cfg(test)]
+mod tests;
