@@ -39,6 +39,23 @@ impl From<PackageError> for CompileError {
     }
 }
 
+/// Makes the findings of the checks ([`check_blobs`] among them) as severe as [`compile`] takes
+/// them: a missing weight file, only a warning while the text is edited, stops compilation.
+pub fn as_compile_sees_them(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        if d.code == codes::BLOB_FILE_MISSING {
+            d.severity = Severity::Error;
+        }
+    }
+}
+
+/// What stops [`compile`] that the text's own checks do not see: what a package cannot hold (an
+/// opset without a Core ML version, a value or feature a package cannot describe, a positional
+/// argument of an unknown op, an op newer than its opset). No weight file is read.
+pub fn package_problems(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
+    crate::to_proto::problems(program, map)
+}
+
 /// Compiles `program` (parsed without errors, spans in `map`) into the package `target`. BLOBFILE
 /// paths resolve against `model_dir`, the folder holding the `.mil` file; a missing weight file is
 /// an error here. Returns the warnings on success; on failure nothing is written and an existing
@@ -50,11 +67,7 @@ pub fn compile(
     target: &Path,
 ) -> Result<Vec<Diagnostic>, CompileError> {
     let mut diagnostics = check_blobs(program, map, model_dir);
-    for d in &mut diagnostics {
-        if d.code == codes::BLOB_FILE_MISSING {
-            d.severity = Severity::Error;
-        }
-    }
+    as_compile_sees_them(&mut diagnostics);
     if mil_ir::diagnostic::has_errors(&diagnostics) {
         return Err(CompileError::Program(diagnostics));
     }

@@ -107,6 +107,25 @@ pub fn to_proto<W: Write + Seek>(
     weights: &mut WeightFiles,
     blobs: &mut BlobWriter<W>,
 ) -> Result<Model, Vec<Diagnostic>> {
+    convert(program, map, weights, blobs, false)
+}
+
+/// Every problem [`to_proto`] would report for `program`, found without reading or writing any
+/// weight (BLOBFILE references are for [`crate::blob_check::check_blobs`]).
+pub fn problems(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
+    let mut nowhere = BlobWriter::new(std::io::Cursor::new(Vec::new())).expect("writes to memory");
+    let mut weights = WeightFiles::default();
+    convert(program, map, &mut weights, &mut nowhere, true).err().unwrap_or_default()
+}
+
+/// [`to_proto`]; with `dry_run` no weight is read or written (blob offsets are left 0).
+fn convert<W: Write + Seek>(
+    program: &Program,
+    map: &SourceMap,
+    weights: &mut WeightFiles,
+    blobs: &mut BlobWriter<W>,
+    dry_run: bool,
+) -> Result<Model, Vec<Diagnostic>> {
     let mut program = program.clone();
     mil_ir::canonical::canonicalize(&mut program);
     let mut targets = Vec::new();
@@ -132,9 +151,11 @@ pub fn to_proto<W: Write + Seek>(
         specification_version,
         weights,
         blobs,
+        dry_run,
         copied: HashMap::new(),
         diagnostics,
     };
+    converter.copy_in_source_order(&program);
     let description = converter.description(&program, map);
     let mut functions = BTreeMap::new();
     for (i, (f, t)) in program.functions.iter().zip(&targets).enumerate() {
@@ -170,6 +191,8 @@ struct Converter<'a, W: Write + Seek> {
     specification_version: i32,
     weights: &'a mut WeightFiles,
     blobs: &'a mut BlobWriter<W>,
+    /// Only find the problems: read and write no weight.
+    dry_run: bool,
     /// Source blob (path, offset) → its offset in the new weight file.
     copied: HashMap<(String, u64), u64>,
     diagnostics: Vec<Diagnostic>,
@@ -357,6 +380,9 @@ impl<W: Write + Seek> Converter<'_, W> {
                 format!("the elements do not match the type {}", value.ty),
             )
         })?;
+        if self.dry_run {
+            return self.blob_value(value, 0);
+        }
         let offset = self
             .blobs
             .append_bytes(dtype, elements.len() as u64, &bytes)
@@ -370,14 +396,60 @@ impl<W: Write + Seek> Converter<'_, W> {
         value: &TypedValue,
         blob: &BlobRef,
     ) -> Result<mil::Value, (mil_ir::Code, String)> {
+        let offset = self.copy_once(blob)?;
+        self.blob_value(value, offset)
+    }
+
+    /// The offset in the new weight file of the blob `blob` names, copied there on first use.
+    fn copy_once(&mut self, blob: &BlobRef) -> Result<u64, (mil_ir::Code, String)> {
+        if self.dry_run {
+            return Ok(0);
+        }
         let key = (blob.path.clone(), blob.offset);
         if let Some(&offset) = self.copied.get(&key) {
-            return self.blob_value(value, offset);
+            return Ok(offset);
         }
         let source = self.weights.open(&blob.path)?;
         let offset = copy_record(source, blob.offset, self.blobs)?;
         self.copied.insert(key, offset);
-        self.blob_value(value, offset)
+        Ok(offset)
+    }
+
+    /// Copies every blob the program's BLOBFILE references name before anything else, ordered by
+    /// file and offset, so that a weight file written in one piece (a decompiled package's, or
+    /// coremltools') keeps its layout and offsets. A blob that cannot be copied is reported where
+    /// it is used.
+    fn copy_in_source_order(&mut self, program: &Program) {
+        let mut found: Vec<BlobRef> = Vec::new();
+        let mut add = |v: &TypedValue| {
+            if let ConstData::Blob(blob) = &v.data {
+                found.push(blob.clone());
+            }
+        };
+        for f in &program.functions {
+            for op_id in f.walk_ops() {
+                let op = f.op(op_id);
+                for arg in &op.args {
+                    match &arg.value {
+                        Operand::Const(v) => add(v),
+                        Operand::Tuple(items) => items.iter().for_each(|item| {
+                            if let Operand::Const(v) = item {
+                                add(v);
+                            }
+                        }),
+                        Operand::Value(_) => {}
+                    }
+                }
+                op.attributes.iter().for_each(|a| add(&a.value));
+            }
+            f.attributes.iter().for_each(|a| add(&a.value));
+        }
+        program.attributes.iter().for_each(|a| add(&a.value));
+        found.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+        found.dedup_by(|a, b| a.path == b.path && a.offset == b.offset);
+        for blob in &found {
+            let _ = self.copy_once(blob);
+        }
     }
 
     fn blob_value(&self, value: &TypedValue, offset: u64) -> Result<mil::Value, (mil_ir::Code, String)> {

@@ -1,13 +1,15 @@
 //! `mil compile FILE.mil [-o OUT.mlpackage]`: compile a MIL file into a Core ML package.
 //!
-//! The text is checked first (syntax, structure, weight references, op and type checks); any error
-//! is reported and nothing is written. The package goes next to the file with the same stem unless
+//! The text is checked first, exactly as `mil check` checks it (syntax, structure, weight
+//! references, op and type checks, and what a package cannot hold); any error is reported and
+//! nothing is written. The package goes next to the file with the same stem unless
 //! `-o` names it, and replaces an existing package only once it is complete.
 
 use crate::analysis;
 use crate::cli::{ExitCode, read_source};
 use crate::report;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use mil_ir::Severity;
 use mil_proto::compile::CompileError;
 use std::path::{Path, PathBuf};
 
@@ -21,8 +23,9 @@ pub struct Args {
     file: PathBuf,
 }
 
-/// Compiles the file; exit 0 when the package was written, 1 when the program has errors, 2 when
-/// a file cannot be read or written.
+/// Compiles the file and prints the package's path, with the warnings; exit 0 when the package
+/// was written, 1 when the program has errors (reported with the warnings beside them), 2 when a
+/// file cannot be read or written.
 pub fn run(args: &Args) -> ExitCode {
     let path = &args.file;
     if path == Path::new("-") {
@@ -38,17 +41,23 @@ pub fn run(args: &Args) -> ExitCode {
         .clone()
         .unwrap_or_else(|| path.with_extension("mlpackage"));
     let name = path.display().to_string();
-    let errors = match analysis::compile(&source.text, &model_dir, &target) {
-        Ok(()) => return ExitCode::Clean,
-        Err(CompileError::Program(errors)) => errors,
+    let mut err = StandardStream::stderr(ColorChoice::Auto);
+    let found = match analysis::compile(&source.text, &model_dir, &target) {
+        Ok(warnings) => {
+            let shown = analysis::shown(&warnings, analysis::SHOWN_PER_CODE);
+            let _ = report::human(&mut err, &name, &source.text, &shown);
+            println!("wrote {}", target.display());
+            return ExitCode::Clean;
+        }
+        Err(CompileError::Program(found)) => found,
         Err(CompileError::Package(e)) => {
             eprintln!("mil: cannot write {}: {e}", target.display());
             return ExitCode::Usage;
         }
     };
-    eprintln!("mil: not compiling {name}: it has {} error(s)", errors.len());
-    let mut err = StandardStream::stderr(ColorChoice::Auto);
-    let shown = analysis::shown(&errors, analysis::SHOWN_PER_CODE);
+    let errors = found.iter().filter(|d| d.severity == Severity::Error).count();
+    eprintln!("mil: not compiling {name}: it has {errors} error(s)");
+    let shown = analysis::shown(&found, analysis::SHOWN_PER_CODE);
     let _ = report::human(&mut err, &name, &source.text, &shown);
     ExitCode::Errors
 }
