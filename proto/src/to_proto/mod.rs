@@ -246,11 +246,16 @@ impl<W: Write + Seek> Converter<'_, W> {
     fn function(&mut self, f: &Function, spans: Option<&FunctionSpans>, target: Target) -> mil::Function {
         let inputs = f.params.iter().map(|&id| self.named(f, spans, id)).collect();
         let body = self.block(f, spans, f.body);
+        // The flexible shapes Apple's compiler recorded are the description's shape ranges.
+        let mut attributes = f.attributes.clone();
+        if description::FlexibleShapes::of(f).is_some() {
+            attributes.retain(|a| &*a.key != description::FLEXIBLE_SHAPES);
+        }
         mil::Function {
             inputs,
             opset: target.opset.into(),
             block_specializations: BTreeMap::from([(target.opset.to_string(), body)]),
-            attributes: self.attributes(&f.attributes, spans.map(|s| s.whole).unwrap_or_default()),
+            attributes: self.attributes(&attributes, spans.map(|s| s.whole).unwrap_or_default()),
         }
     }
 
