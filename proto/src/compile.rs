@@ -74,8 +74,9 @@ pub fn compile(
     let mut package = PackageWriter::create(target)?;
     let mut weights = WeightFiles::new(model_dir);
     match to_proto(program, map, &mut weights, package.blobs()?) {
-        Ok(model) => {
-            package.commit(&model)?;
+        Ok(converted) => {
+            package.commit_encoded(&converted.encode())?;
+            diagnostics.extend(converted.warnings);
             Ok(diagnostics)
         }
         Err(errors) => {

@@ -12,7 +12,9 @@ use crate::manifest::{DATA_DIR, MANIFEST_FILE};
 use crate::package::{PackageError, WEIGHT_FILE, read_model, read_package, staging_dir};
 use crate::spec::Model;
 use crate::weights::{MODEL_PATH_PREFIX, WeightFiles};
-use mil_ir::{Diagnostic, Program};
+use crate::kept_description;
+use mil_ir::{Diagnostic, Program, SourceMap};
+use prost::Message;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -59,10 +61,19 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> PackageError + '_ {
     }
 }
 
-/// Reads the model at `input`: an `.mlpackage` folder, or a `model.mlmodel` file. Returns it with
-/// the folder its weight references resolve against (`@model_path`: the folder holding the model
-/// file).
-pub fn read_input(input: &Path) -> Result<(Model, PathBuf), PackageError> {
+/// A model read for decompiling.
+pub struct Input {
+    /// The model.
+    pub model: Model,
+    /// The folder its weight references resolve against (`@model_path`: the folder holding the
+    /// model file).
+    pub model_dir: PathBuf,
+    /// The `model.mlmodel` file.
+    pub model_file: PathBuf,
+}
+
+/// Reads the model at `input`: an `.mlpackage` folder, or a `model.mlmodel` file.
+pub fn read_input(input: &Path) -> Result<Input, PackageError> {
     if input.join(MANIFEST_FILE).is_file() {
         let package = read_package(input)?;
         let root = package
@@ -71,7 +82,11 @@ pub fn read_input(input: &Path) -> Result<(Model, PathBuf), PackageError> {
             .expect("read_package checks the root model is an item");
         let model_file = input.join(DATA_DIR).join(&root.path);
         let model_dir = model_file.parent().unwrap_or(input).to_path_buf();
-        return Ok((package.model, model_dir));
+        return Ok(Input {
+            model: package.model,
+            model_dir,
+            model_file,
+        });
     }
     if input.is_dir() {
         return Err(PackageError::Malformed {
@@ -84,7 +99,11 @@ pub fn read_input(input: &Path) -> Result<(Model, PathBuf), PackageError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Ok((model, model_dir))
+    Ok(Input {
+        model,
+        model_dir,
+        model_file: input.to_path_buf(),
+    })
 }
 
 /// Converts `model` (weights under `model_dir`) into a program whose weights go to `weight_file`,
@@ -142,12 +161,17 @@ pub fn decompile(input: &Path, target: &Path, replace: bool) -> Result<Written, 
             }
         }
     }
-    let (model, model_dir) = read_input(input)?;
+    let Input {
+        model,
+        model_dir,
+        model_file,
+    } = read_input(input)?;
     let staging = staging_dir(target)?;
     let staged_weights = staging.path().join(WEIGHT_FILE);
     let dir_name = weights_dir.file_name().unwrap_or_default().to_string_lossy();
     let weight_path = format!("{MODEL_PATH_PREFIX}{dir_name}/{WEIGHT_FILE}");
-    let (program, blobs) = decompile_model(&model, &model_dir, &staged_weights, &weight_path)?;
+    let (mut program, blobs) = decompile_model(&model, &model_dir, &staged_weights, &weight_path)?;
+    keep_description(&mut program, &model_file)?;
     let staged_text = staging.path().join("model.mil");
     let mut text = mil_ir::printer::print_program(&program);
     text.push('\n');
@@ -178,6 +202,22 @@ pub fn decompile(input: &Path, target: &Path, replace: bool) -> Result<Written, 
         return Err(e);
     }
     Ok(written)
+}
+
+/// Adds the description of the model in `model_file` to `program` ([`crate::kept_description`])
+/// unless compiling the program derives the same description anyway.
+fn keep_description(program: &mut Program, model_file: &Path) -> Result<(), DecompileError> {
+    let bytes = fs::read(model_file).map_err(io_error(model_file))?;
+    let Some(raw) = kept_description::raw_description(&bytes) else {
+        return Ok(());
+    };
+    let derived = crate::to_proto::description(program, &SourceMap::default());
+    if derived.is_some_and(|d| d.encode_to_vec() == raw) {
+        return Ok(());
+    }
+    let attribute = kept_description::attribute(&raw, &program.version);
+    program.attributes.push(attribute);
+    Ok(())
 }
 
 /// Moves the finished file `staged` to `target`: a rename when `replace` is set, else a hard link

@@ -145,7 +145,12 @@ impl PackageWriter {
 
     /// Writes `model` and the manifest, syncs everything to disk, and moves the package to its
     /// target, replacing an existing package there.
-    pub fn commit(mut self, model: &Model) -> Result<(), PackageError> {
+    pub fn commit(self, model: &Model) -> Result<(), PackageError> {
+        self.commit_encoded(&model.encode_to_vec())
+    }
+
+    /// [`PackageWriter::commit`] with the model already encoded (`model.mlmodel`'s bytes).
+    pub fn commit_encoded(mut self, model: &[u8]) -> Result<(), PackageError> {
         let data = self.dir.path().join(DATA_DIR);
         if let Some(blobs) = self.blobs.take() {
             let path = data.join(WEIGHTS_PATH).join(WEIGHT_FILE);
@@ -156,7 +161,7 @@ impl PackageWriter {
             }
         }
         let model_path = data.join(MODEL_PATH);
-        fs::write(&model_path, model.encode_to_vec()).at(&model_path)?;
+        fs::write(&model_path, model).at(&model_path)?;
         let manifest_path = self.dir.path().join(MANIFEST_FILE);
         fs::write(&manifest_path, Manifest::for_model().to_json()).at(&manifest_path)?;
         sync_tree(self.dir.path())?;

@@ -6,7 +6,7 @@ use mil_ir::{ConstData, DType, Dim, Function, Literal, Program, Type};
 use std::collections::HashMap;
 
 /// The multi-array element type of a tensor dtype; fp16 needs iOS16 (specification version 7).
-fn array_data_type(dtype: DType, specification_version: i32) -> Result<aft::ArrayDataType, String> {
+pub fn array_data_type(dtype: DType, specification_version: i32) -> Result<aft::ArrayDataType, String> {
     Ok(match dtype {
         DType::Fp32 => aft::ArrayDataType::Float32,
         DType::Fp64 => aft::ArrayDataType::Double,

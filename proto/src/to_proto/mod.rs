@@ -19,6 +19,7 @@ pub mod value;
 
 use crate::blob::{BlobReader, BlobWriter, payload_size};
 use crate::codes;
+use crate::kept_description;
 use crate::mil::{self, argument};
 use crate::spec::{self, Model};
 use crate::weights::WeightFiles;
@@ -106,16 +107,47 @@ pub fn to_proto<W: Write + Seek>(
     map: &SourceMap,
     weights: &mut WeightFiles,
     blobs: &mut BlobWriter<W>,
-) -> Result<Model, Vec<Diagnostic>> {
+) -> Result<Converted, Vec<Diagnostic>> {
     convert(program, map, weights, blobs, false)
 }
 
-/// Every problem [`to_proto`] would report for `program`, found without reading or writing any
-/// weight (BLOBFILE references are for [`crate::blob_check::check_blobs`]).
+/// A program converted into a package's model.
+pub struct Converted {
+    /// The Model proto; its description is the kept one, decoded, when that was used.
+    pub model: Model,
+    /// The bytes of the description kept from a decompiled package ([`crate::kept_description`]),
+    /// when it still fits the program: they are written in place of `model.description`, whose
+    /// decoded form lacks what our schema does not describe (image sizes, dictionary key types).
+    pub kept_description: Option<Vec<u8>>,
+    /// What was not kept (a kept description that no longer fits).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Converted {
+    /// The bytes of `model.mlmodel`.
+    pub fn encode(&self) -> Vec<u8> {
+        match &self.kept_description {
+            Some(raw) => kept_description::encode_with_description(&self.model, raw),
+            None => prost::Message::encode_to_vec(&self.model),
+        }
+    }
+}
+
+/// Every problem (errors and warnings) [`to_proto`] would report for `program`, found without
+/// reading or writing any weight (BLOBFILE references are for [`crate::blob_check::check_blobs`]).
 pub fn problems(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
+    dry_run(program, map).map_or_else(|errors| errors, |c| c.warnings)
+}
+
+/// The model description compiling `program` writes, found without reading or writing any weight;
+/// `None` when it cannot be compiled.
+pub fn description(program: &Program, map: &SourceMap) -> Option<spec::ModelDescription> {
+    dry_run(program, map).ok()?.model.description
+}
+
+fn dry_run(program: &Program, map: &SourceMap) -> Result<Converted, Vec<Diagnostic>> {
     let mut nowhere = BlobWriter::new(std::io::Cursor::new(Vec::new())).expect("writes to memory");
-    let mut weights = WeightFiles::default();
-    convert(program, map, &mut weights, &mut nowhere, true).err().unwrap_or_default()
+    convert(program, map, &mut WeightFiles::default(), &mut nowhere, true)
 }
 
 /// [`to_proto`]; with `dry_run` no weight is read or written (blob offsets are left 0).
@@ -125,8 +157,9 @@ fn convert<W: Write + Seek>(
     weights: &mut WeightFiles,
     blobs: &mut BlobWriter<W>,
     dry_run: bool,
-) -> Result<Model, Vec<Diagnostic>> {
+) -> Result<Converted, Vec<Diagnostic>> {
     let mut program = program.clone();
+    let (kept, warnings) = kept_description(&mut program, map);
     mil_ir::canonical::canonicalize(&mut program);
     let mut targets = Vec::new();
     let mut diagnostics = Vec::new();
@@ -156,7 +189,10 @@ fn convert<W: Write + Seek>(
         diagnostics,
     };
     converter.copy_in_source_order(&program);
-    let description = converter.description(&program, map);
+    let description = match &kept {
+        Some(k) => k.decoded.clone(),
+        None => converter.description(&program, map),
+    };
     let mut functions = BTreeMap::new();
     for (i, (f, t)) in program.functions.iter().zip(&targets).enumerate() {
         let function = converter.function(f, map.functions.get(i), *t);
@@ -164,9 +200,10 @@ fn convert<W: Write + Seek>(
     }
     let attributes = converter.attributes(&program.attributes, map.program);
     if !converter.diagnostics.is_empty() {
+        converter.diagnostics.extend(warnings);
         return Err(converter.diagnostics);
     }
-    Ok(Model {
+    let model = Model {
         specification_version,
         description: Some(description),
         is_updatable: false,
@@ -176,7 +213,40 @@ fn convert<W: Write + Seek>(
             doc_string: String::new(),
             attributes,
         })),
+    };
+    Ok(Converted {
+        model,
+        kept_description: kept.map(|k| k.raw),
+        warnings,
     })
+}
+
+/// Takes the description kept from a decompiled package out of `program`'s attributes; returns it
+/// when it still fits the program, else a warning saying why it is not used.
+fn kept_description(program: &mut Program, map: &SourceMap) -> (Option<kept_description::Kept>, Vec<Diagnostic>) {
+    let at = program
+        .attributes
+        .iter()
+        .position(|a| &*a.key == kept_description::ATTRIBUTE);
+    let why = match kept_description::take(program) {
+        None => return (None, Vec::new()),
+        Some(Ok(kept)) => match kept_description::mismatch(&kept.decoded, program) {
+            None => return (Some(kept), Vec::new()),
+            Some(why) => format!("it no longer fits the program: {why}"),
+        },
+        Some(Err(why)) => format!("it cannot be read: {why}"),
+    };
+    let span = at.and_then(|i| map.attributes.get(i)).map(|s| s.key).unwrap_or_default();
+    let warning = Diagnostic::new(
+        codes::DESCRIPTION_NOT_KEPT,
+        span,
+        format!(
+            "the model description kept from the decompiled package is not used ({why}); the \
+             package gets one derived from the text, without its metadata, image inputs, \
+             classifier outputs and feature descriptions"
+        ),
+    );
+    (None, vec![warning])
 }
 
 /// A diagnostic that stops compilation, whatever its code's usual severity.

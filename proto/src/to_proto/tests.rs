@@ -20,7 +20,7 @@ fn convert_in(text: &str, dir: &std::path::Path) -> Result<(Model, Vec<u8>), Vec
     );
     let mut blobs = BlobWriter::new(Cursor::new(Vec::new())).unwrap();
     let mut weights = WeightFiles::new(dir);
-    let model = to_proto(&parsed.program, &parsed.source_map, &mut weights, &mut blobs)?;
+    let model = to_proto(&parsed.program, &parsed.source_map, &mut weights, &mut blobs)?.model;
     Ok((model, blobs.finish().unwrap().into_inner()))
 }
 
