@@ -255,6 +255,7 @@ fn the_description_mirrors_main() {
         Ft::StateType(s) => match s.r#type.as_ref().unwrap() {
             spec::state_feature_type::Type::ArrayType(a) => a.clone(),
         },
+        other => panic!("not an array: {other:?}"),
     };
     assert_eq!(
         d.input.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
