@@ -308,3 +308,28 @@ fn the_wrong_kind_of_input_gets_the_command_that_reads_it() {
     assert!(stderr(&out).contains("use `mil compile"), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&file).unwrap(), PROGRAM);
 }
+
+#[test]
+fn check_reports_as_errors_exactly_what_compile_refuses() {
+    let dir = model_dir();
+    let string_output = PROGRAM
+        .replace("tensor<fp16, [1, 5]> z = relu(x = y)[name = string(\"z\")];", "string z = const()[name = string(\"z\"), val = string(\"a\")];");
+    let missing_weights = PROGRAM.replace("weights/weight.bin", "weights/gone.bin");
+    for (name, text, code) in [("string_output", string_output, "MIL0503"), ("missing", missing_weights, "MIL0302")] {
+        let file = dir.path().join(format!("{name}.mil"));
+        fs::write(&file, text).unwrap();
+        let check = mil(&["check".as_ref(), "--format".as_ref(), "json".as_ref(), &file]);
+        assert_eq!(check.status.code(), Some(1), "{name}: {}", stdout(&check));
+        let found: Vec<serde_json::Value> = serde_json::from_slice(&check.stdout).unwrap();
+        let errors: Vec<&str> = found
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .map(|d| d["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(errors, [code], "{name}");
+        let compile = mil(&["compile".as_ref(), &file]);
+        assert_eq!(compile.status.code(), Some(1), "{name}");
+        assert!(stderr(&compile).contains(&format!("error[{code}]")), "{name}: {}", stderr(&compile));
+        assert!(!dir.path().join(format!("{name}.mlpackage")).exists());
+    }
+}
