@@ -8,11 +8,11 @@
 
 use crate::blob::BlobWriter;
 use crate::from_proto::from_proto_with_weights_at;
+use crate::kept_description;
 use crate::manifest::{DATA_DIR, MANIFEST_FILE};
 use crate::package::{PackageError, WEIGHT_FILE, read_model, read_package, staging_dir};
 use crate::spec::Model;
 use crate::weights::{MODEL_PATH_PREFIX, WeightFiles};
-use crate::kept_description;
 use mil_ir::{Diagnostic, Program, SourceMap};
 use prost::Message;
 use std::fmt;
@@ -40,7 +40,11 @@ impl fmt::Display for DecompileError {
             DecompileError::Model(d) => write!(f, "the model has {} problem(s)", d.len()),
             DecompileError::Package(e) => write!(f, "{e}"),
             DecompileError::Exists(path) => {
-                write!(f, "{} exists; not replacing it (--force replaces it)", path.display())
+                write!(
+                    f,
+                    "{} exists; not replacing it (--force replaces it)",
+                    path.display()
+                )
             }
         }
     }

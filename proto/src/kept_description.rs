@@ -130,7 +130,10 @@ pub fn mismatch(description: &ModelDescription, program: &Program) -> Option<Str
     }
     for d in &description.functions {
         let Some(f) = program.function(&d.name) else {
-            return Some(format!("it describes a function `{}` the program does not have", d.name));
+            return Some(format!(
+                "it describes a function `{}` the program does not have",
+                d.name
+            ));
         };
         if let Some(why) = function_mismatch(f, [&d.input, &d.state, &d.output]) {
             return Some(format!("function `{}`: {why}", f.name));
@@ -140,14 +143,18 @@ pub fn mismatch(description: &ModelDescription, program: &Program) -> Option<Str
 }
 
 /// Why the features `[inputs, states, outputs]` do not fit `f`.
-fn function_mismatch(f: &Function, [inputs, states, outputs]: [&Vec<spec::FeatureDescription>; 3]) -> Option<String> {
+fn function_mismatch(
+    f: &Function,
+    [inputs, states, outputs]: [&Vec<spec::FeatureDescription>; 3],
+) -> Option<String> {
     let params: Vec<(&str, &Type)> = f
         .params
         .iter()
         .map(|&id| (&*f.value(id).name, &f.value(id).ty))
         .collect();
-    let (state_params, input_params): (Vec<_>, Vec<_>) =
-        params.into_iter().partition(|(_, ty)| matches!(ty, Type::State(_)));
+    let (state_params, input_params): (Vec<_>, Vec<_>) = params
+        .into_iter()
+        .partition(|(_, ty)| matches!(ty, Type::State(_)));
     let output_values: Vec<(&str, Option<&Type>)> = f
         .block(f.body)
         .outputs
@@ -155,7 +162,9 @@ fn function_mismatch(f: &Function, [inputs, states, outputs]: [&Vec<spec::Featur
         .map(|o| (&*o.name, o.id.map(|id| &f.value(id).ty)))
         .collect();
     let with_types = |v: Vec<(&'_ str, &'_ Type)>| -> Vec<(String, Option<Type>)> {
-        v.into_iter().map(|(n, t)| (n.to_string(), Some(t.clone()))).collect()
+        v.into_iter()
+            .map(|(n, t)| (n.to_string(), Some(t.clone())))
+            .collect()
     };
     let outputs_typed = output_values
         .into_iter()
@@ -169,7 +178,9 @@ fn function_mismatch(f: &Function, [inputs, states, outputs]: [&Vec<spec::Featur
         let names: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
         let described: Vec<&str> = features.iter().map(|d| d.name.as_str()).collect();
         if names != described {
-            return Some(format!("the description's {what}s are {described:?}, the text's {names:?}"));
+            return Some(format!(
+                "the description's {what}s are {described:?}, the text's {names:?}"
+            ));
         }
         for (feature, (name, ty)) in features.iter().zip(&values) {
             let passes = match (feature.r#type.as_ref().and_then(|t| t.r#type.as_ref()), ty) {
@@ -178,8 +189,12 @@ fn function_mismatch(f: &Function, [inputs, states, outputs]: [&Vec<spec::Featur
             };
             if !passes {
                 let kind = feature.r#type.as_ref().map_or("no type", kind_name);
-                let ty = ty.as_ref().map_or_else(|| "undefined".to_string(), Type::to_string);
-                return Some(format!("{what} `{name}` is described as {kind}, but its type is {ty}"));
+                let ty = ty
+                    .as_ref()
+                    .map_or_else(|| "undefined".to_string(), Type::to_string);
+                return Some(format!(
+                    "{what} `{name}` is described as {kind}, but its type is {ty}"
+                ));
             }
         }
     }
@@ -286,7 +301,11 @@ mod tests {
         };
         assert_eq!(encode_with_description(&without, &raw), bytes);
         assert_eq!(raw_description(&without.encode_to_vec()), None);
-        assert_eq!(raw_description(&[0x12, 0x05, 0x01]), None, "a payload past the end");
+        assert_eq!(
+            raw_description(&[0x12, 0x05, 0x01]),
+            None,
+            "a payload past the end"
+        );
     }
 
     #[test]
@@ -301,7 +320,11 @@ mod tests {
         assert!(program.attributes.is_empty());
         assert_eq!(kept.raw, raw);
         assert_eq!(kept.decoded.predicted_feature_name, "label");
-        for (hex, why) in [("5a0", "odd"), ("zz", "not hex"), ("5a05", "not a Core ML model description")] {
+        for (hex, why) in [
+            ("5a0", "odd"),
+            ("zz", "not hex"),
+            ("5a05", "not a Core ML model description"),
+        ] {
             let mut program = Program::default();
             program.attributes.push(Attribute {
                 key: ATTRIBUTE.into(),

@@ -196,7 +196,9 @@ pub(crate) fn staging_dir(target: &Path) -> Result<tempfile::TempDir, PackageErr
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempdir_in(parent);
-    created.map_err(|e| io::Error::new(e.kind(), "cannot create a temporary folder here")).at(parent)
+    created
+        .map_err(|e| io::Error::new(e.kind(), "cannot create a temporary folder here"))
+        .at(parent)
 }
 
 /// Writes `model` as a package at `target` with no weight file.

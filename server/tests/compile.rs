@@ -133,7 +133,10 @@ fn decompile_defaults_to_the_package_name_and_reads_a_bare_model_file() {
     let inner = dir.path().join("net.mlpackage/Data/com.apple.CoreML");
     let out = mil(&["decompile".as_ref(), &inner.join("model.mlmodel")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(fs::read_to_string(inner.join("model.mil")).unwrap(), decompiled("model"));
+    assert_eq!(
+        fs::read_to_string(inner.join("model.mil")).unwrap(),
+        decompiled("model")
+    );
 }
 
 #[test]
@@ -219,7 +222,12 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
     fs::create_dir(&out_dir).unwrap();
     let a = out_dir.join("a.mil");
     let b = out_dir.join("b.mil");
-    assert_eq!(mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a]).status.code(), Some(0));
+    assert_eq!(
+        mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a])
+            .status
+            .code(),
+        Some(0)
+    );
     let a_weights = fs::read(out_dir.join("a.weights/weight.bin")).unwrap();
     let edited = fs::read_to_string(&a).unwrap() + "// my edits\n";
     fs::write(&a, &edited).unwrap();
@@ -227,33 +235,62 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
     // Again into the same file: refused, the edits and weights kept.
     let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("exists") && stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exists") && stderr(&out).contains("--force"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(fs::read_to_string(&a).unwrap(), edited);
     // Only the weight file in the way is refused too.
     fs::rename(&a, out_dir.join("kept.mil")).unwrap();
     let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("a.weights/weight.bin exists"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a.weights/weight.bin exists"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!a.exists());
     fs::rename(out_dir.join("kept.mil"), &a).unwrap();
 
     // Another program in the same folder does not touch the first one's weights.
     let other_package = dir.path().join("other.mlpackage");
-    assert_eq!(mil(&["decompile".as_ref(), &other_package, "-o".as_ref(), &b]).status.code(), Some(0));
+    assert_eq!(
+        mil(&["decompile".as_ref(), &other_package, "-o".as_ref(), &b])
+            .status
+            .code(),
+        Some(0)
+    );
     assert_eq!(fs::read(out_dir.join("a.weights/weight.bin")).unwrap(), a_weights);
-    assert!(fs::read_to_string(&b).unwrap().contains("@model_path/b.weights/weight.bin"));
+    assert!(
+        fs::read_to_string(&b)
+            .unwrap()
+            .contains("@model_path/b.weights/weight.bin")
+    );
     for text in [&a, &b] {
         let out = mil(&["check".as_ref(), text]);
         assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     }
 
     // --force replaces both.
-    let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a, "--force".as_ref()]);
+    let out = mil(&[
+        "decompile".as_ref(),
+        &package,
+        "-o".as_ref(),
+        &a,
+        "--force".as_ref(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&a).unwrap(), decompiled("a"));
     assert_eq!(fs::read(out_dir.join("a.weights/weight.bin")).unwrap(), a_weights);
     // No temporary file is left behind.
-    assert!(listing(&out_dir).iter().all(|p| !p.to_string_lossy().contains(".tmp")), "{:?}", listing(&out_dir));
+    assert!(
+        listing(&out_dir)
+            .iter()
+            .all(|p| !p.to_string_lossy().contains(".tmp")),
+        "{:?}",
+        listing(&out_dir)
+    );
 }
 
 #[test]
@@ -261,10 +298,17 @@ fn compile_prints_the_package_and_its_warnings() {
     let dir = model_dir();
     let file = dir.path().join("net.mil");
     // A comment is a warning (MIL0101): compiling succeeds and shows it.
-    fs::write(&file, PROGRAM.replace("{\n    func", "{\n    // a comment\n    func")).unwrap();
+    fs::write(
+        &file,
+        PROGRAM.replace("{\n    func", "{\n    // a comment\n    func"),
+    )
+    .unwrap();
     let out = mil(&["compile".as_ref(), &file]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), format!("wrote {}\n", dir.path().join("net.mlpackage").display()));
+    assert_eq!(
+        stdout(&out),
+        format!("wrote {}\n", dir.path().join("net.mlpackage").display())
+    );
     assert!(stderr(&out).contains("warning[MIL0101]"), "{}", stderr(&out));
 }
 
@@ -274,10 +318,18 @@ fn a_missing_output_folder_is_named() {
     let file = dir.path().join("net.mil");
     fs::write(&file, PROGRAM).unwrap();
     let nowhere = dir.path().join("nowhere");
-    let out = mil(&["compile".as_ref(), &file, "-o".as_ref(), &nowhere.join("net.mlpackage")]);
+    let out = mil(&[
+        "compile".as_ref(),
+        &file,
+        "-o".as_ref(),
+        &nowhere.join("net.mlpackage"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
-    assert!(message.contains(&format!("{}: no such folder", nowhere.display())), "{message}");
+    assert!(
+        message.contains(&format!("{}: no such folder", nowhere.display())),
+        "{message}"
+    );
     assert!(!message.contains(".net.mlpackage."), "{message}");
     assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
     let out = mil(&[
@@ -288,7 +340,10 @@ fn a_missing_output_folder_is_named() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
-    assert!(message.contains(&format!("{}: no such folder", nowhere.display())), "{message}");
+    assert!(
+        message.contains(&format!("{}: no such folder", nowhere.display())),
+        "{message}"
+    );
 }
 
 #[test]
@@ -301,7 +356,11 @@ fn the_wrong_kind_of_input_gets_the_command_that_reads_it() {
     for command in ["check", "compile", "fmt"] {
         let out = mil(&[command.as_ref(), &package]);
         assert_eq!(out.status.code(), Some(2), "{command}");
-        assert!(stderr(&out).contains("use `mil decompile"), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("use `mil decompile"),
+            "{command}: {}",
+            stderr(&out)
+        );
     }
     let out = mil(&["decompile".as_ref(), &file]);
     assert_eq!(out.status.code(), Some(2));
@@ -312,10 +371,15 @@ fn the_wrong_kind_of_input_gets_the_command_that_reads_it() {
 #[test]
 fn check_reports_as_errors_exactly_what_compile_refuses() {
     let dir = model_dir();
-    let string_output = PROGRAM
-        .replace("tensor<fp16, [1, 5]> z = relu(x = y)[name = string(\"z\")];", "string z = const()[name = string(\"z\"), val = string(\"a\")];");
+    let string_output = PROGRAM.replace(
+        "tensor<fp16, [1, 5]> z = relu(x = y)[name = string(\"z\")];",
+        "string z = const()[name = string(\"z\"), val = string(\"a\")];",
+    );
     let missing_weights = PROGRAM.replace("weights/weight.bin", "weights/gone.bin");
-    for (name, text, code) in [("string_output", string_output, "MIL0503"), ("missing", missing_weights, "MIL0302")] {
+    for (name, text, code) in [
+        ("string_output", string_output, "MIL0503"),
+        ("missing", missing_weights, "MIL0302"),
+    ] {
         let file = dir.path().join(format!("{name}.mil"));
         fs::write(&file, text).unwrap();
         let check = mil(&["check".as_ref(), "--format".as_ref(), "json".as_ref(), &file]);
@@ -329,7 +393,11 @@ fn check_reports_as_errors_exactly_what_compile_refuses() {
         assert_eq!(errors, [code], "{name}");
         let compile = mil(&["compile".as_ref(), &file]);
         assert_eq!(compile.status.code(), Some(1), "{name}");
-        assert!(stderr(&compile).contains(&format!("error[{code}]")), "{name}: {}", stderr(&compile));
+        assert!(
+            stderr(&compile).contains(&format!("error[{code}]")),
+            "{name}: {}",
+            stderr(&compile)
+        );
         assert!(!dir.path().join(format!("{name}.mlpackage")).exists());
     }
 }

@@ -457,10 +457,14 @@ fn block_blobs<'a>(
     found: &mut Vec<(&'a mil::ValueType, &'a mil::value::BlobFileValue)>,
 ) {
     for op in &block.operations {
-        let bound = op.inputs.values().flat_map(|a| &a.arguments).filter_map(|b| match &b.binding {
-            Some(Binding::Value(v)) => Some(v),
-            _ => None,
-        });
+        let bound = op
+            .inputs
+            .values()
+            .flat_map(|a| &a.arguments)
+            .filter_map(|b| match &b.binding {
+                Some(Binding::Value(v)) => Some(v),
+                _ => None,
+            });
         values_blobs(bound.chain(op.attributes.values()), found);
         for nested in &op.blocks {
             block_blobs(nested, found);

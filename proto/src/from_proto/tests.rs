@@ -243,7 +243,10 @@ fn val(op: &mut mil::Operation) -> &mut mil::Value {
 
 #[test]
 fn a_bare_model_file_decompiles_against_its_folder() {
-    assert_eq!(decompile_model(&compiled(SMALL)).unwrap(), as_decompiled(SMALL, "m"));
+    assert_eq!(
+        decompile_model(&compiled(SMALL)).unwrap(),
+        as_decompiled(SMALL, "m")
+    );
 }
 
 #[test]

@@ -58,7 +58,11 @@ impl FlexibleShapes {
                 };
                 match kind.as_str() {
                     "DefaultShapes" => {
-                        let shape = numbers(value)?.into_iter().map(i64::try_from).collect::<Result<_, _>>().ok()?;
+                        let shape = numbers(value)?
+                            .into_iter()
+                            .map(i64::try_from)
+                            .collect::<Result<_, _>>()
+                            .ok()?;
                         shapes.defaults.insert(name.clone(), shape);
                     }
                     "RangeDims" => {
@@ -68,7 +72,9 @@ impl FlexibleShapes {
                         let ranges = dims
                             .iter()
                             .map(|d| match numbers(d)?.as_slice() {
-                                &[lower, upper] => Some((u64::try_from(lower).ok()?, i64::try_from(upper).ok()?)),
+                                &[lower, upper] => {
+                                    Some((u64::try_from(lower).ok()?, i64::try_from(upper).ok()?))
+                                }
                                 _ => None,
                             })
                             .collect::<Option<_>>()?;
@@ -132,7 +138,10 @@ fn array(
                 })
                 .collect()
         });
-        if let Some(default) = flexible.and_then(|f| f.defaults.get(name)).filter(|d| d.len() == shape.len()) {
+        if let Some(default) = flexible
+            .and_then(|f| f.defaults.get(name))
+            .filter(|d| d.len() == shape.len())
+        {
             array.shape.clone_from(default);
         }
         let ranges = ranges

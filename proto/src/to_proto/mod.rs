@@ -223,7 +223,10 @@ fn convert<W: Write + Seek>(
 
 /// Takes the description kept from a decompiled package out of `program`'s attributes; returns it
 /// when it still fits the program, else a warning saying why it is not used.
-fn kept_description(program: &mut Program, map: &SourceMap) -> (Option<kept_description::Kept>, Vec<Diagnostic>) {
+fn kept_description(
+    program: &mut Program,
+    map: &SourceMap,
+) -> (Option<kept_description::Kept>, Vec<Diagnostic>) {
     let at = program
         .attributes
         .iter()
@@ -236,7 +239,10 @@ fn kept_description(program: &mut Program, map: &SourceMap) -> (Option<kept_desc
         },
         Some(Err(why)) => format!("it cannot be read: {why}"),
     };
-    let span = at.and_then(|i| map.attributes.get(i)).map(|s| s.key).unwrap_or_default();
+    let span = at
+        .and_then(|i| map.attributes.get(i))
+        .map(|s| s.key)
+        .unwrap_or_default();
     let warning = Diagnostic::new(
         codes::DESCRIPTION_NOT_KEPT,
         span,

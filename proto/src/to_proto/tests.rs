@@ -475,16 +475,27 @@ fn flexible_shape_information_gives_the_inputs_ranges_and_defaults() {
     let Some(spec::array_feature_type::ShapeFlexibility::ShapeRange(range)) = &array.shape_flexibility else {
         panic!("{array:?}");
     };
-    let bounds: Vec<_> = range.size_ranges.iter().map(|r| (r.lower_bound, r.upper_bound)).collect();
+    let bounds: Vec<_> = range
+        .size_ranges
+        .iter()
+        .map(|r| (r.lower_bound, r.upper_bound))
+        .collect();
     assert_eq!(bounds, [(1, 1), (2, 2048), (1, -1)]);
     let Some(spec::model::Type::MlProgram(program)) = &model.r#type else {
         unreachable!()
     };
-    assert!(program.functions["main"].attributes.is_empty(), "the attribute became the ranges");
+    assert!(
+        program.functions["main"].attributes.is_empty(),
+        "the attribute became the ranges"
+    );
     // Without the attribute: a default of 1 and no upper bound.
-    let plain = text.replace(text[text.find(" [Flexible").unwrap()..text.find(" {\n  ").unwrap()].trim_end(), "");
+    let plain = text.replace(
+        text[text.find(" [Flexible").unwrap()..text.find(" {\n  ").unwrap()].trim_end(),
+        "",
+    );
     let (model, _) = convert(&plain).unwrap();
-    let Some(Ft::MultiArrayType(array)) = model.description.unwrap().input[0].r#type.clone().unwrap().r#type else {
+    let Some(Ft::MultiArrayType(array)) = model.description.unwrap().input[0].r#type.clone().unwrap().r#type
+    else {
         unreachable!()
     };
     assert_eq!(array.shape, [1, 1, 1]);
@@ -548,10 +559,17 @@ fn a_kept_description_is_written_while_it_fits_and_else_a_warning_says_what_is_l
     let Some(spec::model::Type::MlProgram(p)) = &model.r#type else {
         unreachable!()
     };
-    assert!(p.attributes.is_empty(), "the kept description is no program attribute");
+    assert!(
+        p.attributes.is_empty(),
+        "the kept description is no program attribute"
+    );
 
     // Renamed output: not used, and without it the string output cannot be described.
-    let parsed = mil_grammar::parse(&text.replace("string label", "string tag").replace("-> (label)", "-> (tag)"));
+    let parsed = mil_grammar::parse(
+        &text
+            .replace("string label", "string tag")
+            .replace("-> (label)", "-> (tag)"),
+    );
     let found = problems(&parsed.program, &parsed.source_map);
     let codes: Vec<_> = found.iter().map(|d| (d.code.id, d.severity)).collect();
     assert_eq!(
@@ -562,5 +580,11 @@ fn a_kept_description_is_written_while_it_fits_and_else_a_warning_says_what_is_l
         ],
         "{found:#?}"
     );
-    assert!(found[1].message.contains(r#"the description's outputs are ["label"], the text's ["tag"]"#), "{}", found[1].message);
+    assert!(
+        found[1]
+            .message
+            .contains(r#"the description's outputs are ["label"], the text's ["tag"]"#),
+        "{}",
+        found[1].message
+    );
 }
