@@ -28,10 +28,9 @@ pub const WEIGHTS_DIR_SUFFIX: &str = ".weights";
 pub enum DecompileError {
     /// The model cannot be turned into MIL text: every problem found.
     Model(Vec<Diagnostic>),
-    /// Reading the input or writing the output failed.
+    /// Reading the input or writing the output failed (an output that exists and may not be
+    /// replaced is an I/O error of kind `AlreadyExists`).
     Package(PackageError),
-    /// An output file exists and replacing it was not asked for.
-    Exists(PathBuf),
 }
 
 impl fmt::Display for DecompileError {
@@ -39,13 +38,6 @@ impl fmt::Display for DecompileError {
         match self {
             DecompileError::Model(d) => write!(f, "the model has {} problem(s)", d.len()),
             DecompileError::Package(e) => write!(f, "{e}"),
-            DecompileError::Exists(path) => {
-                write!(
-                    f,
-                    "{} exists; not replacing it (--force replaces it)",
-                    path.display()
-                )
-            }
         }
     }
 }
@@ -152,7 +144,8 @@ pub struct Written {
 /// Decompiles the model at `input` (see [`read_input`]) into the MIL file `target` and
 /// `NAME.weights/weight.bin` beside it (the weight file only when the model has weights), so that
 /// every decompiled program has its own weights. Existing files are replaced only when `replace`
-/// is set; otherwise an existing one is [`DecompileError::Exists`] and nothing is written.
+/// is set; otherwise an existing one is an I/O error of kind `AlreadyExists` and
+/// nothing is written.
 /// Everything is written into a temporary folder beside `target` first and then moved into place,
 /// so on failure nothing is written and existing files are left as they were.
 pub fn decompile(input: &Path, target: &Path, replace: bool) -> Result<Written, DecompileError> {
@@ -161,7 +154,7 @@ pub fn decompile(input: &Path, target: &Path, replace: bool) -> Result<Written, 
     if !replace {
         for path in [target, &weight_file] {
             if fs::symlink_metadata(path).is_ok() {
-                return Err(DecompileError::Exists(path.to_path_buf()));
+                return Err(exists(path));
             }
         }
     }
@@ -224,6 +217,15 @@ fn keep_description(program: &mut Program, model_file: &Path) -> Result<(), Deco
     Ok(())
 }
 
+/// The error of an output file that exists and may not be replaced.
+fn exists(path: &Path) -> DecompileError {
+    let error = io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "exists; not replacing it (--force replaces it)",
+    );
+    io_error(path)(error).into()
+}
+
 /// Moves the finished file `staged` to `target`: a rename when `replace` is set, else a hard link
 /// (which fails when `target` exists, so a file that appeared meanwhile is not replaced either).
 fn move_into_place(staged: &Path, target: &Path, replace: bool) -> Result<(), DecompileError> {
@@ -232,9 +234,7 @@ fn move_into_place(staged: &Path, target: &Path, replace: bool) -> Result<(), De
     }
     match fs::hard_link(staged, target) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            Err(DecompileError::Exists(target.to_path_buf()))
-        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists(target)),
         // A file system without hard links: check, then rename.
         Err(_) if fs::symlink_metadata(target).is_err() => {
             fs::rename(staged, target).map_err(|e| io_error(target)(e).into())

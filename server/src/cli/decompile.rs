@@ -51,7 +51,7 @@ pub fn run(args: &Args) -> ExitCode {
             }
             ExitCode::Errors
         }
-        Err(e @ (DecompileError::Package(PackageError::Io { .. }) | DecompileError::Exists(_))) => {
+        Err(DecompileError::Package(e @ PackageError::Io { .. })) => {
             eprintln!("mil: cannot decompile {name}: {e}");
             ExitCode::Usage
         }
