@@ -246,7 +246,7 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
     let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("a.weights/weight.bin exists"),
+        stderr(&out).contains("a.weights/weight.bin: exists"),
         "{}",
         stderr(&out)
     );

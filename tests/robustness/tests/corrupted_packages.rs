@@ -162,7 +162,7 @@ fn the_undamaged_package_decompiles() {
     let (result, left) = decompile_damaged(&pkg);
     assert!(result.is_ok(), "{:?}", result.err().map(|e| e.to_string()));
     left.iter()
-        .for_each(|f| assert!(["model.mil", "weights"].contains(&f.as_str()), "{f}"));
+        .for_each(|f| assert!(["model.mil", "model.weights"].contains(&f.as_str()), "{f}"));
 }
 
 #[test]
