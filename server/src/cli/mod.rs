@@ -75,15 +75,15 @@ pub fn is_mil_text(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("mil"))
 }
 
-/// Whether `path` names a Core ML model rather than MIL text: a folder, or a file named `.mlpackage`,
-/// `.mlmodel` or `.mlmodelc`.
+/// Whether `path` names a Core ML model rather than MIL text: a name ending `.mlpackage`, `.mlmodel`
+/// or `.mlmodelc`, or a folder with a package manifest.
 fn is_model(path: &Path) -> bool {
     let model_extension = path.extension().is_some_and(|e| {
         ["mlpackage", "mlmodel", "mlmodelc"]
             .iter()
             .any(|m| e.eq_ignore_ascii_case(m))
     });
-    model_extension || path.is_dir()
+    model_extension || path.join(mil_proto::manifest::MANIFEST_FILE).is_file()
 }
 
 /// The folder holding `path`, which `@model_path` stands for.
