@@ -154,9 +154,8 @@ pub fn shown<D: Borrow<Diagnostic>>(diagnostics: &[D], per_code: usize) -> Vec<D
 }
 
 /// Checks `text` as [`analyse`] does and, when it has no error, compiles it to the package
-/// `target`; returns the warnings, or on failure every diagnostic (errors and the warnings beside
-/// them, sorted) or the packaging error. Shared by `mil compile` and the language server's
-/// `mil.compile`.
+/// `target`; returns the warnings, or on failure the error diagnostics (sorted) or the packaging
+/// error. Shared by `mil compile` and the language server's `mil.compile`.
 pub fn compile(
     text: &str,
     model_dir: &Path,
@@ -164,17 +163,18 @@ pub fn compile(
 ) -> Result<Vec<Diagnostic>, mil_proto::compile::CompileError> {
     use mil_proto::compile::CompileError;
     let a = analyse(text, Some(model_dir));
-    if mil_ir::diagnostic::has_errors(&a.diagnostics) {
-        return Err(CompileError::Program(a.diagnostics));
-    }
-    match mil_proto::compile::compile(&a.program, &a.source_map, model_dir, target) {
-        Ok(_) => Ok(a.diagnostics),
-        Err(CompileError::Program(mut found)) => {
-            found.sort_by_key(|d| (d.span.start, d.span.end));
-            Err(CompileError::Program(found))
+    let mut found = if mil_ir::diagnostic::has_errors(&a.diagnostics) {
+        a.diagnostics
+    } else {
+        match mil_proto::compile::compile(&a.program, &a.source_map, model_dir, target) {
+            Ok(_) => return Ok(a.diagnostics),
+            Err(CompileError::Program(found)) => found,
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
-    }
+    };
+    found.retain(|d| d.severity == Severity::Error);
+    found.sort_by_key(|d| (d.span.start, d.span.end));
+    Err(CompileError::Program(found))
 }
 
 #[cfg(test)]

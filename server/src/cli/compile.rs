@@ -9,7 +9,6 @@ use crate::analysis;
 use crate::cli::{ExitCode, read_source};
 use crate::report;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use mil_ir::Severity;
 use mil_proto::compile::CompileError;
 use std::path::{Path, PathBuf};
 
@@ -24,8 +23,7 @@ pub struct Args {
 }
 
 /// Compiles the file and prints the package's path, with the warnings; exit 0 when the package
-/// was written, 1 when the program has errors (reported with the warnings beside them), 2 when a
-/// file cannot be read or written.
+/// was written, 1 when the program has errors (reported), 2 when a file cannot be read or written.
 pub fn run(args: &Args) -> ExitCode {
     let path = &args.file;
     if path == Path::new("-") {
@@ -55,8 +53,7 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::Usage;
         }
     };
-    let errors = found.iter().filter(|d| d.severity == Severity::Error).count();
-    eprintln!("mil: not compiling {name}: it has {errors} error(s)");
+    eprintln!("mil: not compiling {name}: it has {} error(s)", found.len());
     let shown = analysis::shown(&found, analysis::SHOWN_PER_CODE);
     let _ = report::human(&mut err, &name, &source.text, &shown);
     ExitCode::Errors
