@@ -70,11 +70,19 @@ pub fn program_checks(program: &Program, map: &SourceMap, target: Target) -> Vec
     diagnostics
 }
 
-/// Analyses `text` completely for the settings `config`: [`read`], then [`program_checks`].
+/// Analyses `text` completely for the settings `config`: [`read`], then [`program_checks`], then
+/// (when nothing so far is an error) what a package cannot hold
+/// ([`mil_proto::compile::package_problems`]), with the findings `mil compile` refuses made errors:
+/// what this reports as errors is exactly what stops [`compile`].
 pub fn analyse(text: &str, model_dir: Option<&Path>, config: &Config) -> Analysis {
     let mut a = read(text, model_dir);
     a.diagnostics
         .extend(program_checks(&a.program, &a.source_map, config.target()));
+    if !mil_ir::diagnostic::has_errors(&a.diagnostics) {
+        let found = mil_proto::compile::package_problems(&a.program, &a.source_map);
+        a.diagnostics.extend(found);
+    }
+    mil_proto::compile::as_compile_sees_them(&mut a.diagnostics);
     a.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     a
 }
@@ -161,24 +169,27 @@ pub fn shown<D: Borrow<Diagnostic>>(diagnostics: &[D], per_code: usize) -> Vec<D
     out
 }
 
-/// Checks `text` and, when it has no error, compiles it to the package `target`; on failure the
-/// error diagnostics (sorted) or the packaging error. Shared by `mil compile` and the language
-/// server's `mil.compile`.
-pub fn compile(text: &str, model_dir: &Path, target: &Path) -> Result<(), mil_proto::compile::CompileError> {
+/// Checks `text` as [`analyse`] does and, when it has no error, compiles it to the package
+/// `target`; returns the warnings, or on failure the error diagnostics (sorted) or the packaging
+/// error. Shared by `mil compile` and the language server's `mil.compile`.
+pub fn compile(
+    text: &str,
+    model_dir: &Path,
+    target: &Path,
+    config: &Config,
+) -> Result<Vec<Diagnostic>, mil_proto::compile::CompileError> {
     use mil_proto::compile::CompileError;
-    let read = read(text, Some(model_dir));
-    let mut found = read.diagnostics;
-    if !mil_ir::diagnostic::has_errors(&found) {
-        found.extend(mil_ir::typecheck::check(&read.program, &read.source_map));
-    }
-    if !mil_ir::diagnostic::has_errors(&found) {
-        found = match mil_proto::compile::compile(&read.program, &read.source_map, model_dir, target) {
-            Ok(_) => return Ok(()),
+    let a = analyse(text, Some(model_dir), config);
+    let mut found = if mil_ir::diagnostic::has_errors(&a.diagnostics) {
+        a.diagnostics
+    } else {
+        match mil_proto::compile::compile(&a.program, &a.source_map, model_dir, target) {
+            Ok(_) => return Ok(a.diagnostics),
             Err(CompileError::Program(found)) => found,
             Err(e) => return Err(e),
-        };
-    }
-    found.retain(|d| d.severity == mil_ir::Severity::Error);
+        }
+    };
+    found.retain(|d| d.severity == Severity::Error);
     found.sort_by_key(|d| (d.span.start, d.span.end));
     Err(CompileError::Program(found))
 }

@@ -15,4 +15,7 @@ mil_ir::codes! {
     /// A Model proto the decompiler cannot turn into MIL text (not an ML program, an unknown type, an
     /// immediate value whose data does not match its type, a name that is not an identifier).
     MALFORMED_MODEL = "MIL0506", Error, "package the decompiler cannot read";
+    /// A model description kept from a decompiled package (`coreml_model_description`) that no
+    /// longer fits the program, or cannot be read: the description is derived from the text instead.
+    DESCRIPTION_NOT_KEPT = "MIL0507", Warning, "kept model description not used";
 }

@@ -41,6 +41,23 @@ impl From<PackageError> for CompileError {
     }
 }
 
+/// Makes the findings of the checks ([`check_blobs`] among them) as severe as [`compile`] takes
+/// them: a missing weight file, only a warning while the text is edited, stops compilation.
+pub fn as_compile_sees_them(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        if d.code == codes::BLOB_FILE_MISSING {
+            d.severity = Severity::Error;
+        }
+    }
+}
+
+/// What stops [`compile`] that the text's own checks do not see: what a package cannot hold (an
+/// opset without a Core ML version, a value or feature a package cannot describe, a positional
+/// argument of an unknown op, an op newer than its opset). No weight file is read.
+pub fn package_problems(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
+    crate::to_proto::problems(program, map)
+}
+
 /// Compiles `program` (parsed without errors, spans in `map`) into the package `target`. BLOBFILE
 /// paths resolve against `model_dir`, the folder holding the `.mil` file; a missing weight file is
 /// an error here. Returns the warnings on success; on failure nothing is written and an existing
@@ -63,18 +80,15 @@ pub fn compile_with(
     target: &Path,
 ) -> Result<Vec<Diagnostic>, CompileError> {
     let mut diagnostics = check_blobs_in(program, map, weights);
-    for d in &mut diagnostics {
-        if d.code == codes::BLOB_FILE_MISSING {
-            d.severity = Severity::Error;
-        }
-    }
+    as_compile_sees_them(&mut diagnostics);
     if mil_ir::diagnostic::has_errors(&diagnostics) {
         return Err(CompileError::Program(diagnostics));
     }
     let mut package = PackageWriter::create(target)?;
     match to_proto(program, map, weights, package.blobs()?) {
-        Ok(model) => {
-            package.commit(&model)?;
+        Ok(converted) => {
+            package.commit_encoded(&converted.encode())?;
+            diagnostics.extend(converted.warnings);
             Ok(diagnostics)
         }
         Err(errors) => {

@@ -6,7 +6,8 @@
 //! - [`manifest`] and [`package`]: Manifest.json and the `.mlpackage` folder, written atomically.
 //! - [`to_proto`] and [`compile`]: a MIL program compiled into a package.
 //! - [`from_proto`] and [`decompile`]: a package (or a bare `model.mlmodel`) turned back into MIL
-//!   text and a weights folder.
+//!   text and a weights folder; [`kept_description`]: the package's model description carried
+//!   through the text.
 //!
 //! The format facts this crate relies on are collected in `docs/package-format.md`.
 
@@ -25,6 +26,7 @@ pub mod codes;
 pub mod compile;
 pub mod decompile;
 pub mod from_proto;
+pub mod kept_description;
 pub mod manifest;
 pub mod package;
 pub mod raw;

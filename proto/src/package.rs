@@ -117,16 +117,7 @@ impl PackageWriter {
     /// `target` exists and is not a package.
     pub fn create(target: &Path) -> Result<PackageWriter, PackageError> {
         check_replaceable(target)?;
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let dir = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempdir_in(parent)
-            .at(parent)?;
+        let dir = staging_dir(target)?;
         let weights = dir.path().join(DATA_DIR).join(WEIGHTS_PATH);
         fs::create_dir_all(&weights).at(&weights)?;
         Ok(PackageWriter {
@@ -154,7 +145,12 @@ impl PackageWriter {
 
     /// Writes `model` and the manifest, syncs everything to disk, and moves the package to its
     /// target, replacing an existing package there.
-    pub fn commit(mut self, model: &Model) -> Result<(), PackageError> {
+    pub fn commit(self, model: &Model) -> Result<(), PackageError> {
+        self.commit_encoded(&model.encode_to_vec())
+    }
+
+    /// [`PackageWriter::commit`] with the model already encoded (`model.mlmodel`'s bytes).
+    pub fn commit_encoded(mut self, model: &[u8]) -> Result<(), PackageError> {
         let data = self.dir.path().join(DATA_DIR);
         if let Some(blobs) = self.blobs.take() {
             let path = data.join(WEIGHTS_PATH).join(WEIGHT_FILE);
@@ -165,7 +161,7 @@ impl PackageWriter {
             }
         }
         let model_path = data.join(MODEL_PATH);
-        fs::write(&model_path, model.encode_to_vec()).at(&model_path)?;
+        fs::write(&model_path, model).at(&model_path)?;
         let manifest_path = self.dir.path().join(MANIFEST_FILE);
         fs::write(&manifest_path, Manifest::for_model().to_json()).at(&manifest_path)?;
         sync_tree(self.dir.path())?;
@@ -181,6 +177,28 @@ impl PackageWriter {
         let parent = staged.parent().unwrap_or(Path::new("."));
         sync_dir(parent)
     }
+}
+
+/// A new temporary folder `.NAME.XXXX.tmp` beside `target` (on the same file system, so that what
+/// is built in it can be renamed to `target`). A missing folder to write into is reported by its
+/// own name.
+pub(crate) fn staging_dir(target: &Path) -> Result<tempfile::TempDir, PackageError> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        let missing = io::Error::new(io::ErrorKind::NotFound, "no such folder to write into");
+        return Err(missing).at(parent);
+    }
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let created = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempdir_in(parent);
+    created
+        .map_err(|e| io::Error::new(e.kind(), "cannot create a temporary folder here"))
+        .at(parent)
 }
 
 /// Writes `model` as a package at `target` with no weight file.

@@ -78,7 +78,7 @@ fn a_compile_writes_weights_made_in_memory_into_the_package() {
     assert!(warnings.is_empty(), "{warnings:?}");
     // Decompiling the package (from_proto, our reader of what the compiler wrote) gives the values.
     let out = tmp.path().join("back.mil");
-    mil_proto::decompile::decompile(&package, &out).unwrap();
+    mil_proto::decompile::decompile(&package, &out, false).unwrap();
     let back = read(&fs::read_to_string(&out).unwrap());
     let f = &back.program.functions[0];
     let val = |name: &str| {

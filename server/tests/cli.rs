@@ -142,3 +142,49 @@ fn fmt_refuses_files_with_syntax_errors_and_leaves_them_alone() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("syntax errors"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 }
+
+#[cfg(unix)]
+#[test]
+fn fmt_writes_through_a_symbolic_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let real_dir = dir.path().join("real");
+    std::fs::create_dir(&real_dir).unwrap();
+    let target = write(
+        &real_dir,
+        "model.mil",
+        "program(1.3)\n{\nfunc main<ios18>(tensor<fp16, [1]> x) {\n} -> (x);\n}\n",
+    );
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("link.mil");
+    std::os::unix::fs::symlink("real/model.mil", &link).unwrap();
+    let out = mil(&["fmt", link.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        PathBuf::from("real/model.mil")
+    );
+    let formatted = std::fs::read_to_string(&target).unwrap();
+    assert!(formatted.contains("    func main<ios18>"), "{formatted}");
+    assert_eq!(
+        mil(&["fmt", "--check", target.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    // Nothing else appeared in either folder.
+    let names = |d: &Path| -> Vec<_> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect()
+    };
+    assert_eq!(names(&real_dir), ["model.mil"]);
+    assert_eq!(names(dir.path()).len(), 2);
+}

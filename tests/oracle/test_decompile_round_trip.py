@@ -135,6 +135,15 @@ def test_the_suite_is_broad():
 
 
 @pytest.mark.parametrize("name", builder_programs.NAMES)
+def test_decompiled_package_compiles_back_to_the_same_model_and_weight_file(round_trips, name):
+    """The whole Model proto (description with coremltools' metadata, specification version,
+    program) is equal, and the weight file is the same byte for byte: every blob at its offset."""
+    original, _, ours, _ = round_trips(name)
+    assert read_model(ours) == read_model(original)
+    assert weight_bytes(ours) == weight_bytes(original)
+
+
+@pytest.mark.parametrize("name", builder_programs.NAMES)
 def test_decompiled_package_compiles_back_to_the_same_program(round_trips, name):
     original, text, ours, again = round_trips(name)
     load_with_coremltools(ours)

@@ -51,7 +51,10 @@ def test_vectors_cover_the_opsets_and_enough_op_types(vectors):
 
 def test_mil_check_accepts_every_vector(vectors):
     out, printed = vectors
-    found = errors(mil_check(out / f"{name}.mil" for name in printed))
+    # `mil check` also reports what `mil compile` would refuse; a vector exercises one op's types,
+    # and some (bool or uint16 inputs and outputs) are no model Core ML can pass values in and
+    # out of (MIL0503), which is not what this test is about.
+    found = [d for d in errors(mil_check(out / f"{name}.mil" for name in printed)) if d["code"] != "MIL0503"]
     assert found == [], "\n".join(f"{d['file']}:{d['range']['start']['line'] + 1} {d['code']} {d['message']}" for d in found)
 
 

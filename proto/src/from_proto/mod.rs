@@ -8,8 +8,9 @@
 //!   of an input the catalogue knows as variadic), outputs, nested blocks and attributes (in key
 //!   order): the order [`mil_ir::canonical::canonicalize`] gives them.
 //! - Inline values become typed values (tensor elements, or literals for lists, tuples and dicts);
-//!   weight-file values are copied blob by blob, in the order the compiler will meet them, into a new
-//!   weight file, each checked against its declared type first (the MIL030x codes).
+//!   weight-file values are copied blob by blob, in the order of their source file (so a package
+//!   coremltools wrote keeps its offsets), into a new weight file, each checked against its declared
+//!   type first (the MIL030x codes).
 //! - Anything the text cannot say, or a proto that contradicts itself, is a [`codes::MALFORMED_MODEL`]
 //!   error naming the function and op; an op newer than its function's opset is
 //!   [`codes::OP_NOT_IN_OPSET`].
@@ -40,6 +41,17 @@ pub fn from_proto<W: Write + Seek>(
     weights: &mut dyn Weights,
     blobs: &mut BlobWriter<W>,
 ) -> Result<Program, Vec<Diagnostic>> {
+    from_proto_with_weights_at(model, weights, blobs, WEIGHT_FILE_NAME)
+}
+
+/// [`from_proto`], with the program's BLOBFILE references naming `weight_path` (a path relative to
+/// the text's folder, `@model_path/NAME.weights/weight.bin`).
+pub fn from_proto_with_weights_at<W: Write + Seek>(
+    model: &Model,
+    weights: &mut dyn Weights,
+    blobs: &mut BlobWriter<W>,
+    weight_path: &str,
+) -> Result<Program, Vec<Diagnostic>> {
     let Some(model::Type::MlProgram(program)) = &model.r#type else {
         return Err(vec![malformed(
             "the model is not an ML program (mlProgram)".into(),
@@ -64,10 +76,12 @@ pub fn from_proto<W: Write + Seek>(
         scalars,
         weights,
         blobs,
+        weight_path,
         copied: HashMap::new(),
         diagnostics,
         place: String::new(),
     };
+    reader.copy_in_source_order(program);
     let functions = program
         .functions
         .iter()
@@ -118,6 +132,8 @@ struct Reader<'a, W: Write + Seek> {
     scalars: bool,
     weights: &'a mut dyn Weights,
     blobs: &'a mut BlobWriter<W>,
+    /// What the program's BLOBFILE references name.
+    weight_path: &'a str,
     /// Source blob (file name, offset) → its offset in the new weight file.
     copied: HashMap<(String, u64), u64>,
     diagnostics: Vec<Diagnostic>,
@@ -371,20 +387,38 @@ impl<W: Write + Seek> Reader<'_, W> {
         TypedValue { ty, data }
     }
 
-    /// Checks the blob a weight-file value names against its type and copies it (once per source
-    /// blob) into the new weight file.
-    fn copy_blob(&mut self, ty: &mil_ir::Type, blob: &mil::value::BlobFileValue) -> ConstData {
-        let rank0_spelling = !self.scalars;
-        let new_ref = |offset| {
-            ConstData::Blob(BlobRef {
-                path: WEIGHT_FILE_NAME.into(),
-                offset,
-                rank0_spelling,
-            })
-        };
+    /// Copies every blob the program's values name into the new weight file before anything else,
+    /// ordered by source file and offset, so that a weight file written in one piece (as coremltools
+    /// writes it) keeps its layout and offsets. A blob that cannot be copied is left to
+    /// [`Reader::copy_blob`], which reports it where it is used.
+    fn copy_in_source_order(&mut self, program: &mil::Program) {
+        let mut found = Vec::new();
+        for f in program.functions.values() {
+            for body in f.block_specializations.values() {
+                block_blobs(body, &mut found);
+            }
+            values_blobs(f.attributes.values(), &mut found);
+        }
+        values_blobs(program.attributes.values(), &mut found);
+        found.sort_by(|a, b| (&a.1.file_name, a.1.offset).cmp(&(&b.1.file_name, b.1.offset)));
+        found.dedup_by(|a, b| a.1 == b.1);
+        for (ty, blob) in found {
+            if let Ok(ty) = value::value_type(ty, self.scalars) {
+                let _ = self.copy_once(&ty, blob);
+            }
+        }
+    }
+
+    /// The offset in the new weight file of the blob `blob` names, copied there on first use after
+    /// its record is checked against `ty`.
+    fn copy_once(
+        &mut self,
+        ty: &mil_ir::Type,
+        blob: &mil::value::BlobFileValue,
+    ) -> Result<u64, (Code, String)> {
         let key = (blob.file_name.clone(), blob.offset);
         if let Some(&offset) = self.copied.get(&key) {
-            return new_ref(offset);
+            return Ok(offset);
         }
         let source = BlobRef {
             path: blob.file_name.clone(),
@@ -395,17 +429,56 @@ impl<W: Write + Seek> Reader<'_, W> {
             ty: ty.clone(),
             data: ConstData::Blob(source.clone()),
         };
-        let copied = check_record(self.weights, &declared, &source)
-            .and_then(|()| copy_record(self.weights, &source, self.blobs));
-        match copied {
-            Ok(offset) => {
-                self.copied.insert(key, offset);
-                new_ref(offset)
-            }
-            Err((code, message)) => {
-                self.error(code, message);
-                new_ref(0)
-            }
+        check_record(self.weights, &declared, &source)?;
+        let offset = copy_record(self.weights, &source, self.blobs)?;
+        self.copied.insert(key, offset);
+        Ok(offset)
+    }
+
+    /// Checks the blob a weight-file value names against its type and copies it (once per source
+    /// blob) into the new weight file.
+    fn copy_blob(&mut self, ty: &mil_ir::Type, blob: &mil::value::BlobFileValue) -> ConstData {
+        let offset = self.copy_once(ty, blob).unwrap_or_else(|(code, message)| {
+            self.error(code, message);
+            0
+        });
+        ConstData::Blob(BlobRef {
+            path: self.weight_path.into(),
+            offset,
+            rank0_spelling: !self.scalars,
+        })
+    }
+}
+
+/// The weight-file values of `block` and the blocks nested in it, with their types.
+fn block_blobs<'a>(
+    block: &'a mil::Block,
+    found: &mut Vec<(&'a mil::ValueType, &'a mil::value::BlobFileValue)>,
+) {
+    for op in &block.operations {
+        let bound = op
+            .inputs
+            .values()
+            .flat_map(|a| &a.arguments)
+            .filter_map(|b| match &b.binding {
+                Some(Binding::Value(v)) => Some(v),
+                _ => None,
+            });
+        values_blobs(bound.chain(op.attributes.values()), found);
+        for nested in &op.blocks {
+            block_blobs(nested, found);
+        }
+    }
+}
+
+/// The weight-file values among `values`, with their types.
+fn values_blobs<'a>(
+    values: impl Iterator<Item = &'a mil::Value>,
+    found: &mut Vec<(&'a mil::ValueType, &'a mil::value::BlobFileValue)>,
+) {
+    for v in values {
+        if let (Some(ty), Some(mil::value::Value::BlobFileValue(blob))) = (&v.r#type, &v.value) {
+            found.push((ty, blob));
         }
     }
 }

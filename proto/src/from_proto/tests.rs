@@ -33,6 +33,12 @@ fn model_file(package: &Path) -> PathBuf {
     package.join("Data/com.apple.CoreML/model.mlmodel")
 }
 
+/// `text` as decompiling writes it into `NAME.mil`: weights in `NAME.weights/`, a final newline.
+fn as_decompiled(text: &str, name: &str) -> String {
+    let weights = format!("@model_path/{name}.weights/weight.bin");
+    format!("{}\n", text.replace("@model_path/weights/weight.bin", &weights))
+}
+
 fn weight_file(package: &Path) -> PathBuf {
     package.join("Data/com.apple.CoreML/weights/weight.bin")
 }
@@ -45,9 +51,9 @@ fn assert_round_trip(text: &str) {
     compile_text(text, dir.path(), &first);
     let out = dir.path().join("out");
     fs::create_dir(&out).unwrap();
-    decompile(&first, &out.join("model.mil")).unwrap();
+    decompile(&first, &out.join("model.mil"), false).unwrap();
     let decompiled = fs::read_to_string(out.join("model.mil")).unwrap();
-    assert_eq!(decompiled, text);
+    assert_eq!(decompiled, as_decompiled(text, "model"));
     let second = dir.path().join("second.mlpackage");
     compile_text(&decompiled, &out, &second);
     let (a, b) = (
@@ -61,7 +67,7 @@ fn assert_round_trip(text: &str) {
     );
     assert_eq!(
         fs::read(weight_file(&first)).ok(),
-        fs::read(out.join("weights/weight.bin")).ok()
+        fs::read(out.join("model.weights/weight.bin")).ok()
     );
 }
 
@@ -179,13 +185,13 @@ fn large_inline_literals_come_back_as_weight_file_references() {
     let package = dir.path().join("p.mlpackage");
     compile_text(text, dir.path(), &package);
     let out = dir.path().join("out.mil");
-    decompile(&package, &out).unwrap();
+    decompile(&package, &out, false).unwrap();
     let decompiled = fs::read_to_string(&out).unwrap();
     assert!(
-        decompiled.contains(r#"val = tensor<fp16, [10]>(BLOBFILE(path = string("@model_path/weights/weight.bin"), offset = uint64(64)))"#),
+        decompiled.contains(r#"val = tensor<fp16, [10]>(BLOBFILE(path = string("@model_path/out.weights/weight.bin"), offset = uint64(64)))"#),
         "{decompiled}"
     );
-    let blob = fs::read(dir.path().join("weights/weight.bin")).unwrap();
+    let blob = fs::read(dir.path().join("out.weights/weight.bin")).unwrap();
     assert_eq!(&blob[128..130], &half::f16::from_f32(1.0).to_le_bytes());
     assert_eq!(&blob[146..148], &half::f16::from_f32(512.0).to_le_bytes());
 }
@@ -197,8 +203,8 @@ fn decompile_model(model: &crate::spec::Model) -> Result<String, Vec<(&'static s
     fs::write(&file, model.encode_to_vec()).unwrap();
     let out = dir.path().join("out");
     fs::create_dir(&out).unwrap();
-    match decompile(&file, &out.join("m.mil")) {
-        Ok(()) => Ok(fs::read_to_string(out.join("m.mil")).unwrap()),
+    match decompile(&file, &out.join("m.mil"), false) {
+        Ok(_) => Ok(fs::read_to_string(out.join("m.mil")).unwrap()),
         Err(DecompileError::Model(d)) => {
             assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "nothing is written");
             Err(d.into_iter().map(|d| (d.code.id, d.message)).collect())
@@ -237,7 +243,10 @@ fn val(op: &mut mil::Operation) -> &mut mil::Value {
 
 #[test]
 fn a_bare_model_file_decompiles_against_its_folder() {
-    assert_eq!(decompile_model(&compiled(SMALL)).unwrap(), SMALL);
+    assert_eq!(
+        decompile_model(&compiled(SMALL)).unwrap(),
+        as_decompiled(SMALL, "m")
+    );
 }
 
 #[test]

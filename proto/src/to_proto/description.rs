@@ -2,10 +2,11 @@
 //! (not coremltools) requires.
 
 use crate::spec::{self, array_feature_type as aft, feature_type, state_feature_type};
-use mil_ir::{DType, Dim, Function, Program, Type};
+use mil_ir::{ConstData, DType, Dim, Function, Literal, Program, Type};
+use std::collections::HashMap;
 
 /// The multi-array element type of a tensor dtype; fp16 needs iOS16 (specification version 7).
-fn array_data_type(dtype: DType, specification_version: i32) -> Result<aft::ArrayDataType, String> {
+pub fn array_data_type(dtype: DType, specification_version: i32) -> Result<aft::ArrayDataType, String> {
     Ok(match dtype {
         DType::Fp32 => aft::ArrayDataType::Float32,
         DType::Fp64 => aft::ArrayDataType::Double,
@@ -21,9 +22,94 @@ fn array_data_type(dtype: DType, specification_version: i32) -> Result<aft::Arra
     })
 }
 
-/// A multi-array feature of a tensor type. An input's unknown dims get a default of 1 and an
-/// unbounded range; an output with unknown dims is described by its dtype alone.
-fn array(ty: &Type, input: bool, specification_version: i32) -> Result<spec::ArrayFeatureType, String> {
+/// The function attribute in which Apple's compiler records the flexible input shapes of the
+/// description (`FlexibleShapeInformation`): a tuple of `("DefaultShapes", {{name, shape}})` and
+/// `("RangeDims", {{name, [[lower, upper], ...]}})`.
+pub const FLEXIBLE_SHAPES: &str = "FlexibleShapeInformation";
+
+/// What a function's [`FLEXIBLE_SHAPES`] attribute says about its inputs.
+#[derive(Default)]
+pub struct FlexibleShapes {
+    /// Input name → its default shape.
+    defaults: HashMap<String, Vec<i64>>,
+    /// Input name → `(lower, upper)` per dimension; an upper bound of -1 is unbounded.
+    ranges: HashMap<String, Vec<(u64, i64)>>,
+}
+
+impl FlexibleShapes {
+    /// The flexible shapes `f`'s [`FLEXIBLE_SHAPES`] attribute records; `None` when it has none or
+    /// one of another form (which is then kept as an attribute, as written).
+    pub fn of(f: &Function) -> Option<FlexibleShapes> {
+        let attribute = f.attributes.iter().find(|a| &*a.key == FLEXIBLE_SHAPES)?;
+        let ConstData::Literal(Literal::Tuple(entries)) = &attribute.value.data else {
+            return None;
+        };
+        let mut shapes = FlexibleShapes::default();
+        for entry in entries {
+            let Literal::Tuple(pair) = entry else {
+                return None;
+            };
+            let [Literal::Str(kind), Literal::Dict(inputs)] = pair.as_slice() else {
+                return None;
+            };
+            for (name, value) in inputs {
+                let Literal::Str(name) = name else {
+                    return None;
+                };
+                match kind.as_str() {
+                    "DefaultShapes" => {
+                        let shape = numbers(value)?
+                            .into_iter()
+                            .map(i64::try_from)
+                            .collect::<Result<_, _>>()
+                            .ok()?;
+                        shapes.defaults.insert(name.clone(), shape);
+                    }
+                    "RangeDims" => {
+                        let Literal::List(dims) = value else {
+                            return None;
+                        };
+                        let ranges = dims
+                            .iter()
+                            .map(|d| match numbers(d)?.as_slice() {
+                                &[lower, upper] => {
+                                    Some((u64::try_from(lower).ok()?, i64::try_from(upper).ok()?))
+                                }
+                                _ => None,
+                            })
+                            .collect::<Option<_>>()?;
+                        shapes.ranges.insert(name.clone(), ranges);
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(shapes)
+    }
+}
+
+/// The integers of a list literal.
+fn numbers(literal: &Literal) -> Option<Vec<i128>> {
+    let Literal::List(items) = literal else {
+        return None;
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            Literal::Number(n) => n.parse().ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A multi-array feature of a tensor type. An input's unknown dims get the default and range that
+/// `flexible` records for it (when they have its rank), else a default of 1 and an unbounded range;
+/// an output with unknown dims is described by its dtype alone.
+fn array(
+    ty: &Type,
+    input: Option<(&str, Option<&FlexibleShapes>)>,
+    specification_version: i32,
+) -> Result<spec::ArrayFeatureType, String> {
     let (Some(dtype), Some(shape)) = (ty.dtype(), ty.shape()) else {
         return Err(format!("{ty} is not a tensor"));
     };
@@ -37,21 +123,32 @@ fn array(ty: &Type, input: bool, specification_version: i32) -> Result<spec::Arr
         data_type,
         ..Default::default()
     };
-    if known || input {
+    if known || input.is_some() {
         array.shape = shape.iter().map(size).collect();
     }
-    if !known && input {
-        let ranges = shape
-            .iter()
-            .map(|d| match d {
-                Dim::Known(n) => spec::SizeRange {
-                    lower_bound: *n,
-                    upper_bound: *n as i64,
-                },
-                Dim::Unknown => spec::SizeRange {
-                    lower_bound: 1,
-                    upper_bound: -1,
-                },
+    if let (false, Some((name, flexible))) = (known, input) {
+        let rank = |v: &&Vec<_>| v.len() == shape.len();
+        let recorded = flexible.and_then(|f| f.ranges.get(name)).filter(rank);
+        let ranges: Vec<(u64, i64)> = recorded.cloned().unwrap_or_else(|| {
+            shape
+                .iter()
+                .map(|d| match d {
+                    Dim::Known(n) => (*n, *n as i64),
+                    Dim::Unknown => (1, -1),
+                })
+                .collect()
+        });
+        if let Some(default) = flexible
+            .and_then(|f| f.defaults.get(name))
+            .filter(|d| d.len() == shape.len())
+        {
+            array.shape.clone_from(default);
+        }
+        let ranges = ranges
+            .into_iter()
+            .map(|(lower_bound, upper_bound)| spec::SizeRange {
+                lower_bound,
+                upper_bound,
             })
             .collect();
         array.shape_flexibility = Some(aft::ShapeFlexibility::ShapeRange(aft::ShapeRange {
@@ -92,6 +189,7 @@ pub enum Culprit {
 
 /// The features of `f`, or the first value that cannot be one and why.
 pub fn features(f: &Function, specification_version: i32) -> Result<Features, (Culprit, String)> {
+    let flexible = FlexibleShapes::of(f);
     let mut out = Features {
         inputs: Vec::new(),
         outputs: Vec::new(),
@@ -102,7 +200,8 @@ pub fn features(f: &Function, specification_version: i32) -> Result<Features, (C
         let why = |e: String| (Culprit::Param(i), format!("input `{}`: {e}", value.name));
         match &value.ty {
             Type::State(inner) => {
-                let array = array(inner, true, specification_version).map_err(why)?;
+                let input = Some((&*value.name, flexible.as_ref()));
+                let array = array(inner, input, specification_version).map_err(why)?;
                 let state = spec::StateFeatureType {
                     r#type: Some(state_feature_type::Type::ArrayType(array)),
                 };
@@ -110,7 +209,8 @@ pub fn features(f: &Function, specification_version: i32) -> Result<Features, (C
                     .push(feature(&value.name, feature_type::Type::StateType(state)));
             }
             ty => {
-                let array = array(ty, true, specification_version).map_err(why)?;
+                let input = Some((&*value.name, flexible.as_ref()));
+                let array = array(ty, input, specification_version).map_err(why)?;
                 out.inputs
                     .push(feature(&value.name, feature_type::Type::MultiArrayType(array)));
             }
@@ -122,7 +222,7 @@ pub fn features(f: &Function, specification_version: i32) -> Result<Features, (C
             .id
             .map(|id| &f.value(id).ty)
             .ok_or_else(|| why("undefined".into()))?;
-        let array = array(ty, false, specification_version).map_err(why)?;
+        let array = array(ty, None, specification_version).map_err(why)?;
         out.outputs
             .push(feature(&output.name, feature_type::Type::MultiArrayType(array)));
     }

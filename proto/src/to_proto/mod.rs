@@ -19,8 +19,10 @@ pub mod value;
 
 use crate::blob::{BlobWriter, payload_size};
 use crate::codes;
+use crate::kept_description;
 use crate::mil::{self, argument};
 use crate::spec::{self, Model};
+use crate::weights::WeightFiles;
 use mil_ir::weights::Weights;
 use mil_ir::{
     Attribute, BlobRef, BlockId, ConstData, Diagnostic, Function, FunctionSpans, OpId, Operand, Program,
@@ -105,8 +107,59 @@ pub fn to_proto<W: Write + Seek>(
     map: &SourceMap,
     weights: &mut dyn Weights,
     blobs: &mut BlobWriter<W>,
-) -> Result<Model, Vec<Diagnostic>> {
+) -> Result<Converted, Vec<Diagnostic>> {
+    convert(program, map, weights, blobs, false)
+}
+
+/// A program converted into a package's model.
+pub struct Converted {
+    /// The Model proto; its description is the kept one, decoded, when that was used.
+    pub model: Model,
+    /// The bytes of the description kept from a decompiled package ([`crate::kept_description`]),
+    /// when it still fits the program: they are written in place of `model.description`, whose
+    /// decoded form lacks what our schema does not describe (image sizes, dictionary key types).
+    pub kept_description: Option<Vec<u8>>,
+    /// What was not kept (a kept description that no longer fits).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Converted {
+    /// The bytes of `model.mlmodel`.
+    pub fn encode(&self) -> Vec<u8> {
+        match &self.kept_description {
+            Some(raw) => kept_description::encode_with_description(&self.model, raw),
+            None => prost::Message::encode_to_vec(&self.model),
+        }
+    }
+}
+
+/// Every problem (errors and warnings) [`to_proto`] would report for `program`, found without
+/// reading or writing any weight (BLOBFILE references are for [`crate::blob_check::check_blobs`]).
+pub fn problems(program: &Program, map: &SourceMap) -> Vec<Diagnostic> {
+    dry_run(program, map).map_or_else(|errors| errors, |c| c.warnings)
+}
+
+/// The model description compiling `program` writes, found without reading or writing any weight;
+/// `None` when it cannot be compiled.
+pub fn description(program: &Program, map: &SourceMap) -> Option<spec::ModelDescription> {
+    dry_run(program, map).ok()?.model.description
+}
+
+fn dry_run(program: &Program, map: &SourceMap) -> Result<Converted, Vec<Diagnostic>> {
+    let mut nowhere = BlobWriter::new(std::io::Cursor::new(Vec::new())).expect("writes to memory");
+    convert(program, map, &mut WeightFiles::default(), &mut nowhere, true)
+}
+
+/// [`to_proto`]; with `dry_run` no weight is read or written (blob offsets are left 0).
+fn convert<W: Write + Seek>(
+    program: &Program,
+    map: &SourceMap,
+    weights: &mut dyn Weights,
+    blobs: &mut BlobWriter<W>,
+    dry_run: bool,
+) -> Result<Converted, Vec<Diagnostic>> {
     let mut program = program.clone();
+    let (kept, warnings) = kept_description(&mut program, map);
     mil_ir::canonical::canonicalize(&mut program);
     let mut targets = Vec::new();
     let mut diagnostics = Vec::new();
@@ -131,10 +184,15 @@ pub fn to_proto<W: Write + Seek>(
         specification_version,
         weights,
         blobs,
+        dry_run,
         copied: HashMap::new(),
         diagnostics,
     };
-    let description = converter.description(&program, map);
+    converter.copy_in_source_order(&program);
+    let description = match &kept {
+        Some(k) => k.decoded.clone(),
+        None => converter.description(&program, map),
+    };
     let mut functions = BTreeMap::new();
     for (i, (f, t)) in program.functions.iter().zip(&targets).enumerate() {
         let function = converter.function(f, map.functions.get(i), *t);
@@ -142,9 +200,10 @@ pub fn to_proto<W: Write + Seek>(
     }
     let attributes = converter.attributes(&program.attributes, map.program);
     if !converter.diagnostics.is_empty() {
+        converter.diagnostics.extend(warnings);
         return Err(converter.diagnostics);
     }
-    Ok(Model {
+    let model = Model {
         specification_version,
         description: Some(description),
         is_updatable: false,
@@ -154,7 +213,46 @@ pub fn to_proto<W: Write + Seek>(
             doc_string: String::new(),
             attributes,
         })),
+    };
+    Ok(Converted {
+        model,
+        kept_description: kept.map(|k| k.raw),
+        warnings,
     })
+}
+
+/// Takes the description kept from a decompiled package out of `program`'s attributes; returns it
+/// when it still fits the program, else a warning saying why it is not used.
+fn kept_description(
+    program: &mut Program,
+    map: &SourceMap,
+) -> (Option<kept_description::Kept>, Vec<Diagnostic>) {
+    let at = program
+        .attributes
+        .iter()
+        .position(|a| &*a.key == kept_description::ATTRIBUTE);
+    let why = match kept_description::take(program) {
+        None => return (None, Vec::new()),
+        Some(Ok(kept)) => match kept_description::mismatch(&kept.decoded, program) {
+            None => return (Some(kept), Vec::new()),
+            Some(why) => format!("it no longer fits the program: {why}"),
+        },
+        Some(Err(why)) => format!("it cannot be read: {why}"),
+    };
+    let span = at
+        .and_then(|i| map.attributes.get(i))
+        .map(|s| s.key)
+        .unwrap_or_default();
+    let warning = Diagnostic::new(
+        codes::DESCRIPTION_NOT_KEPT,
+        span,
+        format!(
+            "the model description kept from the decompiled package is not used ({why}); the \
+             package gets one derived from the text, without its metadata, image inputs, \
+             classifier outputs and feature descriptions"
+        ),
+    );
+    (None, vec![warning])
 }
 
 /// A diagnostic that stops compilation, whatever its code's usual severity.
@@ -169,6 +267,8 @@ struct Converter<'a, W: Write + Seek> {
     specification_version: i32,
     weights: &'a mut dyn Weights,
     blobs: &'a mut BlobWriter<W>,
+    /// Only find the problems: read and write no weight.
+    dry_run: bool,
     /// Source blob (path, offset) → its offset in the new weight file.
     copied: HashMap<(String, u64), u64>,
     diagnostics: Vec<Diagnostic>,
@@ -222,11 +322,16 @@ impl<W: Write + Seek> Converter<'_, W> {
     fn function(&mut self, f: &Function, spans: Option<&FunctionSpans>, target: Target) -> mil::Function {
         let inputs = f.params.iter().map(|&id| self.named(f, spans, id)).collect();
         let body = self.block(f, spans, f.body);
+        // The flexible shapes Apple's compiler recorded are the description's shape ranges.
+        let mut attributes = f.attributes.clone();
+        if description::FlexibleShapes::of(f).is_some() {
+            attributes.retain(|a| &*a.key != description::FLEXIBLE_SHAPES);
+        }
         mil::Function {
             inputs,
             opset: target.opset.into(),
             block_specializations: BTreeMap::from([(target.opset.to_string(), body)]),
-            attributes: self.attributes(&f.attributes, spans.map(|s| s.whole).unwrap_or_default()),
+            attributes: self.attributes(&attributes, spans.map(|s| s.whole).unwrap_or_default()),
         }
     }
 
@@ -356,6 +461,9 @@ impl<W: Write + Seek> Converter<'_, W> {
                 format!("the elements do not match the type {}", value.ty),
             )
         })?;
+        if self.dry_run {
+            return self.blob_value(value, 0);
+        }
         let offset = self
             .blobs
             .append_bytes(dtype, elements.len() as u64, &bytes)
@@ -369,13 +477,59 @@ impl<W: Write + Seek> Converter<'_, W> {
         value: &TypedValue,
         blob: &BlobRef,
     ) -> Result<mil::Value, (mil_ir::Code, String)> {
+        let offset = self.copy_once(blob)?;
+        self.blob_value(value, offset)
+    }
+
+    /// The offset in the new weight file of the blob `blob` names, copied there on first use.
+    fn copy_once(&mut self, blob: &BlobRef) -> Result<u64, (mil_ir::Code, String)> {
+        if self.dry_run {
+            return Ok(0);
+        }
         let key = (blob.path.clone(), blob.offset);
         if let Some(&offset) = self.copied.get(&key) {
-            return self.blob_value(value, offset);
+            return Ok(offset);
         }
         let offset = copy_record(self.weights, blob, self.blobs)?;
         self.copied.insert(key, offset);
-        self.blob_value(value, offset)
+        Ok(offset)
+    }
+
+    /// Copies every blob the program's BLOBFILE references name before anything else, ordered by
+    /// file and offset, so that a weight file written in one piece (a decompiled package's, or
+    /// coremltools') keeps its layout and offsets. A blob that cannot be copied is reported where
+    /// it is used.
+    fn copy_in_source_order(&mut self, program: &Program) {
+        let mut found: Vec<BlobRef> = Vec::new();
+        let mut add = |v: &TypedValue| {
+            if let ConstData::Blob(blob) = &v.data {
+                found.push(blob.clone());
+            }
+        };
+        for f in &program.functions {
+            for op_id in f.walk_ops() {
+                let op = f.op(op_id);
+                for arg in &op.args {
+                    match &arg.value {
+                        Operand::Const(v) => add(v),
+                        Operand::Tuple(items) => items.iter().for_each(|item| {
+                            if let Operand::Const(v) = item {
+                                add(v);
+                            }
+                        }),
+                        Operand::Value(_) => {}
+                    }
+                }
+                op.attributes.iter().for_each(|a| add(&a.value));
+            }
+            f.attributes.iter().for_each(|a| add(&a.value));
+        }
+        program.attributes.iter().for_each(|a| add(&a.value));
+        found.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+        found.dedup_by(|a, b| a.path == b.path && a.offset == b.offset);
+        for blob in &found {
+            let _ = self.copy_once(blob);
+        }
     }
 
     fn blob_value(&self, value: &TypedValue, offset: u64) -> Result<mil::Value, (mil_ir::Code, String)> {

@@ -21,7 +21,7 @@ fn convert_in(text: &str, dir: &std::path::Path) -> Result<(Model, Vec<u8>), Vec
     );
     let mut blobs = BlobWriter::new(Cursor::new(Vec::new())).unwrap();
     let mut weights = WeightFiles::new(dir);
-    let model = to_proto(&parsed.program, &parsed.source_map, &mut weights, &mut blobs)?;
+    let model = to_proto(&parsed.program, &parsed.source_map, &mut weights, &mut blobs)?.model;
     Ok((model, blobs.finish().unwrap().into_inner()))
 }
 
@@ -256,6 +256,7 @@ fn the_description_mirrors_main() {
         Ft::StateType(s) => match s.r#type.as_ref().unwrap() {
             spec::state_feature_type::Type::ArrayType(a) => a.clone(),
         },
+        other => panic!("not an array: {other:?}"),
     };
     assert_eq!(
         d.input.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
@@ -454,4 +455,137 @@ fn ops_newer_than_the_opset_are_errors() {
         "`scaled_dot_product_attention` needs ios18 or later; this function is ios17"
     );
     assert!(convert(&program("ios18", body, "a")).is_ok());
+}
+
+#[test]
+fn flexible_shape_information_gives_the_inputs_ranges_and_defaults() {
+    // As Apple's compiler writes it (shared/corpus/004_fa_transpose.mil, reduced).
+    let text = r#"program(1.0)
+{
+    func main<ios16>(tensor<fp16, [1, ?, ?]> x) [FlexibleShapeInformation = tuple<tuple<tensor<string, []>, dict<tensor<string, []>, tensor<int32, [?]>>>, tuple<tensor<string, []>, dict<tensor<string, []>, list<tensor<int32, [2]>, ?>>>>((("DefaultShapes", {{"x", [1, 3, 1]}}), ("RangeDims", {{"x", [[1, 1], [2, 2048], [1, -1]]}})))] {
+            tensor<fp16, [1, ?, ?]> y = relu(x = x)[name = tensor<string, []>("y")];
+        } -> (y);
+}
+"#;
+    let (model, _) = convert(text).unwrap();
+    let input = &model.description.unwrap().input[0];
+    let Some(Ft::MultiArrayType(array)) = input.r#type.as_ref().unwrap().r#type.as_ref() else {
+        panic!("{input:?}");
+    };
+    assert_eq!(array.shape, [1, 3, 1]);
+    let Some(spec::array_feature_type::ShapeFlexibility::ShapeRange(range)) = &array.shape_flexibility else {
+        panic!("{array:?}");
+    };
+    let bounds: Vec<_> = range
+        .size_ranges
+        .iter()
+        .map(|r| (r.lower_bound, r.upper_bound))
+        .collect();
+    assert_eq!(bounds, [(1, 1), (2, 2048), (1, -1)]);
+    let Some(spec::model::Type::MlProgram(program)) = &model.r#type else {
+        unreachable!()
+    };
+    assert!(
+        program.functions["main"].attributes.is_empty(),
+        "the attribute became the ranges"
+    );
+    // Without the attribute: a default of 1 and no upper bound.
+    let plain = text.replace(
+        text[text.find(" [Flexible").unwrap()..text.find(" {\n  ").unwrap()].trim_end(),
+        "",
+    );
+    let (model, _) = convert(&plain).unwrap();
+    let Some(Ft::MultiArrayType(array)) = model.description.unwrap().input[0].r#type.clone().unwrap().r#type
+    else {
+        unreachable!()
+    };
+    assert_eq!(array.shape, [1, 1, 1]);
+}
+
+#[test]
+fn a_kept_description_is_written_while_it_fits_and_else_a_warning_says_what_is_lost() {
+    use prost::Message;
+    // A description the text cannot say: a string label output and metadata.
+    let description = spec::ModelDescription {
+        input: vec![spec::FeatureDescription {
+            name: "x".into(),
+            short_description: "the input".into(),
+            r#type: Some(spec::FeatureType {
+                r#type: Some(Ft::MultiArrayType(spec::ArrayFeatureType {
+                    shape: vec![2],
+                    data_type: spec::array_feature_type::ArrayDataType::Float32 as i32,
+                    ..Default::default()
+                })),
+                is_optional: false,
+            }),
+        }],
+        output: vec![spec::FeatureDescription {
+            name: "label".into(),
+            short_description: String::new(),
+            r#type: Some(spec::FeatureType {
+                r#type: Some(Ft::StringType(spec::StringFeatureType {})),
+                is_optional: false,
+            }),
+        }],
+        predicted_feature_name: "label".into(),
+        metadata: Some(spec::Metadata {
+            author: "someone".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let raw = description.encode_to_vec();
+    let attribute = crate::kept_description::attribute(&raw, "1.3");
+    let mut printed = mil_ir::printer::print_program(&mil_ir::Program {
+        version: "1.3".into(),
+        attributes: vec![attribute],
+        ..Default::default()
+    });
+    printed.truncate(printed.find('{').unwrap());
+    let body = "        string label = const()[name = string(\"label\"), val = string(\"a\")];";
+    let text = program("ios18", body, "label").replacen("program(1.3)\n", &printed, 1);
+    let parsed = mil_grammar::parse(&text);
+    let mut blobs = BlobWriter::new(Cursor::new(Vec::new())).unwrap();
+    let converted = to_proto(
+        &parsed.program,
+        &parsed.source_map,
+        &mut WeightFiles::default(),
+        &mut blobs,
+    )
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert!(converted.warnings.is_empty());
+    assert_eq!(converted.kept_description.as_deref(), Some(raw.as_slice()));
+    let model = Model::decode(converted.encode().as_slice()).unwrap();
+    assert_eq!(model.description.as_ref(), Some(&description));
+    let Some(spec::model::Type::MlProgram(p)) = &model.r#type else {
+        unreachable!()
+    };
+    assert!(
+        p.attributes.is_empty(),
+        "the kept description is no program attribute"
+    );
+
+    // Renamed output: not used, and without it the string output cannot be described.
+    let parsed = mil_grammar::parse(
+        &text
+            .replace("string label", "string tag")
+            .replace("-> (label)", "-> (tag)"),
+    );
+    let found = problems(&parsed.program, &parsed.source_map);
+    let codes: Vec<_> = found.iter().map(|d| (d.code.id, d.severity)).collect();
+    assert_eq!(
+        codes,
+        [
+            ("MIL0503", mil_ir::Severity::Error),
+            ("MIL0507", mil_ir::Severity::Warning)
+        ],
+        "{found:#?}"
+    );
+    assert!(
+        found[1]
+            .message
+            .contains(r#"the description's outputs are ["label"], the text's ["tag"]"#),
+        "{}",
+        found[1].message
+    );
 }

@@ -1,10 +1,12 @@
 //! `mil compile FILE.mil [-o OUT.mlpackage]`: compile a MIL file into a Core ML package.
 //!
-//! The text is checked first (syntax, structure, weight references, op and type checks); any error
-//! is reported and nothing is written. The package goes next to the file with the same stem unless
+//! The text is checked first, exactly as `mil check` checks it (syntax, structure, weight
+//! references, op and type checks, and what a package cannot hold); any error is reported and
+//! nothing is written. The package goes next to the file with the same stem unless
 //! `-o` names it, and replaces an existing package only once it is complete.
 
 use crate::analysis;
+use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_source};
 use crate::report::{self, ColorWhen, Stream};
 use codespan_reporting::term::termcolor::StandardStream;
@@ -17,18 +19,30 @@ pub struct Args {
     /// The package to write (default: the file's name with `.mlpackage`, beside it).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// The chip, the compute units and the settings file the warnings are for
+    /// (docs/configuration.md).
+    #[command(flatten)]
+    settings: SettingsArgs,
     /// The MIL file.
     file: PathBuf,
 }
 
-/// Compiles the file; exit 0 when the package was written, 1 when the program has errors, 2 when
-/// a file cannot be read or written. Errors are reported coloured as `color` says.
+/// Compiles the file and prints the package's path, with the warnings (reported coloured as `color`
+/// says); exit 0 when the package was written, 1 when the program has errors (reported), 2 when a
+/// file cannot be read or written.
 pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let path = &args.file;
     if path == Path::new("-") {
         eprintln!("mil: compile needs a file: its folder is where BLOBFILE paths resolve");
         return ExitCode::Usage;
     }
+    let config = match args.settings.config_for(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mil: {e}");
+            return ExitCode::Usage;
+        }
+    };
     let Some(source) = read_source(path) else {
         return ExitCode::Usage;
     };
@@ -38,17 +52,22 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         .clone()
         .unwrap_or_else(|| path.with_extension("mlpackage"));
     let name = path.display().to_string();
-    let errors = match analysis::compile(&source.text, &model_dir, &target) {
-        Ok(()) => return ExitCode::Clean,
-        Err(CompileError::Program(errors)) => errors,
+    let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
+    let found = match analysis::compile(&source.text, &model_dir, &target, &config) {
+        Ok(warnings) => {
+            let shown = analysis::shown(&warnings, analysis::SHOWN_PER_CODE);
+            let _ = report::human(&mut err, &name, &source.text, &shown);
+            println!("wrote {}", target.display());
+            return ExitCode::Clean;
+        }
+        Err(CompileError::Program(found)) => found,
         Err(CompileError::Package(e)) => {
             eprintln!("mil: cannot write {}: {e}", target.display());
             return ExitCode::Usage;
         }
     };
-    eprintln!("mil: not compiling {name}: it has {} error(s)", errors.len());
-    let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
-    let shown = analysis::shown(&errors, analysis::SHOWN_PER_CODE);
+    eprintln!("mil: not compiling {name}: it has {} error(s)", found.len());
+    let shown = analysis::shown(&found, analysis::SHOWN_PER_CODE);
     let _ = report::human(&mut err, &name, &source.text, &shown);
     ExitCode::Errors
 }

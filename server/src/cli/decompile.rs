@@ -1,10 +1,11 @@
-//! `mil decompile PKG [-o OUT.mil]`: turn a Core ML package (or a bare `model.mlmodel` beside its
-//! `weights/` folder) into MIL text, with its weights in `weights/weight.bin` beside the text.
+//! `mil decompile PKG [-o OUT.mil] [--force]`: turn a Core ML package (or a bare `model.mlmodel`
+//! beside its `weights/` folder) into MIL text, with its weights in `OUT.weights/weight.bin` beside
+//! the text.
 //!
 //! The output defaults to the input's name with `.mil`, beside it. Nothing is written unless the
-//! whole model could be read.
+//! whole model could be read, and no existing file is replaced without `--force`.
 
-use crate::cli::ExitCode;
+use crate::cli::{ExitCode, is_mil_text};
 use mil_proto::decompile::{DecompileError, decompile};
 use mil_proto::package::PackageError;
 use std::path::PathBuf;
@@ -13,23 +14,36 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// The MIL file to write (default: the input's name with `.mil`, beside it); its weights go to
-    /// `weights/weight.bin` in the same folder.
+    /// `NAME.weights/weight.bin` in the same folder.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Replace the MIL file and its weight file when they exist.
+    #[arg(long)]
+    force: bool,
     /// The `.mlpackage` folder or `model.mlmodel` file.
     package: PathBuf,
 }
 
 /// Decompiles the package; exit 0 when the text was written, 1 when the model is malformed, 2 when
-/// a file cannot be read or written.
+/// a file cannot be read or written (or exists, without `--force`).
 pub fn run(args: &Args) -> ExitCode {
+    let name = args.package.display();
+    if is_mil_text(&args.package) {
+        eprintln!("mil: {name} is MIL text, not a Core ML model; use `mil compile {name}` to make one");
+        return ExitCode::Usage;
+    }
     let target = args
         .output
         .clone()
         .unwrap_or_else(|| args.package.with_extension("mil"));
-    let name = args.package.display();
-    match decompile(&args.package, &target) {
-        Ok(()) => ExitCode::Clean,
+    match decompile(&args.package, &target, args.force) {
+        Ok(written) => {
+            println!("wrote {}", written.text.display());
+            if let Some(weights) = written.weights {
+                println!("wrote {}", weights.display());
+            }
+            ExitCode::Clean
+        }
         Err(DecompileError::Model(diagnostics)) => {
             eprintln!("mil: cannot decompile {name}: {} problem(s)", diagnostics.len());
             for d in diagnostics {
@@ -41,7 +55,7 @@ pub fn run(args: &Args) -> ExitCode {
             eprintln!("mil: cannot decompile {name}: {e}");
             ExitCode::Usage
         }
-        Err(DecompileError::Package(e)) => {
+        Err(e) => {
             eprintln!("mil: cannot decompile {name}: {e}");
             ExitCode::Errors
         }

@@ -28,7 +28,8 @@ pub struct Source {
     pub model_dir: Option<PathBuf>,
 }
 
-/// Reads a MIL file (`-` is standard input), reporting failures on stderr.
+/// Reads a MIL file (`-` is standard input), reporting failures on stderr (a Core ML model given
+/// instead gets the hint to decompile it).
 pub fn read_source(path: &Path) -> Option<Source> {
     if path == Path::new("-") {
         let mut text = String::new();
@@ -42,6 +43,11 @@ pub fn read_source(path: &Path) -> Option<Source> {
                 None
             }
         };
+    }
+    if is_model(path) {
+        let name = path.display();
+        eprintln!("mil: {name} is a Core ML model, not MIL text; use `mil decompile {name}` to get its text");
+        return None;
     }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -65,6 +71,22 @@ pub fn read_source(path: &Path) -> Option<Source> {
     }
 }
 
+/// Whether `path` names MIL text by its extension (`.mil`), which `mil decompile` does not read.
+pub fn is_mil_text(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("mil"))
+}
+
+/// Whether `path` names a Core ML model rather than MIL text: a name ending `.mlpackage`, `.mlmodel`
+/// or `.mlmodelc`, or a folder with a package manifest.
+fn is_model(path: &Path) -> bool {
+    let model_extension = path.extension().is_some_and(|e| {
+        ["mlpackage", "mlmodel", "mlmodelc"]
+            .iter()
+            .any(|m| e.eq_ignore_ascii_case(m))
+    });
+    model_extension || path.join(mil_proto::manifest::MANIFEST_FILE).is_file()
+}
+
 /// The folder holding `path`, which `@model_path` stands for.
 fn model_dir(path: &Path) -> PathBuf {
     match path.parent() {
@@ -74,9 +96,12 @@ fn model_dir(path: &Path) -> PathBuf {
 }
 
 /// Replaces the file at `path` with `bytes` so that it is never seen half-written: the bytes go to
-/// a temporary file beside it, which is synced and then renamed over it.
+/// a temporary file beside it, which is synced and then renamed over it. A symbolic link is written
+/// through: the file it points to is replaced (keeping its permissions) and the link stays.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    let resolved = std::fs::canonicalize(path);
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = model_dir(path);
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.mil-tmp-{}", std::process::id()));

@@ -111,7 +111,7 @@ pub async fn compile(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(S
     let text = doc.snapshot().0.to_string();
     let out = target.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        crate::analysis::compile(&text, &model_dir, &out).map_err(|e| match e {
+        crate::analysis::compile(&text, &model_dir, &out, &config).map_err(|e| match e {
             mil_proto::compile::CompileError::Program(errors) => errors.len(),
             mil_proto::compile::CompileError::Package(_) => 0,
         })

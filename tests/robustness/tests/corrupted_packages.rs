@@ -42,11 +42,11 @@ fn package() -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Decompiles `pkg` into a fresh `out` folder beside it; the error, and what `out` holds.
-fn decompile_damaged(pkg: &Path) -> (Result<(), DecompileError>, Vec<String>) {
+fn decompile_damaged(pkg: &Path) -> (Result<mil_proto::decompile::Written, DecompileError>, Vec<String>) {
     let out = pkg.parent().unwrap().join("out");
     let _ = fs::remove_dir_all(&out);
     fs::create_dir(&out).unwrap();
-    let result = decompile(pkg, &out.join("model.mil"));
+    let result = decompile(pkg, &out.join("model.mil"), false);
     let left: Vec<String> = fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -61,7 +61,7 @@ fn refused(what: &str, expected: &str, damage: impl FnOnce(&Path)) {
     damage(&pkg);
     let (result, left) = decompile_damaged(&pkg);
     let message = match result {
-        Ok(()) => panic!("{what}: decompiled a damaged package"),
+        Ok(_) => panic!("{what}: decompiled a damaged package"),
         Err(DecompileError::Package(e @ PackageError::Io { .. })) => {
             panic!("{what}: reported as an I/O failure (exit 2), not as damage: {e}")
         }
@@ -162,7 +162,7 @@ fn the_undamaged_package_decompiles() {
     let (result, left) = decompile_damaged(&pkg);
     assert!(result.is_ok(), "{:?}", result.err().map(|e| e.to_string()));
     left.iter()
-        .for_each(|f| assert!(["model.mil", "weights"].contains(&f.as_str()), "{f}"));
+        .for_each(|f| assert!(["model.mil", "model.weights"].contains(&f.as_str()), "{f}"));
 }
 
 #[test]
