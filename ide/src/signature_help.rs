@@ -208,17 +208,17 @@ mod tests {
         let typing = TEXT.replace("relu(x = x)[name = string(\"a\")];", "conv(x, ");
         let at = typing.find("conv(x, ").unwrap() as u32 + 8;
         expect![[r#"
-            conv(x: tensor<fp16|fp32>, weight: tensor<fp16|fp32>, bias?: tensor<fp16|fp32> = (from the other inputs), strides?: const int32 = (from the other inputs), pad_type?: const string = (from the other inputs), pad?: const int32 = (from the other inputs), dilations?: const int32 = (from the other inputs), groups?: const int32 = (from the other inputs)) -> 1 output
+            conv(x: tensor<fp16|fp32>, weight: tensor<fp16|fp32>, bias?: tensor<fp16|fp32> (default: computed from the other inputs), strides?: const int32 (default: computed from the other inputs), pad_type?: const string (default: computed from the other inputs), pad?: const int32 (default: computed from the other inputs), dilations?: const int32 (default: computed from the other inputs), groups?: const int32 (default: computed from the other inputs)) -> 1 output
             Convolution over 1 to 3 spatial dimensions, with strides, dilations, padding and groups.
             active: Some(1)
             x: tensor<fp16|fp32> — Input [N, C_in, *D] with 1 to 3 spatial dimensions.
             weight: tensor<fp16|fp32> — The kernel [C_out, C_in / groups, *K]; const when dilations are not all 1. From iOS17 its dtype may differ from x's.
-            bias?: tensor<fp16|fp32> = (from the other inputs) — A bias added to each output channel, [C_out] (zeros when absent).
-            strides?: const int32 = (from the other inputs) — The step between windows along each spatial dimension (1 for each when absent).
-            pad_type?: const string = (from the other inputs) — How to pad: `valid` (not at all), `same` (output size is input size / stride, rounded up), `same_lower` (as `same`, an odd extra row or column goes first) or `custom` (from `pad`).
-            pad?: const int32 = (from the other inputs) — Padding before and after each spatial dimension, two numbers per dimension; for pad_type `custom` (zeros when absent).
-            dilations?: const int32 = (from the other inputs) — The spacing between kernel taps along each spatial dimension (1 for each when absent).
-            groups?: const int32 = (from the other inputs) — The number of groups the channels are split into; the channel counts must divide by it (1 when absent; C_in gives a depthwise convolution)."#]]
+            bias?: tensor<fp16|fp32> (default: computed from the other inputs) — A bias added to each output channel, [C_out] (zeros when absent).
+            strides?: const int32 (default: computed from the other inputs) — The step between windows along each spatial dimension (1 for each when absent).
+            pad_type?: const string (default: computed from the other inputs) — How to pad: `valid` (not at all), `same` (output size is input size / stride, rounded up), `same_lower` (as `same`, an odd extra row or column goes first) or `custom` (from `pad`).
+            pad?: const int32 (default: computed from the other inputs) — Padding before and after each spatial dimension, two numbers per dimension; for pad_type `custom` (zeros when absent).
+            dilations?: const int32 (default: computed from the other inputs) — The spacing between kernel taps along each spatial dimension (1 for each when absent).
+            groups?: const int32 (default: computed from the other inputs) — The number of groups the channels are split into; the channel counts must divide by it (1 when absent; C_in gives a depthwise convolution)."#]]
         .assert_eq(&help(&typing, at));
         assert_eq!(help(TEXT, TEXT.find("main").unwrap() as u32), "none");
     }
