@@ -2,8 +2,12 @@
 //! that finds an op kind's kernel.
 
 mod activation;
+mod conv;
+mod create;
 mod elementwise;
+mod gather;
 mod linalg;
+mod norm;
 mod reduce;
 mod shape;
 
@@ -23,6 +27,10 @@ const FAMILIES: &[&[(&str, Kernel)]] = &[
     reduce::KERNELS,
     linalg::KERNELS,
     shape::KERNELS,
+    conv::KERNELS,
+    norm::KERNELS,
+    gather::KERNELS,
+    create::KERNELS,
 ];
 
 /// The op kinds the interpreter runs itself rather than through a kernel (blocks and state).
