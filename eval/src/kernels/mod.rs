@@ -2,11 +2,14 @@
 //! that finds an op kind's kernel.
 
 mod activation;
+mod compress;
 mod conv;
 mod create;
 mod elementwise;
 mod gather;
+mod image;
 mod linalg;
+mod misc;
 mod norm;
 mod reduce;
 mod shape;
@@ -31,6 +34,9 @@ const FAMILIES: &[&[(&str, Kernel)]] = &[
     norm::KERNELS,
     gather::KERNELS,
     create::KERNELS,
+    compress::KERNELS,
+    image::KERNELS,
+    misc::KERNELS,
 ];
 
 /// The op kinds the interpreter runs itself rather than through a kernel (blocks and state).
