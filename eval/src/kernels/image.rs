@@ -19,6 +19,7 @@ pub(super) const KERNELS: &[(&str, Kernel)] = &[
     ("space_to_depth", blocks),
     ("pixel_shuffle", blocks),
     ("pixel_unshuffle", blocks),
+    ("resample", resample_op),
 ];
 
 /// Where output row `o` of `out` reads in an axis of `len`: the two neighbours and the weight of
@@ -37,10 +38,11 @@ fn linear_taps(out: usize, len: usize, src: impl Fn(f32) -> f32) -> Taps {
         .collect()
 }
 
-/// Nearest taps: `floor(o / scale)`, clamped.
-fn nearest_taps(out: usize, len: usize, scale: f32) -> Taps {
+/// Nearest taps: `floor(o * len / out)`, clamped (Core ML scales by the sizes, not by a
+/// fractional `scale_factor`).
+fn nearest_taps(out: usize, len: usize) -> Taps {
     (0..out)
-        .map(|o| (((o as f32 / scale).floor() as usize).min(len - 1), 0, 0.0))
+        .map(|o| ((((o * len) as f32 / out as f32).floor() as usize).min(len - 1), 0, 0.0))
         .collect()
 }
 
@@ -75,16 +77,17 @@ fn resize(cx: &Cx) -> Result<Vec<Tensor>> {
     }
     let (h, w) = (x.shape[r - 2], x.shape[r - 1]);
     let kind = cx.op.kind.as_str();
-    let (oh, ow, sy, sx) = if kind.starts_with("upsample") {
+    let (oh, ow) = if kind.starts_with("upsample") {
         let (sy, sx) = (cx.float("scale_factor_height")?, cx.float("scale_factor_width")?);
-        ((h as f32 * sy).floor() as usize, (w as f32 * sx).floor() as usize, sy, sx)
+        ((h as f32 * sy).floor() as usize, (w as f32 * sx).floor() as usize)
     } else {
-        let (oh, ow) = (cx.int("target_size_height")? as usize, cx.int("target_size_width")? as usize);
-        (oh, ow, oh as f32 / h as f32, ow as f32 / w as f32)
+        (cx.int("target_size_height")? as usize, cx.int("target_size_width")? as usize)
     };
+    // Coordinates scale by the ratio of the sizes, which a fractional scale factor only rounds to.
+    let (sy, sx) = (oh as f32 / h as f32, ow as f32 / w as f32);
     let dtype = cx.out_dtype(0, x.dtype);
     let (ty, tx) = match kind {
-        "upsample_nearest_neighbor" | "resize_nearest_neighbor" => (nearest_taps(oh, h, sy), nearest_taps(ow, w, sx)),
+        "upsample_nearest_neighbor" | "resize_nearest_neighbor" => (nearest_taps(oh, h), nearest_taps(ow, w)),
         _ => {
             let mode = if kind == "upsample_bilinear" {
                 let align = cx.bool("align_corners")?;
@@ -165,4 +168,77 @@ fn blocks(cx: &Cx) -> Result<Vec<Tensor>> {
     }
     let t = permute(&(*x).clone().reshaped(split), &perm)?;
     Ok(vec![t.reshaped(out)])
+}
+
+/// A `resample` coordinate (`(x, y)` in `coordinates_mode`) in pixels of an axis of `len`.
+fn to_pixels(c: f32, len: usize, mode: &str, align: bool) -> f32 {
+    let l = len as f32;
+    match (mode, align) {
+        ("normalized_minus_one_to_one", true) => (c + 1.0) / 2.0 * (l - 1.0),
+        ("normalized_minus_one_to_one", false) => ((c + 1.0) * l - 1.0) / 2.0,
+        ("normalized_zero_to_one", true) => c * (l - 1.0),
+        ("normalized_zero_to_one", false) => c * l - 0.5,
+        _ => c,
+    }
+}
+
+/// `p` reflected into `[lo, hi]` (PyTorch's `reflect_coordinates`).
+fn reflect(p: f32, lo: f32, hi: f32) -> f32 {
+    let span = hi - lo;
+    if span <= 0.0 {
+        return lo;
+    }
+    let d = (p - lo).abs();
+    let flips = (d / span).floor();
+    let extra = d - flips * span;
+    if flips as i64 % 2 == 0 { lo + extra } else { hi - extra }
+}
+
+/// `resample`: samples each image at the given coordinates (PyTorch's `grid_sample`; reflection
+/// mirrors about the edge pixels' centres, symmetric about their outer edges).
+fn resample_op(cx: &Cx) -> Result<Vec<Tensor>> {
+    let (x, coords) = (cx.x()?, cx.get("coordinates")?);
+    if x.rank() != 4 || coords.rank() != 4 || coords.shape[3] != 2 || coords.shape[0] != x.shape[0] {
+        bail!("`x` must be [B, C, H, W] and `coordinates` [B, H2, W2, 2]");
+    }
+    let (sampling, padding) = (cx.string("sampling_mode")?, cx.string("padding_mode")?);
+    let (cmode, align) = (cx.string("coordinates_mode")?, cx.bool("align_corners")?);
+    let fill = cx.float("padding_value")?;
+    let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
+    let (oh, ow) = (coords.shape[1], coords.shape[2]);
+    let (xv, cv) = (x.to_f32()?, coords.to_f32()?);
+    let place = |p: f32, len: usize| -> f32 {
+        let max = (len - 1) as f32;
+        match padding.as_str() {
+            "border" => p.clamp(0.0, max),
+            "reflection" => reflect(p, 0.0, max).clamp(0.0, max),
+            "symmetric" => reflect(p, -0.5, max + 0.5).clamp(0.0, max),
+            _ => p,
+        }
+    };
+    let mut out = Vec::with_capacity(b * c * oh * ow);
+    for bi in 0..b {
+        for ci in 0..c {
+            let plane = &xv[(bi * c + ci) * h * w..][..h * w];
+            let at = |i: i64, j: i64| {
+                if i < 0 || j < 0 || i >= h as i64 || j >= w as i64 { fill } else { plane[i as usize * w + j as usize] }
+            };
+            for k in 0..oh * ow {
+                let pair = &cv[(bi * oh * ow + k) * 2..][..2];
+                let px = place(to_pixels(pair[0], w, &cmode, align), w);
+                let py = place(to_pixels(pair[1], h, &cmode, align), h);
+                out.push(if sampling == "nearest" {
+                    at(py.round_ties_even() as i64, px.round_ties_even() as i64)
+                } else {
+                    let (x0, y0) = (px.floor(), py.floor());
+                    let (fx, fy) = (px - x0, py - y0);
+                    let (x0, y0) = (x0 as i64, y0 as i64);
+                    let top = at(y0, x0) * (1.0 - fx) + at(y0, x0 + 1) * fx;
+                    let bottom = at(y0 + 1, x0) * (1.0 - fx) + at(y0 + 1, x0 + 1) * fx;
+                    top * (1.0 - fy) + bottom * fy
+                });
+            }
+        }
+    }
+    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), vec![b, c, oh, ow], out)])
 }
