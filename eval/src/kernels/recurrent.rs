@@ -14,15 +14,15 @@ use crate::tensor::Tensor;
 /// The kernels of this family.
 pub(super) const KERNELS: &[(&str, Kernel)] = &[("rnn", recurrent), ("gru", recurrent), ("lstm", recurrent)];
 
-/// An activation by the name recurrent layers take.
+/// An activation by the name recurrent layers take, with its default parameters (so
+/// `scaled_tanh` is `tanh`, as coremltools' references compute it).
 fn activation(name: &str) -> Result<fn(f32) -> f32> {
     Ok(match name {
         "sigmoid" => |v| 1.0 / (1.0 + (-v).exp()),
-        "tanh" => f32::tanh,
+        "tanh" | "scaled_tanh" => f32::tanh,
         "relu" => |v| v.max(0.0),
         "linear" => |v| v,
-        "sigmoid_hard" => |v| (0.2 * v + 0.5).clamp(0.0, 1.0),
-        "scaled_tanh" => |v| 1.7159 * (0.6667 * v).tanh(),
+        "sigmoid_hard" | "hard_sigmoid" => |v| (0.2 * v + 0.5).clamp(0.0, 1.0),
         other => bail!("unknown activation `{other}`"),
     })
 }
