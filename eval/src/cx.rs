@@ -31,12 +31,7 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     /// The context of `op`, whose inputs are read from `env`.
-    pub fn new(
-        op: &'a Operation,
-        function: &'a Function,
-        env: &'a Env,
-        weights: &'a Weights,
-    ) -> Cx<'a> {
+    pub fn new(op: &'a Operation, function: &'a Function, env: &'a Env, weights: &'a Weights) -> Cx<'a> {
         let opset = op.opset.as_deref().unwrap_or(&function.opset);
         let version = mil_ir::catalogue::lookup(&op.kind, opset)
             .or_else(|_| mil_ir::catalogue::lookup(&op.kind, "ios18"))
@@ -112,9 +107,7 @@ impl<'a> Cx<'a> {
     /// The tensors of a tuple input (`values = (a, b)`).
     pub fn tuple(&self, key: &str) -> Result<Vec<Shared>> {
         match self.source(key) {
-            Some(Source::Arg(_, Operand::Tuple(items))) => {
-                items.iter().map(|o| self.operand(o)).collect()
-            }
+            Some(Source::Arg(_, Operand::Tuple(items))) => items.iter().map(|o| self.operand(o)).collect(),
             Some(Source::Arg(_, operand)) => Ok(vec![self.operand(operand)?]),
             _ => bail!("input `{key}` is missing"),
         }

@@ -93,7 +93,10 @@ pub fn random(f: &Function, seed: u64) -> Result<Vec<(String, Tensor)>, String> 
         let v = f.value(p);
         let ty = param_type(&v.ty);
         let (Some(dtype), Some(dims)) = (ty.dtype(), ty.shape()) else {
-            return Err(format!("input `{}` ({ty}) is not a tensor; give it with --input", v.name));
+            return Err(format!(
+                "input `{}` ({ty}) is not a tensor; give it with --input",
+                v.name
+            ));
         };
         let shape = dims
             .iter()
@@ -112,7 +115,9 @@ pub fn random(f: &Function, seed: u64) -> Result<Vec<(String, Tensor)>, String> 
             }
             DTypeKind::Float => Data::F32((0..n).map(|_| rng.unit() * 2.0 - 1.0).collect()),
             DTypeKind::Bool => Data::Bool((0..n).map(|_| rng.next_u64() & 1 == 1).collect()),
-            DTypeKind::Int | DTypeKind::UInt => Data::Int((0..n).map(|_| (rng.next_u64() % 4) as i64).collect()),
+            DTypeKind::Int | DTypeKind::UInt => {
+                Data::Int((0..n).map(|_| (rng.next_u64() % 4) as i64).collect())
+            }
             DTypeKind::String => return Err(format!("input `{}` is a string; give it with --input", v.name)),
         };
         out.push((v.name.to_string(), Tensor { dtype, shape, data }));
