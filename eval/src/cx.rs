@@ -144,7 +144,20 @@ impl<'a> Cx<'a> {
     /// A single float input, or `default` when it is absent (for inputs whose default coremltools
     /// computes from other inputs).
     pub fn float_or(&self, key: &str, default: f32) -> Result<f32> {
-        self.opt(key)?.map_or(Ok(default), |t| t.scalar())
+        Ok(self.opt_float(key)?.unwrap_or(default))
+    }
+
+    /// A single float input, or `None` when it is absent.
+    pub fn opt_float(&self, key: &str) -> Result<Option<f32>> {
+        self.opt(key)?.map(|t| t.scalar()).transpose()
+    }
+
+    /// A list of axes of a tensor of `rank` (negative ones counted from the end), or `None` when
+    /// the input is absent.
+    pub fn axes(&self, key: &str, rank: usize) -> Result<Option<Vec<usize>>> {
+        self.opt_ints(key)?
+            .map(|a| a.into_iter().map(|a| axis(a, rank)).collect())
+            .transpose()
     }
 
     /// A single bool input.

@@ -8,7 +8,7 @@ use crate::error::{EvalError, Result};
 use crate::kernels;
 use crate::tensor::Tensor;
 use crate::weights::Weights;
-use mil_ir::{BlockId, Dim, Function, OpId, Operand, Program, Type, ValueId};
+use mil_ir::{BlockId, Function, OpId, Operand, Program, Type, ValueId};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -221,18 +221,13 @@ fn conform(t: Tensor, declared: Option<&Type>) -> Result<Tensor> {
         }
         _ => t,
     };
-    if let Some(shape) = declared.shape() {
-        let fits = shape.len() == t.shape.len()
-            && shape.iter().zip(&t.shape).all(|(d, &n)| match d {
-                Dim::Known(k) => *k as usize == n,
-                Dim::Unknown => true,
-            });
-        if !fits {
-            bail!(
-                "computed shape {:?} where the program declares {declared}",
-                t.shape
-            );
-        }
+    if let Some(shape) = declared.shape()
+        && !crate::inputs::fits(shape, &t.shape)
+    {
+        bail!(
+            "computed shape {:?} where the program declares {declared}",
+            t.shape
+        );
     }
     Ok(t)
 }

@@ -86,6 +86,16 @@ impl Setup {
     }
 }
 
+/// Asserts that `mil` exited 0, showing its errors otherwise.
+fn assert_ran(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn read_npy_f32(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap();
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
@@ -100,12 +110,7 @@ fn run_writes_each_output_and_prints_a_table() {
     let s = Setup::new();
     let out = s.run(&[s.input("x", "x.npy"), s.input("k", "k.npy")].concat());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ran(&out);
     assert_eq!(read_npy_f32(&s.out().join("y.npy")), [2.0, -4.0, 1.0, 8.0]);
     let z = std::fs::read(s.out().join("z.npy")).unwrap();
     assert!(String::from_utf8_lossy(&z).contains("'descr': '<i4'"));
@@ -134,12 +139,7 @@ fn random_inputs_and_repeat_report_times() {
         "3",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ran(&out);
     assert!(stdout.contains("3 runs: min "), "{stdout}");
     assert!(!s.out().exists());
 }
@@ -233,12 +233,7 @@ fn a_compiled_package_runs_like_its_text() {
     let s = Setup::new();
     let pkg = s.path("model.mlpackage");
     let compiled = mil(&["compile", &s.path("model.mil"), "-o", &pkg]);
-    assert_eq!(
-        compiled.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&compiled.stderr)
-    );
+    assert_ran(&compiled);
     let out = mil(&[
         "run",
         &pkg,
@@ -249,11 +244,6 @@ fn a_compiled_package_runs_like_its_text() {
         "--output-dir",
         s.out().to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ran(&out);
     assert_eq!(read_npy_f32(&s.out().join("y.npy")), [2.0, -4.0, 1.0, 8.0]);
 }

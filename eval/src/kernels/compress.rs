@@ -209,12 +209,7 @@ fn dequantize(cx: &Cx) -> Result<Vec<Tensor>> {
     let data = cx.get("input")?;
     let scale = cx.get("scale")?;
     let zp = cx.opt("zero_point")?;
-    let along = cx
-        .opt("axis")?
-        .map(|t| t.scalar())
-        .transpose()?
-        .map(|a| axis(a as i64, data.rank()))
-        .transpose()?;
+    let along = cx.axes("axis", data.rank())?.and_then(|a| a.first().copied());
     Ok(vec![shift_scale(
         &data,
         &scale,
@@ -227,12 +222,7 @@ fn dequantize(cx: &Cx) -> Result<Vec<Tensor>> {
 fn quantize(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.get("input")?;
     let scale = cx.get("scale")?;
-    let along = cx
-        .opt("axis")?
-        .map(|t| t.scalar())
-        .transpose()?
-        .map(|a| axis(a as i64, x.rank()))
-        .transpose()?;
+    let along = cx.axes("axis", x.rank())?.and_then(|a| a.first().copied());
     let s = expand(&scale, &x.shape, along)?;
     let z = match cx.opt("zero_point")? {
         Some(z) => expand(&z, &x.shape, along)?,

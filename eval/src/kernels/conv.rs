@@ -140,7 +140,7 @@ fn conv(cx: &Cx) -> Result<Vec<Tensor>> {
     if x.rank() < 3 || w.rank() != x.rank() {
         bail!("`x` must be [N, C, *spatial] and `weight` [C_out, C_in/groups, *kernel] of the same rank");
     }
-    let groups = cx.opt("groups")?.map(|t| t.scalar()).transpose()?.unwrap_or(1.0) as usize;
+    let groups = cx.opt_float("groups")?.unwrap_or(1.0) as usize;
     let (n, cin) = (x.shape[0], x.shape[1]);
     let (cout, cin_g) = (w.shape[0], w.shape[1]);
     if groups == 0 || cin != cin_g * groups || cout % groups != 0 {
@@ -198,7 +198,7 @@ fn conv_transpose(cx: &Cx) -> Result<Vec<Tensor>> {
     if x.rank() < 3 || w.rank() != x.rank() {
         bail!("`x` must be [N, C, *spatial] and `weight` [C_in, C_out/groups, *kernel] of the same rank");
     }
-    let groups = cx.opt("groups")?.map(|t| t.scalar()).transpose()?.unwrap_or(1.0) as usize;
+    let groups = cx.opt_float("groups")?.unwrap_or(1.0) as usize;
     let (n, cin) = (x.shape[0], x.shape[1]);
     let cout_g = w.shape[1];
     if groups == 0 || w.shape[0] != cin || cin % groups != 0 {
@@ -319,12 +319,7 @@ fn pool(cx: &Cx) -> Result<Vec<Tensor>> {
         bail!("`x` must be [N, C, *spatial]");
     }
     let kernel: Vec<usize> = cx.ints("kernel_sizes")?.into_iter().map(|k| k as usize).collect();
-    let ceil_mode = cx
-        .opt("ceil_mode")?
-        .map(|t| t.scalar())
-        .transpose()?
-        .unwrap_or(0.0)
-        != 0.0;
+    let ceil_mode = cx.opt_float("ceil_mode")?.unwrap_or(0.0) != 0.0;
     let win = Windows::new(cx, &x.shape[2..], &kernel, ceil_mode)?;
     let src = win.sources();
     let (k, p, sp) = (numel(&kernel), numel(&win.output), numel(&win.input));

@@ -201,10 +201,15 @@ fn logical_not(cx: &Cx) -> Result<Vec<Tensor>> {
     Ok(vec![Tensor::from_bool(x.shape.clone(), v)])
 }
 
-/// `x` and `y` broadcast to their common shape, as element lists of `f32`.
-fn broadcast_f32(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+/// The elements of `x` and `y` (read by `read`) broadcast to their common shape.
+#[allow(clippy::type_complexity)]
+fn broadcast_pair<T: Copy>(
+    x: &Tensor,
+    y: &Tensor,
+    read: fn(&Tensor) -> Result<Vec<T>>,
+) -> Result<(Vec<usize>, Vec<T>, Vec<T>)> {
     let shape = broadcast_shapes(&x.shape, &y.shape)?;
-    let (a, b) = (x.to_f32()?, y.to_f32()?);
+    let (a, b) = (read(x)?, read(y)?);
     let (ia, ib) = (
         broadcast_index(&x.shape, &shape),
         broadcast_index(&y.shape, &shape),
@@ -216,19 +221,14 @@ fn broadcast_f32(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<f32>, Vec<f3
     ))
 }
 
+/// `x` and `y` broadcast to their common shape, as element lists of `f32`.
+fn broadcast_f32(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+    broadcast_pair(x, y, Tensor::to_f32)
+}
+
 /// `x` and `y` broadcast to their common shape, as element lists of `i64`.
 fn broadcast_i64(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<i64>, Vec<i64>)> {
-    let shape = broadcast_shapes(&x.shape, &y.shape)?;
-    let (a, b) = (x.to_i64()?, y.to_i64()?);
-    let (ia, ib) = (
-        broadcast_index(&x.shape, &shape),
-        broadcast_index(&y.shape, &shape),
-    );
-    Ok((
-        shape,
-        ia.iter().map(|&i| a[i]).collect(),
-        ib.iter().map(|&i| b[i]).collect(),
-    ))
+    broadcast_pair(x, y, Tensor::to_i64)
 }
 
 /// Whether a binary op on `x` and `y` is computed on integers.

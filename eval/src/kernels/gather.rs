@@ -30,11 +30,7 @@ fn wrap(i: i64, d: usize) -> Result<usize> {
 fn gather(cx: &Cx) -> Result<Vec<Tensor>> {
     let (x, ind) = (cx.x()?, cx.get("indices")?);
     let a = axis(cx.int("axis")?, x.rank())?;
-    let bd = cx
-        .opt("batch_dims")?
-        .map(|t| t.scalar())
-        .transpose()?
-        .unwrap_or(0.0) as usize;
+    let bd = cx.opt_float("batch_dims")?.unwrap_or(0.0) as usize;
     let iv = ind.to_i64()?;
     let d = x.shape[a];
     let iv: Vec<usize> = iv.iter().map(|&i| wrap(i, d)).collect::<Result<_>>()?;
@@ -80,11 +76,7 @@ fn gather_along_axis(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn gather_nd(cx: &Cx) -> Result<Vec<Tensor>> {
     let (x, ind) = (cx.x()?, cx.get("indices")?);
-    let bd = cx
-        .opt("batch_dims")?
-        .map(|t| t.scalar())
-        .transpose()?
-        .unwrap_or(0.0) as usize;
+    let bd = cx.opt_float("batch_dims")?.unwrap_or(0.0) as usize;
     let k = *ind
         .shape
         .last()

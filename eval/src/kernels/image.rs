@@ -101,11 +101,7 @@ fn resize(cx: &Cx) -> Result<Vec<Tensor>> {
         "upsample_bilinear" => {
             let align = cx.bool("align_corners")?;
             // iOS16's half_pixel_centers defaults to the opposite of align_corners.
-            let half = cx
-                .opt("half_pixel_centers")?
-                .map(|t| t.scalar())
-                .transpose()?
-                .map_or(!align, |v| v != 0.0);
+            let half = cx.opt_float("half_pixel_centers")?.map_or(!align, |v| v != 0.0);
             Some(
                 match (align, half) {
                     (true, _) => "ALIGN_CORNERS",

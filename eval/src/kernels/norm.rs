@@ -4,7 +4,7 @@
 use super::Kernel;
 use super::reduce::reduction_index;
 use crate::bail;
-use crate::cx::{Cx, axis};
+use crate::cx::Cx;
 use crate::error::Result;
 use crate::tensor::{Tensor, numel};
 
@@ -105,11 +105,8 @@ fn instance_norm(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn layer_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
-    let axes = match cx.opt_ints("axes")? {
-        Some(a) => a
-            .into_iter()
-            .map(|a| axis(a, x.rank()))
-            .collect::<Result<Vec<_>>>()?,
+    let axes = match cx.axes("axes", x.rank())? {
+        Some(a) => a,
         None => (0..x.rank()).collect(),
     };
     let mut v = standardize(&x, &axes, cx.float_or("epsilon", 1e-5)?)?;
@@ -139,8 +136,8 @@ fn layer_norm(cx: &Cx) -> Result<Vec<Tensor>> {
 fn l2_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let rank = x.rank();
-    let axes: Vec<usize> = match cx.opt_ints("axes")? {
-        Some(a) => a.into_iter().map(|a| axis(a, rank)).collect::<Result<_>>()?,
+    let axes: Vec<usize> = match cx.axes("axes", rank)? {
+        Some(a) => a,
         None if rank >= 3 => (rank - 3..rank).collect(),
         None => (0..rank).collect(),
     };

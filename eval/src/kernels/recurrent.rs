@@ -150,13 +150,8 @@ fn recurrent(cx: &Cx) -> Result<Vec<Tensor>> {
         rec: activation(&name("recurrent_activation", "sigmoid")?)?,
         cell: activation(&name("cell_activation", "tanh")?)?,
         out: activation(&name("activation", "tanh")?)?,
-        clip: cx.opt("clip")?.map(|t| t.scalar()).transpose()?,
-        reset_after: cx
-            .opt("reset_after")?
-            .map(|t| t.scalar())
-            .transpose()?
-            .unwrap_or(0.0)
-            != 0.0,
+        clip: cx.opt_float("clip")?,
+        reset_after: cx.opt_float("reset_after")?.unwrap_or(0.0) != 0.0,
         kind,
         h,
     };

@@ -199,11 +199,8 @@ fn transpose(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn squeeze(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
-    let axes = match cx.opt_ints("axes")? {
-        Some(a) => a
-            .into_iter()
-            .map(|a| axis(a, x.rank()))
-            .collect::<Result<Vec<_>>>()?,
+    let axes = match cx.axes("axes", x.rank())? {
+        Some(a) => a,
         None => (0..x.rank()).filter(|&i| x.shape[i] == 1).collect(),
     };
     let shape = x
@@ -264,13 +261,7 @@ fn concat(cx: &Cx) -> Result<Vec<Tensor>> {
     let values = cx.tuple("values")?;
     let rank = values.first().map_or(0, |v| v.rank());
     let a = axis(cx.int("axis")?, rank)?;
-    if cx
-        .opt("interleave")?
-        .map(|t| t.scalar())
-        .transpose()?
-        .unwrap_or(0.0)
-        != 0.0
-    {
+    if cx.opt_float("interleave")?.unwrap_or(0.0) != 0.0 {
         // Row k of the result along the axis is row k / n of value k % n (all of one length).
         let n = values.len();
         let parts: Vec<Tensor> = values
@@ -484,11 +475,8 @@ fn tile(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn reverse(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
-    let axes = match cx.opt_ints("axes")? {
-        Some(a) => a
-            .into_iter()
-            .map(|a| axis(a, x.rank()))
-            .collect::<Result<Vec<_>>>()?,
+    let axes = match cx.axes("axes", x.rank())? {
+        Some(a) => a,
         None => (0..x.rank()).collect(),
     };
     let st = strides(&x.shape);
