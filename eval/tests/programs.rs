@@ -341,3 +341,28 @@ fn samples_and_corpus_files_run_to_finite_outputs() {
     }
     assert!(ran >= 8, "only {ran} programs ran");
 }
+
+#[test]
+fn lists_grow_and_are_read_back() {
+    let p = program(
+        "tensor<fp32, [2]> a, tensor<fp32, [2]> b",
+        r#"            list<tensor<fp32, [2]>, ?> ls = make_list(init_length = int32(1), dynamic_length = true, elem_shape = (int32(2)), dtype = "fp32")[name = string("ls")];
+            list<tensor<fp32, [2]>, ?> w0 = list_write(ls = ls, index = int32(0), value = a)[name = string("w0")];
+            list<tensor<fp32, [2]>, ?> w2 = list_write(ls = w0, index = int32(2), value = b)[name = string("w2")];
+            int32 n = list_length(ls = w2)[name = string("n")];
+            tensor<fp32, [3, 2]> all = list_gather(ls = w2, indices = [2, 1, 0])[name = string("all")];
+            tensor<fp32, [2]> first = list_read(ls = w2, index = int32(0))[name = string("first")];"#,
+        "n, all, first",
+    );
+    let out = run(
+        &p,
+        vec![
+            ("a".into(), f32s(DType::Fp32, &[2], &[1.0, 2.0])),
+            ("b".into(), f32s(DType::Fp32, &[2], &[3.0, 4.0])),
+        ],
+    );
+    // Writing index 2 of a one-item list grows it to three items, the new middle one zeros.
+    assert_eq!(out[0].1.to_i64().unwrap(), [3]);
+    close(&out[1].1, &[3.0, 4.0, 0.0, 0.0, 1.0, 2.0], 0.0);
+    close(&out[2].1, &[1.0, 2.0], 0.0);
+}

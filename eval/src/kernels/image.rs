@@ -20,6 +20,7 @@ pub(super) const KERNELS: &[(&str, Kernel)] = &[
     ("pixel_shuffle", blocks),
     ("pixel_unshuffle", blocks),
     ("resample", resample_op),
+    ("affine", affine),
     ("crop_resize", crop_resize),
     ("resize", resize_dims),
     ("space_to_batch", space_batch),
@@ -330,19 +331,63 @@ fn reflect(p: f32, lo: f32, hi: f32) -> f32 {
     }
 }
 
-/// `resample`: samples each image at the given coordinates (PyTorch's `grid_sample`; reflection
-/// mirrors about the edge pixels' centres, symmetric about their outer edges).
+/// `resample`: samples each image at the given coordinates.
 fn resample_op(cx: &Cx) -> Result<Vec<Tensor>> {
     let (x, coords) = (cx.x()?, cx.get("coordinates")?);
     if x.rank() != 4 || coords.rank() != 4 || coords.shape[3] != 2 || coords.shape[0] != x.shape[0] {
         bail!("`x` must be [B, C, H, W] and `coordinates` [B, H2, W2, 2]");
     }
+    let (oh, ow) = (coords.shape[1], coords.shape[2]);
+    Ok(vec![grid_sample(cx, &x, oh, ow, &coords.to_f32()?)?])
+}
+
+/// `affine`: each output pixel's coordinate (in `coordinates_mode`, over the output's size) is
+/// mapped by its image's 2×3 `transform_matrix` to where it samples the input, as `resample` does.
+fn affine(cx: &Cx) -> Result<Vec<Tensor>> {
+    let (x, m) = (cx.x()?, cx.get("transform_matrix")?);
+    if x.rank() != 4 || m.rank() != 2 || m.shape[1] != 6 || (m.shape[0] != 1 && m.shape[0] != x.shape[0]) {
+        bail!("`x` must be [B, C, H, W] and `transform_matrix` [B or 1, 6]");
+    }
+    let (oh, ow) = (
+        cx.int("output_height")? as usize,
+        cx.int("output_width")? as usize,
+    );
+    let (cmode, align) = (cx.string("coordinates_mode")?, cx.bool("align_corners")?);
+    // The output pixel `i` of an axis of `n` in the coordinates of `cmode`: the inverse of `to_pixels`.
+    let coordinate = |i: usize, n: usize| -> f32 {
+        let (i, l) = (i as f32, n as f32);
+        let span = if align { (l - 1.0).max(1.0) } else { l };
+        let at = if align { i } else { i + 0.5 };
+        match cmode.as_str() {
+            "normalized_minus_one_to_one" => 2.0 * at / span - 1.0,
+            "normalized_zero_to_one" => at / span,
+            _ => i,
+        }
+    };
+    let mv = m.to_f32()?;
+    let mut coords = Vec::with_capacity(x.shape[0] * oh * ow * 2);
+    for b in 0..x.shape[0] {
+        let t = &mv[if m.shape[0] == 1 { 0 } else { b * 6 }..][..6];
+        for i in 0..oh {
+            for j in 0..ow {
+                let (u, v) = (coordinate(j, ow), coordinate(i, oh));
+                coords.push(t[0] * u + t[1] * v + t[2]);
+                coords.push(t[3] * u + t[4] * v + t[5]);
+            }
+        }
+    }
+    Ok(vec![grid_sample(cx, &x, oh, ow, &coords)?])
+}
+
+/// Samples every image of `x` at `coords` (`[B, oh, ow, (x, y)]` in `coordinates_mode`) under the
+/// op's sampling and padding modes (PyTorch's `grid_sample`; reflection mirrors about the edge
+/// pixels' centres, symmetric about their outer edges).
+fn grid_sample(cx: &Cx, x: &Tensor, oh: usize, ow: usize, cv: &[f32]) -> Result<Tensor> {
     let (sampling, padding) = (cx.string("sampling_mode")?, cx.string("padding_mode")?);
     let (cmode, align) = (cx.string("coordinates_mode")?, cx.bool("align_corners")?);
     let fill = cx.float("padding_value")?;
     let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-    let (oh, ow) = (coords.shape[1], coords.shape[2]);
-    let (xv, cv) = (x.to_f32()?, coords.to_f32()?);
+    let xv = x.to_f32()?;
     let place = |p: f32, len: usize| -> f32 {
         let max = (len - 1) as f32;
         match padding.as_str() {
@@ -380,11 +425,11 @@ fn resample_op(cx: &Cx) -> Result<Vec<Tensor>> {
             }
         }
     }
-    Ok(vec![Tensor::from_f32(
+    Ok(Tensor::from_f32(
         cx.out_dtype(0, x.dtype),
         vec![b, c, oh, ow],
         out,
-    )])
+    ))
 }
 
 /// One box of `crop_resize`: the image it crops and its corners `(h0, w0, h1, w1)` in pixels.

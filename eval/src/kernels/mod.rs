@@ -9,6 +9,7 @@ mod elementwise;
 mod gather;
 mod image;
 mod linalg;
+mod list;
 mod misc;
 mod norm;
 mod recurrent;
@@ -39,6 +40,7 @@ const FAMILIES: &[&[(&str, Kernel)]] = &[
     image::KERNELS,
     misc::KERNELS,
     recurrent::KERNELS,
+    list::KERNELS,
 ];
 
 /// The op kinds the interpreter runs itself rather than through a kernel (blocks and state).
