@@ -220,6 +220,26 @@ mod tests {
     }
 
     #[test]
+    fn npz_members_are_read_by_name() {
+        use std::io::Write;
+        let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let x = Tensor::from_f32(DType::Fp32, vec![2], vec![1.0, -1.0]);
+        let k = Tensor::from_i64(DType::Int32, vec![], vec![7]);
+        for (name, t, method) in [
+            ("x.npy", &x, zip::CompressionMethod::Stored),
+            ("k.npy", &k, zip::CompressionMethod::Deflated),
+        ] {
+            let options = zip::write::SimpleFileOptions::default().compression_method(method);
+            archive.start_file(name, options).unwrap();
+            archive.write_all(&write_npy(t).unwrap()).unwrap();
+        }
+        let bytes = archive.finish().unwrap().into_inner();
+        let arrays = read_npz(&bytes).unwrap();
+        assert_eq!(arrays, [("x".to_string(), x), ("k".to_string(), k)]);
+        assert!(read_npz(b"PK not a zip").is_err());
+    }
+
+    #[test]
     fn headers_are_read_as_numpy_writes_them() {
         // The bytes numpy 1.26 writes for np.save(f, np.arange(3, dtype=np.int64)).
         let mut bytes =
