@@ -199,7 +199,9 @@ def pytest_runtest_logreport(report):
     """Append the test's outcome and its recorded cases to tests.jsonl (once, for the phase that decided)."""
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         reason = ""
-        if report.skipped and isinstance(report.longrepr, tuple):
+        if hasattr(report, "wasxfail"):
+            reason = "xfail: " + (report.wasxfail or "marked expected to fail")
+        elif report.skipped and isinstance(report.longrepr, tuple):
             reason = report.longrepr[2]
         elif report.failed:
             message = getattr(report.longrepr, "reprcrash", None)
