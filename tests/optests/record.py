@@ -57,7 +57,8 @@ def decompile_case(folder):
     result = subprocess.run([MIL, "decompile", str(folder / "model.mlpackage"), "-o", str(mil_file)],
                             capture_output=True, text=True)
     if result.returncode != 0:
-        return "decompile: " + (result.stderr.strip().splitlines() or ["exit %d" % result.returncode])[0]
+        lines = result.stderr.strip().splitlines() or ["exit %d" % result.returncode]
+        return "decompile: " + next((line for line in lines if line.startswith("error")), lines[0])
     result = subprocess.run([MIL, "check", "--format", "json", str(mil_file)], capture_output=True, text=True)
     try:
         diagnostics = json.loads(result.stdout)
