@@ -148,6 +148,12 @@ impl<'a> Cx<'a> {
         self.get(key)?.scalar()
     }
 
+    /// A single float input, or `default` when it is absent (for inputs whose default coremltools
+    /// computes from other inputs).
+    pub fn float_or(&self, key: &str, default: f32) -> Result<f32> {
+        self.opt(key)?.map_or(Ok(default), |t| t.scalar())
+    }
+
     /// A single bool input.
     pub fn bool(&self, key: &str) -> Result<bool> {
         Ok(self.float(key)? != 0.0)

@@ -132,7 +132,15 @@ fn unary(cx: &Cx) -> Result<Vec<Tensor>> {
         return Ok(vec![Tensor::from_i64(x.dtype, x.shape.clone(), out)]);
     }
     let dtype = cx.out_dtype(0, x.dtype);
-    let eps = || cx.float("epsilon");
+    // coremltools' defaults (`default_inputs` of iOS15 inverse, log and rsqrt).
+    let eps = || {
+        let default = match kind {
+            "inverse" => 1e-4,
+            "log" => 1e-45,
+            _ => 1e-12,
+        };
+        cx.float_or("epsilon", default)
+    };
     let out = match kind {
         "abs" => map_f32(&x, dtype, f32::abs),
         "acos" => map_f32(&x, dtype, f32::acos),

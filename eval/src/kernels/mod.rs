@@ -2,8 +2,15 @@
 //! that finds an op kind's kernel.
 
 mod activation;
+mod compress;
+mod conv;
+mod create;
 mod elementwise;
+mod gather;
+mod image;
 mod linalg;
+mod misc;
+mod norm;
 mod reduce;
 mod shape;
 
@@ -23,6 +30,13 @@ const FAMILIES: &[&[(&str, Kernel)]] = &[
     reduce::KERNELS,
     linalg::KERNELS,
     shape::KERNELS,
+    conv::KERNELS,
+    norm::KERNELS,
+    gather::KERNELS,
+    create::KERNELS,
+    compress::KERNELS,
+    image::KERNELS,
+    misc::KERNELS,
 ];
 
 /// The op kinds the interpreter runs itself rather than through a kernel (blocks and state).

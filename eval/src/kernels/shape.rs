@@ -28,6 +28,12 @@ pub(super) const KERNELS: &[(&str, Kernel)] = &[
     ("reverse", reverse),
     ("pad", pad),
     ("shape", shape),
+    ("slice_update", slice_update),
+    ("sliding_windows", sliding_windows),
+    ("reverse_sequence", reverse_sequence),
+    ("read_state", pass_input),
+    ("tensor_buffer_to_tensor", pass_input),
+    ("tensor_to_tensor_buffer", pass_input),
 ];
 
 /// The row-major index of `coords` in a tensor with strides `st`.
@@ -307,8 +313,18 @@ fn mask(cx: &Cx, key: &str, rank: usize) -> Result<Vec<bool>> {
     })
 }
 
-fn slice_by_index(cx: &Cx) -> Result<Vec<Tensor>> {
-    let x = cx.x()?;
+/// Where `slice_by_index` (and `slice_update`) reads in `x`: the begin and stride of each axis,
+/// the number of elements taken, and which axes are squeezed away.
+pub(super) struct Slice {
+    pub begin: Vec<i64>,
+    pub stride: Vec<i64>,
+    pub size: Vec<usize>,
+    pub squeeze: Vec<bool>,
+}
+
+/// The slice `cx`'s `begin`/`end`/`stride` and masks describe in `x` (numpy's rules: negative
+/// indices from the end, bounds clamped).
+pub(super) fn slice_of(cx: &Cx, x: &Tensor) -> Result<Slice> {
     let r = x.rank();
     let (begin, end) = (cx.ints("begin")?, cx.ints("end")?);
     let stride = cx.opt_ints("stride")?.unwrap_or_else(|| vec![1; r]);
@@ -332,8 +348,14 @@ fn slice_by_index(cx: &Cx) -> Result<Vec<Tensor>> {
         b[a] = start;
         size[a] = n.max(0) as usize;
     }
-    let t = strided(&x, &b, &stride, &size)?;
-    let shape = size.iter().zip(&sm).filter(|(_, s)| !**s).map(|(&d, _)| d).collect();
+    Ok(Slice { begin: b, stride, size, squeeze: sm })
+}
+
+fn slice_by_index(cx: &Cx) -> Result<Vec<Tensor>> {
+    let x = cx.x()?;
+    let s = slice_of(cx, &x)?;
+    let t = strided(&x, &s.begin, &s.stride, &s.size)?;
+    let shape = s.size.iter().zip(&s.squeeze).filter(|(_, q)| !**q).map(|(&d, _)| d).collect();
     Ok(vec![t.reshaped(shape)])
 }
 
@@ -435,6 +457,76 @@ fn pad(cx: &Cx) -> Result<Vec<Tensor>> {
             at += pad_source(i, before[a], x.shape[a], &mode)? * st[a];
         }
         Some(at)
+    })?])
+}
+
+/// `read_state` and the runtime's buffer wrappers: the value of `input`.
+fn pass_input(cx: &Cx) -> Result<Vec<Tensor>> {
+    Ok(vec![(*cx.get("input")?).clone()])
+}
+
+fn slice_update(cx: &Cx) -> Result<Vec<Tensor>> {
+    let (x, update) = (cx.x()?, cx.get("update")?);
+    let s = slice_of(cx, &x)?;
+    if numel(&s.size) != update.len() {
+        bail!("`update` has {} elements for a slice of {:?}", update.len(), s.size);
+    }
+    let st = strides(&x.shape);
+    // Element i of x comes from x itself, or (at x.len() + j) from element j of the update.
+    let mut idx: Vec<usize> = (0..x.len()).collect();
+    let mut coords = vec![0usize; s.size.len()];
+    for j in 0..update.len() {
+        let at: usize = coords.iter().enumerate().map(|(a, &c)| (s.begin[a] + c as i64 * s.stride[a]) as usize * st[a]).sum();
+        idx[at] = x.len() + j;
+        for a in (0..coords.len()).rev() {
+            coords[a] += 1;
+            if coords[a] < s.size[a] {
+                break;
+            }
+            coords[a] = 0;
+        }
+    }
+    let both = Tensor::concat_data(&[&x, &update.cast(x.dtype)?], x.dtype, vec![])?;
+    Ok(vec![both.take(&idx).reshaped(x.shape.clone())])
+}
+
+fn sliding_windows(cx: &Cx) -> Result<Vec<Tensor>> {
+    let x = cx.x()?;
+    let a = axis(cx.int("axis")?, x.rank())?;
+    let (size, stride) = (cx.int("size")? as usize, cx.int("stride")?.max(1) as usize);
+    if size == 0 || size > x.shape[a] {
+        bail!("window size {size} does not fit axis {a} of length {}", x.shape[a]);
+    }
+    let n = (x.shape[a] - size) / stride + 1;
+    let mut shape = x.shape[..a].to_vec();
+    shape.extend([n, size]);
+    shape.extend(&x.shape[a + 1..]);
+    let st = strides(&x.shape);
+    Ok(vec![map_index(&x, shape, None, |c| {
+        let mut at = (c[a] * stride + c[a + 1]) * st[a];
+        for k in 0..a {
+            at += c[k] * st[k];
+        }
+        for k in a + 1..x.rank() {
+            at += c[k + 1] * st[k];
+        }
+        Some(at)
+    })?])
+}
+
+fn reverse_sequence(cx: &Cx) -> Result<Vec<Tensor>> {
+    let x = cx.x()?;
+    let lengths = cx.ints("lengths")?;
+    let (sa, ba) = (axis(cx.int("seq_axis")?, x.rank())?, axis(cx.int("batch_axis")?, x.rank())?);
+    let st = strides(&x.shape);
+    Ok(vec![map_index(&x, x.shape.clone(), None, |c| {
+        let len = lengths.get(c[ba]).copied().unwrap_or(0).max(0) as usize;
+        Some(
+            c.iter()
+                .enumerate()
+                .map(|(k, &i)| if k == sa && i < len { len - 1 - i } else { i } * st[k])
+                .sum(),
+        )
     })?])
 }
 
