@@ -9,7 +9,9 @@ compared with `expected/<output>.npy` under the test's own tolerances (compare.p
 - `agree`: every output within tolerance;
 - `disagree`: an output out of tolerance or of another shape (the reason names it);
 - `error`: `mil run` failed or wrote no such output (the reason is its first error line);
-- `not run`: no expected outputs, a stateful model, or a package our decompile/check rejects.
+- `not run`: no expected outputs, a stateful model, a package our decompile/check rejects, or a test
+  that wraps the comparison in `pytest.raises` (it expects Core ML to fail or to mismatch: under the
+  recorder it fails with "DID NOT RAISE", which tests.jsonl shows).
 
 The result of each case goes to `case.json` under `"result"`; the summary (counts, per op type, every
 disagreement and error with its reason, and why tests left no case) is printed and written as Markdown.
@@ -38,6 +40,8 @@ def not_run_reason(case):
         return case["decompile"]
     if not case["outputs"]:
         return "the test gives no expected outputs"
+    if case.get("expects_failure"):
+        return "the test expects Core ML to fail or mismatch (pytest.raises)"
     if case["stateful"]:
         return "stateful model (the test predicts with a Core ML state object)"
     return None
@@ -75,11 +79,20 @@ def run_case(folder, case):
     return {"status": "agree", "reason": ""}
 
 
+def test_log(out):
+    """The rows of `out/tests.jsonl` (one per test the recorder ran)."""
+    log = out / "tests.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
 def run_all(out):
     """Run every case of `out` and store its result; returns the case dicts."""
+    expecting_failure = {case_id for row in test_log(out) if "DID NOT RAISE" in row["reason"]
+                         for case_id in row["cases"]}
     cases = []
     for case_file in sorted((out / "cases").glob("*/case.json")):
         case = json.loads(case_file.read_text())
+        case["expects_failure"] = case["id"] in expecting_failure
         case["result"] = run_case(case_file.parent, case)
         case_file.write_text(json.dumps(case, indent=1))
         cases.append(case)
@@ -95,9 +108,7 @@ def summarise(out, cases):
             per_op[op][case["result"]["status"]] += 1
     tests = collections.Counter()
     no_case = collections.Counter()
-    log = out / "tests.jsonl"
-    for line in log.read_text().splitlines() if log.exists() else []:
-        row = json.loads(line)
+    for row in test_log(out):
         tests[row["outcome"]] += 1
         if not row["cases"]:
             no_case[f"{row['outcome']}: {row['reason'] or 'finished without a comparison'}"] += 1
