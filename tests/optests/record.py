@@ -41,7 +41,10 @@ def run_pytest(out, select, keyword=None, max_per_test=0):
     env = dict(os.environ, OPTESTS_OUT=str(out), PYMIL_TEST_TARGETS="mlprogram",
                INCLUDE_MIL_FP32_UNIT_TESTS="1", OPTESTS_MAX_PER_TEST=str(max_per_test),
                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])))
+    # The rootdir is coremltools' converters/mil so that its conftest.py names the parameters
+    # (`backend=BackendConfig(... precision='fp16' ...)`), which the plugin's sampling reads.
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "recorder_plugin",
+               f"--rootdir={tests.parents[2]}",
                "--continue-on-collection-errors", "-W", "ignore", "--tb=line", "--no-header", *targets]
     if keyword:
         command += ["-k", keyword]
