@@ -75,7 +75,7 @@ fn pointwise(cx: &Cx) -> Result<Vec<Tensor>> {
         }
         "thresholded_relu" => {
             let a = alpha()?;
-            map_f32(&x, dtype, |v| if v > a { v } else { 0.0 })
+            map_f32(&x, dtype, |v| if v >= a { v } else { 0.0 })
         }
         "gelu" => match cx.string("mode")?.as_str() {
             "EXACT" => map_f32(&x, dtype, |v| 0.5 * v * (1.0 + erf(v / std::f32::consts::SQRT_2))),

@@ -42,7 +42,7 @@ fn einsum(cx: &Cx) -> Result<Vec<Tensor>> {
     for (s, v) in ins.iter().zip(&values) {
         for (c, &d) in s.chars().zip(&v.shape) {
             let slot = &mut dims[letters.iter().position(|&l| l == c).unwrap()];
-            if *slot != 0 && *slot != d && d != 1 {
+            if *slot > 1 && d > 1 && *slot != d {
                 bail!("`{c}` is {} in one operand and {d} in another", *slot);
             }
             *slot = (*slot).max(d);

@@ -11,6 +11,7 @@ mod image;
 mod linalg;
 mod misc;
 mod norm;
+mod recurrent;
 mod reduce;
 mod shape;
 
@@ -37,6 +38,7 @@ const FAMILIES: &[&[(&str, Kernel)]] = &[
     compress::KERNELS,
     image::KERNELS,
     misc::KERNELS,
+    recurrent::KERNELS,
 ];
 
 /// The op kinds the interpreter runs itself rather than through a kernel (blocks and state).

@@ -134,11 +134,13 @@ fn l2_norm(cx: &Cx) -> Result<Vec<Tensor>> {
 fn local_response_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     if x.rank() < 3 {
-        bail!("`x` must be [N, C, *spatial]");
+        bail!("`x` must be [*B, C, H, W] (rank >= 3)");
     }
     let size = cx.int("size")? as usize;
     let (alpha, beta, k) = (cx.float_or("alpha", 1e-4)?, cx.float_or("beta", 0.75)?, cx.float_or("k", 1.0)?);
-    let (c, inner) = (x.shape[1], numel(&x.shape[2..]));
+    // The channel axis is the first of the last three (`[*B, C, *D]`, two spatial dims).
+    let ca = x.rank() - 3;
+    let (c, inner) = (x.shape[ca], numel(&x.shape[ca + 1..]));
     let v = x.to_f32()?;
     let out = (0..v.len())
         .map(|i| {

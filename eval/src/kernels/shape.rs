@@ -138,12 +138,15 @@ fn reshape(cx: &Cx) -> Result<Vec<Tensor>> {
 fn reshape_like(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let refs = cx.tuple("ref_tensors")?;
-    let (begins, ends, last) = (cx.ints("begins")?, cx.ints("ends")?, cx.tuple("end_masks")?);
+    let scalars = |key: &str| -> Result<Vec<i64>> {
+        cx.tuple(key)?.iter().map(|t| Ok(t.scalar()? as i64)).collect()
+    };
+    let (begins, ends, masks) = (scalars("begins")?, scalars("ends")?, scalars("end_masks")?);
     let mut shape = Vec::new();
     for (i, r) in refs.iter().enumerate() {
-        let end_mask = last.get(i).map(|t| t.scalar()).transpose()?.unwrap_or(0.0) != 0.0;
+        let end_mask = masks.get(i).copied().unwrap_or(0) != 0;
         let b = axis(begins[i], r.rank())?;
-        let e = if end_mask { r.rank() } else { axis(ends[i], r.rank() + 1)? };
+        let e = if end_mask { r.rank() } else if ends[i] < 0 { (ends[i] + r.rank() as i64) as usize } else { ends[i] as usize };
         shape.extend_from_slice(&r.shape[b..e]);
     }
     if numel(&shape) != x.len() {
@@ -154,7 +157,12 @@ fn reshape_like(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn flatten2d(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
-    let a = axis(cx.int("axis")?, x.rank() + 1)?;
+    let a = cx.int("axis")?;
+    let a = if a < 0 { a + x.rank() as i64 } else { a };
+    if a < 0 || a > x.rank() as i64 {
+        bail!("axis {a} is out of range for rank {}", x.rank());
+    }
+    let a = a as usize;
     let shape = vec![numel(&x.shape[..a]), numel(&x.shape[a..])];
     Ok(vec![(*x).clone().reshaped(shape)])
 }
@@ -237,11 +245,24 @@ pub fn join(parts: &[&Tensor], a: usize) -> Result<Tensor> {
 
 fn concat(cx: &Cx) -> Result<Vec<Tensor>> {
     let values = cx.tuple("values")?;
-    if cx.opt("interleave")?.map(|t| t.scalar()).transpose()?.unwrap_or(0.0) != 0.0 {
-        bail!("`interleave = true` is not supported");
-    }
     let rank = values.first().map_or(0, |v| v.rank());
     let a = axis(cx.int("axis")?, rank)?;
+    if cx.opt("interleave")?.map(|t| t.scalar()).transpose()?.unwrap_or(0.0) != 0.0 {
+        // Row k of the result along the axis is row k / n of value k % n (all of one length).
+        let n = values.len();
+        let parts: Vec<Tensor> = values
+            .iter()
+            .map(|v| {
+                let mut s = v.shape.clone();
+                s.insert(a + 1, 1);
+                (**v).clone().reshaped(s)
+            })
+            .collect();
+        let joined = join(&parts.iter().collect::<Vec<_>>(), a + 1)?;
+        let mut shape = values[0].shape.clone();
+        shape[a] *= n;
+        return Ok(vec![joined.reshaped(shape)]);
+    }
     let refs: Vec<&Tensor> = values.iter().map(|v| &**v).filter(|v| !v.is_empty() || values.len() == 1).collect();
     Ok(vec![join(&refs, a)?])
 }
