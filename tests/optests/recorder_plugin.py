@@ -17,7 +17,7 @@ with Core ML (macOS only) and compares. Loaded with `-p recorder_plugin` (this f
 
 `OPTESTS_MAX_PER_TEST=N` (N > 0) samples: of each test function's parametrizations (per precision) it
 keeps N evenly spaced ones and deselects the rest (the counts go to `DIR/sampling.json`); the whole set is
-17k tests, about two hours of conversion on a shared two-core machine.
+17k tests, hours of conversion on a shared two-core machine.
 
 Every test's outcome (passed, skipped with reason, failed with the first line of the error) and the ids of
 the cases it recorded go to `DIR/tests.jsonl`, so the summary can say why a test left no case.
