@@ -20,7 +20,6 @@ disagreement and error with its reason, and why tests left no case) is printed a
 import argparse
 import collections
 import json
-import os
 import pathlib
 import subprocess
 import tempfile
@@ -28,9 +27,8 @@ import tempfile
 import numpy as np
 
 from compare import compare_output, tolerances
+from record import MIL
 
-HERE = pathlib.Path(__file__).resolve().parent
-MIL = os.environ.get("MIL_BIN", str(HERE.parents[1] / "target" / "release" / "mil"))
 TIMEOUT_SECONDS = 120
 
 
