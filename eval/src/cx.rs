@@ -31,12 +31,7 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     /// The context of `op`, whose inputs are read from `env`.
-    pub fn new(
-        op: &'a Operation,
-        function: &'a Function,
-        env: &'a Env,
-        weights: &'a Weights,
-    ) -> Cx<'a> {
+    pub fn new(op: &'a Operation, function: &'a Function, env: &'a Env, weights: &'a Weights) -> Cx<'a> {
         let opset = op.opset.as_deref().unwrap_or(&function.opset);
         let version = mil_ir::catalogue::lookup(&op.kind, opset)
             .or_else(|_| mil_ir::catalogue::lookup(&op.kind, "ios18"))
@@ -112,9 +107,7 @@ impl<'a> Cx<'a> {
     /// The tensors of a tuple input (`values = (a, b)`).
     pub fn tuple(&self, key: &str) -> Result<Vec<Shared>> {
         match self.source(key) {
-            Some(Source::Arg(_, Operand::Tuple(items))) => {
-                items.iter().map(|o| self.operand(o)).collect()
-            }
+            Some(Source::Arg(_, Operand::Tuple(items))) => items.iter().map(|o| self.operand(o)).collect(),
             Some(Source::Arg(_, operand)) => Ok(vec![self.operand(operand)?]),
             _ => bail!("input `{key}` is missing"),
         }
@@ -151,7 +144,20 @@ impl<'a> Cx<'a> {
     /// A single float input, or `default` when it is absent (for inputs whose default coremltools
     /// computes from other inputs).
     pub fn float_or(&self, key: &str, default: f32) -> Result<f32> {
-        self.opt(key)?.map_or(Ok(default), |t| t.scalar())
+        Ok(self.opt_float(key)?.unwrap_or(default))
+    }
+
+    /// A single float input, or `None` when it is absent.
+    pub fn opt_float(&self, key: &str) -> Result<Option<f32>> {
+        self.opt(key)?.map(|t| t.scalar()).transpose()
+    }
+
+    /// A list of axes of a tensor of `rank` (negative ones counted from the end), or `None` when
+    /// the input is absent.
+    pub fn axes(&self, key: &str, rank: usize) -> Result<Option<Vec<usize>>> {
+        self.opt_ints(key)?
+            .map(|a| a.into_iter().map(|a| axis(a, rank)).collect())
+            .transpose()
     }
 
     /// A single bool input.

@@ -13,6 +13,15 @@ fn param_type(ty: &Type) -> &Type {
     }
 }
 
+/// Whether a tensor of shape `shape` has the declared `dims` (a `?` takes any size).
+pub fn fits(dims: &[Dim], shape: &[usize]) -> bool {
+    dims.len() == shape.len()
+        && dims.iter().zip(shape).all(|(d, &n)| match d {
+            Dim::Known(k) => *k as usize == n,
+            Dim::Unknown => true,
+        })
+}
+
 /// Every problem with `inputs` for `f`: missing and extra names, and for each given input a
 /// shape or dtype other than the parameter's. Empty when they fit.
 pub fn check(f: &Function, inputs: &[(String, Tensor)]) -> Vec<String> {
@@ -32,18 +41,13 @@ pub fn check(f: &Function, inputs: &[(String, Tensor)]) -> Vec<String> {
                 v.name, t.dtype
             ));
         }
-        if let Some(shape) = ty.shape() {
-            let fits = shape.len() == t.shape.len()
-                && shape.iter().zip(&t.shape).all(|(d, &n)| match d {
-                    Dim::Known(k) => *k as usize == n,
-                    Dim::Unknown => true,
-                });
-            if !fits {
-                problems.push(format!(
-                    "input `{}` has shape {:?} but the function takes {ty}",
-                    v.name, t.shape
-                ));
-            }
+        if let Some(shape) = ty.shape()
+            && !fits(shape, &t.shape)
+        {
+            problems.push(format!(
+                "input `{}` has shape {:?} but the function takes {ty}",
+                v.name, t.shape
+            ));
         }
     }
     for (name, _) in inputs {
@@ -93,7 +97,10 @@ pub fn random(f: &Function, seed: u64) -> Result<Vec<(String, Tensor)>, String> 
         let v = f.value(p);
         let ty = param_type(&v.ty);
         let (Some(dtype), Some(dims)) = (ty.dtype(), ty.shape()) else {
-            return Err(format!("input `{}` ({ty}) is not a tensor; give it with --input", v.name));
+            return Err(format!(
+                "input `{}` ({ty}) is not a tensor; give it with --input",
+                v.name
+            ));
         };
         let shape = dims
             .iter()
@@ -112,7 +119,9 @@ pub fn random(f: &Function, seed: u64) -> Result<Vec<(String, Tensor)>, String> 
             }
             DTypeKind::Float => Data::F32((0..n).map(|_| rng.unit() * 2.0 - 1.0).collect()),
             DTypeKind::Bool => Data::Bool((0..n).map(|_| rng.next_u64() & 1 == 1).collect()),
-            DTypeKind::Int | DTypeKind::UInt => Data::Int((0..n).map(|_| (rng.next_u64() % 4) as i64).collect()),
+            DTypeKind::Int | DTypeKind::UInt => {
+                Data::Int((0..n).map(|_| (rng.next_u64() % 4) as i64).collect())
+            }
             DTypeKind::String => return Err(format!("input `{}` is a string; give it with --input", v.name)),
         };
         out.push((v.name.to_string(), Tensor { dtype, shape, data }));

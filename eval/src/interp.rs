@@ -8,7 +8,7 @@ use crate::error::{EvalError, Result};
 use crate::kernels;
 use crate::tensor::Tensor;
 use crate::weights::Weights;
-use mil_ir::{BlockId, Dim, Function, OpId, Operand, Program, Type, ValueId};
+use mil_ir::{BlockId, Function, OpId, Operand, Program, Type, ValueId};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -45,7 +45,10 @@ impl<'p> Interpreter<'p> {
             let names: Vec<_> = fs.iter().map(|f| f.name.as_str()).collect();
             EvalError::msg(match name {
                 Some(n) => format!("the program has no function `{n}` (it has {})", names.join(", ")),
-                None => format!("the program has no `main`; choose one of {} with --function", names.join(", ")),
+                None => format!(
+                    "the program has no `main`; choose one of {} with --function",
+                    names.join(", ")
+                ),
             })
         })
     }
@@ -82,7 +85,10 @@ impl<'p> Interpreter<'p> {
         }
         for &p in &f.params {
             if matches!(f.value(p).ty, Type::State(_)) {
-                out.push((f.value(p).name.to_string(), value(&env, Some(p), &f.value(p).name)?));
+                out.push((
+                    f.value(p).name.to_string(),
+                    value(&env, Some(p), &f.value(p).name)?,
+                ));
             }
         }
         Ok(out)
@@ -112,8 +118,14 @@ impl<'p> Interpreter<'p> {
         };
         let results: Vec<Shared> = match op.kind.as_str() {
             "cond" => {
-                let pred = Cx::new(op, f, env, &self.weights).get("pred").map_err(|e| e.in_op(describe))?;
-                let branch = if pred.to_bool()?.first().copied().unwrap_or(false) { 0 } else { 1 };
+                let pred = Cx::new(op, f, env, &self.weights)
+                    .get("pred")
+                    .map_err(|e| e.in_op(describe))?;
+                let branch = if pred.to_bool()?.first().copied().unwrap_or(false) {
+                    0
+                } else {
+                    1
+                };
                 let Some(&block) = op.blocks.get(branch) else {
                     bail!("{}: `cond` needs two blocks", describe());
                 };
@@ -146,7 +158,12 @@ impl<'p> Interpreter<'p> {
             }
         };
         if results.len() < op.results.len() {
-            bail!("{}: produced {} results where the program names {}", describe(), results.len(), op.results.len());
+            bail!(
+                "{}: produced {} results where the program names {}",
+                describe(),
+                results.len(),
+                op.results.len()
+            );
         }
         for (&v, t) in op.results.iter().zip(results) {
             env[v.index()] = Some(t);
@@ -164,7 +181,13 @@ impl<'p> Interpreter<'p> {
         for _ in 0..MAX_ITERATIONS {
             bind(env, &f.block(cond).params, &vars);
             let go = self.block(f, env, cond)?;
-            if !go.first().map(|t| t.to_bool()).transpose()?.and_then(|v| v.first().copied()).unwrap_or(false) {
+            if !go
+                .first()
+                .map(|t| t.to_bool())
+                .transpose()?
+                .and_then(|v| v.first().copied())
+                .unwrap_or(false)
+            {
                 return Ok(vars);
             }
             bind(env, &f.block(body).params, &vars);
@@ -193,18 +216,18 @@ fn value(env: &Env, id: Option<ValueId>, name: &str) -> Result<Tensor> {
 fn conform(t: Tensor, declared: Option<&Type>) -> Result<Tensor> {
     let Some(declared) = declared else { return Ok(t) };
     let t = match declared.dtype() {
-        Some(d) if d != t.dtype && d != mil_ir::DType::String && t.dtype != mil_ir::DType::String => t.cast(d)?,
+        Some(d) if d != t.dtype && d != mil_ir::DType::String && t.dtype != mil_ir::DType::String => {
+            t.cast(d)?
+        }
         _ => t,
     };
-    if let Some(shape) = declared.shape() {
-        let fits = shape.len() == t.shape.len()
-            && shape.iter().zip(&t.shape).all(|(d, &n)| match d {
-                Dim::Known(k) => *k as usize == n,
-                Dim::Unknown => true,
-            });
-        if !fits {
-            bail!("computed shape {:?} where the program declares {declared}", t.shape);
-        }
+    if let Some(shape) = declared.shape()
+        && !crate::inputs::fits(shape, &t.shape)
+    {
+        bail!(
+            "computed shape {:?} where the program declares {declared}",
+            t.shape
+        );
     }
     Ok(t)
 }

@@ -81,7 +81,9 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
     let header = String::from_utf8_lossy(header);
     let descr = header_field(&header, "descr").unwrap_or("").trim_matches('\'');
     let Some(dtype) = dtype_of(descr) else {
-        bail!("unsupported .npy dtype `{descr}` (big-endian, complex, structured and object arrays are not read)");
+        bail!(
+            "unsupported .npy dtype `{descr}` (big-endian, complex, structured and object arrays are not read)"
+        );
     };
     if header_field(&header, "fortran_order") == Some("True") {
         bail!("Fortran-ordered .npy arrays are not read; save a C-ordered array");
@@ -94,7 +96,10 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| EvalError::msg(format!("bad .npy shape {shape_text}"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| EvalError::msg(format!("bad .npy shape {shape_text}")))
+        })
         .collect::<Result<Vec<usize>>>()?;
     let n: usize = shape.iter().product();
     let width = dtype.bits().unwrap_or(8) as usize / 8;
@@ -115,8 +120,16 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
     let data = match dtype {
         DType::Bool => Data::Bool(chunks.map(|c| c[0] != 0).collect()),
         DType::Fp16 => Data::F16(chunks.map(|c| f16::from_le_bytes([c[0], c[1]])).collect()),
-        DType::Fp32 => Data::F32(chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()),
-        DType::Fp64 => Data::F32(chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect()),
+        DType::Fp32 => Data::F32(
+            chunks
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
+        DType::Fp64 => Data::F32(
+            chunks
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+                .collect(),
+        ),
         DType::Int8 => Data::Int(chunks.map(|c| c[0] as i8 as i64).collect()),
         DType::Int16 => Data::Int(chunks.map(|c| le(c) as i16 as i64).collect()),
         DType::Int32 => Data::Int(chunks.map(|c| le(c) as i32 as i64).collect()),
@@ -134,11 +147,15 @@ pub fn write_npy(t: &Tensor) -> Result<Vec<u8>> {
         1 => format!("({},)", t.shape[0]),
         _ => format!(
             "({})",
-            t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            t.shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut header = format!("{{'descr': '{d}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (MAGIC.len() + 4 + header.len() + 1) % 64 != 0 {
+    while !(MAGIC.len() + 4 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
@@ -149,11 +166,15 @@ pub fn write_npy(t: &Tensor) -> Result<Vec<u8>> {
     out.extend_from_slice(header.as_bytes());
     let width = t.dtype.bits().unwrap_or(8) as usize / 8;
     match &t.data {
-        Data::F32(v) if t.dtype == DType::Fp64 => v.iter().for_each(|x| out.extend_from_slice(&(*x as f64).to_le_bytes())),
+        Data::F32(v) if t.dtype == DType::Fp64 => v
+            .iter()
+            .for_each(|x| out.extend_from_slice(&(*x as f64).to_le_bytes())),
         Data::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         Data::F16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         Data::Bool(v) => out.extend(v.iter().map(|&b| b as u8)),
-        Data::Int(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()[..width])),
+        Data::Int(v) => v
+            .iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes()[..width])),
         Data::Str(_) => bail!("a string tensor cannot be written as .npy"),
     }
     Ok(out)
@@ -201,7 +222,8 @@ mod tests {
     #[test]
     fn headers_are_read_as_numpy_writes_them() {
         // The bytes numpy 1.26 writes for np.save(f, np.arange(3, dtype=np.int64)).
-        let mut bytes = b"\x93NUMPY\x01\x00v\x00{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }".to_vec();
+        let mut bytes =
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }".to_vec();
         bytes.resize(10 + 0x76 - 1, b' ');
         bytes.push(b'\n');
         for v in 0i64..3 {
@@ -210,7 +232,12 @@ mod tests {
         let t = read_npy(&bytes).unwrap();
         assert_eq!((t.dtype, t.shape.clone()), (DType::Int64, vec![3]));
         assert_eq!(t.to_i64().unwrap(), [0, 1, 2]);
-        assert!(read_npy(&bytes[..bytes.len() - 4]).unwrap_err().message.contains("truncated"));
+        assert!(
+            read_npy(&bytes[..bytes.len() - 4])
+                .unwrap_err()
+                .message
+                .contains("truncated")
+        );
         assert!(read_npy(b"hello").is_err());
     }
 }

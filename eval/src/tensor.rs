@@ -77,12 +77,9 @@ impl Tensor {
             }
             DTypeKind::Float => Data::F32(values),
             DTypeKind::Bool => Data::Bool(values.into_iter().map(|v| v != 0.0).collect()),
-            DTypeKind::Int | DTypeKind::UInt => Data::Int(
-                values
-                    .into_iter()
-                    .map(|v| wrap_int(v as i64, dtype))
-                    .collect(),
-            ),
+            DTypeKind::Int | DTypeKind::UInt => {
+                Data::Int(values.into_iter().map(|v| wrap_int(v as i64, dtype)).collect())
+            }
             DTypeKind::String => Data::Str(values.iter().map(f32::to_string).collect()),
         };
         Tensor { dtype, shape, data }
@@ -331,16 +328,22 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
             _ => {
-                return Err(EvalError::msg(format!(
-                    "shapes {a:?} and {b:?} do not broadcast"
-                )));
+                return Err(EvalError::msg(format!("shapes {a:?} and {b:?} do not broadcast")));
             }
         };
     }

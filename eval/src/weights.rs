@@ -37,12 +37,13 @@ impl Weights {
             ConstData::Tensor(elements) => Tensor::from_elements(dtype, shape, elements),
             ConstData::Blob(blob) => {
                 let Some(files) = &self.files else {
-                    bail!("`{}` names a weight file, but the program has no folder to find it in", blob.path);
+                    bail!(
+                        "`{}` names a weight file, but the program has no folder to find it in",
+                        blob.path
+                    );
                 };
                 let mut files = files.borrow_mut();
-                let reader = files
-                    .open(&blob.path)
-                    .map_err(|(_, why)| EvalError::msg(why))?;
+                let reader = files.open(&blob.path).map_err(|(_, why)| EvalError::msg(why))?;
                 let record = reader
                     .record(blob.offset)
                     .map_err(|e| EvalError::msg(format!("{}: {e}", blob.path)))?;
@@ -69,7 +70,9 @@ impl Weights {
 fn literal(l: &Literal, dtype: DType) -> Result<Tensor> {
     fn walk(l: &Literal, depth: usize, shape: &mut Vec<usize>, out: &mut Vec<f64>) -> Result<()> {
         match l {
-            Literal::Number(s) => out.push(mil_ir::float::parse_float(s).ok_or_else(|| EvalError::msg(format!("bad number `{s}`")))?),
+            Literal::Number(s) => out.push(
+                mil_ir::float::parse_float(s).ok_or_else(|| EvalError::msg(format!("bad number `{s}`")))?,
+            ),
             Literal::Bool(b) => out.push(*b as u8 as f64),
             Literal::List(items) => {
                 if shape.len() == depth {

@@ -8,13 +8,18 @@ use std::path::Path;
 
 /// Parses `body` as the statements of `func main<ios18>(params)` returning `outputs`.
 fn program(params: &str, body: &str, outputs: &str) -> mil_ir::Program {
-    let text = format!("program(1.3)\n{{\n    func main<ios18>({params}) {{\n{body}\n    }} -> ({outputs});\n}}\n");
+    let text =
+        format!("program(1.3)\n{{\n    func main<ios18>({params}) {{\n{body}\n    }} -> ({outputs});\n}}\n");
     parse(&text)
 }
 
 fn parse(text: &str) -> mil_ir::Program {
     let parsed = mil_grammar::parse(text);
-    let errors: Vec<_> = parsed.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    let errors: Vec<_> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     assert!(errors.is_empty(), "{errors:?}\n{text}");
     parsed.program
 }
@@ -54,7 +59,11 @@ fn conv_with_same_padding_and_stride_matches_numpy() {
     let x: Vec<f32> = (1..=25).map(|v| v as f32).collect();
     let out = run(&p, vec![("x".into(), f32s(DType::Fp32, &[1, 1, 5, 5], &x))]);
     // numpy: zero-pad 1, 3×3 windows at stride 2, times the Sobel kernel, summed.
-    close(&out[0].1, &[-11.0, -6.0, 17.0, -48.0, -8.0, 56.0, -61.0, -6.0, 67.0], 0.0);
+    close(
+        &out[0].1,
+        &[-11.0, -6.0, 17.0, -48.0, -8.0, 56.0, -61.0, -6.0, 67.0],
+        0.0,
+    );
     assert_eq!(out[0].1.shape, [1, 1, 3, 3]);
 }
 
@@ -71,17 +80,46 @@ fn matmul_softmax_layer_norm_and_pool_match_numpy() {
     let out = run(
         &p,
         vec![
-            ("a".into(), f32s(DType::Fp32, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])),
-            ("b".into(), f32s(DType::Fp32, &[3, 2], &[1.0, -1.0, 0.0, 2.0, 3.0, 1.0])),
+            (
+                "a".into(),
+                f32s(DType::Fp32, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+            ),
+            (
+                "b".into(),
+                f32s(DType::Fp32, &[3, 2], &[1.0, -1.0, 0.0, 2.0, 3.0, 1.0]),
+            ),
             ("s".into(), f32s(DType::Fp32, &[3], &[1.0, 2.0, 3.0])),
-            ("v".into(), f32s(DType::Fp32, &[2, 4], &[1.0, 2.0, 3.0, 4.0, 2.0, 4.0, 6.0, 8.0])),
-            ("q".into(), f32s(DType::Fp32, &[1, 1, 4, 4], &(0..16).map(|v| v as f32).collect::<Vec<_>>())),
+            (
+                "v".into(),
+                f32s(DType::Fp32, &[2, 4], &[1.0, 2.0, 3.0, 4.0, 2.0, 4.0, 6.0, 8.0]),
+            ),
+            (
+                "q".into(),
+                f32s(
+                    DType::Fp32,
+                    &[1, 1, 4, 4],
+                    &(0..16).map(|v| v as f32).collect::<Vec<_>>(),
+                ),
+            ),
         ],
     );
     close(&out[0].1, &[10.0, 6.0, 22.0, 12.0], 0.0); // a @ b
     close(&out[1].1, &[0.09003057, 0.24472846, 0.66524094], 1e-6); // exp(s) / exp(s).sum()
     // (v - v.mean(-1)) / sqrt(v.var(-1) + 1e-5)
-    close(&out[2].1, &[-1.3416355, -0.44721183, 0.44721183, 1.3416355, -1.3416395, -0.44721317, 0.44721317, 1.3416395], 1e-5);
+    close(
+        &out[2].1,
+        &[
+            -1.3416355,
+            -0.44721183,
+            0.44721183,
+            1.3416355,
+            -1.3416395,
+            -0.44721317,
+            0.44721317,
+            1.3416395,
+        ],
+        1e-5,
+    );
     close(&out[3].1, &[5.0, 7.0, 13.0, 15.0], 0.0); // q.reshape(2,2,2,2).max(axis=(1,3))
 }
 
@@ -133,11 +171,23 @@ fn cond_and_while_loop_run_their_blocks() {
         "i_out, v_out, picked",
     );
     let v = f32s(DType::Fp32, &[2], &[1.0, -0.5]);
-    let out = run(&p, vec![("n".into(), Tensor::from_i64(DType::Int32, vec![], vec![3])), ("v".into(), v.clone())]);
+    let out = run(
+        &p,
+        vec![
+            ("n".into(), Tensor::from_i64(DType::Int32, vec![], vec![3])),
+            ("v".into(), v.clone()),
+        ],
+    );
     assert_eq!(out[0].1.to_i64().unwrap(), [0]);
     close(&out[1].1, &[8.0, -4.0], 0.0); // doubled three times
     close(&out[2].1, &[-8.0, 4.0], 0.0); // n = 3 > 2: the true branch
-    let out = run(&p, vec![("n".into(), Tensor::from_i64(DType::Int32, vec![], vec![1])), ("v".into(), v)]);
+    let out = run(
+        &p,
+        vec![
+            ("n".into(), Tensor::from_i64(DType::Int32, vec![], vec![1])),
+            ("v".into(), v),
+        ],
+    );
     close(&out[2].1, &[2.0, -1.0], 0.0); // n = 1: the false branch
 }
 
@@ -158,7 +208,10 @@ fn state_is_read_written_and_returned() {
             ("x".into(), f32s(DType::Fp16, &[2], &[0.5, 0.25])),
         ],
     );
-    assert_eq!(out.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["now", "s"]);
+    assert_eq!(
+        out.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["now", "s"]
+    );
     close(&out[0].1, &[1.5, 2.25], 0.0);
     close(&out[1].1, &[1.5, 2.25], 0.0);
 }
@@ -182,13 +235,23 @@ fn blobfile_constants_and_decompressions_are_read() {
         ),
         "y, dq, lut",
     );
-    let out = run_in(&p, Some(dir.path()), vec![("x".into(), f32s(DType::Fp32, &[3], &[2.0, 3.0, 4.0]))]).unwrap();
+    let out = run_in(
+        &p,
+        Some(dir.path()),
+        vec![("x".into(), f32s(DType::Fp32, &[3], &[2.0, 3.0, 4.0]))],
+    )
+    .unwrap();
     close(&out[0].1, &[1.0, -3.0, 8.0], 0.0);
     // (data - offset) * scale, each row with its own scale and offset: [[0, 0.5], [6, 8]]
     close(&out[1].1, &[0.0, 0.5, 6.0, 8.0], 0.0);
     close(&out[2].1, &[10.0, 20.0, 30.0, 40.0], 0.0);
     // Without a folder, the BLOBFILE reference is an error that names the op.
-    let err = run_in(&p, None, vec![("x".into(), f32s(DType::Fp32, &[3], &[2.0, 3.0, 4.0]))]).unwrap_err();
+    let err = run_in(
+        &p,
+        None,
+        vec![("x".into(), f32s(DType::Fp32, &[3], &[2.0, 3.0, 4.0]))],
+    )
+    .unwrap_err();
     assert!(err.to_string().starts_with("const \"w\": "), "{err}");
 }
 
@@ -200,7 +263,10 @@ fn an_unsupported_op_is_an_error_naming_it() {
         "y",
     );
     let err = run_in(&p, None, vec![("x".into(), f32s(DType::Fp32, &[2], &[1.0, 2.0]))]).unwrap_err();
-    assert_eq!(err.to_string(), "frobnicate \"y\": op `frobnicate` is not supported by the interpreter yet");
+    assert_eq!(
+        err.to_string(),
+        "frobnicate \"y\": op `frobnicate` is not supported by the interpreter yet"
+    );
 }
 
 #[test]
@@ -209,7 +275,10 @@ fn inputs_are_checked_by_name_shape_and_dtype() {
     let f = &p.functions[0];
     let good = vec![
         ("x".to_string(), f32s(DType::Fp32, &[2, 7], &[0.0; 14])),
-        ("k".to_string(), Tensor::from_i64(DType::Int32, vec![3], vec![1, 2, 3])),
+        (
+            "k".to_string(),
+            Tensor::from_i64(DType::Int32, vec![3], vec![1, 2, 3]),
+        ),
     ];
     assert!(inputs::check(f, &good).is_empty());
     let bad = vec![
@@ -235,7 +304,10 @@ fn inputs_are_checked_by_name_shape_and_dtype() {
 #[test]
 fn samples_and_corpus_files_run_to_finite_outputs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut files: Vec<_> = std::fs::read_dir(root.join("samples")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(root.join("samples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     let corpus = root.join("../../shared/corpus");
     if let Ok(dir) = std::fs::read_dir(&corpus) {
         files.extend(dir.map(|e| e.unwrap().path()));
@@ -253,10 +325,16 @@ fn samples_and_corpus_files_run_to_finite_outputs() {
         let interp = Interpreter::new(&parsed.program, path.parent());
         let f = interp.function(None).unwrap();
         let Ok(given) = inputs::random(f, 7) else { continue };
-        let out = interp.run(f, given).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let out = interp
+            .run(f, given)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for (name, t) in out {
             if let Ok(v) = t.to_f32() {
-                assert!(v.iter().all(|x| x.is_finite()), "{}: {name} has non-finite values", path.display());
+                assert!(
+                    v.iter().all(|x| x.is_finite()),
+                    "{}: {name} has non-finite values",
+                    path.display()
+                );
             }
         }
         ran += 1;

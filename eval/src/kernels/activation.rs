@@ -95,7 +95,10 @@ fn pointwise(cx: &Cx) -> Result<Vec<Tensor>> {
 fn per_channel(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     if x.rank() < 2 {
-        bail!("`x` must have a channel axis (rank >= 2), it has rank {}", x.rank());
+        bail!(
+            "`x` must have a channel axis (rank >= 2), it has rank {}",
+            x.rank()
+        );
     }
     let c = x.shape[1];
     let inner = numel(&x.shape[2..]);
@@ -123,7 +126,11 @@ fn per_channel(cx: &Cx) -> Result<Vec<Tensor>> {
             }
         })
         .collect();
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), v)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        v,
+    )])
 }
 
 /// Softmax of `v` (outer × len × inner layout) along the middle axis, in place.
@@ -150,6 +157,14 @@ fn softmax(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let a = axis(cx.int("axis")?, x.rank())?;
     let mut v = x.to_f32()?;
-    softmax_in_place(&mut v, x.shape.get(a).copied().unwrap_or(1), numel(&x.shape[a + 1..]));
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), v)])
+    softmax_in_place(
+        &mut v,
+        x.shape.get(a).copied().unwrap_or(1),
+        numel(&x.shape[a + 1..]),
+    );
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        v,
+    )])
 }

@@ -31,11 +31,16 @@ fn expand(param: &Tensor, shape: &[usize], along: Option<usize>) -> Result<Vec<f
         return Ok(vec![v[0]; n]);
     }
     let pshape: Vec<usize> = match along {
-        Some(a) if param.rank() == 1 => (0..shape.len()).map(|i| if i == a { v.len() } else { 1 }).collect(),
+        Some(a) if param.rank() == 1 => (0..shape.len())
+            .map(|i| if i == a { v.len() } else { 1 })
+            .collect(),
         _ => param.shape.clone(),
     };
     if pshape.len() != shape.len() || pshape.iter().zip(shape).any(|(&p, &d)| p == 0 || d % p != 0) {
-        bail!("a parameter of shape {:?} does not tile data of shape {shape:?}", param.shape);
+        bail!(
+            "a parameter of shape {:?} does not tile data of shape {shape:?}",
+            param.shape
+        );
     }
     let blocks: Vec<usize> = pshape.iter().zip(shape).map(|(p, d)| d / p).collect();
     let ps = strides(&pshape);
@@ -47,7 +52,13 @@ fn expand(param: &Tensor, shape: &[usize], along: Option<usize>) -> Result<Vec<f
 }
 
 /// `(data - zero_point) * scale`, the parameters broadcast as [`expand`] does.
-fn shift_scale(data: &Tensor, scale: &Tensor, offset: Option<&Tensor>, along: Option<usize>, dtype: DType) -> Result<Tensor> {
+fn shift_scale(
+    data: &Tensor,
+    scale: &Tensor,
+    offset: Option<&Tensor>,
+    along: Option<usize>,
+    dtype: DType,
+) -> Result<Tensor> {
     let s = expand(scale, &data.shape, along)?;
     let z = match offset {
         Some(o) => expand(o, &data.shape, along)?,
@@ -66,13 +77,25 @@ fn affine_dequantize(cx: &Cx) -> Result<Vec<Tensor>> {
     let data = cx.get("quantized_data")?;
     let (scale, zp) = (cx.get("scale")?, cx.get("zero_point")?);
     let a = axis(cx.int("axis")?, data.rank())?;
-    Ok(vec![shift_scale(&data, &scale, Some(&zp), Some(a), cx.out_dtype(0, scale.dtype))?])
+    Ok(vec![shift_scale(
+        &data,
+        &scale,
+        Some(&zp),
+        Some(a),
+        cx.out_dtype(0, scale.dtype),
+    )?])
 }
 
 fn blockwise_shift_scale(cx: &Cx) -> Result<Vec<Tensor>> {
     let (data, scale) = (cx.get("data")?, cx.get("scale")?);
     let offset = cx.opt("offset")?;
-    Ok(vec![shift_scale(&data, &scale, offset.as_deref(), None, cx.out_dtype(0, scale.dtype))?])
+    Ok(vec![shift_scale(
+        &data,
+        &scale,
+        offset.as_deref(),
+        None,
+        cx.out_dtype(0, scale.dtype),
+    )?])
 }
 
 fn constexpr_cast(cx: &Cx) -> Result<Vec<Tensor>> {
@@ -84,7 +107,10 @@ fn constexpr_cast(cx: &Cx) -> Result<Vec<Tensor>> {
 /// `count` unsigned `nbits`-bit values packed lowest bit first into `bytes`.
 pub fn unpack_bits(bytes: &[i64], nbits: usize, count: usize) -> Result<Vec<i64>> {
     if bytes.len() * 8 < nbits * count {
-        bail!("{} packed bytes hold fewer than {count} {nbits}-bit values", bytes.len());
+        bail!(
+            "{} packed bytes hold fewer than {count} {nbits}-bit values",
+            bytes.len()
+        );
     }
     Ok((0..count)
         .map(|i| {
@@ -98,7 +124,9 @@ pub fn unpack_bits(bytes: &[i64], nbits: usize, count: usize) -> Result<Vec<i64>
 
 /// The shape input of the iOS16 forms.
 fn shape_input(cx: &Cx) -> Result<Option<Vec<usize>>> {
-    Ok(cx.opt_ints("shape")?.map(|s| s.into_iter().map(|d| d as usize).collect()))
+    Ok(cx
+        .opt_ints("shape")?
+        .map(|s| s.into_iter().map(|d| d as usize).collect()))
 }
 
 fn lut_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
@@ -126,14 +154,20 @@ fn lut_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
     let blocks: Vec<usize> = (0..r).map(|i| indices.shape[i] / lut.shape[i].max(1)).collect();
     let (is, ls) = (strides(&indices.shape), strides(&lut.shape));
     let iv = indices.to_i64()?;
-    Ok(vec![map_index(&lut, shape, None, |c| {
-        let mut ic = c.to_vec();
-        ic[va] /= vsize;
-        let which = iv[ic.iter().zip(&is).map(|(c, s)| c * s).sum::<usize>()] as usize;
-        let block: usize = ic.iter().enumerate().map(|(i, &x)| x / blocks[i].max(1) * ls[i]).sum();
-        (which < palette).then(|| block + which * ls[r] + c[va] % vsize)
-    })?
-    .cast(dtype)?])
+    Ok(vec![
+        map_index(&lut, shape, None, |c| {
+            let mut ic = c.to_vec();
+            ic[va] /= vsize;
+            let which = iv[ic.iter().zip(&is).map(|(c, s)| c * s).sum::<usize>()] as usize;
+            let block: usize = ic
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| x / blocks[i].max(1) * ls[i])
+                .sum();
+            (which < palette).then(|| block + which * ls[r] + c[va] % vsize)
+        })?
+        .cast(dtype)?,
+    ])
 }
 
 fn sparse_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
@@ -161,29 +195,43 @@ fn sparse_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
         bail!("the mask sets {next} bits for {} values", data.len());
     }
     let zero = Tensor::scalar_f32(DType::Fp32, 0.0);
-    let all = Tensor::concat_data(&[&data, &zero.cast(data.dtype)?], data.dtype, vec![data.len() + 1])?;
-    Ok(vec![all.take(&idx).reshaped(shape).cast(cx.out_dtype(0, data.dtype))?])
+    let all = Tensor::concat_data(
+        &[&data, &zero.cast(data.dtype)?],
+        data.dtype,
+        vec![data.len() + 1],
+    )?;
+    Ok(vec![
+        all.take(&idx).reshaped(shape).cast(cx.out_dtype(0, data.dtype))?,
+    ])
 }
 
 fn dequantize(cx: &Cx) -> Result<Vec<Tensor>> {
     let data = cx.get("input")?;
     let scale = cx.get("scale")?;
     let zp = cx.opt("zero_point")?;
-    let along = cx.opt("axis")?.map(|t| t.scalar()).transpose()?.map(|a| axis(a as i64, data.rank())).transpose()?;
-    Ok(vec![shift_scale(&data, &scale, zp.as_deref(), along, cx.out_dtype(0, scale.dtype))?])
+    let along = cx.axes("axis", data.rank())?.and_then(|a| a.first().copied());
+    Ok(vec![shift_scale(
+        &data,
+        &scale,
+        zp.as_deref(),
+        along,
+        cx.out_dtype(0, scale.dtype),
+    )?])
 }
 
 fn quantize(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.get("input")?;
     let scale = cx.get("scale")?;
-    let along = cx.opt("axis")?.map(|t| t.scalar()).transpose()?.map(|a| axis(a as i64, x.rank())).transpose()?;
+    let along = cx.axes("axis", x.rank())?.and_then(|a| a.first().copied());
     let s = expand(&scale, &x.shape, along)?;
     let z = match cx.opt("zero_point")? {
         Some(z) => expand(&z, &x.shape, along)?,
         None => vec![0.0; x.len()],
     };
     let dtype = DType::from_name(&cx.string("output_dtype")?).unwrap_or(DType::Int8);
-    let (lo, hi) = dtype.int_range().map_or((-128.0, 127.0), |(l, h)| (l as f32, h as f32));
+    let (lo, hi) = dtype
+        .int_range()
+        .map_or((-128.0, 127.0), |(l, h)| (l as f32, h as f32));
     let v = x
         .to_f32()?
         .into_iter()
@@ -207,7 +255,10 @@ mod tests {
     #[test]
     fn blockwise_parameters_repeat_over_their_blocks() {
         let scale = Tensor::from_f32(DType::Fp32, vec![2, 1], vec![2.0, 3.0]);
-        assert_eq!(expand(&scale, &[4, 2], None).unwrap(), [2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0]);
+        assert_eq!(
+            expand(&scale, &[4, 2], None).unwrap(),
+            [2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0]
+        );
         let per_axis = Tensor::from_f32(DType::Fp32, vec![2], vec![2.0, 3.0]);
         assert_eq!(expand(&per_axis, &[2, 2], Some(1)).unwrap(), [2.0, 3.0, 2.0, 3.0]);
     }

@@ -60,7 +60,11 @@ impl Windows {
                     let span = (kernel[i] - 1) * dilations[i] + 1;
                     let out = input[i].div_ceil(strides[i]);
                     let total = ((out - 1) * strides[i] + span).saturating_sub(input[i]);
-                    before[i] = if same == "same" { total / 2 } else { total.div_ceil(2) };
+                    before[i] = if same == "same" {
+                        total / 2
+                    } else {
+                        total.div_ceil(2)
+                    };
                     after[i] = total - before[i];
                 }
             }
@@ -84,7 +88,14 @@ impl Windows {
             }
             output.push(o);
         }
-        Ok(Windows { input: input.to_vec(), kernel: kernel.to_vec(), strides, dilations, before, output })
+        Ok(Windows {
+            input: input.to_vec(),
+            kernel: kernel.to_vec(),
+            strides,
+            dilations,
+            before,
+            output,
+        })
     }
 
     /// For each kernel offset (outer) and output position (inner), the flat spatial index of the
@@ -129,11 +140,14 @@ fn conv(cx: &Cx) -> Result<Vec<Tensor>> {
     if x.rank() < 3 || w.rank() != x.rank() {
         bail!("`x` must be [N, C, *spatial] and `weight` [C_out, C_in/groups, *kernel] of the same rank");
     }
-    let groups = cx.opt("groups")?.map(|t| t.scalar()).transpose()?.unwrap_or(1.0) as usize;
+    let groups = cx.opt_float("groups")?.unwrap_or(1.0) as usize;
     let (n, cin) = (x.shape[0], x.shape[1]);
     let (cout, cin_g) = (w.shape[0], w.shape[1]);
     if groups == 0 || cin != cin_g * groups || cout % groups != 0 {
-        bail!("{cin} input channels do not fit weight {:?} in {groups} groups", w.shape);
+        bail!(
+            "{cin} input channels do not fit weight {:?} in {groups} groups",
+            w.shape
+        );
     }
     let win = Windows::new(cx, &x.shape[2..], &w.shape[2..], false)?;
     let src = win.sources();
@@ -153,7 +167,20 @@ fn conv(cx: &Cx) -> Result<Vec<Tensor>> {
             }
             let wg = &wv[g * cout_g * cin_g * k..][..cout_g * cin_g * k];
             let og = &mut out_b[g * cout_g * p..][..cout_g * p];
-            gemm(cout_g, cin_g * k, p, Mat { data: wg, trans: false }, Mat { data: &cols, trans: false }, og);
+            gemm(
+                cout_g,
+                cin_g * k,
+                p,
+                Mat {
+                    data: wg,
+                    trans: false,
+                },
+                Mat {
+                    data: &cols,
+                    trans: false,
+                },
+                og,
+            );
         }
         if let Some(bias) = &bias {
             for (co, row) in out_b.chunks_mut(p).enumerate() {
@@ -171,11 +198,14 @@ fn conv_transpose(cx: &Cx) -> Result<Vec<Tensor>> {
     if x.rank() < 3 || w.rank() != x.rank() {
         bail!("`x` must be [N, C, *spatial] and `weight` [C_in, C_out/groups, *kernel] of the same rank");
     }
-    let groups = cx.opt("groups")?.map(|t| t.scalar()).transpose()?.unwrap_or(1.0) as usize;
+    let groups = cx.opt_float("groups")?.unwrap_or(1.0) as usize;
     let (n, cin) = (x.shape[0], x.shape[1]);
     let cout_g = w.shape[1];
     if groups == 0 || w.shape[0] != cin || cin % groups != 0 {
-        bail!("weight {:?} does not fit {cin} input channels in {groups} groups", w.shape);
+        bail!(
+            "weight {:?} does not fit {cin} input channels in {groups} groups",
+            w.shape
+        );
     }
     let cin_g = cin / groups;
     let cout = cout_g * groups;
@@ -183,7 +213,9 @@ fn conv_transpose(cx: &Cx) -> Result<Vec<Tensor>> {
     let kernel = &w.shape[2..];
     let d = spatial.len();
     let list = |key: &str| -> Result<Vec<usize>> {
-        Ok(cx.opt_ints(key)?.map_or(vec![1; d], |v| v.into_iter().map(|x| x as usize).collect()))
+        Ok(cx
+            .opt_ints(key)?
+            .map_or(vec![1; d], |v| v.into_iter().map(|x| x as usize).collect()))
     };
     let (strides, dilations) = (list("strides")?, list("dilations")?);
     let pad_type = cx.opt("pad_type")?.map(|_| cx.string("pad_type")).transpose()?;
@@ -198,7 +230,11 @@ fn conv_transpose(cx: &Cx) -> Result<Vec<Tensor>> {
             }
             "same" | "same_lower" => {
                 let total = full.saturating_sub(spatial[i] * strides[i]);
-                let b = if pad_type.as_deref() == Some("same") { total / 2 } else { total.div_ceil(2) };
+                let b = if pad_type.as_deref() == Some("same") {
+                    total / 2
+                } else {
+                    total.div_ceil(2)
+                };
                 (b, total - b)
             }
             _ => (0, 0),
@@ -234,23 +270,38 @@ fn conv_transpose(cx: &Cx) -> Result<Vec<Tensor>> {
             dest.push(inside.then_some(at));
         }
     }
-    out.par_chunks_mut(cout * pout).enumerate().for_each(|(b, out_b)| {
-        let mut cols = vec![0.0f32; cout_g * k * pin];
-        for g in 0..groups {
-            // weight of group g as [cin_g, cout_g*k], transposed: [cout_g*k, cin_g]
-            let wg = &wv[g * cin_g * cout_g * k..][..cin_g * cout_g * k];
-            let xg = &xv[(b * cin + g * cin_g) * pin..][..cin_g * pin];
-            gemm(cout_g * k, cin_g, pin, Mat { data: wg, trans: true }, Mat { data: xg, trans: false }, &mut cols);
-            for co in 0..cout_g {
-                let plane = &mut out_b[(g * cout_g + co) * pout..][..pout];
-                for (j, dst) in dest.iter().enumerate() {
-                    if let Some(o) = dst {
-                        plane[*o] += cols[co * k * pin + j];
+    out.par_chunks_mut(cout * pout)
+        .enumerate()
+        .for_each(|(b, out_b)| {
+            let mut cols = vec![0.0f32; cout_g * k * pin];
+            for g in 0..groups {
+                // weight of group g as [cin_g, cout_g*k], transposed: [cout_g*k, cin_g]
+                let wg = &wv[g * cin_g * cout_g * k..][..cin_g * cout_g * k];
+                let xg = &xv[(b * cin + g * cin_g) * pin..][..cin_g * pin];
+                gemm(
+                    cout_g * k,
+                    cin_g,
+                    pin,
+                    Mat {
+                        data: wg,
+                        trans: true,
+                    },
+                    Mat {
+                        data: xg,
+                        trans: false,
+                    },
+                    &mut cols,
+                );
+                for co in 0..cout_g {
+                    let plane = &mut out_b[(g * cout_g + co) * pout..][..pout];
+                    for (j, dst) in dest.iter().enumerate() {
+                        if let Some(o) = dst {
+                            plane[*o] += cols[co * k * pin + j];
+                        }
                     }
                 }
             }
-        }
-    });
+        });
     if let Some(bias) = cx.opt("bias")? {
         let bias = bias.to_f32()?;
         for (i, row) in out.chunks_mut(pout).enumerate() {
@@ -268,7 +319,7 @@ fn pool(cx: &Cx) -> Result<Vec<Tensor>> {
         bail!("`x` must be [N, C, *spatial]");
     }
     let kernel: Vec<usize> = cx.ints("kernel_sizes")?.into_iter().map(|k| k as usize).collect();
-    let ceil_mode = cx.opt("ceil_mode")?.map(|t| t.scalar()).transpose()?.unwrap_or(0.0) != 0.0;
+    let ceil_mode = cx.opt_float("ceil_mode")?.unwrap_or(0.0) != 0.0;
     let win = Windows::new(cx, &x.shape[2..], &kernel, ceil_mode)?;
     let src = win.sources();
     let (k, p, sp) = (numel(&kernel), numel(&win.output), numel(&win.input));
@@ -280,7 +331,14 @@ fn pool(cx: &Cx) -> Result<Vec<Tensor>> {
     out.par_chunks_mut(p).enumerate().for_each(|(pl, o)| {
         let plane = &xv[pl * sp..][..sp];
         for (pp, o) in o.iter_mut().enumerate() {
-            let (mut acc, mut count) = (if kind == "max_pool" { f32::NEG_INFINITY } else { 0.0 }, 0usize);
+            let (mut acc, mut count) = (
+                if kind == "max_pool" {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                },
+                0usize,
+            );
             for kk in 0..k {
                 if let Some(s) = src[kk * p + pp] {
                     let v = plane[s];

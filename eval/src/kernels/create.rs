@@ -32,13 +32,19 @@ fn fill(cx: &Cx) -> Result<Vec<Tensor>> {
     };
     let value = cx.get("value")?;
     let dtype = cx.out_dtype(0, value.dtype);
-    Ok(vec![value.cast(dtype)?.take(&vec![0; numel(&shape)]).reshaped(shape)])
+    Ok(vec![
+        value.cast(dtype)?.take(&vec![0; numel(&shape)]).reshaped(shape),
+    ])
 }
 
 fn range_1d(cx: &Cx) -> Result<Vec<Tensor>> {
     let (start, end, step) = (cx.get("start")?, cx.get("end")?, cx.get("step")?);
     let dtype = cx.out_dtype(0, start.dtype);
-    let (s, e, st) = (start.scalar()? as f64, end.scalar()? as f64, step.scalar()? as f64);
+    let (s, e, st) = (
+        start.scalar()? as f64,
+        end.scalar()? as f64,
+        step.scalar()? as f64,
+    );
     if st == 0.0 {
         bail!("`step` is 0");
     }
@@ -61,7 +67,14 @@ fn one_hot(cx: &Cx) -> Result<Vec<Tensor>> {
     let v = (0..n)
         .map(|f| {
             let c: Vec<usize> = os.iter().zip(&shape).map(|(s, d)| f / s % d).collect();
-            let at: usize = c.iter().enumerate().filter(|(k, _)| *k != a).map(|(_, &x)| x).zip(&is).map(|(c, s)| c * s).sum();
+            let at: usize = c
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| *k != a)
+                .map(|(_, &x)| x)
+                .zip(&is)
+                .map(|(c, s)| c * s)
+                .sum();
             if iv[at] == c[a] as i64 { on } else { off }
         })
         .collect();
@@ -107,7 +120,11 @@ fn cumsum(cx: &Cx) -> Result<Vec<Tensor>> {
             }
         }
     }
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), v)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        v,
+    )])
 }
 
 /// For each line of `x` along axis `a`, its positions in sorted order (stable; descending puts the
@@ -132,7 +149,13 @@ fn sorted_positions(x: &Tensor, a: usize, ascending: bool) -> Result<Vec<Vec<usi
 
 /// The tensor of `x`'s shape with axis `a` of length `k` whose lines are `lines` (outer × inner
 /// order), values from `f`.
-fn from_lines(shape: &[usize], a: usize, k: usize, lines: &[Vec<usize>], f: impl Fn(usize, usize, usize) -> usize) -> (Vec<usize>, Vec<usize>) {
+fn from_lines(
+    shape: &[usize],
+    a: usize,
+    k: usize,
+    lines: &[Vec<usize>],
+    f: impl Fn(usize, usize, usize) -> usize,
+) -> (Vec<usize>, Vec<usize>) {
     let inner = numel(&shape[a + 1..]);
     let mut out_shape = shape.to_vec();
     out_shape[a] = k;
@@ -150,14 +173,22 @@ fn topk(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let a = axis(cx.int("axis")?, x.rank())?;
     let k = cx.int("k")?;
-    let k = if k < 0 { x.shape[a] } else { (k as usize).min(x.shape[a]) };
+    let k = if k < 0 {
+        x.shape[a]
+    } else {
+        (k as usize).min(x.shape[a])
+    };
     let ascending = cx.bool("ascending")?;
     let lines = sorted_positions(&x, a, ascending)?;
     let (len, inner) = (x.shape[a], numel(&x.shape[a + 1..]));
     let (shape, idx) = from_lines(&x.shape, a, k, &lines, |o, p, i| o * len * inner + p * inner + i);
     let values = x.take(&idx).reshaped(shape.clone());
     let (_, pos) = from_lines(&x.shape, a, k, &lines, |_, p, _| p);
-    let indices = Tensor::from_i64(cx.out_dtype(1, DType::Int32), shape, pos.into_iter().map(|p| p as i64).collect());
+    let indices = Tensor::from_i64(
+        cx.out_dtype(1, DType::Int32),
+        shape,
+        pos.into_iter().map(|p| p as i64).collect(),
+    );
     Ok(vec![values, indices])
 }
 
@@ -166,7 +197,11 @@ fn argsort(cx: &Cx) -> Result<Vec<Tensor>> {
     let a = axis(cx.int("axis")?, x.rank())?;
     let lines = sorted_positions(&x, a, cx.bool("ascending")?)?;
     let (shape, pos) = from_lines(&x.shape, a, x.shape[a], &lines, |_, p, _| p);
-    Ok(vec![Tensor::from_i64(cx.out_dtype(0, DType::Int32), shape, pos.into_iter().map(|p| p as i64).collect())])
+    Ok(vec![Tensor::from_i64(
+        cx.out_dtype(0, DType::Int32),
+        shape,
+        pos.into_iter().map(|p| p as i64).collect(),
+    )])
 }
 
 fn non_zero(cx: &Cx) -> Result<Vec<Tensor>> {
@@ -178,7 +213,11 @@ fn non_zero(cx: &Cx) -> Result<Vec<Tensor>> {
         out.extend(st.iter().zip(&x.shape).map(|(s, d)| (f / s % d) as i64));
     }
     let n = out.len() / x.rank().max(1);
-    Ok(vec![Tensor::from_i64(cx.out_dtype(0, DType::Int32), vec![n, x.rank()], out)])
+    Ok(vec![Tensor::from_i64(
+        cx.out_dtype(0, DType::Int32),
+        vec![n, x.rank()],
+        out,
+    )])
 }
 
 /// `softmax(Q Kᵀ / sqrt(d) + mask) V` over batched `[..., L, d]` and `[..., S, d]` inputs; a bool
@@ -190,7 +229,10 @@ fn attention(cx: &Cx) -> Result<Vec<Tensor>> {
         bail!("query, key and value must have the same rank (>= 2)");
     }
     let (l, d, s, ev) = (q.shape[r - 2], q.shape[r - 1], k.shape[r - 2], v.shape[r - 1]);
-    let batch = broadcast_shapes(&broadcast_shapes(&q.shape[..r - 2], &k.shape[..r - 2])?, &v.shape[..r - 2])?;
+    let batch = broadcast_shapes(
+        &broadcast_shapes(&q.shape[..r - 2], &k.shape[..r - 2])?,
+        &v.shape[..r - 2],
+    )?;
     let bshape = |t: &Tensor, m: usize, n: usize| {
         let mut s = batch.clone();
         s.extend([m, n]);
@@ -215,12 +257,38 @@ fn attention(cx: &Cx) -> Result<Vec<Tensor>> {
     let mut out = vec![0.0f32; nb * l * ev];
     let mut scores = vec![0.0f32; l * s];
     for b in 0..nb {
-        gemm(l, d, s, Mat { data: &qv[b * l * d..][..l * d], trans: false }, Mat { data: &kv[b * s * d..][..s * d], trans: true }, &mut scores);
+        gemm(
+            l,
+            d,
+            s,
+            Mat {
+                data: &qv[b * l * d..][..l * d],
+                trans: false,
+            },
+            Mat {
+                data: &kv[b * s * d..][..s * d],
+                trans: true,
+            },
+            &mut scores,
+        );
         for (j, e) in scores.iter_mut().enumerate() {
             *e = *e * scale + mask.as_ref().map_or(0.0, |m| m[b * l * s + j]);
         }
         softmax_in_place(&mut scores, s, 1);
-        gemm(l, s, ev, Mat { data: &scores, trans: false }, Mat { data: &vv[b * s * ev..][..s * ev], trans: false }, &mut out[b * l * ev..][..l * ev]);
+        gemm(
+            l,
+            s,
+            ev,
+            Mat {
+                data: &scores,
+                trans: false,
+            },
+            Mat {
+                data: &vv[b * s * ev..][..s * ev],
+                trans: false,
+            },
+            &mut out[b * l * ev..][..l * ev],
+        );
     }
     let mut shape = batch;
     shape.extend([l, ev]);

@@ -69,7 +69,7 @@ pub fn erf(x: f32) -> f32 {
         -1.3026537197817094,
         6.419_697_923_564_902e-1,
         1.9476473204185836e-2,
-        -9.561514786808631e-3,
+        -9.561_514_786_808_63e-3,
         -9.46595344482036e-4,
         3.66839497852761e-4,
         4.2523324806907e-5,
@@ -155,7 +155,15 @@ fn unary(cx: &Cx) -> Result<Vec<Tensor>> {
         "exp2" => map_f32(&x, dtype, f32::exp2),
         "floor" => map_f32(&x, dtype, f32::floor),
         "round" => map_f32(&x, dtype, f32::round_ties_even),
-        "sign" => map_f32(&x, dtype, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 }),
+        "sign" => map_f32(&x, dtype, |v| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        }),
         "sin" => map_f32(&x, dtype, f32::sin),
         "sinh" => map_f32(&x, dtype, f32::sinh),
         "sqrt" => map_f32(&x, dtype, f32::sqrt),
@@ -193,11 +201,19 @@ fn logical_not(cx: &Cx) -> Result<Vec<Tensor>> {
     Ok(vec![Tensor::from_bool(x.shape.clone(), v)])
 }
 
-/// `x` and `y` broadcast to their common shape, as element lists of `f32`.
-fn broadcast_f32(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+/// The elements of `x` and `y` (read by `read`) broadcast to their common shape.
+#[allow(clippy::type_complexity)]
+fn broadcast_pair<T: Copy>(
+    x: &Tensor,
+    y: &Tensor,
+    read: fn(&Tensor) -> Result<Vec<T>>,
+) -> Result<(Vec<usize>, Vec<T>, Vec<T>)> {
     let shape = broadcast_shapes(&x.shape, &y.shape)?;
-    let (a, b) = (x.to_f32()?, y.to_f32()?);
-    let (ia, ib) = (broadcast_index(&x.shape, &shape), broadcast_index(&y.shape, &shape));
+    let (a, b) = (read(x)?, read(y)?);
+    let (ia, ib) = (
+        broadcast_index(&x.shape, &shape),
+        broadcast_index(&y.shape, &shape),
+    );
     Ok((
         shape,
         ia.iter().map(|&i| a[i]).collect(),
@@ -205,16 +221,14 @@ fn broadcast_f32(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<f32>, Vec<f3
     ))
 }
 
+/// `x` and `y` broadcast to their common shape, as element lists of `f32`.
+fn broadcast_f32(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+    broadcast_pair(x, y, Tensor::to_f32)
+}
+
 /// `x` and `y` broadcast to their common shape, as element lists of `i64`.
 fn broadcast_i64(x: &Tensor, y: &Tensor) -> Result<(Vec<usize>, Vec<i64>, Vec<i64>)> {
-    let shape = broadcast_shapes(&x.shape, &y.shape)?;
-    let (a, b) = (x.to_i64()?, y.to_i64()?);
-    let (ia, ib) = (broadcast_index(&x.shape, &shape), broadcast_index(&y.shape, &shape));
-    Ok((
-        shape,
-        ia.iter().map(|&i| a[i]).collect(),
-        ib.iter().map(|&i| b[i]).collect(),
-    ))
+    broadcast_pair(x, y, Tensor::to_i64)
 }
 
 /// Whether a binary op on `x` and `y` is computed on integers.
@@ -224,7 +238,11 @@ fn integral(x: &Tensor, y: &Tensor) -> bool {
 
 /// The result dtype of arithmetic on `x` and `y`: the float one's if either is a float.
 fn promoted(x: &Tensor, y: &Tensor) -> DType {
-    if x.is_float() || !y.is_float() { x.dtype } else { y.dtype }
+    if x.is_float() || !y.is_float() {
+        x.dtype
+    } else {
+        y.dtype
+    }
 }
 
 /// One binary arithmetic op in `f32`.
@@ -267,11 +285,19 @@ fn binary(cx: &Cx) -> Result<Vec<Tensor>> {
             .zip(&b)
             .map(|(&a, &b)| arith_i64(kind, a, b))
             .collect::<Result<_>>()?;
-        return Ok(vec![Tensor::from_i64(cx.out_dtype(0, promoted(&x, &y)), shape, v)]);
+        return Ok(vec![Tensor::from_i64(
+            cx.out_dtype(0, promoted(&x, &y)),
+            shape,
+            v,
+        )]);
     }
     let (shape, a, b) = broadcast_f32(&x, &y)?;
     let v = a.iter().zip(&b).map(|(&a, &b)| arith_f32(kind, a, b)).collect();
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, promoted(&x, &y)), shape, v)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, promoted(&x, &y)),
+        shape,
+        v,
+    )])
 }
 
 fn compare(cx: &Cx) -> Result<Vec<Tensor>> {
@@ -336,8 +362,13 @@ mod tests {
     #[test]
     fn erf_matches_known_values() {
         // erf(0.5), erf(1), erf(2) to 9 digits (Abramowitz & Stegun, table 7.1).
-        for (x, want) in [(0.5, 0.520499878), (1.0, 0.842700793), (2.0, 0.995322265), (-1.0, -0.842700793)] {
-            assert!((erf(x) - want).abs() < 1e-6, "erf({x}) = {}", erf(x));
+        for (x, want) in [
+            (0.5f32, 0.520499878f64),
+            (1.0, 0.842700793),
+            (2.0, 0.995322265),
+            (-1.0, -0.842700793),
+        ] {
+            assert!((f64::from(erf(x)) - want).abs() < 1e-6, "erf({x}) = {}", erf(x));
         }
     }
 
@@ -345,8 +376,14 @@ mod tests {
     fn integer_division_floors_like_numpy() {
         // numpy: np.floor_divide([7, -7, 7, -7], [2, 2, -2, -2]) and np.mod of the same.
         let pairs = [(7, 2), (-7, 2), (7, -2), (-7, -2)];
-        let q: Vec<i64> = pairs.iter().map(|&(a, b)| arith_i64("floor_div", a, b).unwrap()).collect();
-        let r: Vec<i64> = pairs.iter().map(|&(a, b)| arith_i64("mod", a, b).unwrap()).collect();
+        let q: Vec<i64> = pairs
+            .iter()
+            .map(|&(a, b)| arith_i64("floor_div", a, b).unwrap())
+            .collect();
+        let r: Vec<i64> = pairs
+            .iter()
+            .map(|&(a, b)| arith_i64("mod", a, b).unwrap())
+            .collect();
         assert_eq!(q, [3, -4, -4, 3]);
         assert_eq!(r, [1, 1, -1, -1]);
         assert_eq!(arith_f32("mod", -7.0, 2.0), 1.0);

@@ -30,7 +30,7 @@ fn wrap(i: i64, d: usize) -> Result<usize> {
 fn gather(cx: &Cx) -> Result<Vec<Tensor>> {
     let (x, ind) = (cx.x()?, cx.get("indices")?);
     let a = axis(cx.int("axis")?, x.rank())?;
-    let bd = cx.opt("batch_dims")?.map(|t| t.scalar()).transpose()?.unwrap_or(0.0) as usize;
+    let bd = cx.opt_float("batch_dims")?.unwrap_or(0.0) as usize;
     let iv = ind.to_i64()?;
     let d = x.shape[a];
     let iv: Vec<usize> = iv.iter().map(|&i| wrap(i, d)).collect::<Result<_>>()?;
@@ -76,10 +76,16 @@ fn gather_along_axis(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn gather_nd(cx: &Cx) -> Result<Vec<Tensor>> {
     let (x, ind) = (cx.x()?, cx.get("indices")?);
-    let bd = cx.opt("batch_dims")?.map(|t| t.scalar()).transpose()?.unwrap_or(0.0) as usize;
-    let k = *ind.shape.last().ok_or_else(|| EvalError::msg("`indices` must have rank >= 1"))?;
+    let bd = cx.opt_float("batch_dims")?.unwrap_or(0.0) as usize;
+    let k = *ind
+        .shape
+        .last()
+        .ok_or_else(|| EvalError::msg("`indices` must have rank >= 1"))?;
     if bd + k > x.rank() {
-        bail!("indices of depth {k} after {bd} batch dims do not fit rank {}", x.rank());
+        bail!(
+            "indices of depth {k} after {bd} batch dims do not fit rank {}",
+            x.rank()
+        );
     }
     let iv = ind.to_i64()?;
     let xs = strides(&x.shape);
@@ -114,7 +120,11 @@ fn scatter_targets(cx: &Cx, data: &Tensor, ind: &Tensor, upd: &Tensor) -> Result
             (0..n)
                 .map(|f| {
                     let c = coords(f);
-                    let at: usize = c[a..a + ni].iter().zip(strides(&ind.shape)).map(|(c, s)| c * s).sum();
+                    let at: usize = c[a..a + ni]
+                        .iter()
+                        .zip(strides(&ind.shape))
+                        .map(|(c, s)| c * s)
+                        .sum();
                     let mut flat = wrap(iv[at], data.shape[a])? * ds[a];
                     for k in 0..a {
                         flat += c[k] * ds[k];
@@ -162,7 +172,11 @@ fn scatter(cx: &Cx) -> Result<Vec<Tensor>> {
     let mut v = data.to_f32()?;
     let u = upd.to_f32()?;
     if targets.len() != u.len() {
-        bail!("`updates` has {} elements where the indices address {}", u.len(), targets.len());
+        bail!(
+            "`updates` has {} elements where the indices address {}",
+            u.len(),
+            targets.len()
+        );
     }
     for (&t, &e) in targets.iter().zip(&u) {
         let d = &mut v[t];

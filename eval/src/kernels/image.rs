@@ -46,7 +46,13 @@ fn linear_taps(out: usize, len: usize, src: impl Fn(f32) -> f32) -> Taps {
 /// fractional `scale_factor`).
 fn nearest_taps(out: usize, len: usize) -> Taps {
     (0..out)
-        .map(|o| ((((o * len) as f32 / out as f32).floor() as usize).min(len - 1), 0, 0.0))
+        .map(|o| {
+            (
+                (((o * len) as f32 / out as f32).floor() as usize).min(len - 1),
+                0,
+                0.0,
+            )
+        })
         .collect()
 }
 
@@ -85,28 +91,40 @@ fn resize(cx: &Cx) -> Result<Vec<Tensor>> {
         let (sy, sx) = (cx.float("scale_factor_height")?, cx.float("scale_factor_width")?);
         ((h as f32 * sy).floor() as usize, (w as f32 * sx).floor() as usize)
     } else {
-        (cx.int("target_size_height")? as usize, cx.int("target_size_width")? as usize)
+        (
+            cx.int("target_size_height")? as usize,
+            cx.int("target_size_width")? as usize,
+        )
     };
     let mode = match kind {
         "upsample_nearest_neighbor" | "resize_nearest_neighbor" => None,
         "upsample_bilinear" => {
             let align = cx.bool("align_corners")?;
             // iOS16's half_pixel_centers defaults to the opposite of align_corners.
-            let half = cx.opt("half_pixel_centers")?.map(|t| t.scalar()).transpose()?.map_or(!align, |v| v != 0.0);
-            Some(match (align, half) {
-                (true, _) => "ALIGN_CORNERS",
-                (false, true) => "UNALIGN_CORNERS",
-                (false, false) => "DEFAULT",
-            }
-            .to_string())
+            let half = cx.opt_float("half_pixel_centers")?.map_or(!align, |v| v != 0.0);
+            Some(
+                match (align, half) {
+                    (true, _) => "ALIGN_CORNERS",
+                    (false, true) => "UNALIGN_CORNERS",
+                    (false, false) => "DEFAULT",
+                }
+                .to_string(),
+            )
         }
         _ => Some(cx.string("sampling_mode")?),
     };
-    Ok(vec![resize_to(&x, oh, ow, mode.as_deref(), cx.out_dtype(0, x.dtype))?])
+    Ok(vec![resize_to(
+        &x,
+        oh,
+        ow,
+        mode.as_deref(),
+        cx.out_dtype(0, x.dtype),
+    )?])
 }
 
-/// `x` resized on its last two axes to `oh × ow`: nearest when `mode` is `None`, else bilinear
-/// under that sampling mode. Coordinates scale by the ratio of the sizes (which a fractional
+/// `x` resized on its last two axes to `oh × ow`: nearest when `mode` is `None` (or
+/// `NEAREST_CENTER`, the pixel under each output pixel's centre), else bilinear under that sampling
+/// mode. Coordinates scale by the ratio of the sizes (which a fractional
 /// scale factor only rounds to).
 fn resize_to(x: &Tensor, oh: usize, ow: usize, mode: Option<&str>, dtype: mil_ir::DType) -> Result<Tensor> {
     let r = x.rank();
@@ -116,8 +134,15 @@ fn resize_to(x: &Tensor, oh: usize, ow: usize, mode: Option<&str>, dtype: mil_ir
     };
     let taps = |out: usize, len: usize| -> Result<Taps> {
         let scale = out as f32 / len as f32;
-        let ratio = if out > 1 { (len - 1) as f32 / (out - 1) as f32 } else { 0.0 };
+        let ratio = if out > 1 {
+            (len - 1) as f32 / (out - 1) as f32
+        } else {
+            0.0
+        };
         Ok(match mode {
+            "NEAREST_CENTER" => (0..out)
+                .map(|o| ((((o as f32 + 0.5) / scale).floor() as usize).min(len - 1), 0, 0.0))
+                .collect(),
             "ALIGN_CORNERS" | "STRICT_ALIGN_CORNERS" => linear_taps(out, len, |o| o * ratio),
             "DEFAULT" => linear_taps(out, len, |o| o / scale),
             "UNALIGN_CORNERS" | "OFFSET_CORNERS" => linear_taps(out, len, |o| (o + 0.5) / scale - 0.5),
@@ -142,16 +167,18 @@ fn resize_dims(cx: &Cx) -> Result<Vec<Tensor>> {
         if s == 0 { x.shape[r - k + i] } else { s as usize }
     };
     let mode = match cx.string("interpolation_mode")?.as_str() {
-        "NEAREST_NEIGHBOR" => None,
-        _ => Some(cx.string("sampling_mode")?),
+        // iOS17 `resize` picks the pixel under each output pixel's centre (coremltools' test
+        // resizes [a, b] to [a, b, b]), unlike the older nearest ops.
+        "NEAREST_NEIGHBOR" => "NEAREST_CENTER".to_string(),
+        _ => cx.string("sampling_mode")?,
     };
     let dtype = cx.out_dtype(0, x.dtype);
     if k == 2 {
-        return Ok(vec![resize_to(&x, size(0), size(1), mode.as_deref(), dtype)?]);
+        return Ok(vec![resize_to(&x, size(0), size(1), Some(&mode), dtype)?]);
     }
     let mut as_2d = x.shape.clone();
     as_2d.insert(r - 1, 1);
-    let t = resize_to(&(*x).clone().reshaped(as_2d), 1, size(0), mode.as_deref(), dtype)?;
+    let t = resize_to(&(*x).clone().reshaped(as_2d), 1, size(0), Some(&mode), dtype)?;
     let mut out = x.shape.clone();
     out[r - 1] = size(0);
     Ok(vec![t.reshaped(out)])
@@ -180,14 +207,22 @@ fn space_batch(cx: &Cx) -> Result<Vec<Tensor>> {
         return Ok(vec![map_index(&x, shape, Some(&zero), |k| {
             let (block, ni) = (k[0] / n, k[0] % n);
             let (i0, i1) = (block / b1, block % b1);
-            let (y, xx) = ((k[2] * b0 + i0).checked_sub(top)?, (k[3] * b1 + i1).checked_sub(left)?);
+            let (y, xx) = (
+                (k[2] * b0 + i0).checked_sub(top)?,
+                (k[3] * b1 + i1).checked_sub(left)?,
+            );
             (y < h && xx < w).then(|| ni * st[0] + k[1] * st[1] + y * st[2] + xx * st[3])
         })?]);
     }
     let crops = cx.ints("crops")?;
     let (top, left) = (crops[0] as usize, crops[2] as usize);
     let on = n / (b0 * b1);
-    let shape = vec![on, c, h * b0 - top - crops[1] as usize, w * b1 - left - crops[3] as usize];
+    let shape = vec![
+        on,
+        c,
+        h * b0 - top - crops[1] as usize,
+        w * b1 - left - crops[3] as usize,
+    ];
     Ok(vec![map_index(&x, shape, None, |k| {
         let (y, xx) = (k[2] + top, k[3] + left);
         let block = (y % b0) * b1 + xx % b1;
@@ -211,7 +246,13 @@ fn crop(cx: &Cx) -> Result<Vec<Tensor>> {
     Ok(vec![map_index(&x, shape, None, |c| {
         let mut at = 0;
         for (a, &i) in c.iter().enumerate() {
-            let off = if a == r - 2 { ch[0] as usize } else if a == r - 1 { cw[0] as usize } else { 0 };
+            let off = if a == r - 2 {
+                ch[0] as usize
+            } else if a == r - 1 {
+                cw[0] as usize
+            } else {
+                0
+            };
             at += (i + off) * st[a];
         }
         Some(at)
@@ -233,10 +274,26 @@ fn blocks(cx: &Cx) -> Result<Vec<Tensor>> {
     }
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
     let (split, perm, out) = match cx.op.kind.as_str() {
-        "depth_to_space" => (vec![n, b, b, c / (b * b), h, w], [0, 3, 4, 1, 5, 2], vec![n, c / (b * b), h * b, w * b]),
-        "pixel_shuffle" => (vec![n, c / (b * b), b, b, h, w], [0, 1, 4, 2, 5, 3], vec![n, c / (b * b), h * b, w * b]),
-        "space_to_depth" => (vec![n, c, h / b, b, w / b, b], [0, 3, 5, 1, 2, 4], vec![n, c * b * b, h / b, w / b]),
-        _ => (vec![n, c, h / b, b, w / b, b], [0, 1, 3, 5, 2, 4], vec![n, c * b * b, h / b, w / b]),
+        "depth_to_space" => (
+            vec![n, b, b, c / (b * b), h, w],
+            [0, 3, 4, 1, 5, 2],
+            vec![n, c / (b * b), h * b, w * b],
+        ),
+        "pixel_shuffle" => (
+            vec![n, c / (b * b), b, b, h, w],
+            [0, 1, 4, 2, 5, 3],
+            vec![n, c / (b * b), h * b, w * b],
+        ),
+        "space_to_depth" => (
+            vec![n, c, h / b, b, w / b, b],
+            [0, 3, 5, 1, 2, 4],
+            vec![n, c * b * b, h / b, w / b],
+        ),
+        _ => (
+            vec![n, c, h / b, b, w / b, b],
+            [0, 1, 3, 5, 2, 4],
+            vec![n, c * b * b, h / b, w / b],
+        ),
     };
     if numel(&split) != x.len() {
         bail!("shape {:?} does not divide into blocks of {b}", x.shape);
@@ -266,7 +323,11 @@ fn reflect(p: f32, lo: f32, hi: f32) -> f32 {
     let d = (p - lo).abs();
     let flips = (d / span).floor();
     let extra = d - flips * span;
-    if flips as i64 % 2 == 0 { lo + extra } else { hi - extra }
+    if flips as i64 % 2 == 0 {
+        lo + extra
+    } else {
+        hi - extra
+    }
 }
 
 /// `resample`: samples each image at the given coordinates (PyTorch's `grid_sample`; reflection
@@ -296,7 +357,11 @@ fn resample_op(cx: &Cx) -> Result<Vec<Tensor>> {
         for ci in 0..c {
             let plane = &xv[(bi * c + ci) * h * w..][..h * w];
             let at = |i: i64, j: i64| {
-                if i < 0 || j < 0 || i >= h as i64 || j >= w as i64 { fill } else { plane[i as usize * w + j as usize] }
+                if i < 0 || j < 0 || i >= h as i64 || j >= w as i64 {
+                    fill
+                } else {
+                    plane[i as usize * w + j as usize]
+                }
             };
             for k in 0..oh * ow {
                 let pair = &cv[(bi * oh * ow + k) * 2..][..2];
@@ -315,7 +380,11 @@ fn resample_op(cx: &Cx) -> Result<Vec<Tensor>> {
             }
         }
     }
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), vec![b, c, oh, ow], out)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        vec![b, c, oh, ow],
+        out,
+    )])
 }
 
 /// One box of `crop_resize`: the image it crops and its corners `(h0, w0, h1, w1)` in pixels.
@@ -333,7 +402,10 @@ fn crop_resize(cx: &Cx) -> Result<Vec<Tensor>> {
         bail!("`x` must be [B, C, H, W]");
     }
     let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-    let (th, tw) = (cx.int("target_height")? as usize, cx.int("target_width")? as usize);
+    let (th, tw) = (
+        cx.int("target_height")? as usize,
+        cx.int("target_width")? as usize,
+    );
     let normalized = cx.bool("normalized_coordinates")?;
     let scale = cx.float_or("spatial_scale", 1.0)?;
     let mode = cx.string("box_coordinate_mode")?;
@@ -348,7 +420,11 @@ fn crop_resize(cx: &Cx) -> Result<Vec<Tensor>> {
             "CENTER_SIZE_WIDTH_FIRST" => [bb - d / 2.0, a - cc / 2.0, bb + d / 2.0, a + cc / 2.0],
             m => bail!("unknown box_coordinate_mode `{m}`"),
         };
-        let (sy, sx) = if normalized { ((h - 1) as f32, (w - 1) as f32) } else { (scale, scale) };
+        let (sy, sx) = if normalized {
+            ((h - 1) as f32, (w - 1) as f32)
+        } else {
+            (scale, scale)
+        };
         Ok([h0 * sy, w0 * sx, h1 * sy, w1 * sx])
     };
     let mut boxes = Vec::new();
@@ -360,10 +436,16 @@ fn crop_resize(cx: &Cx) -> Result<Vec<Tensor>> {
         for k in 0..n {
             let row = &v[k * cols..][..cols];
             if cols == 5 {
-                boxes.push(CropBox { image: row[0] as usize, corners: corners(&row[1..])? });
+                boxes.push(CropBox {
+                    image: row[0] as usize,
+                    corners: corners(&row[1..])?,
+                });
             } else {
                 for image in 0..b {
-                    boxes.push(CropBox { image, corners: corners(row)? });
+                    boxes.push(CropBox {
+                        image,
+                        corners: corners(row)?,
+                    });
                 }
             }
         }
@@ -372,9 +454,14 @@ fn crop_resize(cx: &Cx) -> Result<Vec<Tensor>> {
         let bx = cx.get("boxes")?;
         let v = bx.to_f32()?;
         let n = bx.shape[0];
-        let idx = cx.opt_ints("box_indices")?.unwrap_or_else(|| (0..n as i64).collect());
+        let idx = cx
+            .opt_ints("box_indices")?
+            .unwrap_or_else(|| (0..n as i64).collect());
         for k in 0..n {
-            boxes.push(CropBox { image: idx[k] as usize, corners: corners(&v[k * 4..][..4])? });
+            boxes.push(CropBox {
+                image: idx[k] as usize,
+                corners: corners(&v[k * 4..][..4])?,
+            });
         }
         lead = vec![n];
     }

@@ -34,8 +34,20 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32]) {
     // describe row-major (or transposed row-major) layouts of exactly those sizes.
     unsafe {
         matrixmultiply::sgemm(
-            m, k, n, 1.0, a.data.as_ptr(), rsa, csa, b.data.as_ptr(), rsb, csb, 0.0,
-            c.as_mut_ptr(), n as isize, 1,
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            rsa,
+            csa,
+            b.data.as_ptr(),
+            rsb,
+            csb,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
         );
     }
 }
@@ -52,8 +64,16 @@ fn matmul(cx: &Cx) -> Result<Vec<Tensor>> {
         ys.push(1);
     }
     let (xr, yr) = (xs.len(), ys.len());
-    let (m, kx) = if tx { (xs[xr - 1], xs[xr - 2]) } else { (xs[xr - 2], xs[xr - 1]) };
-    let (ky, n) = if ty { (ys[yr - 1], ys[yr - 2]) } else { (ys[yr - 2], ys[yr - 1]) };
+    let (m, kx) = if tx {
+        (xs[xr - 1], xs[xr - 2])
+    } else {
+        (xs[xr - 2], xs[xr - 1])
+    };
+    let (ky, n) = if ty {
+        (ys[yr - 1], ys[yr - 2])
+    } else {
+        (ys[yr - 2], ys[yr - 1])
+    };
     if kx != ky {
         bail!("inner dims differ: x gives {kx}, y gives {ky}");
     }
@@ -68,7 +88,14 @@ fn matmul(cx: &Cx) -> Result<Vec<Tensor>> {
     for b in 0..nb {
         let a = &xv[bx[b] * m * kx..][..m * kx];
         let bm = &yv[by[b] * kx * n..][..kx * n];
-        gemm(m, kx, n, Mat { data: a, trans: tx }, Mat { data: bm, trans: ty }, &mut out[b * m * n..][..m * n]);
+        gemm(
+            m,
+            kx,
+            n,
+            Mat { data: a, trans: tx },
+            Mat { data: bm, trans: ty },
+            &mut out[b * m * n..][..m * n],
+        );
     }
     let mut shape = batch;
     if !x1 {
@@ -87,12 +114,28 @@ fn linear(cx: &Cx) -> Result<Vec<Tensor>> {
     }
     let (n, k) = (w.shape[0], w.shape[1]);
     if x.shape[x.rank() - 1] != k {
-        bail!("x's last dim {} differs from weight's in dim {k}", x.shape[x.rank() - 1]);
+        bail!(
+            "x's last dim {} differs from weight's in dim {k}",
+            x.shape[x.rank() - 1]
+        );
     }
     let m = x.len() / k.max(1);
     let mut out = vec![0.0; m * n];
     let (xv, wv) = (x.to_f32()?, w.to_f32()?);
-    gemm(m, k, n, Mat { data: &xv, trans: false }, Mat { data: &wv, trans: true }, &mut out);
+    gemm(
+        m,
+        k,
+        n,
+        Mat {
+            data: &xv,
+            trans: false,
+        },
+        Mat {
+            data: &wv,
+            trans: true,
+        },
+        &mut out,
+    );
     if let Some(b) = cx.opt("bias")? {
         let b = b.to_f32()?;
         if b.len() != n {
@@ -116,10 +159,36 @@ mod tests {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2×3
         let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3×2
         let mut c = [0.0; 4];
-        gemm(2, 3, 2, Mat { data: &a, trans: false }, Mat { data: &b, trans: false }, &mut c);
+        gemm(
+            2,
+            3,
+            2,
+            Mat {
+                data: &a,
+                trans: false,
+            },
+            Mat {
+                data: &b,
+                trans: false,
+            },
+            &mut c,
+        );
         assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
         let bt = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0]; // b stored transposed (2×3)
-        gemm(2, 3, 2, Mat { data: &a, trans: false }, Mat { data: &bt, trans: true }, &mut c);
+        gemm(
+            2,
+            3,
+            2,
+            Mat {
+                data: &a,
+                trans: false,
+            },
+            Mat {
+                data: &bt,
+                trans: true,
+            },
+            &mut c,
+        );
         assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
     }
 }

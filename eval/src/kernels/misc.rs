@@ -27,7 +27,11 @@ fn einsum(cx: &Cx) -> Result<Vec<Tensor>> {
     };
     let ins: Vec<&str> = ins.split(',').collect();
     if ins.len() != values.len() || ins.iter().zip(&values).any(|(s, v)| s.len() != v.rank()) {
-        bail!("equation `{eq}` does not fit {} operands of ranks {:?}", values.len(), values.iter().map(|v| v.rank()).collect::<Vec<_>>());
+        bail!(
+            "equation `{eq}` does not fit {} operands of ranks {:?}",
+            values.len(),
+            values.iter().map(|v| v.rank()).collect::<Vec<_>>()
+        );
     }
     let mut letters: Vec<char> = out.chars().collect();
     let n_out = letters.len();
@@ -56,7 +60,11 @@ fn einsum(cx: &Cx) -> Result<Vec<Tensor>> {
             let st = strides(&v.shape);
             letters
                 .iter()
-                .map(|&l| s.chars().position(|c| c == l).map_or(0, |i| if v.shape[i] == 1 { 0 } else { st[i] }))
+                .map(|&l| {
+                    s.chars()
+                        .position(|c| c == l)
+                        .map_or(0, |i| if v.shape[i] == 1 { 0 } else { st[i] })
+                })
                 .collect()
         })
         .collect();
@@ -78,7 +86,11 @@ fn einsum(cx: &Cx) -> Result<Vec<Tensor>> {
         *r = acc;
         advance(&mut coords[..n_out], &dims[..n_out]);
     }
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, values[0].dtype), out_shape, result)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, values[0].dtype),
+        out_shape,
+        result,
+    )])
 }
 
 /// Steps row-major coordinates `c` within `dims`, wrapping to zero at the end.

@@ -4,7 +4,7 @@
 use super::Kernel;
 use super::reduce::reduction_index;
 use crate::bail;
-use crate::cx::{Cx, axis};
+use crate::cx::Cx;
 use crate::error::Result;
 use crate::tensor::{Tensor, numel};
 
@@ -31,8 +31,14 @@ fn batch_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let c = if x.rank() > 1 { x.shape[1] } else { 1 };
     let inner = numel(x.shape.get(2..).unwrap_or(&[]));
-    let (mean, var) = (per_channel(cx, "mean", c, 0.0)?, per_channel(cx, "variance", c, 1.0)?);
-    let (gamma, beta) = (per_channel(cx, "gamma", c, 1.0)?, per_channel(cx, "beta", c, 0.0)?);
+    let (mean, var) = (
+        per_channel(cx, "mean", c, 0.0)?,
+        per_channel(cx, "variance", c, 1.0)?,
+    );
+    let (gamma, beta) = (
+        per_channel(cx, "gamma", c, 1.0)?,
+        per_channel(cx, "beta", c, 0.0)?,
+    );
     let eps = cx.float_or("epsilon", 1e-5)?;
     let v = x
         .to_f32()?
@@ -43,7 +49,11 @@ fn batch_norm(cx: &Cx) -> Result<Vec<Tensor>> {
             (v - mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch]
         })
         .collect();
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), v)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        v,
+    )])
 }
 
 /// `x` normalized to zero mean and unit variance over `axes` (biased variance, `eps` added).
@@ -77,19 +87,26 @@ fn instance_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     let c = x.shape[1];
     let inner = numel(&x.shape[2..]);
     let axes: Vec<usize> = (2..x.rank()).collect();
-    let (gamma, beta) = (per_channel(cx, "gamma", c, 1.0)?, per_channel(cx, "beta", c, 0.0)?);
+    let (gamma, beta) = (
+        per_channel(cx, "gamma", c, 1.0)?,
+        per_channel(cx, "beta", c, 0.0)?,
+    );
     let mut v = standardize(&x, &axes, cx.float_or("epsilon", 1e-5)?)?;
     for (i, e) in v.iter_mut().enumerate() {
         let ch = (i / inner) % c;
         *e = *e * gamma[ch] + beta[ch];
     }
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), v)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        v,
+    )])
 }
 
 fn layer_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
-    let axes = match cx.opt_ints("axes")? {
-        Some(a) => a.into_iter().map(|a| axis(a, x.rank())).collect::<Result<Vec<_>>>()?,
+    let axes = match cx.axes("axes", x.rank())? {
+        Some(a) => a,
         None => (0..x.rank()).collect(),
     };
     let mut v = standardize(&x, &axes, cx.float_or("epsilon", 1e-5)?)?;
@@ -109,14 +126,18 @@ fn layer_norm(cx: &Cx) -> Result<Vec<Tensor>> {
             }
         }
     }
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), v)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        v,
+    )])
 }
 
 fn l2_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let rank = x.rank();
-    let axes: Vec<usize> = match cx.opt_ints("axes")? {
-        Some(a) => a.into_iter().map(|a| axis(a, rank)).collect::<Result<_>>()?,
+    let axes: Vec<usize> = match cx.axes("axes", rank)? {
+        Some(a) => a,
         None if rank >= 3 => (rank - 3..rank).collect(),
         None => (0..rank).collect(),
     };
@@ -127,8 +148,16 @@ fn l2_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     for (&o, &e) in idx.iter().zip(&v) {
         sum[o] += e * e;
     }
-    let out = idx.iter().zip(&v).map(|(&o, &e)| e / (sum[o] + eps).sqrt()).collect();
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), out)])
+    let out = idx
+        .iter()
+        .zip(&v)
+        .map(|(&o, &e)| e / (sum[o] + eps).sqrt())
+        .collect();
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        out,
+    )])
 }
 
 fn local_response_norm(cx: &Cx) -> Result<Vec<Tensor>> {
@@ -137,7 +166,11 @@ fn local_response_norm(cx: &Cx) -> Result<Vec<Tensor>> {
         bail!("`x` must be [*B, C, H, W] (rank >= 3)");
     }
     let size = cx.int("size")? as usize;
-    let (alpha, beta, k) = (cx.float_or("alpha", 1e-4)?, cx.float_or("beta", 0.75)?, cx.float_or("k", 1.0)?);
+    let (alpha, beta, k) = (
+        cx.float_or("alpha", 1e-4)?,
+        cx.float_or("beta", 0.75)?,
+        cx.float_or("k", 1.0)?,
+    );
     // The channel axis is the first of the last three (`[*B, C, *D]`, two spatial dims).
     let ca = x.rank() - 3;
     let (c, inner) = (x.shape[ca], numel(&x.shape[ca + 1..]));
@@ -152,5 +185,9 @@ fn local_response_norm(cx: &Cx) -> Result<Vec<Tensor>> {
             v[i] / (k + alpha / size as f32 * s).powf(beta)
         })
         .collect();
-    Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), x.shape.clone(), out)])
+    Ok(vec![Tensor::from_f32(
+        cx.out_dtype(0, x.dtype),
+        x.shape.clone(),
+        out,
+    )])
 }

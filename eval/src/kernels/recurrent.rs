@@ -29,7 +29,9 @@ fn activation(name: &str) -> Result<fn(f32) -> f32> {
 
 /// `w · v` for a row-major `w` of `rows × v.len()`.
 fn matvec(w: &[f32], v: &[f32]) -> Vec<f32> {
-    w.chunks(v.len().max(1)).map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum()).collect()
+    w.chunks(v.len().max(1))
+        .map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum())
+        .collect()
 }
 
 /// The weights of one direction.
@@ -44,7 +46,11 @@ struct Direction {
 /// Reads one direction's weights (`suffix` is `""` or `"_back"`).
 fn direction(cx: &Cx, suffix: &str, gates: usize, h: usize) -> Result<Direction> {
     let vec_or_zero = |key: &str, n: usize| -> Result<Vec<f32>> {
-        Ok(cx.opt(key)?.map(|t| t.to_f32()).transpose()?.unwrap_or_else(|| vec![0.0; n]))
+        Ok(cx
+            .opt(key)?
+            .map(|t| t.to_f32())
+            .transpose()?
+            .unwrap_or_else(|| vec![0.0; n]))
     };
     Ok(Direction {
         wih: cx.get(&format!("weight_ih{suffix}"))?.to_f32()?,
@@ -123,21 +129,29 @@ fn recurrent(cx: &Cx) -> Result<Vec<Tensor>> {
     let h0 = cx.get("initial_h")?;
     let dir = cx.string("direction")?;
     let dirs = if dir == "bidirectional" { 2 } else { 1 };
-    let h = *h0.shape.last().ok_or_else(|| EvalError::msg("`initial_h` must be [batch, H]"))? / dirs;
+    let h = *h0
+        .shape
+        .last()
+        .ok_or_else(|| EvalError::msg("`initial_h` must be [batch, H]"))?
+        / dirs;
     let gates = match kind.as_str() {
         "rnn" => 1,
         "gru" => 3,
         _ => 4,
     };
     let name = |key: &str, default: &str| -> Result<String> {
-        Ok(cx.opt(key)?.map(|_| cx.string(key)).transpose()?.unwrap_or_else(|| default.to_string()))
+        Ok(cx
+            .opt(key)?
+            .map(|_| cx.string(key))
+            .transpose()?
+            .unwrap_or_else(|| default.to_string()))
     };
     let cell = Cell {
         rec: activation(&name("recurrent_activation", "sigmoid")?)?,
         cell: activation(&name("cell_activation", "tanh")?)?,
         out: activation(&name("activation", "tanh")?)?,
-        clip: cx.opt("clip")?.map(|t| t.scalar()).transpose()?,
-        reset_after: cx.opt("reset_after")?.map(|t| t.scalar()).transpose()?.unwrap_or(0.0) != 0.0,
+        clip: cx.opt_float("clip")?,
+        reset_after: cx.opt_float("reset_after")?.unwrap_or(0.0) != 0.0,
         kind,
         h,
     };

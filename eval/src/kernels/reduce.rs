@@ -25,9 +25,8 @@ pub(super) const KERNELS: &[(&str, Kernel)] = &[
 
 /// The axes an op reduces: its `axes` input, or every axis when absent.
 fn reduced_axes(cx: &Cx, rank: usize) -> Result<Vec<usize>> {
-    match cx.opt_ints("axes")? {
-        Some(a) => {
-            let mut axes = a.into_iter().map(|a| axis(a, rank)).collect::<Result<Vec<_>>>()?;
+    match cx.axes("axes", rank)? {
+        Some(mut axes) => {
             axes.sort_unstable();
             axes.dedup();
             Ok(axes)

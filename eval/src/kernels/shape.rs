@@ -95,7 +95,8 @@ fn identity(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn cast(cx: &Cx) -> Result<Vec<Tensor>> {
     let name = cx.string("dtype")?;
-    let dtype = DType::from_name(&name).ok_or_else(|| crate::error::EvalError::msg(format!("unknown dtype `{name}`")))?;
+    let dtype = DType::from_name(&name)
+        .ok_or_else(|| crate::error::EvalError::msg(format!("unknown dtype `{name}`")))?;
     Ok(vec![cx.x()?.cast(dtype)?])
 }
 
@@ -118,7 +119,7 @@ pub fn resolve_shape(input: &[usize], spec: &[i64]) -> Result<Vec<usize>> {
     }
     if let Some(i) = infer {
         let rest = numel(&out);
-        if rest == 0 || total % rest != 0 {
+        if rest == 0 || !total.is_multiple_of(rest) {
             bail!("cannot reshape {input:?} to {spec:?}");
         }
         out[i] = total / rest;
@@ -138,19 +139,27 @@ fn reshape(cx: &Cx) -> Result<Vec<Tensor>> {
 fn reshape_like(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let refs = cx.tuple("ref_tensors")?;
-    let scalars = |key: &str| -> Result<Vec<i64>> {
-        cx.tuple(key)?.iter().map(|t| Ok(t.scalar()? as i64)).collect()
-    };
+    let scalars =
+        |key: &str| -> Result<Vec<i64>> { cx.tuple(key)?.iter().map(|t| Ok(t.scalar()? as i64)).collect() };
     let (begins, ends, masks) = (scalars("begins")?, scalars("ends")?, scalars("end_masks")?);
     let mut shape = Vec::new();
     for (i, r) in refs.iter().enumerate() {
         let end_mask = masks.get(i).copied().unwrap_or(0) != 0;
         let b = axis(begins[i], r.rank())?;
-        let e = if end_mask { r.rank() } else if ends[i] < 0 { (ends[i] + r.rank() as i64) as usize } else { ends[i] as usize };
+        let e = if end_mask {
+            r.rank()
+        } else if ends[i] < 0 {
+            (ends[i] + r.rank() as i64) as usize
+        } else {
+            ends[i] as usize
+        };
         shape.extend_from_slice(&r.shape[b..e]);
     }
     if numel(&shape) != x.len() {
-        bail!("reshape_like gives {shape:?}, which does not hold {} elements", x.len());
+        bail!(
+            "reshape_like gives {shape:?}, which does not hold {} elements",
+            x.len()
+        );
     }
     Ok(vec![(*x).clone().reshaped(shape)])
 }
@@ -190,8 +199,8 @@ fn transpose(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn squeeze(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
-    let axes = match cx.opt_ints("axes")? {
-        Some(a) => a.into_iter().map(|a| axis(a, x.rank())).collect::<Result<Vec<_>>>()?,
+    let axes = match cx.axes("axes", x.rank())? {
+        Some(a) => a,
         None => (0..x.rank()).filter(|&i| x.shape[i] == 1).collect(),
     };
     let shape = x
@@ -208,7 +217,10 @@ fn expand_dims(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let raw = cx.ints("axes")?;
     let rank = x.rank() + raw.len();
-    let mut axes = raw.into_iter().map(|a| axis(a, rank)).collect::<Result<Vec<_>>>()?;
+    let mut axes = raw
+        .into_iter()
+        .map(|a| axis(a, rank))
+        .collect::<Result<Vec<_>>>()?;
     axes.sort_unstable();
     let mut shape = x.shape.clone();
     for a in axes {
@@ -219,7 +231,9 @@ fn expand_dims(cx: &Cx) -> Result<Vec<Tensor>> {
 
 /// `parts` joined along axis `a` (each may differ only there).
 pub fn join(parts: &[&Tensor], a: usize) -> Result<Tensor> {
-    let first = parts.first().ok_or_else(|| crate::error::EvalError::msg("nothing to join"))?;
+    let first = parts
+        .first()
+        .ok_or_else(|| crate::error::EvalError::msg("nothing to join"))?;
     let outer = numel(&first.shape[..a]);
     let mut shape = first.shape.clone();
     shape[a] = parts.iter().map(|p| p.shape[a]).sum();
@@ -247,7 +261,7 @@ fn concat(cx: &Cx) -> Result<Vec<Tensor>> {
     let values = cx.tuple("values")?;
     let rank = values.first().map_or(0, |v| v.rank());
     let a = axis(cx.int("axis")?, rank)?;
-    if cx.opt("interleave")?.map(|t| t.scalar()).transpose()?.unwrap_or(0.0) != 0.0 {
+    if cx.opt_float("interleave")?.unwrap_or(0.0) != 0.0 {
         // Row k of the result along the axis is row k / n of value k % n (all of one length).
         let n = values.len();
         let parts: Vec<Tensor> = values
@@ -263,7 +277,11 @@ fn concat(cx: &Cx) -> Result<Vec<Tensor>> {
         shape[a] *= n;
         return Ok(vec![joined.reshaped(shape)]);
     }
-    let refs: Vec<&Tensor> = values.iter().map(|v| &**v).filter(|v| !v.is_empty() || values.len() == 1).collect();
+    let refs: Vec<&Tensor> = values
+        .iter()
+        .map(|v| &**v)
+        .filter(|v| !v.is_empty() || values.len() == 1)
+        .collect();
     Ok(vec![join(&refs, a)?])
 }
 
@@ -349,7 +367,11 @@ pub(super) fn slice_of(cx: &Cx, x: &Tensor) -> Result<Slice> {
     let r = x.rank();
     let (begin, end) = (cx.ints("begin")?, cx.ints("end")?);
     let stride = cx.opt_ints("stride")?.unwrap_or_else(|| vec![1; r]);
-    let (bm, em, sm) = (mask(cx, "begin_mask", r)?, mask(cx, "end_mask", r)?, mask(cx, "squeeze_mask", r)?);
+    let (bm, em, sm) = (
+        mask(cx, "begin_mask", r)?,
+        mask(cx, "end_mask", r)?,
+        mask(cx, "squeeze_mask", r)?,
+    );
     if begin.len() != r || end.len() != r || stride.len() != r {
         bail!("begin, end and stride must have one value per axis ({r})");
     }
@@ -362,21 +384,44 @@ pub(super) fn slice_of(cx: &Cx, x: &Tensor) -> Result<Slice> {
         }
         let norm = |v: i64| if v < 0 { v + d } else { v };
         let (lo, hi) = if s > 0 { (0, d) } else { (-1, d - 1) };
-        let start = if bm[a] { if s > 0 { 0 } else { d - 1 } } else { norm(begin[a]).clamp(lo, hi) };
-        let stop = if em[a] { if s > 0 { d } else { -1 } } else { norm(end[a]).clamp(lo, hi) };
+        let start = if bm[a] {
+            if s > 0 { 0 } else { d - 1 }
+        } else {
+            norm(begin[a]).clamp(lo, hi)
+        };
+        let stop = if em[a] {
+            if s > 0 { d } else { -1 }
+        } else {
+            norm(end[a]).clamp(lo, hi)
+        };
         let stop = if sm[a] { start + s.signum() } else { stop };
-        let n = if s > 0 { (stop - start + s - 1) / s } else { (start - stop - s - 1) / -s };
+        let n = if s > 0 {
+            (stop - start + s - 1) / s
+        } else {
+            (start - stop - s - 1) / -s
+        };
         b[a] = start;
         size[a] = n.max(0) as usize;
     }
-    Ok(Slice { begin: b, stride, size, squeeze: sm })
+    Ok(Slice {
+        begin: b,
+        stride,
+        size,
+        squeeze: sm,
+    })
 }
 
 fn slice_by_index(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let s = slice_of(cx, &x)?;
     let t = strided(&x, &s.begin, &s.stride, &s.size)?;
-    let shape = s.size.iter().zip(&s.squeeze).filter(|(_, q)| !**q).map(|(&d, _)| d).collect();
+    let shape = s
+        .size
+        .iter()
+        .zip(&s.squeeze)
+        .filter(|(_, q)| !**q)
+        .map(|(&d, _)| d)
+        .collect();
     Ok(vec![t.reshaped(shape)])
 }
 
@@ -385,15 +430,32 @@ fn slice_by_size(cx: &Cx) -> Result<Vec<Tensor>> {
     let (begin, size) = (cx.ints("begin")?, cx.ints("size")?);
     let mut sizes = Vec::new();
     for a in 0..x.rank() {
-        let b = if begin[a] < 0 { begin[a] + x.shape[a] as i64 } else { begin[a] };
-        let s = if size[a] == -1 { x.shape[a] as i64 - b } else { size[a] };
+        let b = if begin[a] < 0 {
+            begin[a] + x.shape[a] as i64
+        } else {
+            begin[a]
+        };
+        let s = if size[a] == -1 {
+            x.shape[a] as i64 - b
+        } else {
+            size[a]
+        };
         if b < 0 || s < 0 || b + s > x.shape[a] as i64 {
-            bail!("slice of {s} from {b} does not fit axis {a} of size {}", x.shape[a]);
+            bail!(
+                "slice of {s} from {b} does not fit axis {a} of size {}",
+                x.shape[a]
+            );
         }
         sizes.push(s as usize);
     }
     let begin: Vec<i64> = (0..x.rank())
-        .map(|a| if begin[a] < 0 { begin[a] + x.shape[a] as i64 } else { begin[a] })
+        .map(|a| {
+            if begin[a] < 0 {
+                begin[a] + x.shape[a] as i64
+            } else {
+                begin[a]
+            }
+        })
         .collect();
     Ok(vec![strided(&x, &begin, &vec![1; x.rank()], &sizes)?])
 }
@@ -413,8 +475,8 @@ fn tile(cx: &Cx) -> Result<Vec<Tensor>> {
 
 fn reverse(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
-    let axes = match cx.opt_ints("axes")? {
-        Some(a) => a.into_iter().map(|a| axis(a, x.rank())).collect::<Result<Vec<_>>>()?,
+    let axes = match cx.axes("axes", x.rank())? {
+        Some(a) => a,
         None => (0..x.rank()).collect(),
     };
     let st = strides(&x.shape);
@@ -490,14 +552,22 @@ fn slice_update(cx: &Cx) -> Result<Vec<Tensor>> {
     let (x, update) = (cx.x()?, cx.get("update")?);
     let s = slice_of(cx, &x)?;
     if numel(&s.size) != update.len() {
-        bail!("`update` has {} elements for a slice of {:?}", update.len(), s.size);
+        bail!(
+            "`update` has {} elements for a slice of {:?}",
+            update.len(),
+            s.size
+        );
     }
     let st = strides(&x.shape);
     // Element i of x comes from x itself, or (at x.len() + j) from element j of the update.
     let mut idx: Vec<usize> = (0..x.len()).collect();
     let mut coords = vec![0usize; s.size.len()];
     for j in 0..update.len() {
-        let at: usize = coords.iter().enumerate().map(|(a, &c)| (s.begin[a] + c as i64 * s.stride[a]) as usize * st[a]).sum();
+        let at: usize = coords
+            .iter()
+            .enumerate()
+            .map(|(a, &c)| (s.begin[a] + c as i64 * s.stride[a]) as usize * st[a])
+            .sum();
         idx[at] = x.len() + j;
         for a in (0..coords.len()).rev() {
             coords[a] += 1;
@@ -516,7 +586,10 @@ fn sliding_windows(cx: &Cx) -> Result<Vec<Tensor>> {
     let a = axis(cx.int("axis")?, x.rank())?;
     let (size, stride) = (cx.int("size")? as usize, cx.int("stride")?.max(1) as usize);
     if size == 0 || size > x.shape[a] {
-        bail!("window size {size} does not fit axis {a} of length {}", x.shape[a]);
+        bail!(
+            "window size {size} does not fit axis {a} of length {}",
+            x.shape[a]
+        );
     }
     let n = (x.shape[a] - size) / stride + 1;
     let mut shape = x.shape[..a].to_vec();
@@ -538,7 +611,10 @@ fn sliding_windows(cx: &Cx) -> Result<Vec<Tensor>> {
 fn reverse_sequence(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let lengths = cx.ints("lengths")?;
-    let (sa, ba) = (axis(cx.int("seq_axis")?, x.rank())?, axis(cx.int("batch_axis")?, x.rank())?);
+    let (sa, ba) = (
+        axis(cx.int("seq_axis")?, x.rank())?,
+        axis(cx.int("batch_axis")?, x.rank())?,
+    );
     let st = strides(&x.shape);
     Ok(vec![map_index(&x, x.shape.clone(), None, |c| {
         let len = lengths.get(c[ba]).copied().unwrap_or(0).max(0) as usize;
@@ -554,7 +630,11 @@ fn reverse_sequence(cx: &Cx) -> Result<Vec<Tensor>> {
 fn shape(cx: &Cx) -> Result<Vec<Tensor>> {
     let x = cx.x()?;
     let dims = x.shape.iter().map(|&d| d as i64).collect();
-    Ok(vec![Tensor::from_i64(cx.out_dtype(0, DType::Int32), vec![x.rank()], dims)])
+    Ok(vec![Tensor::from_i64(
+        cx.out_dtype(0, DType::Int32),
+        vec![x.rank()],
+        dims,
+    )])
 }
 
 #[cfg(test)]
@@ -564,7 +644,11 @@ mod tests {
     #[test]
     fn pad_modes_match_numpy() {
         // np.pad([0, 1, 2, 3], 3, mode=...) for reflect, edge and symmetric.
-        let src = |mode| (0..10).map(|i| pad_source(i, 3, 4, mode).unwrap()).collect::<Vec<_>>();
+        let src = |mode| {
+            (0..10)
+                .map(|i| pad_source(i, 3, 4, mode).unwrap())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(src("reflect"), [3, 2, 1, 0, 1, 2, 3, 2, 1, 0]);
         assert_eq!(src("replicate"), [0, 0, 0, 0, 1, 2, 3, 3, 3, 3]);
         assert_eq!(src("symmetric"), [2, 1, 0, 0, 1, 2, 3, 3, 2, 1]);

@@ -130,8 +130,10 @@ fn load(path: &Path) -> Result<Loaded, ExitCode> {
         let read = mil_proto::decompile::read_input(path)
             .map_err(mil_proto::decompile::DecompileError::Package)
             .and_then(|(model, dir)| {
-                std::fs::create_dir_all(&weights)
-                    .map_err(|error| mil_proto::package::PackageError::Io { path: weights.clone(), error })?;
+                std::fs::create_dir_all(&weights).map_err(|error| mil_proto::package::PackageError::Io {
+                    path: weights.clone(),
+                    error,
+                })?;
                 let file = weights.join(mil_proto::package::WEIGHT_FILE);
                 mil_proto::decompile::decompile_model(&model, &dir, &file)
             });
@@ -261,7 +263,12 @@ fn print_table(outputs: &[(String, Tensor)]) {
                     if finite.is_empty() {
                         ["-".into(), "-".into(), "-".into(), (v.len()).to_string()]
                     } else {
-                        [format!("{min:.6}"), format!("{max:.6}"), format!("{mean:.6}"), (v.len() - finite.len()).to_string()]
+                        [
+                            format!("{min:.6}"),
+                            format!("{max:.6}"),
+                            format!("{mean:.6}"),
+                            (v.len() - finite.len()).to_string(),
+                        ]
                     }
                 }
                 Err(_) => ["-".into(), "-".into(), "-".into(), "0".into()],
