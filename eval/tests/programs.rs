@@ -308,10 +308,10 @@ fn samples_and_corpus_files_run_to_finite_outputs() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    let corpus = root.join("../../shared/corpus");
-    if let Ok(dir) = std::fs::read_dir(&corpus) {
-        files.extend(dir.map(|e| e.unwrap().path()));
-    }
+    // The shared corpus lies beside the repository (`../shared`).
+    let corpus = root.join("../shared/corpus");
+    let dir = std::fs::read_dir(&corpus).unwrap_or_else(|e| panic!("{}: {e}", corpus.display()));
+    files.extend(dir.map(|e| e.unwrap().path()));
     let mut ran = 0;
     for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "mil")) {
         let text = std::fs::read_to_string(path).unwrap();

@@ -72,8 +72,8 @@ pub fn program_checks(program: &Program, map: &SourceMap, target: Target) -> Vec
 
 /// Analyses `text` completely for the settings `config`: [`read`], then [`program_checks`], then
 /// (when nothing so far is an error) what a package cannot hold
-/// ([`mil_proto::compile::package_problems`]), with the findings `mil compile` refuses made errors:
-/// what this reports as errors is exactly what stops [`compile`].
+/// ([`mil_proto::compile::package_problems`]): what this reports as errors is exactly what stops
+/// [`compile`].
 pub fn analyse(text: &str, model_dir: Option<&Path>, config: &Config) -> Analysis {
     let mut a = read(text, model_dir);
     a.diagnostics
@@ -82,7 +82,6 @@ pub fn analyse(text: &str, model_dir: Option<&Path>, config: &Config) -> Analysi
         let found = mil_proto::compile::package_problems(&a.program, &a.source_map);
         a.diagnostics.extend(found);
     }
-    mil_proto::compile::as_compile_sees_them(&mut a.diagnostics);
     a.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     a
 }

@@ -165,7 +165,7 @@ pub mod codes {
         /// A BLOBFILE path that leaves the model folder.
         BLOB_PATH_ESCAPES = "MIL0301", Error, "weight path outside the model folder";
         /// A BLOBFILE whose weight file is not there.
-        BLOB_FILE_MISSING = "MIL0302", Warning, "weight file not found";
+        BLOB_FILE_MISSING = "MIL0302", Error, "weight file not found";
         /// A BLOBFILE offset that does not point at a blob metadata record.
         BLOB_BAD_RECORD = "MIL0303", Error, "offset is not a blob record";
         /// A blob whose dtype differs from the declared type.

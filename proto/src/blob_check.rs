@@ -18,7 +18,7 @@ use std::path::Path;
 /// `.mil` file. Spans come from `map`; parts it does not cover get an empty span.
 ///
 /// Reports paths that leave `model_dir` ([`codes::BLOB_PATH_ESCAPES`]), missing files
-/// ([`codes::BLOB_FILE_MISSING`], a warning), offsets that are not a blob record
+/// ([`codes::BLOB_FILE_MISSING`]), offsets that are not a blob record
 /// ([`codes::BLOB_BAD_RECORD`]), and records whose dtype ([`codes::BLOB_DTYPE`]) or size
 /// ([`codes::BLOB_SIZE`]) differ from the declared type.
 pub fn check_blobs(program: &Program, map: &SourceMap, model_dir: &Path) -> Vec<Diagnostic> {

@@ -8,7 +8,7 @@ use crate::package::{PackageError, PackageWriter};
 use crate::to_proto::to_proto;
 use crate::weights::WeightFiles;
 use mil_ir::weights::Weights;
-use mil_ir::{Diagnostic, Program, Severity, SourceMap, codes};
+use mil_ir::{Diagnostic, Program, Severity, SourceMap};
 use std::fmt;
 use std::path::Path;
 
@@ -41,16 +41,6 @@ impl From<PackageError> for CompileError {
     }
 }
 
-/// Makes the findings of the checks ([`check_blobs`] among them) as severe as [`compile`] takes
-/// them: a missing weight file, only a warning while the text is edited, stops compilation.
-pub fn as_compile_sees_them(diagnostics: &mut [Diagnostic]) {
-    for d in diagnostics {
-        if d.code == codes::BLOB_FILE_MISSING {
-            d.severity = Severity::Error;
-        }
-    }
-}
-
 /// What stops [`compile`] that the text's own checks do not see: what a package cannot hold (an
 /// opset without a Core ML version, a value or feature a package cannot describe, a positional
 /// argument of an unknown op, an op newer than its opset). No weight file is read.
@@ -80,7 +70,6 @@ pub fn compile_with(
     target: &Path,
 ) -> Result<Vec<Diagnostic>, CompileError> {
     let mut diagnostics = check_blobs_in(program, map, weights);
-    as_compile_sees_them(&mut diagnostics);
     if mil_ir::diagnostic::has_errors(&diagnostics) {
         return Err(CompileError::Program(diagnostics));
     }
