@@ -15,6 +15,7 @@
 //!   error naming the function and op; an op newer than its function's opset is
 //!   [`codes::OP_NOT_IN_OPSET`].
 
+mod names;
 pub mod value;
 
 use crate::blob::BlobWriter;
@@ -29,6 +30,7 @@ use mil_ir::{
     Argument, Attribute, BlobRef, Block, BlockId, Code, ConstData, Diagnostic, Function, OpId, Operand,
     Operation, Program, Severity, Span, TypedValue, Value, ValueDef, ValueId, ValueRef,
 };
+use names::Names;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Seek, Write};
 
@@ -105,11 +107,13 @@ fn malformed(message: String) -> Diagnostic {
     Diagnostic::new(codes::MALFORMED_MODEL, Span::default(), message)
 }
 
-/// Whether `name` can be written in MIL text as a name: `[A-Za-z_][A-Za-z0-9_]*`.
+/// Whether `name` can be written in MIL text as a name: `[A-Za-z_][A-Za-z0-9_]*`, other than the
+/// keyword `BLOBFILE`.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "BLOBFILE"
 }
 
 /// The string of an op's `name` attribute, read before the attributes are converted.
@@ -144,7 +148,9 @@ struct Reader<'a, W: Write + Seek> {
 /// A function under construction: the arenas and the names defined so far.
 struct Builder {
     f: Function,
+    /// The proto's name → its latest value (whose name in the text may differ).
     scope: HashMap<String, ValueId>,
+    names: Names,
 }
 
 impl<W: Write + Seek> Reader<'_, W> {
@@ -167,6 +173,7 @@ impl<W: Write + Seek> Reader<'_, W> {
                 ..Function::default()
             },
             scope: HashMap::new(),
+            names: Names::new(proto),
         };
         for (i, input) in proto.inputs.iter().enumerate() {
             let id = self.define(&mut b, input, ValueDef::Param(i as u32));
@@ -193,7 +200,8 @@ impl<W: Write + Seek> Reader<'_, W> {
         b.f
     }
 
-    /// Adds a value called `named.name` with its type to the function and the scope.
+    /// Adds a value the proto calls `named.name` with its type to the function and the scope; its
+    /// name in the text is unique in the function ([`names`]).
     fn define(&mut self, b: &mut Builder, named: &mil::NamedValueType, def: ValueDef) -> ValueId {
         if !is_identifier(&named.name) {
             self.error(
@@ -202,14 +210,15 @@ impl<W: Write + Seek> Reader<'_, W> {
             );
         }
         let ty = self.value_type(named.r#type.as_ref(), &named.name);
+        let name = b.names.text_name(&b.f, &named.name, def);
         let id = b.f.push_value(Value {
-            name: named.name.as_str().into(),
+            name: name.as_str().into(),
             ty,
             def,
             uses: Vec::new(),
         });
         b.scope.insert(named.name.clone(), id);
-        b.f.symbols.entry(named.name.as_str().into()).or_insert(id);
+        b.f.symbols.insert(name.into(), id);
         id
     }
 
@@ -231,7 +240,7 @@ impl<W: Write + Seek> Reader<'_, W> {
             );
         }
         ValueRef {
-            name: name.into(),
+            name: id.map_or(name, |id| &b.f.value(id).name).into(),
             id,
         }
     }

@@ -1,5 +1,6 @@
-//! Replays every kept fuzz input, the seed corpora (`fuzz/corpus/<target>`) and the inputs that
-//! once crashed a target (`fuzz/regressions/<target>`), through the target's checks.
+//! Replays every kept fuzz input, the seed corpora (`fuzz/corpus/<target>`), the corpora long runs
+//! grew (`fuzz/grown/<target>`, see `scripts/fuzz-long`) and the inputs that once crashed a target
+//! (`fuzz/regressions/<target>`), through the target's checks.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ fn every_kept_input_passes_its_target() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let (mut replayed, mut failures) = (0, Vec::new());
     for (target, check) in mil_robustness::TARGETS {
-        for kind in ["corpus", "regressions"] {
+        for kind in ["corpus", "grown", "regressions"] {
             let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(target)) else {
                 continue;
             };
