@@ -366,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_file_is_a_warning_and_nothing_more() {
+    fn a_missing_file_is_an_error_and_nothing_more() {
         let (_, found) = diagnostics(&consts(&[(
             "tensor<fp32, [6]>",
             "@model_path/weights/other.bin",
@@ -374,7 +374,7 @@ mod tests {
         )]));
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].code, codes::BLOB_FILE_MISSING);
-        assert_eq!(found[0].severity, mil_ir::Severity::Warning);
+        assert_eq!(found[0].severity, mil_ir::Severity::Error);
         assert!(
             found[0]
                 .message

@@ -42,6 +42,7 @@ fn model() -> Model {
         &mut blobs,
     )
     .unwrap()
+    .model
 }
 
 fn main_function(model: &mut Model) -> &mut mil::Function {
