@@ -59,6 +59,8 @@ enum Command {
     Decompile(cli::decompile::Args),
     /// Predict where each op runs (Neural Engine, GPU, CPU), what it costs, and why.
     Placement(cli::placement::Args),
+    /// Run a function with the reference interpreter on .npy inputs and report its outputs.
+    Run(cli::run::Args),
     /// Serve the language server protocol on standard input and output.
     Lsp,
 }
@@ -87,6 +89,7 @@ fn main() {
         Command::Compile(args) => cli::compile::run(&args, color),
         Command::Decompile(args) => cli::decompile::run(&args),
         Command::Placement(args) => cli::placement::run(&args),
+        Command::Run(args) => cli::run::run(&args),
         Command::Lsp => std::process::exit(lsp::run()),
     };
     std::process::exit(code as i32);

@@ -1,0 +1,99 @@
+//! Constants as tensors: inline literals and BLOBFILE references read from the weight files beside
+//! the program (each file opened once; each blob read when the op that names it runs).
+
+use crate::bail;
+use crate::error::{EvalError, Result};
+use crate::tensor::Tensor;
+use mil_ir::{ConstData, DType, Literal, TypedValue};
+use mil_proto::weights::WeightFiles;
+use std::cell::RefCell;
+use std::path::Path;
+
+/// The weight files of one model folder (`@model_path`).
+pub struct Weights {
+    files: Option<RefCell<WeightFiles>>,
+}
+
+impl Weights {
+    /// The weight files under `model_dir`; `None` when the program has no folder (standard input),
+    /// so that a BLOBFILE reference is an error.
+    pub fn new(model_dir: Option<&Path>) -> Weights {
+        Weights {
+            files: model_dir.map(|d| RefCell::new(WeightFiles::new(d))),
+        }
+    }
+
+    /// The tensor a typed constant holds.
+    pub fn tensor(&self, value: &TypedValue) -> Result<Tensor> {
+        let dtype = value.ty.dtype().unwrap_or(DType::Fp32);
+        let shape: Vec<usize> = match value.known_shape() {
+            Some(s) => s.iter().map(|&d| d as usize).collect(),
+            None => match &value.data {
+                ConstData::Literal(l) => return literal(l, dtype),
+                _ => bail!("a constant of type {} has no known shape", value.ty),
+            },
+        };
+        match &value.data {
+            ConstData::Tensor(elements) => Tensor::from_elements(dtype, shape, elements),
+            ConstData::Blob(blob) => {
+                let Some(files) = &self.files else {
+                    bail!(
+                        "`{}` names a weight file, but the program has no folder to find it in",
+                        blob.path
+                    );
+                };
+                let mut files = files.borrow_mut();
+                let reader = files.open(&blob.path).map_err(|(_, why)| EvalError::msg(why))?;
+                let record = reader
+                    .record(blob.offset)
+                    .map_err(|e| EvalError::msg(format!("{}: {e}", blob.path)))?;
+                let bytes = reader
+                    .read_payload(&record)
+                    .map_err(|e| EvalError::msg(format!("{}: {e}", blob.path)))?;
+                let count = shape.iter().product::<usize>() as u64;
+                let Some(elements) = mil_proto::raw::decode(&bytes, record.dtype, count) else {
+                    bail!(
+                        "blob at offset {} of {} does not hold {count} {} values",
+                        blob.offset,
+                        blob.path,
+                        record.dtype
+                    );
+                };
+                Tensor::from_elements(dtype, shape, &elements)
+            }
+            ConstData::Literal(l) => literal(l, dtype),
+        }
+    }
+}
+
+/// A list literal (`[1, 2]`, nested lists for higher ranks) as a tensor of `dtype`.
+fn literal(l: &Literal, dtype: DType) -> Result<Tensor> {
+    fn walk(l: &Literal, depth: usize, shape: &mut Vec<usize>, out: &mut Vec<f64>) -> Result<()> {
+        match l {
+            Literal::Number(s) => out.push(
+                mil_ir::float::parse_float(s).ok_or_else(|| EvalError::msg(format!("bad number `{s}`")))?,
+            ),
+            Literal::Bool(b) => out.push(*b as u8 as f64),
+            Literal::List(items) => {
+                if shape.len() == depth {
+                    shape.push(items.len());
+                }
+                for i in items {
+                    walk(i, depth + 1, shape, out)?;
+                }
+            }
+            _ => bail!("a string, dict or tuple literal cannot be used as a tensor"),
+        }
+        Ok(())
+    }
+    let (mut shape, mut out) = (Vec::new(), Vec::new());
+    walk(l, 0, &mut shape, &mut out)?;
+    if shape.iter().product::<usize>() != out.len() {
+        bail!("a ragged list literal cannot be used as a tensor");
+    }
+    Ok(if dtype.kind() == mil_ir::DTypeKind::Float {
+        Tensor::from_f32(dtype, shape, out.into_iter().map(|v| v as f32).collect())
+    } else {
+        Tensor::from_i64(dtype, shape, out.into_iter().map(|v| v as i64).collect())
+    })
+}

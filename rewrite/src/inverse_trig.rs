@@ -1,0 +1,122 @@
+//! The inverse functions Core ML refuses on the Neural Engine, spelled with `atan`, `sqrt` and
+//! `log`, which it runs there (`../shared/docs/ane.md`):
+//!
+//! - `arc-to-atan`: `asin(x)` → `atan(x / sqrt((1 − x)(1 + x)))` and
+//!   `acos(x)` → `2·atan(sqrt((1 − x) / (1 + x)))`;
+//! - `atanh-to-log`: `atanh(x)` → `½·log((1 + x) / (1 − x))`.
+//!
+//! `1 − x²` is spelled `(1 − x)(1 + x)`: for |x| near 1, `1 − x` is exact, where `1 − x·x` would
+//! lose the digits that the steep ends of `asin` magnify. `acos` uses the half-angle form rather
+//! than `π/2 − asin(x)`, which would cancel near x = 1. At x = ±1 the quotients are ±∞ and `atan`
+//! gives ±π/2 exactly as `asin`/`acos` do; `atanh(±1)` is ±∞ both ways.
+
+use crate::build::{Chain, float_result, input, same_typed_inputs};
+use crate::{NotApplicable, Rewrite};
+use mil_ir::mutate::{EditError, Editor, RewriteId};
+use mil_ir::{Function, OpId, ValueId};
+
+/// Rewrites `asin` and `acos` with `atan` and `sqrt`.
+pub struct ArcToAtan;
+
+impl ArcToAtan {
+    /// Its id.
+    pub const ID: RewriteId = RewriteId("arc-to-atan");
+}
+
+/// Rewrites `atanh` with `log`.
+pub struct AtanhToLog;
+
+impl AtanhToLog {
+    /// Its id.
+    pub const ID: RewriteId = RewriteId("atanh-to-log");
+}
+
+/// Inserts `1 − x` and `1 + x`.
+fn one_minus_and_plus(c: &mut Chain<'_, '_>, x: ValueId) -> Result<(ValueId, ValueId), EditError> {
+    let minus = c.op(
+        "sub",
+        "one_minus",
+        vec![("x", c.scalar(1.0)), ("y", c.operand(x))],
+    )?;
+    let plus = c.op("add", "one_plus", vec![("x", c.operand(x)), ("y", c.scalar(1.0))])?;
+    Ok((minus, plus))
+}
+
+impl Rewrite for ArcToAtan {
+    fn id(&self) -> RewriteId {
+        Self::ID
+    }
+
+    fn title(&self, f: &Function, op: OpId) -> String {
+        format!("Rewrite {} with atan and sqrt", f.op(op).kind)
+    }
+
+    fn check(&self, f: &Function, op: OpId) -> Result<(), NotApplicable> {
+        let kind = f.op(op).kind.as_str();
+        NotApplicable::unless(matches!(kind, "asin" | "acos"), || {
+            format!("the op is `{kind}`, not `asin` or `acos`")
+        })?;
+        let ty = float_result(f, op, kind)?;
+        same_typed_inputs(f, op, &ty, &["x"])
+    }
+
+    fn apply(&self, e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
+        let asin = e.function().op(op).kind == "asin";
+        let x = input(e.function(), op, "x")?;
+        let mut c = Chain::new(e, op);
+        let (minus, plus) = one_minus_and_plus(&mut c, x)?;
+        let last = if asin {
+            let square = c.op(
+                "mul",
+                "one_minus_square",
+                vec![("x", c.operand(minus)), ("y", c.operand(plus))],
+            )?;
+            let root = c.op("sqrt", "cos", vec![("x", c.operand(square))])?;
+            let ratio = c.op(
+                "real_div",
+                "tan",
+                vec![("x", c.operand(x)), ("y", c.operand(root))],
+            )?;
+            c.op("atan", "asin", vec![("x", c.operand(ratio))])?
+        } else {
+            let ratio = c.op(
+                "real_div",
+                "ratio",
+                vec![("x", c.operand(minus)), ("y", c.operand(plus))],
+            )?;
+            let root = c.op("sqrt", "half_tan", vec![("x", c.operand(ratio))])?;
+            let half = c.op("atan", "half", vec![("x", c.operand(root))])?;
+            c.op("mul", "acos", vec![("x", c.operand(half)), ("y", c.scalar(2.0))])?
+        };
+        c.finish(last)
+    }
+}
+
+impl Rewrite for AtanhToLog {
+    fn id(&self) -> RewriteId {
+        Self::ID
+    }
+
+    fn title(&self, _: &Function, _: OpId) -> String {
+        "Rewrite atanh with log".into()
+    }
+
+    fn check(&self, f: &Function, op: OpId) -> Result<(), NotApplicable> {
+        let ty = float_result(f, op, "atanh")?;
+        same_typed_inputs(f, op, &ty, &["x"])
+    }
+
+    fn apply(&self, e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
+        let x = input(e.function(), op, "x")?;
+        let mut c = Chain::new(e, op);
+        let (minus, plus) = one_minus_and_plus(&mut c, x)?;
+        let ratio = c.op(
+            "real_div",
+            "ratio",
+            vec![("x", c.operand(plus)), ("y", c.operand(minus))],
+        )?;
+        let log = c.op("log", "log", vec![("x", c.operand(ratio))])?;
+        let half = c.op("mul", "atanh", vec![("x", c.operand(log)), ("y", c.scalar(0.5))])?;
+        c.finish(half)
+    }
+}
