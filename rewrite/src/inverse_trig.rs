@@ -8,7 +8,8 @@
 //! `1 − x²` is spelled `(1 − x)(1 + x)`: for |x| near 1, `1 − x` is exact, where `1 − x·x` would
 //! lose the digits that the steep ends of `asin` magnify. `acos` uses the half-angle form rather
 //! than `π/2 − asin(x)`, which would cancel near x = 1. At x = ±1 the quotients are ±∞ and `atan`
-//! gives ±π/2 exactly as `asin`/`acos` do; `atanh(±1)` is ±∞ both ways.
+//! gives ±π/2 exactly as `asin`/`acos` do; `atanh(±1)` is ±∞ both ways, as `log` is given
+//! `epsilon = 0` (its default, 1e-45, would make `log(0)` −103 rather than −∞ in fp32).
 
 use crate::build::{Chain, float_result, input, same_typed_inputs};
 use crate::{NotApplicable, Rewrite};
@@ -115,7 +116,11 @@ impl Rewrite for AtanhToLog {
             "ratio",
             vec![("x", c.operand(plus)), ("y", c.operand(minus))],
         )?;
-        let log = c.op("log", "log", vec![("x", c.operand(ratio))])?;
+        let log = c.op(
+            "log",
+            "log",
+            vec![("epsilon", c.scalar(0.0)), ("x", c.operand(ratio))],
+        )?;
         let half = c.op("mul", "atanh", vec![("x", c.operand(log)), ("y", c.scalar(0.5))])?;
         c.finish(half)
     }
