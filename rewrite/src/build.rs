@@ -42,10 +42,10 @@ pub fn input(f: &Function, op: OpId, key: &str) -> Result<ValueId, EditError> {
     value_arg(f, op, key).ok_or_else(|| EditError::Unresolved(key.into()))
 }
 
-/// The type of `op`'s single result, which must be a float tensor (fp16 or fp32) for `kind`.
-pub fn float_result(f: &Function, op: OpId, kind: &str) -> Result<Type, NotApplicable> {
+/// The type of `op`'s single result, which must be a float tensor (fp16 or fp32).
+pub fn float_result(f: &Function, op: OpId) -> Result<Type, NotApplicable> {
     let o = f.op(op);
-    NotApplicable::unless(o.kind == kind, || format!("the op is `{}`, not `{kind}`", o.kind))?;
+    let kind = &o.kind;
     NotApplicable::unless(o.results.len() == 1, || "the op has no single result".into())?;
     let ty = f.value(o.results[0]).ty.clone();
     let dtype = ty.dtype();
@@ -69,6 +69,16 @@ pub fn same_typed_inputs(f: &Function, op: OpId, ty: &Type, keys: &[&str]) -> Re
         })?;
     }
     Ok(())
+}
+
+/// The precondition of an elementwise rewrite of `x`: a float result, and `x` of its type.
+pub fn unary(f: &Function, op: OpId) -> Result<(), NotApplicable> {
+    same_typed_inputs(f, op, &float_result(f, op)?, &["x"])
+}
+
+/// The precondition of an elementwise rewrite of `x` and `y`: a float result, both of its type.
+pub fn binary(f: &Function, op: OpId) -> Result<(), NotApplicable> {
+    same_typed_inputs(f, op, &float_result(f, op)?, &["x", "y"])
 }
 
 /// A scalar constant of `dtype` holding `v`, as an inline operand.

@@ -21,12 +21,13 @@ use mil_ir::{ConstData, DType, Dim, Elements, Function, OpId, Operand, Type, Typ
 pub const MAX_LENGTH: u64 = 2048;
 
 /// Rewrites `cumsum` as a `matmul` with a triangular constant.
-pub struct CumsumToMatmul;
-
-impl CumsumToMatmul {
-    /// Its id.
-    pub const ID: RewriteId = RewriteId("cumsum-to-matmul");
-}
+pub const CUMSUM_TO_MATMUL: Rewrite = Rewrite {
+    id: RewriteId("cumsum-to-matmul"),
+    kinds: &["cumsum"],
+    title: "Rewrite cumsum as a matmul with a triangular matrix",
+    precondition: |f, op| Cumsum::read(f, op).map(drop),
+    edit,
+};
 
 /// What the rewrite reads from a `cumsum`.
 struct Cumsum {
@@ -39,7 +40,7 @@ struct Cumsum {
 impl Cumsum {
     /// Reads `op`, or says why it cannot be rewritten.
     fn read(f: &Function, op: OpId) -> Result<Cumsum, NotApplicable> {
-        let ty = float_result(f, op, "cumsum")?;
+        let ty = float_result(f, op)?;
         same_typed_inputs(f, op, &ty, &["x"])?;
         let shape: Vec<u64> = ty
             .shape()
@@ -123,44 +124,32 @@ fn matmul(c: &mut Chain<'_, '_>, a: ValueId, b: ValueId, ty: Type) -> Result<Val
     c.typed_op("matmul", "matmul", args, ty)
 }
 
-impl Rewrite for CumsumToMatmul {
-    fn id(&self) -> RewriteId {
-        Self::ID
-    }
-
-    fn title(&self, _: &Function, _: OpId) -> String {
-        "Rewrite cumsum as a matmul with a triangular matrix".into()
-    }
-
-    fn check(&self, f: &Function, op: OpId) -> Result<(), NotApplicable> {
-        Cumsum::read(f, op).map(drop)
-    }
-
-    fn apply(&self, e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
-        let cumsum = Cumsum::read(e.function(), op).map_err(|_| EditError::NoSuchOp(op))?;
-        let x = input(e.function(), op, "x")?;
-        let mut c = Chain::new(e, op);
-        let (dtype, ty, rank) = (c.dtype(), c.ty().clone(), cumsum.shape.len());
-        let last = if cumsum.axis + 1 == rank {
-            let m = c.constant("triangle", cumsum.matrix(dtype, true))?;
-            matmul(&mut c, x, m, ty)?
-        } else if cumsum.axis + 2 == rank {
-            let m = c.constant("triangle", cumsum.matrix(dtype, false))?;
-            matmul(&mut c, m, x, ty)?
-        } else {
-            let (a, s) = (cumsum.axis, &cumsum.shape);
-            let folded = [s[..a].iter().product(), s[a], s[a + 1..].iter().product()];
-            let folded_ty = Type::tensor(dtype, &folded);
-            let args = vec![("shape", shape_operand(&folded)), ("x", c.operand(x))];
-            let x3 = c.typed_op("reshape", "folded", args, folded_ty.clone())?;
-            let m = c.constant("triangle", cumsum.matrix(dtype, false))?;
-            let y3 = matmul(&mut c, m, x3, folded_ty)?;
-            c.op(
-                "reshape",
-                "cumsum",
-                vec![("shape", shape_operand(s)), ("x", c.operand(y3))],
-            )?
-        };
-        c.finish(last)
-    }
+/// The matmul, between reshapes when the axis is neither of the last two.
+fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
+    // The precondition held; an op that no longer reads as a cumsum is not the op it was.
+    let cumsum = Cumsum::read(e.function(), op).map_err(|_| EditError::NoSuchOp(op))?;
+    let x = input(e.function(), op, "x")?;
+    let mut c = Chain::new(e, op);
+    let (dtype, ty, rank) = (c.dtype(), c.ty().clone(), cumsum.shape.len());
+    let last = if cumsum.axis + 1 == rank {
+        let m = c.constant("triangle", cumsum.matrix(dtype, true))?;
+        matmul(&mut c, x, m, ty)?
+    } else if cumsum.axis + 2 == rank {
+        let m = c.constant("triangle", cumsum.matrix(dtype, false))?;
+        matmul(&mut c, m, x, ty)?
+    } else {
+        let (a, s) = (cumsum.axis, &cumsum.shape);
+        let folded = [s[..a].iter().product(), s[a], s[a + 1..].iter().product()];
+        let folded_ty = Type::tensor(dtype, &folded);
+        let args = vec![("shape", shape_operand(&folded)), ("x", c.operand(x))];
+        let x3 = c.typed_op("reshape", "folded", args, folded_ty.clone())?;
+        let m = c.constant("triangle", cumsum.matrix(dtype, false))?;
+        let y3 = matmul(&mut c, m, x3, folded_ty)?;
+        c.op(
+            "reshape",
+            "cumsum",
+            vec![("shape", shape_operand(s)), ("x", c.operand(y3))],
+        )?
+    };
+    c.finish(last)
 }

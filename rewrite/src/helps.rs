@@ -42,7 +42,7 @@ pub fn assess(
     spans: &FunctionSpans,
     function: usize,
     op: OpId,
-    rewrite: &dyn Rewrite,
+    rewrite: &Rewrite,
     target: Target,
 ) -> Result<Assessment, Refused> {
     let f = &program.functions[function];

@@ -6,54 +6,37 @@
 //! near 0, `sinh`'s difference keeps an absolute error of about one ulp of 1 rather than a
 //! relative one.
 
-use crate::build::{Chain, float_result, input, same_typed_inputs};
-use crate::{NotApplicable, Rewrite};
+use crate::Rewrite;
+use crate::build::{Chain, input, unary};
+use mil_ir::OpId;
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{Function, OpId};
 
 /// Rewrites `sinh` and `cosh` with `exp`.
-pub struct HyperbolicToExp;
+pub const HYPERBOLIC_TO_EXP: Rewrite = Rewrite {
+    id: RewriteId("hyperbolic-to-exp"),
+    kinds: &["sinh", "cosh"],
+    title: "Rewrite {kind} with exp",
+    precondition: unary,
+    edit,
+};
 
-impl HyperbolicToExp {
-    /// Its id.
-    pub const ID: RewriteId = RewriteId("hyperbolic-to-exp");
-}
-
-impl Rewrite for HyperbolicToExp {
-    fn id(&self) -> RewriteId {
-        Self::ID
-    }
-
-    fn title(&self, f: &Function, op: OpId) -> String {
-        format!("Rewrite {} with exp", f.op(op).kind)
-    }
-
-    fn check(&self, f: &Function, op: OpId) -> Result<(), NotApplicable> {
-        let kind = f.op(op).kind.as_str();
-        NotApplicable::unless(matches!(kind, "sinh" | "cosh"), || {
-            format!("the op is `{kind}`, not `sinh` or `cosh`")
-        })?;
-        let ty = float_result(f, op, kind)?;
-        same_typed_inputs(f, op, &ty, &["x"])
-    }
-
-    fn apply(&self, e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
-        let combine = if e.function().op(op).kind == "sinh" {
-            "sub"
-        } else {
-            "add"
-        };
-        let x = input(e.function(), op, "x")?;
-        let mut c = Chain::new(e, op);
-        let neg = c.op("mul", "neg", vec![("x", c.operand(x)), ("y", c.scalar(-1.0))])?;
-        let up = c.op("exp", "exp", vec![("x", c.operand(x))])?;
-        let down = c.op("exp", "exp_neg", vec![("x", c.operand(neg))])?;
-        let both = c.op(
-            combine,
-            combine,
-            vec![("x", c.operand(up)), ("y", c.operand(down))],
-        )?;
-        let half = c.op("mul", "half", vec![("x", c.operand(both)), ("y", c.scalar(0.5))])?;
-        c.finish(half)
-    }
+/// `(exp(x) ∓ exp(x·−1))·½`.
+fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
+    let combine = if e.function().op(op).kind == "sinh" {
+        "sub"
+    } else {
+        "add"
+    };
+    let x = input(e.function(), op, "x")?;
+    let mut c = Chain::new(e, op);
+    let neg = c.op("mul", "neg", vec![("x", c.operand(x)), ("y", c.scalar(-1.0))])?;
+    let up = c.op("exp", "exp", vec![("x", c.operand(x))])?;
+    let down = c.op("exp", "exp_neg", vec![("x", c.operand(neg))])?;
+    let both = c.op(
+        combine,
+        combine,
+        vec![("x", c.operand(up)), ("y", c.operand(down))],
+    )?;
+    let half = c.op("mul", "half", vec![("x", c.operand(both)), ("y", c.scalar(0.5))])?;
+    c.finish(half)
 }

@@ -11,26 +11,28 @@
 //! gives ±π/2 exactly as `asin`/`acos` do; `atanh(±1)` is ±∞ both ways, as `log` is given
 //! `epsilon = 0` (its default, 1e-45, would make `log(0)` −103 rather than −∞ in fp32).
 
-use crate::build::{Chain, float_result, input, same_typed_inputs};
-use crate::{NotApplicable, Rewrite};
+use crate::Rewrite;
+use crate::build::{Chain, input, unary};
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{Function, OpId, ValueId};
+use mil_ir::{OpId, ValueId};
 
 /// Rewrites `asin` and `acos` with `atan` and `sqrt`.
-pub struct ArcToAtan;
-
-impl ArcToAtan {
-    /// Its id.
-    pub const ID: RewriteId = RewriteId("arc-to-atan");
-}
+pub const ARC_TO_ATAN: Rewrite = Rewrite {
+    id: RewriteId("arc-to-atan"),
+    kinds: &["asin", "acos"],
+    title: "Rewrite {kind} with atan and sqrt",
+    precondition: unary,
+    edit: arc_to_atan,
+};
 
 /// Rewrites `atanh` with `log`.
-pub struct AtanhToLog;
-
-impl AtanhToLog {
-    /// Its id.
-    pub const ID: RewriteId = RewriteId("atanh-to-log");
-}
+pub const ATANH_TO_LOG: Rewrite = Rewrite {
+    id: RewriteId("atanh-to-log"),
+    kinds: &["atanh"],
+    title: "Rewrite atanh with log",
+    precondition: unary,
+    edit: atanh_to_log,
+};
 
 /// Inserts `1 − x` and `1 + x`.
 fn one_minus_and_plus(c: &mut Chain<'_, '_>, x: ValueId) -> Result<(ValueId, ValueId), EditError> {
@@ -43,85 +45,53 @@ fn one_minus_and_plus(c: &mut Chain<'_, '_>, x: ValueId) -> Result<(ValueId, Val
     Ok((minus, plus))
 }
 
-impl Rewrite for ArcToAtan {
-    fn id(&self) -> RewriteId {
-        Self::ID
-    }
-
-    fn title(&self, f: &Function, op: OpId) -> String {
-        format!("Rewrite {} with atan and sqrt", f.op(op).kind)
-    }
-
-    fn check(&self, f: &Function, op: OpId) -> Result<(), NotApplicable> {
-        let kind = f.op(op).kind.as_str();
-        NotApplicable::unless(matches!(kind, "asin" | "acos"), || {
-            format!("the op is `{kind}`, not `asin` or `acos`")
-        })?;
-        let ty = float_result(f, op, kind)?;
-        same_typed_inputs(f, op, &ty, &["x"])
-    }
-
-    fn apply(&self, e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
-        let asin = e.function().op(op).kind == "asin";
-        let x = input(e.function(), op, "x")?;
-        let mut c = Chain::new(e, op);
-        let (minus, plus) = one_minus_and_plus(&mut c, x)?;
-        let last = if asin {
-            let square = c.op(
-                "mul",
-                "one_minus_square",
-                vec![("x", c.operand(minus)), ("y", c.operand(plus))],
-            )?;
-            let root = c.op("sqrt", "cos", vec![("x", c.operand(square))])?;
-            let ratio = c.op(
-                "real_div",
-                "tan",
-                vec![("x", c.operand(x)), ("y", c.operand(root))],
-            )?;
-            c.op("atan", "asin", vec![("x", c.operand(ratio))])?
-        } else {
-            let ratio = c.op(
-                "real_div",
-                "ratio",
-                vec![("x", c.operand(minus)), ("y", c.operand(plus))],
-            )?;
-            let root = c.op("sqrt", "half_tan", vec![("x", c.operand(ratio))])?;
-            let half = c.op("atan", "half", vec![("x", c.operand(root))])?;
-            c.op("mul", "acos", vec![("x", c.operand(half)), ("y", c.scalar(2.0))])?
-        };
-        c.finish(last)
-    }
-}
-
-impl Rewrite for AtanhToLog {
-    fn id(&self) -> RewriteId {
-        Self::ID
-    }
-
-    fn title(&self, _: &Function, _: OpId) -> String {
-        "Rewrite atanh with log".into()
-    }
-
-    fn check(&self, f: &Function, op: OpId) -> Result<(), NotApplicable> {
-        let ty = float_result(f, op, "atanh")?;
-        same_typed_inputs(f, op, &ty, &["x"])
-    }
-
-    fn apply(&self, e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
-        let x = input(e.function(), op, "x")?;
-        let mut c = Chain::new(e, op);
-        let (minus, plus) = one_minus_and_plus(&mut c, x)?;
+/// `atan(x / sqrt((1 − x)(1 + x)))` or `2·atan(sqrt((1 − x) / (1 + x)))`.
+fn arc_to_atan(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
+    let asin = e.function().op(op).kind == "asin";
+    let x = input(e.function(), op, "x")?;
+    let mut c = Chain::new(e, op);
+    let (minus, plus) = one_minus_and_plus(&mut c, x)?;
+    let last = if asin {
+        let square = c.op(
+            "mul",
+            "one_minus_square",
+            vec![("x", c.operand(minus)), ("y", c.operand(plus))],
+        )?;
+        let root = c.op("sqrt", "cos", vec![("x", c.operand(square))])?;
+        let ratio = c.op(
+            "real_div",
+            "tan",
+            vec![("x", c.operand(x)), ("y", c.operand(root))],
+        )?;
+        c.op("atan", "asin", vec![("x", c.operand(ratio))])?
+    } else {
         let ratio = c.op(
             "real_div",
             "ratio",
-            vec![("x", c.operand(plus)), ("y", c.operand(minus))],
+            vec![("x", c.operand(minus)), ("y", c.operand(plus))],
         )?;
-        let log = c.op(
-            "log",
-            "log",
-            vec![("epsilon", c.scalar(0.0)), ("x", c.operand(ratio))],
-        )?;
-        let half = c.op("mul", "atanh", vec![("x", c.operand(log)), ("y", c.scalar(0.5))])?;
-        c.finish(half)
-    }
+        let root = c.op("sqrt", "half_tan", vec![("x", c.operand(ratio))])?;
+        let half = c.op("atan", "half", vec![("x", c.operand(root))])?;
+        c.op("mul", "acos", vec![("x", c.operand(half)), ("y", c.scalar(2.0))])?
+    };
+    c.finish(last)
+}
+
+/// `½·log((1 + x) / (1 − x))`, with `epsilon = 0`.
+fn atanh_to_log(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
+    let x = input(e.function(), op, "x")?;
+    let mut c = Chain::new(e, op);
+    let (minus, plus) = one_minus_and_plus(&mut c, x)?;
+    let ratio = c.op(
+        "real_div",
+        "ratio",
+        vec![("x", c.operand(plus)), ("y", c.operand(minus))],
+    )?;
+    let log = c.op(
+        "log",
+        "log",
+        vec![("epsilon", c.scalar(0.0)), ("x", c.operand(ratio))],
+    )?;
+    let half = c.op("mul", "atanh", vec![("x", c.operand(log)), ("y", c.scalar(0.5))])?;
+    c.finish(half)
 }

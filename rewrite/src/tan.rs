@@ -4,43 +4,30 @@
 //! (`../shared/docs/ane.md`, "Ops the ANE refuses"). The quotient is the definition of the tangent;
 //! each of the three ops rounds once, so the result is within a few ulps of `tan` in fp32.
 
-use crate::build::{Chain, float_result, input, same_typed_inputs};
-use crate::{NotApplicable, Rewrite};
+use crate::Rewrite;
+use crate::build::{Chain, input, unary};
+use mil_ir::OpId;
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{Function, OpId};
 
 /// Rewrites `tan` as `sin / cos`.
-pub struct TanToSinCos;
+pub const TAN_TO_SIN_COS: Rewrite = Rewrite {
+    id: RewriteId("tan-to-sin-cos"),
+    kinds: &["tan"],
+    title: "Rewrite tan as sin/cos",
+    precondition: unary,
+    edit,
+};
 
-impl TanToSinCos {
-    /// Its id.
-    pub const ID: RewriteId = RewriteId("tan-to-sin-cos");
-}
-
-impl Rewrite for TanToSinCos {
-    fn id(&self) -> RewriteId {
-        Self::ID
-    }
-
-    fn title(&self, _: &Function, _: OpId) -> String {
-        "Rewrite tan as sin/cos".into()
-    }
-
-    fn check(&self, f: &Function, op: OpId) -> Result<(), NotApplicable> {
-        let ty = float_result(f, op, "tan")?;
-        same_typed_inputs(f, op, &ty, &["x"])
-    }
-
-    fn apply(&self, e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
-        let x = input(e.function(), op, "x")?;
-        let mut c = Chain::new(e, op);
-        let sin = c.op("sin", "sin", vec![("x", c.operand(x))])?;
-        let cos = c.op("cos", "cos", vec![("x", c.operand(x))])?;
-        let tan = c.op(
-            "real_div",
-            "tan",
-            vec![("x", c.operand(sin)), ("y", c.operand(cos))],
-        )?;
-        c.finish(tan)
-    }
+/// `real_div(sin(x), cos(x))`.
+fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
+    let x = input(e.function(), op, "x")?;
+    let mut c = Chain::new(e, op);
+    let sin = c.op("sin", "sin", vec![("x", c.operand(x))])?;
+    let cos = c.op("cos", "cos", vec![("x", c.operand(x))])?;
+    let tan = c.op(
+        "real_div",
+        "tan",
+        vec![("x", c.operand(sin)), ("y", c.operand(cos))],
+    )?;
+    c.finish(tan)
 }

@@ -5,7 +5,7 @@ use mil_ane::placement::{Source, place_function};
 use mil_ane::{Device, Target};
 use mil_ir::{OpId, Program, Severity, SourceMap};
 use mil_rewrite::helps::assess;
-use mil_rewrite::tan::TanToSinCos;
+use mil_rewrite::tan::TAN_TO_SIN_COS;
 
 /// `x → conv 3×3 → relu → tan → conv 3×3 → out` in fp16 on 1×64×64×64 (the weight `w` an input,
 /// which the ANE takes), or the lone `tan` when `alone`.
@@ -49,7 +49,7 @@ fn tan_op(p: &Program) -> OpId {
 fn tan_between_convs_moves_onto_the_ane_and_says_so() {
     let (p, map) = program(false);
     let op = tan_op(&p);
-    let a = assess(&p, &map.functions[0], 0, op, &TanToSinCos, Target::default()).unwrap();
+    let a = assess(&p, &map.functions[0], 0, op, &TAN_TO_SIN_COS, Target::default()).unwrap();
 
     let before = place_function(&p.functions[0], Target::default(), Source::Ours);
     let after = place_function(&a.rewritten.functions[0], Target::default(), Source::Ours);
@@ -95,7 +95,7 @@ fn trimmed(ms: f64) -> String {
 fn a_lone_tan_is_not_offered() {
     let (p, map) = program(true);
     let op = tan_op(&p);
-    let a = assess(&p, &map.functions[0], 0, op, &TanToSinCos, Target::default()).unwrap();
+    let a = assess(&p, &map.functions[0], 0, op, &TAN_TO_SIN_COS, Target::default()).unwrap();
     // A lone cheap op stays on the CPU (the ANE's launch charge outweighs it), and three ops
     // cost more there than one: not offered.
     assert_eq!((a.before, a.after.as_slice()), (Device::Cpu, &[Device::Cpu][..]));
@@ -110,7 +110,7 @@ fn without_the_neural_engine_nothing_lands_on_it() {
         compute_units: mil_ane::ComputeUnits::CpuOnly,
         ..Target::default()
     };
-    let a = assess(&p, &map.functions[0], 0, tan_op(&p), &TanToSinCos, target).unwrap();
+    let a = assess(&p, &map.functions[0], 0, tan_op(&p), &TAN_TO_SIN_COS, target).unwrap();
     assert_eq!((a.before, a.after.as_slice()), (Device::Cpu, &[Device::Cpu][..]));
     assert!(
         a.title.starts_with("Rewrite tan as sin/cos — CPU → CPU, est. "),

@@ -3,8 +3,8 @@
 
 use mil_ane::placement::{Source, place_function};
 use mil_ir::{OpId, Program, Severity, SourceMap};
-use mil_rewrite::cumsum::CumsumToMatmul;
-use mil_rewrite::modulo::ModToFloorDiv;
+use mil_rewrite::cumsum::CUMSUM_TO_MATMUL;
+use mil_rewrite::modulo::MOD_TO_FLOOR_DIV;
 use mil_rewrite::proof::compare;
 use mil_rewrite::{ALL, NotApplicable, Refused, Rewrite, applicable, apply, by_id};
 
@@ -28,7 +28,7 @@ fn find(p: &Program, kind: &str) -> OpId {
         .unwrap()
 }
 
-fn why(rewrite: &dyn Rewrite, p: &Program, kind: &str) -> String {
+fn why(rewrite: &Rewrite, p: &Program, kind: &str) -> String {
     match rewrite.check(&p.functions[0], find(p, kind)) {
         Err(NotApplicable(why)) => why,
         Ok(()) => panic!("`{kind}` should be refused"),
@@ -43,12 +43,12 @@ fn mod_with_a_broadcast_divisor_is_refused_and_left_alone() {
         "z",
     );
     assert_eq!(
-        why(&ModToFloorDiv, &p, "mod"),
+        why(&MOD_TO_FLOOR_DIV, &p, "mod"),
         "`y` is not a value of the program"
     );
     let before = mil_ir::printer::print_program(&p);
     let op = find(&p, "mod");
-    let refused = apply(&ModToFloorDiv, &mut p.functions[0], &mut map.functions[0], op);
+    let refused = apply(&MOD_TO_FLOOR_DIV, &mut p.functions[0], &mut map.functions[0], op);
     assert!(matches!(refused, Err(Refused::NotApplicable(_))));
     assert_eq!(mil_ir::printer::print_program(&p), before);
 }
@@ -61,7 +61,7 @@ fn integer_mod_and_unknown_cumsum_shapes_are_refused() {
         "z",
     );
     assert_eq!(
-        why(&ModToFloorDiv, &p, "mod"),
+        why(&MOD_TO_FLOOR_DIV, &p, "mod"),
         "`mod` computes in int32, not fp16 or fp32"
     );
     let (p, _) = parse(
@@ -69,14 +69,14 @@ fn integer_mod_and_unknown_cumsum_shapes_are_refused() {
         "tensor<fp32, [?, 4]> x",
         "z",
     );
-    assert_eq!(why(&CumsumToMatmul, &p, "cumsum"), "the shape is not known");
+    assert_eq!(why(&CUMSUM_TO_MATMUL, &p, "cumsum"), "the shape is not known");
     let (p, _) = parse(
         "        tensor<fp32, [2, 4]> z = cumsum(x = x, axis = 2)[name = string(\"z\")];",
         "tensor<fp32, [2, 4]> x",
         "z",
     );
     assert_eq!(
-        why(&CumsumToMatmul, &p, "cumsum"),
+        why(&CUMSUM_TO_MATMUL, &p, "cumsum"),
         "axis 2 is out of range for rank 2"
     );
 }
@@ -91,7 +91,7 @@ fn cumsum_reads_its_parameters_from_const_ops_and_defaults() {
     let mut rewritten = p.clone();
     let op = find(&p, "cumsum");
     apply(
-        &CumsumToMatmul,
+        &CUMSUM_TO_MATMUL,
         &mut rewritten.functions[0],
         &mut map.functions[0],
         op,
@@ -110,7 +110,7 @@ fn cumsum_reads_its_parameters_from_const_ops_and_defaults() {
 #[test]
 fn every_rewrite_is_found_by_its_id_and_the_ane_finding_names_it() {
     for r in ALL {
-        assert_eq!(by_id(r.id().0).map(|found| found.id()), Some(r.id()));
+        assert_eq!(by_id(r.id.0).map(|found| found.id), Some(r.id));
     }
     assert!(by_id("no-such-rewrite").is_none());
     for kind in ["tan", "sinh", "cosh", "asin", "acos", "atanh", "mod", "cumsum"] {
@@ -125,7 +125,7 @@ fn every_rewrite_is_found_by_its_id_and_the_ane_finding_names_it() {
             "z",
         );
         let op = find(&p, kind);
-        let offered: Vec<_> = applicable(&p.functions[0], op).map(|r| r.id()).collect();
+        let offered: Vec<_> = applicable(&p.functions[0], op).map(|r| r.id).collect();
         assert_eq!(offered.len(), 1, "{kind}: {offered:?}");
         let placed = place_function(&p.functions[0], mil_ane::Target::default(), Source::Ours);
         let finding = placed
