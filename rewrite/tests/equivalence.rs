@@ -10,9 +10,12 @@
 //! own CPU formulas would); 1 for mod and cumsum, whose results are differences and sums of O(1)
 //! inputs (the error of a sum is relative to the sum of magnitudes, not to the sum).
 
+mod common;
+
+use common::{find, parse};
 use mil_eval::inputs::SplitMix;
 use mil_eval::{Named, Tensor};
-use mil_ir::{DType, OpId, Program, Severity, SourceMap};
+use mil_ir::{DType, Program, Severity};
 use mil_rewrite::proof::compare;
 use mil_rewrite::{Rewrite, apply, cumsum, hyperbolic, inverse_trig, modulo, tan};
 use proptest::prelude::*;
@@ -137,18 +140,6 @@ fn program_text(case: &Case, dtype: DType, shape: &[usize], seed: u64) -> String
     )
 }
 
-/// Parses `text`, requiring no error.
-fn parse(text: &str) -> (Program, SourceMap) {
-    let parsed = mil_grammar::parse(text);
-    let errors: Vec<_> = parsed
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}\n{text}");
-    (parsed.program, parsed.source_map)
-}
-
 /// Random inputs in the case's ranges, with its edge values first.
 fn inputs(case: &Case, dtype: DType, shape: &[usize], seed: u64) -> Named {
     let mut rng = SplitMix::new(seed);
@@ -177,15 +168,6 @@ fn has_refused_op(p: &Program) -> bool {
         mil_ane::placement::Source::Ours,
     );
     placed.findings.iter().any(|f| f.rule.code.id == "ANE001")
-}
-
-/// The only op of `kind` in `p`'s function.
-fn find(p: &Program, kind: &str) -> OpId {
-    let f = &p.functions[0];
-    f.walk_ops()
-        .into_iter()
-        .find(|&op| f.op(op).kind == kind)
-        .expect("the op is in the program")
 }
 
 /// Rewrites the case's op and checks the result as the module's documentation says.

@@ -1,9 +1,12 @@
 //! "Offered only when it helps": the planner's verdict before and after a rewrite, checked against
 //! the planner run by hand on both programs.
 
+mod common;
+
+use common::{find, parse};
 use mil_ane::placement::{Source, place_function};
 use mil_ane::{Device, Target};
-use mil_ir::{OpId, Program, Severity, SourceMap};
+use mil_ir::{Program, SourceMap};
 use mil_rewrite::helps::assess;
 use mil_rewrite::tan::TAN_TO_SIN_COS;
 
@@ -28,27 +31,13 @@ fn program(alone: bool) -> (Program, SourceMap) {
     let text = format!(
         "program(1.3)\n{{\n    func main<ios18>({t} x, tensor<fp16, [64, 64, 3, 3]> w) {{\n{body}    }} -> (out);\n}}\n"
     );
-    let parsed = mil_grammar::parse(&text);
-    assert!(
-        parsed.diagnostics.iter().all(|d| d.severity != Severity::Error),
-        "{:?}",
-        parsed.diagnostics
-    );
-    (parsed.program, parsed.source_map)
-}
-
-fn tan_op(p: &Program) -> OpId {
-    let f = &p.functions[0];
-    f.walk_ops()
-        .into_iter()
-        .find(|&op| f.op(op).kind == "tan")
-        .unwrap()
+    parse(&text)
 }
 
 #[test]
 fn tan_between_convs_moves_onto_the_ane_and_says_so() {
     let (p, map) = program(false);
-    let op = tan_op(&p);
+    let op = find(&p, "tan");
     let a = assess(&p, &map.functions[0], 0, op, &TAN_TO_SIN_COS, Target::default()).unwrap();
 
     let before = place_function(&p.functions[0], Target::default(), Source::Ours);
@@ -94,7 +83,7 @@ fn trimmed(ms: f64) -> String {
 #[test]
 fn a_lone_tan_is_not_offered() {
     let (p, map) = program(true);
-    let op = tan_op(&p);
+    let op = find(&p, "tan");
     let a = assess(&p, &map.functions[0], 0, op, &TAN_TO_SIN_COS, Target::default()).unwrap();
     // A lone cheap op stays on the CPU (the ANE's launch charge outweighs it), and three ops
     // cost more there than one: not offered.
@@ -110,7 +99,7 @@ fn without_the_neural_engine_nothing_lands_on_it() {
         compute_units: mil_ane::ComputeUnits::CpuOnly,
         ..Target::default()
     };
-    let a = assess(&p, &map.functions[0], 0, tan_op(&p), &TAN_TO_SIN_COS, target).unwrap();
+    let a = assess(&p, &map.functions[0], 0, find(&p, "tan"), &TAN_TO_SIN_COS, target).unwrap();
     assert_eq!((a.before, a.after.as_slice()), (Device::Cpu, &[Device::Cpu][..]));
     assert!(
         a.title.starts_with("Rewrite tan as sin/cos — CPU → CPU, est. "),

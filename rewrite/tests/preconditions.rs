@@ -1,31 +1,21 @@
 //! What each rewrite refuses and why, that a refused rewrite changes nothing, and that the ANE
 //! finding on each refused op names the id of the rewrite that replaces it.
 
+mod common;
+
+use common::find;
 use mil_ane::placement::{Source, place_function};
-use mil_ir::{OpId, Program, Severity, SourceMap};
+use mil_ir::{Program, SourceMap};
 use mil_rewrite::cumsum::CUMSUM_TO_MATMUL;
 use mil_rewrite::modulo::MOD_TO_FLOOR_DIV;
 use mil_rewrite::proof::compare;
 use mil_rewrite::{ALL, NotApplicable, Refused, Rewrite, applicable, apply, by_id};
 
-fn parse(body: &str, params: &str, out: &str) -> (Program, SourceMap) {
+/// `func main(params) { body } -> (out)`, parsed.
+fn program(body: &str, params: &str, out: &str) -> (Program, SourceMap) {
     let text =
         format!("program(1.3)\n{{\n    func main<ios18>({params}) {{\n{body}\n    }} -> ({out});\n}}\n");
-    let parsed = mil_grammar::parse(&text);
-    assert!(
-        parsed.diagnostics.iter().all(|d| d.severity != Severity::Error),
-        "{:?}",
-        parsed.diagnostics
-    );
-    (parsed.program, parsed.source_map)
-}
-
-fn find(p: &Program, kind: &str) -> OpId {
-    let f = &p.functions[0];
-    f.walk_ops()
-        .into_iter()
-        .find(|&op| f.op(op).kind == kind)
-        .unwrap()
+    common::parse(&text)
 }
 
 fn why(rewrite: &Rewrite, p: &Program, kind: &str) -> String {
@@ -37,7 +27,7 @@ fn why(rewrite: &Rewrite, p: &Program, kind: &str) -> String {
 
 #[test]
 fn mod_with_a_broadcast_divisor_is_refused_and_left_alone() {
-    let (mut p, mut map) = parse(
+    let (mut p, mut map) = program(
         "        tensor<fp32, [4]> z = mod(x = x, y = fp32(3.0))[name = string(\"z\")];",
         "tensor<fp32, [4]> x",
         "z",
@@ -55,7 +45,7 @@ fn mod_with_a_broadcast_divisor_is_refused_and_left_alone() {
 
 #[test]
 fn integer_mod_and_unknown_cumsum_shapes_are_refused() {
-    let (p, _) = parse(
+    let (p, _) = program(
         "        tensor<int32, [4]> z = mod(x = x, y = x)[name = string(\"z\")];",
         "tensor<int32, [4]> x",
         "z",
@@ -64,13 +54,13 @@ fn integer_mod_and_unknown_cumsum_shapes_are_refused() {
         why(&MOD_TO_FLOOR_DIV, &p, "mod"),
         "`mod` computes in int32, not fp16 or fp32"
     );
-    let (p, _) = parse(
+    let (p, _) = program(
         "        tensor<fp32, [?, 4]> z = cumsum(x = x, axis = 1)[name = string(\"z\")];",
         "tensor<fp32, [?, 4]> x",
         "z",
     );
     assert_eq!(why(&CUMSUM_TO_MATMUL, &p, "cumsum"), "the shape is not known");
-    let (p, _) = parse(
+    let (p, _) = program(
         "        tensor<fp32, [2, 4]> z = cumsum(x = x, axis = 2)[name = string(\"z\")];",
         "tensor<fp32, [2, 4]> x",
         "z",
@@ -83,7 +73,7 @@ fn integer_mod_and_unknown_cumsum_shapes_are_refused() {
 
 #[test]
 fn cumsum_reads_its_parameters_from_const_ops_and_defaults() {
-    let (p, mut map) = parse(
+    let (p, mut map) = program(
         "        int32 axis = const()[name = string(\"axis\"), val = int32(-2)];\n        bool rev = const()[name = string(\"rev\"), val = bool(true)];\n        tensor<fp32, [3, 5, 2]> z = cumsum(x = x, axis = axis, reverse = rev)[name = string(\"z\")];",
         "tensor<fp32, [3, 5, 2]> x",
         "z",
@@ -119,7 +109,7 @@ fn every_rewrite_is_found_by_its_id_and_the_ane_finding_names_it() {
         } else {
             ("x = x", if kind == "cumsum" { ", axis = 0" } else { "" })
         };
-        let (p, _) = parse(
+        let (p, _) = program(
             &format!("        tensor<fp16, [8]> z = {kind}({args}{extra})[name = string(\"z\")];"),
             "tensor<fp16, [8]> x",
             "z",
