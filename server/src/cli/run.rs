@@ -126,16 +126,21 @@ fn load(path: &Path) -> Result<Loaded, ExitCode> {
             eprintln!("mil: cannot make a temporary folder: {e}");
             ExitCode::Usage
         })?;
-        let weights = staging.path().join(mil_proto::decompile::WEIGHTS_DIR);
+        let weights = staging.path().join("weights");
         let read = mil_proto::decompile::read_input(path)
             .map_err(mil_proto::decompile::DecompileError::Package)
-            .and_then(|(model, dir)| {
+            .and_then(|input| {
                 std::fs::create_dir_all(&weights).map_err(|error| mil_proto::package::PackageError::Io {
                     path: weights.clone(),
                     error,
                 })?;
                 let file = weights.join(mil_proto::package::WEIGHT_FILE);
-                mil_proto::decompile::decompile_model(&model, &dir, &file)
+                let path = format!(
+                    "{}weights/{}",
+                    mil_proto::weights::MODEL_PATH_PREFIX,
+                    mil_proto::package::WEIGHT_FILE
+                );
+                mil_proto::decompile::decompile_model(&input.model, &input.model_dir, &file, &path)
             });
         return match read {
             Ok((program, _)) => Ok(Loaded {
@@ -155,7 +160,11 @@ fn load(path: &Path) -> Result<Loaded, ExitCode> {
         };
     }
     let source = read_source(path).ok_or(ExitCode::Usage)?;
-    let a = analysis::analyse(&source.text, source.model_dir.as_deref());
+    let a = analysis::analyse(
+        &source.text,
+        source.model_dir.as_deref(),
+        &mil_ide::config::Config::default(),
+    );
     let errors: Vec<_> = a
         .diagnostics
         .iter()
