@@ -4,7 +4,7 @@
 use crate::NotApplicable;
 use half::f16;
 use mil_ir::mutate::{EditError, Editor, NewOp, Place};
-use mil_ir::{ConstData, DType, Elements, Function, OpId, Operand, Type, TypedValue, ValueDef, ValueId};
+use mil_ir::{ConstData, DType, Dim, Elements, Function, OpId, Operand, Type, TypedValue, ValueDef, ValueId};
 
 /// The value bound to `key` of `op`, if it is a plain value.
 pub fn value_arg(f: &Function, op: OpId, key: &str) -> Option<ValueId> {
@@ -79,6 +79,20 @@ pub fn unary(f: &Function, op: OpId) -> Result<(), NotApplicable> {
 /// The precondition of an elementwise rewrite of `x` and `y`: a float result, both of its type.
 pub fn binary(f: &Function, op: OpId) -> Result<(), NotApplicable> {
     same_typed_inputs(f, op, &float_result(f, op)?, &["x", "y"])
+}
+
+/// The most elements a rewrite puts in one constant it makes: 4 Mi (8 MiB in fp16).
+pub const MAX_CONSTANT: u64 = 1 << 22;
+
+/// The dims of `ty`, when all are known.
+pub fn known_shape(ty: &Type) -> Result<Vec<u64>, NotApplicable> {
+    let dims = ty.shape().unwrap_or_default().iter();
+    dims.map(|d| match d {
+        Dim::Known(n) => Some(*n),
+        Dim::Unknown => None,
+    })
+    .collect::<Option<_>>()
+    .ok_or_else(|| NotApplicable("the shape is not known".into()))
 }
 
 /// A scalar constant of `dtype` holding `v`, as an inline operand.

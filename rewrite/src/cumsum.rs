@@ -10,15 +10,15 @@
 //! - along the second last, `matmul(C, x)` (C broadcast over the leading axes);
 //! - along another axis, the input is reshaped to (outer, L, inner) around `matmul(C, x)`.
 //!
-//! The matrix has L² elements, so axes longer than [`MAX_LENGTH`] are left alone.
+//! The matrix has L² elements, so axes longer than 2048 are left alone ([`MAX_CONSTANT`]).
 
-use crate::build::{Chain, boolean, const_int, float_elements, float_result, input, same_typed_inputs};
+use crate::build::{
+    Chain, MAX_CONSTANT, boolean, const_int, float_elements, float_result, input, known_shape,
+    same_typed_inputs,
+};
 use crate::{NotApplicable, Rewrite};
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{ConstData, DType, Dim, Elements, Function, OpId, Operand, Type, TypedValue, ValueId};
-
-/// The longest axis rewritten: its matrix holds 4 Mi elements (8 MiB in fp16).
-pub const MAX_LENGTH: u64 = 2048;
+use mil_ir::{ConstData, DType, Elements, Function, OpId, Operand, Type, TypedValue, ValueId};
 
 /// Rewrites `cumsum` as a `matmul` with a triangular constant.
 pub const CUMSUM_TO_MATMUL: Rewrite = Rewrite {
@@ -42,16 +42,7 @@ impl Cumsum {
     fn read(f: &Function, op: OpId) -> Result<Cumsum, NotApplicable> {
         let ty = float_result(f, op)?;
         same_typed_inputs(f, op, &ty, &["x"])?;
-        let shape: Vec<u64> = ty
-            .shape()
-            .unwrap_or_default()
-            .iter()
-            .map(|d| match d {
-                Dim::Known(n) => Some(*n),
-                Dim::Unknown => None,
-            })
-            .collect::<Option<_>>()
-            .ok_or_else(|| NotApplicable("the shape is not known".into()))?;
+        let shape = known_shape(&ty)?;
         let rank = shape.len() as i64;
         let axis =
             const_int(f, op, "axis", 0).ok_or_else(|| NotApplicable("`axis` is not a constant".into()))?;
@@ -59,9 +50,9 @@ impl Cumsum {
             format!("axis {axis} is out of range for rank {rank}")
         })?;
         let axis = axis.rem_euclid(rank.max(1)) as usize;
-        NotApplicable::unless(shape[axis] <= MAX_LENGTH, || {
+        NotApplicable::unless(shape[axis] * shape[axis] <= MAX_CONSTANT, || {
             format!(
-                "the axis is {} long; its matrix would exceed {MAX_LENGTH}²",
+                "the axis is {} long; its matrix would exceed {MAX_CONSTANT} elements",
                 shape[axis]
             )
         })?;

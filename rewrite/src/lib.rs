@@ -7,6 +7,7 @@
 //! [`proof`] compares an original and a rewritten program in the interpreter. `docs/rewrites.md`
 //! describes every rewrite and its proof.
 
+pub mod band_part;
 pub mod build;
 pub mod cumsum;
 pub mod helps;
@@ -57,6 +58,7 @@ pub const ALL: &[&Rewrite] = &[
     &inverse_trig::ATANH_TO_LOG,
     &hyperbolic::HYPERBOLIC_TO_EXP,
     &modulo::MOD_TO_FLOOR_DIV,
+    &band_part::BAND_PART_TO_MASK,
     &cumsum::CUMSUM_TO_MATMUL,
 ];
 

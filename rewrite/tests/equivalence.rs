@@ -5,7 +5,7 @@
 //! the same text, and has no op left that the Neural Engine refuses by kind (ANE001).
 //!
 //! The relative error is |got − want| / max(|want|, floor). The floor is where an op's error stops
-//! being relative: 1e-6 (relative everywhere) for tan, asin, acos and cosh; 1e-2 for sinh and atanh,
+//! being relative: 1e-6 (relative everywhere) for tan, asin, acos, cosh and band_part; 1e-2 for sinh and atanh,
 //! whose difference and quotient near 0 keep an absolute error of about an ulp of 1 (as Core ML's
 //! own CPU formulas would); 1 for mod and cumsum, whose results are differences and sums of O(1)
 //! inputs (the error of a sum is relative to the sum of magnitudes, not to the sum).
@@ -17,7 +17,7 @@ use mil_eval::inputs::SplitMix;
 use mil_eval::{Named, Tensor};
 use mil_ir::{DType, Program, Severity};
 use mil_rewrite::proof::compare;
-use mil_rewrite::{Rewrite, apply, cumsum, hyperbolic, inverse_trig, modulo, tan};
+use mil_rewrite::{Rewrite, apply, band_part, cumsum, hyperbolic, inverse_trig, modulo, tan};
 use proptest::prelude::*;
 
 /// One op under test: its statement and where its inputs are drawn from.
@@ -44,6 +44,12 @@ fn cumsum_params(shape: &[usize], seed: u64) -> String {
     let axis = ((seed >> 2) % (2 * rank as u64)) as i64 - rank;
     let (exclusive, reverse) = (seed & 1 == 1, seed & 2 == 2);
     format!(", axis = {axis}, exclusive = {exclusive}, reverse = {reverse}")
+}
+
+/// `, lower = L, upper = U`, each from −1 (no bound) to 3, chosen from `seed`.
+fn band_params(_: &[usize], seed: u64) -> String {
+    let (lower, upper) = ((seed % 5) as i64 - 1, (seed / 5 % 5) as i64 - 1);
+    format!(", lower = {lower}, upper = {upper}")
 }
 
 const UNIT: &[f32] = &[-1.0, 1.0, 0.0, -0.999_999, 0.999_999, 1e-4, -1e-4];
@@ -118,6 +124,13 @@ const CASES: &[Case] = &[
         inputs: &[("x", -1.0, 1.0, &[0.0, 1.0, -1.0])],
         floor: 1.0,
     },
+    Case {
+        rewrite: &band_part::BAND_PART_TO_MASK,
+        kind: "band_part",
+        extra: band_params,
+        inputs: &[("x", -1.0, 1.0, &[0.0, 1.0, -1.0])],
+        floor: 1e-6,
+    },
 ];
 
 /// `tensor<fp32, [2, 3]>`.
@@ -172,6 +185,9 @@ fn has_refused_op(p: &Program) -> bool {
 
 /// Rewrites the case's op and checks the result as the module's documentation says.
 fn prove(case: &Case, dtype: DType, shape: &[usize], seed: u64) {
+    // band_part works on the last two axes: a rank-1 draw gets a leading axis.
+    let leading = usize::from(case.kind == "band_part" && shape.len() == 1);
+    let shape = &[&[2][..leading], shape].concat();
     let text = program_text(case, dtype, shape, seed);
     let (original, map) = parse(&text);
     assert!(

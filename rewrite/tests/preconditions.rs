@@ -103,15 +103,25 @@ fn every_rewrite_is_found_by_its_id_and_the_ane_finding_names_it() {
         assert_eq!(by_id(r.id.0).map(|found| found.id), Some(r.id));
     }
     assert!(by_id("no-such-rewrite").is_none());
-    for kind in ["tan", "sinh", "cosh", "asin", "acos", "atanh", "mod", "cumsum"] {
+    for kind in [
+        "tan",
+        "sinh",
+        "cosh",
+        "asin",
+        "acos",
+        "atanh",
+        "mod",
+        "cumsum",
+        "band_part",
+    ] {
         let (args, extra) = if kind == "mod" {
             ("x = x, y = x", "")
         } else {
             ("x = x", if kind == "cumsum" { ", axis = 0" } else { "" })
         };
         let (p, _) = program(
-            &format!("        tensor<fp16, [8]> z = {kind}({args}{extra})[name = string(\"z\")];"),
-            "tensor<fp16, [8]> x",
+            &format!("        tensor<fp16, [2, 4]> z = {kind}({args}{extra})[name = string(\"z\")];"),
+            "tensor<fp16, [2, 4]> x",
             "z",
         );
         let op = find(&p, kind);
