@@ -1,6 +1,9 @@
 //! What the tests share: reading a program and finding its op.
 
-#![allow(dead_code, reason = "each test binary is compiled with this module and uses a part of it")]
+#![allow(
+    dead_code,
+    reason = "each test binary is compiled with this module and uses a part of it"
+)]
 
 use mil_ir::{OpId, Program, Severity, SourceMap};
 
