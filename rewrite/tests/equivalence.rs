@@ -5,10 +5,17 @@
 //! the same text, and has no op left that the Neural Engine refuses by kind (ANE001).
 //!
 //! The relative error is |got − want| / max(|want|, floor). The floor is where an op's error stops
-//! being relative: 1e-6 (relative everywhere) for tan, asin, acos, cosh and band_part; 1e-2 for sinh and atanh,
-//! whose difference and quotient near 0 keep an absolute error of about an ulp of 1 (as Core ML's
-//! own CPU formulas would); 1 for mod and cumsum, whose results are differences and sums of O(1)
-//! inputs (the error of a sum is relative to the sum of magnitudes, not to the sum).
+//! being relative: 1e-6 (relative everywhere) for tan, asin, acos, sinh, cosh and band_part; 1e-2
+//! for atanh, whose `1 + x` near 0 keeps an absolute error of about an ulp of 1; 1 for mod and
+//! cumsum, whose results are differences and sums of O(1) inputs (the error of a sum is relative
+//! to the sum of magnitudes, not to the sum).
+//!
+//! In fp16 the same holds for atanh and mod. For atanh, `1 + x` rounds to 1 for |x| < 2⁻¹¹, so
+//! near 0 the rewrite is within about 2⁻¹¹ of the op rather than relatively close; for mod,
+//! `floor_div(x, y)·y` rounds to an fp16 ulp of |x| (2⁻⁸ for |x| ≤ 4). Their fp16 check is
+//! therefore PSNR ≥ 60 dB or every element within 2⁻¹⁰ (atanh) or 2⁻⁸ (mod), relative above 1 —
+//! the second for tensors whose values are all small, whose tiny peak makes the PSNR measure that
+//! absolute error.
 
 mod common;
 
@@ -32,6 +39,8 @@ struct Case {
     inputs: &'static [(&'static str, f32, f32, &'static [f32])],
     /// The floor of the relative error (see the module's documentation).
     floor: f64,
+    /// In fp16, the error (relative above 1) that passes a PSNR below 60 dB; 0 for none.
+    fp16_near: f64,
 }
 
 fn none(_: &[usize], _: u64) -> String {
@@ -61,13 +70,15 @@ const CASES: &[Case] = &[
         extra: none,
         inputs: &[("x", -1.5, 1.5, &[0.0, -1.5, 1.5, 1e-4, -1e-4, 1.0])],
         floor: 1e-6,
+        fp16_near: 0.0,
     },
     Case {
         rewrite: &hyperbolic::HYPERBOLIC_TO_EXP,
         kind: "sinh",
         extra: none,
         inputs: &[("x", -10.0, 10.0, &[0.0, 10.0, -10.0, 1e-4, -1e-4])],
-        floor: 1e-2,
+        floor: 1e-6,
+        fp16_near: 0.0,
     },
     Case {
         rewrite: &hyperbolic::HYPERBOLIC_TO_EXP,
@@ -75,6 +86,7 @@ const CASES: &[Case] = &[
         extra: none,
         inputs: &[("x", -10.0, 10.0, &[0.0, 10.0, -10.0, 1e-4])],
         floor: 1e-6,
+        fp16_near: 0.0,
     },
     Case {
         rewrite: &inverse_trig::ARC_TO_ATAN,
@@ -82,6 +94,7 @@ const CASES: &[Case] = &[
         extra: none,
         inputs: &[("x", -1.0, 1.0, UNIT)],
         floor: 1e-6,
+        fp16_near: 0.0,
     },
     Case {
         rewrite: &inverse_trig::ARC_TO_ATAN,
@@ -89,6 +102,7 @@ const CASES: &[Case] = &[
         extra: none,
         inputs: &[("x", -1.0, 1.0, UNIT)],
         floor: 1e-6,
+        fp16_near: 0.0,
     },
     Case {
         rewrite: &inverse_trig::ATANH_TO_LOG,
@@ -96,6 +110,7 @@ const CASES: &[Case] = &[
         extra: none,
         inputs: &[("x", -1.0, 1.0, UNIT)],
         floor: 1e-2,
+        fp16_near: 1.0 / 1024.0,
     },
     Case {
         rewrite: &modulo::MOD_TO_FLOOR_DIV,
@@ -106,6 +121,7 @@ const CASES: &[Case] = &[
             ("y", 0.5, 4.0, &[0.5, 1.5, 4.0, 1.0]),
         ],
         floor: 1.0,
+        fp16_near: 1.0 / 256.0,
     },
     Case {
         rewrite: &modulo::MOD_TO_FLOOR_DIV,
@@ -116,6 +132,7 @@ const CASES: &[Case] = &[
             ("y", -4.0, -0.5, &[-0.5, -1.5, -4.0, -1.0]),
         ],
         floor: 1.0,
+        fp16_near: 1.0 / 256.0,
     },
     Case {
         rewrite: &cumsum::CUMSUM_TO_MATMUL,
@@ -123,6 +140,7 @@ const CASES: &[Case] = &[
         extra: cumsum_params,
         inputs: &[("x", -1.0, 1.0, &[0.0, 1.0, -1.0])],
         floor: 1.0,
+        fp16_near: 0.0,
     },
     Case {
         rewrite: &band_part::BAND_PART_TO_MASK,
@@ -130,6 +148,7 @@ const CASES: &[Case] = &[
         extra: band_params,
         inputs: &[("x", -1.0, 1.0, &[0.0, 1.0, -1.0])],
         floor: 1e-6,
+        fp16_near: 0.0,
     },
 ];
 
@@ -153,7 +172,7 @@ fn program_text(case: &Case, dtype: DType, shape: &[usize], seed: u64) -> String
     )
 }
 
-/// Random inputs in the case's ranges, with its edge values first.
+/// Random inputs in the case's ranges, with its edge values first, in at most half the elements.
 fn inputs(case: &Case, dtype: DType, shape: &[usize], seed: u64) -> Named {
     let mut rng = SplitMix::new(seed);
     let n: usize = shape.iter().product();
@@ -161,12 +180,8 @@ fn inputs(case: &Case, dtype: DType, shape: &[usize], seed: u64) -> Named {
         .iter()
         .map(|&(name, lo, hi, edges)| {
             let values = (0..n)
-                .map(|i| {
-                    edges
-                        .get(i)
-                        .copied()
-                        .unwrap_or_else(|| lo + (hi - lo) * rng.unit())
-                })
+                .map(|i| edges.get(i).filter(|_| i < n.div_ceil(2)).copied())
+                .map(|edge| edge.unwrap_or_else(|| lo + (hi - lo) * rng.unit()))
                 .collect();
             (name.to_string(), Tensor::from_f32(dtype, shape.to_vec(), values))
         })
@@ -219,9 +234,13 @@ fn prove(case: &Case, dtype: DType, shape: &[usize], seed: u64) {
     for k in 0..3 {
         let inputs = inputs(case, dtype, shape, seed.wrapping_mul(31).wrapping_add(k));
         let agreement = compare(&original, &reparsed, &inputs, case.floor).unwrap();
-        for a in agreement {
+        let near = compare(&original, &reparsed, &inputs, 1.0).unwrap();
+        for (a, near) in agreement.iter().zip(&near) {
             match dtype {
-                DType::Fp16 => assert!(a.psnr_db >= 60.0, "{a:?} {shape:?}\n{printed}"),
+                DType::Fp16 => assert!(
+                    a.psnr_db >= 60.0 || near.max_rel_error <= case.fp16_near,
+                    "{a:?} {near:?} {shape:?}\n{printed}"
+                ),
                 _ => assert!(a.max_rel_error <= 1e-5, "{a:?} {shape:?}\n{printed}"),
             }
         }
@@ -233,7 +252,7 @@ fn shapes() -> impl Strategy<Value = Vec<usize>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn fp32_rewrites_agree(case in 0..CASES.len(), shape in shapes(), seed in any::<u64>()) {
