@@ -1,17 +1,22 @@
 //! Constants as tensors: inline literals and BLOBFILE references read from the weight files beside
-//! the program (each file opened once; each blob read when the op that names it runs).
+//! the program. Each file is validated once (`mil-proto`'s `WeightFiles`) and memory-mapped; a blob
+//! is decoded from the mapping when the op that names it runs.
 
 use crate::bail;
 use crate::error::{EvalError, Result};
 use crate::tensor::Tensor;
+use memmap2::Mmap;
 use mil_ir::{ConstData, DType, Literal, TypedValue};
 use mil_proto::weights::WeightFiles;
 use std::cell::RefCell;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// The weight files of one model folder (`@model_path`).
 pub struct Weights {
     files: Option<RefCell<WeightFiles>>,
+    model_dir: PathBuf,
+    maps: RefCell<HashMap<String, Mmap>>,
 }
 
 impl Weights {
@@ -20,6 +25,8 @@ impl Weights {
     pub fn new(model_dir: Option<&Path>) -> Weights {
         Weights {
             files: model_dir.map(|d| RefCell::new(WeightFiles::new(d))),
+            model_dir: model_dir.map(Path::to_path_buf).unwrap_or_default(),
+            maps: RefCell::new(HashMap::new()),
         }
     }
 
@@ -47,11 +54,21 @@ impl Weights {
                 let record = reader
                     .record(blob.offset)
                     .map_err(|e| EvalError::msg(format!("{}: {e}", blob.path)))?;
-                let bytes = reader
-                    .read_payload(&record)
-                    .map_err(|e| EvalError::msg(format!("{}: {e}", blob.path)))?;
+                let mut maps = self.maps.borrow_mut();
+                if !maps.contains_key(&blob.path) {
+                    maps.insert(blob.path.clone(), self.map(&blob.path)?);
+                }
+                let map = &maps[&blob.path];
+                let range = record.data_offset as usize..(record.data_offset + record.size) as usize;
+                let Some(bytes) = map.get(range) else {
+                    bail!(
+                        "{} is shorter than its blob at offset {} says",
+                        blob.path,
+                        blob.offset
+                    );
+                };
                 let count = shape.iter().product::<usize>() as u64;
-                let Some(elements) = mil_proto::raw::decode(&bytes, record.dtype, count) else {
+                let Some(elements) = mil_proto::raw::decode(bytes, record.dtype, count) else {
                     bail!(
                         "blob at offset {} of {} does not hold {count} {} values",
                         blob.offset,
@@ -63,6 +80,22 @@ impl Weights {
             }
             ConstData::Literal(l) => literal(l, dtype),
         }
+    }
+}
+
+impl Weights {
+    /// The mapping of the weight file `path` names, which `WeightFiles::open` has validated (it
+    /// stays inside the model folder and is a weight file).
+    fn map(&self, path: &str) -> Result<Mmap> {
+        let relative = path
+            .strip_prefix(mil_proto::weights::MODEL_PATH_PREFIX)
+            .unwrap_or(path);
+        let full = self.model_dir.join(relative);
+        let file =
+            std::fs::File::open(&full).map_err(|e| EvalError::msg(format!("{}: {e}", full.display())))?;
+        // SAFETY: the mapping is read-only; a weight file changed by another process while a program
+        // runs could change the values read, as reading it with read(2) midway would.
+        unsafe { Mmap::map(&file) }.map_err(|e| EvalError::msg(format!("cannot map {}: {e}", full.display())))
     }
 }
 

@@ -366,3 +366,21 @@ fn lists_grow_and_are_read_back() {
     close(&out[1].1, &[3.0, 4.0, 0.0, 0.0, 1.0, 2.0], 0.0);
     close(&out[2].1, &[1.0, 2.0], 0.0);
 }
+
+#[test]
+fn sparse_decompressions_give_masks_and_values() {
+    let p = program(
+        "tensor<fp16, [2, 2]> x",
+        r#"            tensor<uint1, [2, 2]> m, tensor<fp16, [2]> v = constexpr_lut_to_sparse(indices_mask = tensor<uint1, [2, 2]>([1, 0, 0, 1]), indices_nonzero_data = tensor<uint2, [2]>([1, 3]), lut = tensor<fp16, [1, 1, 4, 1]>([10, 20, 30, 40]))[name = string("ls")];
+            tensor<fp16, [2, 2]> d = constexpr_sparse_to_dense(nonzero_data = v, mask = m)[name = string("d")];
+            tensor<uint1, [2, 2]> m2, tensor<fp16, [3]> v2 = constexpr_sparse_blockwise_shift_scale(data_mask = tensor<uint1, [2, 2]>([1, 1, 0, 1]), nonzero_data = tensor<int8, [3]>([2, 4, 6]), scale = tensor<fp16, [2, 1]>([0.5, 2]))[name = string("ss")];
+            tensor<fp16, [2, 2]> d2 = constexpr_sparse_to_dense(nonzero_data = v2, mask = m2)[name = string("d2")];
+            tensor<fp16, [2, 2]> y = add(x = d, y = d2)[name = string("y")];"#,
+        "v, d, v2, y",
+    );
+    let out = run(&p, vec![("x".into(), f32s(DType::Fp16, &[2, 2], &[0.0; 4]))]);
+    close(&out[0].1, &[20.0, 40.0], 0.0); // lut[1], lut[3] at the set positions
+    close(&out[1].1, &[20.0, 0.0, 0.0, 40.0], 0.0);
+    close(&out[2].1, &[1.0, 2.0, 12.0], 0.0); // [[2, 4], [_, 6]] * [[0.5], [2]] at the set positions
+    close(&out[3].1, &[21.0, 2.0, 0.0, 52.0], 0.0);
+}

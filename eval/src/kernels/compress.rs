@@ -16,6 +16,8 @@ pub(super) const KERNELS: &[(&str, Kernel)] = &[
     ("constexpr_cast", constexpr_cast),
     ("constexpr_lut_to_dense", lut_to_dense),
     ("constexpr_sparse_to_dense", sparse_to_dense),
+    ("constexpr_lut_to_sparse", lut_to_sparse),
+    ("constexpr_sparse_blockwise_shift_scale", sparse_shift_scale),
     ("constexpr_blockwise_shift_scale", blockwise_shift_scale),
     ("dequantize", dequantize),
     ("quantize", quantize),
@@ -139,46 +141,40 @@ fn lut_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
         let picks: Vec<usize> = idx.into_iter().map(|i| i as usize).collect();
         return Ok(vec![lut.take(&picks).reshaped(shape).cast(dtype)?]);
     }
-    // iOS18: lut [*blocks, palette, vector]; each index picks a vector, laid along `vector_axis`.
+    let va = cx.opt_float("vector_axis")?.map(|a| a as i64);
+    Ok(vec![lut_dense(&lut, &indices, va)?.cast(dtype)?])
+}
+
+/// iOS18's palette lookup: `lut` is `[*blocks, palette, vector]`; each index picks a vector of its
+/// block's palette, laid along `vector_axis` (default 0).
+fn lut_dense(lut: &Tensor, indices: &Tensor, vector_axis: Option<i64>) -> Result<Tensor> {
     let r = indices.rank();
     if lut.rank() != r + 2 {
         bail!("`lut` must have rank {} (indices' rank + 2)", r + 2);
     }
     let (palette, vsize) = (lut.shape[r], lut.shape[r + 1]);
-    let va = match cx.opt("vector_axis")? {
-        Some(t) => axis(t.scalar()? as i64, r)?,
-        None => 0,
-    };
+    let va = axis(vector_axis.unwrap_or(0), r)?;
     let mut shape = indices.shape.clone();
     shape[va] *= vsize;
     let blocks: Vec<usize> = (0..r).map(|i| indices.shape[i] / lut.shape[i].max(1)).collect();
     let (is, ls) = (strides(&indices.shape), strides(&lut.shape));
     let iv = indices.to_i64()?;
-    Ok(vec![
-        map_index(&lut, shape, None, |c| {
-            let mut ic = c.to_vec();
-            ic[va] /= vsize;
-            let which = iv[ic.iter().zip(&is).map(|(c, s)| c * s).sum::<usize>()] as usize;
-            let block: usize = ic
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| x / blocks[i].max(1) * ls[i])
-                .sum();
-            (which < palette).then(|| block + which * ls[r] + c[va] % vsize)
-        })?
-        .cast(dtype)?,
-    ])
+    map_index(lut, shape, None, |c| {
+        let mut ic = c.to_vec();
+        ic[va] /= vsize;
+        let which = iv[ic.iter().zip(&is).map(|(c, s)| c * s).sum::<usize>()] as usize;
+        let block: usize = ic
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| x / blocks[i].max(1) * ls[i])
+            .sum();
+        (which < palette).then(|| block + which * ls[r] + c[va] % vsize)
+    })
 }
 
-fn sparse_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
-    let (data, mask) = (cx.get("nonzero_data")?, cx.get("mask")?);
-    let (shape, bits) = match shape_input(cx)? {
-        Some(shape) => {
-            let n = numel(&shape);
-            (shape, unpack_bits(&mask.to_i64()?, 1, n)?)
-        }
-        None => (mask.shape.clone(), mask.to_i64()?),
-    };
+/// The dense tensor of `shape` whose elements where `bits` is set are `data`, in order, and zero
+/// elsewhere.
+fn scatter_by_mask(data: &Tensor, bits: &[i64], shape: Vec<usize>) -> Result<Tensor> {
     let mut next = 0usize;
     let idx: Vec<usize> = bits
         .iter()
@@ -194,15 +190,80 @@ fn sparse_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
     if next != data.len() {
         bail!("the mask sets {next} bits for {} values", data.len());
     }
-    let zero = Tensor::scalar_f32(DType::Fp32, 0.0);
-    let all = Tensor::concat_data(
-        &[&data, &zero.cast(data.dtype)?],
-        data.dtype,
-        vec![data.len() + 1],
+    let zero = Tensor::scalar_f32(DType::Fp32, 0.0).cast(data.dtype)?;
+    let all = Tensor::concat_data(&[data, &zero], data.dtype, vec![data.len() + 1])?;
+    Ok(all.take(&idx).reshaped(shape))
+}
+
+/// The elements of `dense` where `mask` is set, in order (the inverse of [`scatter_by_mask`]).
+fn gather_by_mask(dense: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let idx: Vec<usize> = mask
+        .to_i64()?
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b != 0)
+        .map(|(i, _)| i)
+        .collect();
+    Ok(dense.take(&idx))
+}
+
+fn sparse_to_dense(cx: &Cx) -> Result<Vec<Tensor>> {
+    let (data, mask) = (cx.get("nonzero_data")?, cx.get("mask")?);
+    let (shape, bits) = match shape_input(cx)? {
+        Some(shape) => {
+            let n = numel(&shape);
+            (shape, unpack_bits(&mask.to_i64()?, 1, n)?)
+        }
+        None => (mask.shape.clone(), mask.to_i64()?),
+    };
+    let dense = scatter_by_mask(&data, &bits, shape)?;
+    Ok(vec![dense.cast(cx.out_dtype(0, data.dtype))?])
+}
+
+/// `constexpr_lut_to_sparse`: the palette lookup of the set indices; the mask is repeated along
+/// `vector_axis` for vector palettes. Results: the mask, then the values where it is set.
+fn lut_to_sparse(cx: &Cx) -> Result<Vec<Tensor>> {
+    let (mask, nonzero, lut) = (
+        cx.get("indices_mask")?,
+        cx.get("indices_nonzero_data")?,
+        cx.get("lut")?,
+    );
+    let va = cx.opt_float("vector_axis")?.map(|a| a as i64);
+    let indices = scatter_by_mask(&nonzero, &mask.to_i64()?, mask.shape.clone())?;
+    let dense = lut_dense(&lut, &indices, va)?;
+    let vsize = lut.shape[lut.rank() - 1];
+    let out_mask = if vsize > 1 {
+        let a = axis(va.unwrap_or(0), mask.rank())?;
+        let st = strides(&mask.shape);
+        map_index(&mask, dense.shape.clone(), None, |c| {
+            Some(
+                c.iter()
+                    .enumerate()
+                    .map(|(k, &i)| if k == a { i / vsize } else { i } * st[k])
+                    .sum(),
+            )
+        })?
+    } else {
+        (*mask).clone()
+    };
+    let values = gather_by_mask(&dense, &out_mask)?.cast(cx.out_dtype(1, lut.dtype))?;
+    Ok(vec![out_mask, values])
+}
+
+/// `constexpr_sparse_blockwise_shift_scale`: the set values dequantized with the blockwise
+/// `scale` and `offset` of their dense positions. Results: the mask, then the values.
+fn sparse_shift_scale(cx: &Cx) -> Result<Vec<Tensor>> {
+    let (mask, nonzero, scale) = (cx.get("data_mask")?, cx.get("nonzero_data")?, cx.get("scale")?);
+    let offset = cx.opt("offset")?;
+    let dense = scatter_by_mask(&nonzero, &mask.to_i64()?, mask.shape.clone())?;
+    let deq = shift_scale(
+        &dense,
+        &scale,
+        offset.as_deref(),
+        None,
+        cx.out_dtype(1, scale.dtype),
     )?;
-    Ok(vec![
-        all.take(&idx).reshaped(shape).cast(cx.out_dtype(0, data.dtype))?,
-    ])
+    Ok(vec![(*mask).clone(), gather_by_mask(&deq, &mask)?])
 }
 
 fn dequantize(cx: &Cx) -> Result<Vec<Tensor>> {
