@@ -6,8 +6,8 @@ use crate::kind::Kind;
 
 /// The ops Core ML answers `Unsupported MIL operation` for, with the rewrite that avoids each.
 const REFUSED: &[(&str, Option<&str>)] = &[
-    ("acos", None),
-    ("asin", None),
+    ("acos", Some("`arc-to-atan`: 2·atan(sqrt((1−x)/(1+x)))")),
+    ("asin", Some("`arc-to-atan`: atan(x/sqrt((1−x)(1+x)))")),
     ("atanh", Some("`atanh-to-log`: 0.5·log((1+x)/(1−x))")),
     ("cosh", Some("`hyperbolic-to-exp`: (exp(x)+exp(−x))/2")),
     ("sinh", Some("`hyperbolic-to-exp`: (exp(x)−exp(−x))/2")),
