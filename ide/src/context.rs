@@ -3,6 +3,7 @@
 //! which argument, and whether it is at a key or a value.
 
 use crate::model::Model;
+use mil_ir::program::is_identifier;
 
 /// How far back from the cursor the context is looked for.
 const LOOK_BACK: usize = 8 << 10;
@@ -91,14 +92,16 @@ pub fn call_at(prefix: &str) -> Option<Call> {
         let key_of = |a: &str| {
             let (k, _) = a.split_once('=')?;
             let k = k.trim();
-            is_ident(k).then(|| k.to_string())
+            is_identifier(k).then(|| k.to_string())
         };
         return Some(Call {
             kind: name.to_string(),
             opset,
             arg_index,
             key: key_of(current),
-            word: Some(current.trim()).filter(|w| is_ident(w)).map(str::to_string),
+            word: Some(current.trim())
+                .filter(|w| is_identifier(w))
+                .map(str::to_string),
             keys_before: before.iter().filter_map(|a| key_of(a)).collect(),
             in_value: current.contains('='),
         });
@@ -152,12 +155,6 @@ fn split_args(args: &str) -> (usize, &str, Vec<&str>) {
         }
     }
     (parts.len(), &args[start..], parts)
-}
-
-fn is_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub fn rename(m: &Model, offset: u32, new_name: &str) -> Result<Option<Vec<TextE
         return Err("only values (SSA names) can be renamed".into());
     };
     let f = &m.program.functions[found.function];
-    if !is_identifier(new_name) {
+    if !mil_ir::program::is_identifier(new_name) {
         return Err(format!("`{new_name}` is not a MIL name"));
     }
     if matches!(new_name, "program" | "func" | "BLOBFILE" | "true" | "false") {
@@ -62,12 +62,6 @@ pub fn rename(m: &Model, offset: u32, new_name: &str) -> Result<Option<Vec<TextE
 
 fn refers_to(o: &mil_ir::Operand, name: &str) -> bool {
     o.values().any(|(_, r)| r.name == name)
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -10,6 +10,15 @@ use crate::types::Type;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+/// Whether `name` can be written in MIL text as a name: `[A-Za-z_][A-Za-z0-9_]*`, other than the
+/// keyword `BLOBFILE`.
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "BLOBFILE"
+}
+
 /// A short name held inline up to 24 bytes (SSA names, op kinds, argument and attribute keys), so
 /// that reading one is not a trip to another heap block and making one is not an allocation.
 pub type Name = compact_str::CompactString;

@@ -25,6 +25,7 @@ use crate::mil::{self, argument::binding::Binding};
 use crate::spec::{Model, model};
 use crate::to_proto::{WEIGHT_FILE_NAME, copy_record, opset_of};
 use mil_ir::catalogue::{self, InputKind, LookupError, Opset};
+use mil_ir::program::is_identifier;
 use mil_ir::weights::Weights;
 use mil_ir::{
     Argument, Attribute, BlobRef, Block, BlockId, Code, ConstData, Diagnostic, Function, OpId, Operand,
@@ -105,15 +106,6 @@ pub fn from_proto_with_weights_at<W: Write + Seek>(
 
 fn malformed(message: String) -> Diagnostic {
     Diagnostic::new(codes::MALFORMED_MODEL, Span::default(), message)
-}
-
-/// Whether `name` can be written in MIL text as a name: `[A-Za-z_][A-Za-z0-9_]*`, other than the
-/// keyword `BLOBFILE`.
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name != "BLOBFILE"
 }
 
 /// The string of an op's `name` attribute, read before the attributes are converted.
