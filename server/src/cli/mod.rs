@@ -5,6 +5,7 @@ pub mod compile;
 pub mod decompile;
 pub mod fmt;
 pub mod placement;
+pub mod quantize;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
