@@ -1,10 +1,10 @@
 //! The rewrite on small programs, against hand-worked values: which consts are replaced, by which
 //! op, with which integers, scales and zero points.
 
-use expect_test::{Expect, expect};
+use expect_test::expect;
 use mil_ir::weights::MemoryWeights;
 use mil_quant::linear::{IntType, Mode};
-use mil_quant::{Config, Granularity, QuantError, quantize_weights};
+use mil_quant::{Config, Granularity, QuantError, Quantized, quantize_weights};
 
 /// A linear layer whose 2×5 weight has a channel reaching ±127 (scale 1 when symmetric: the
 /// integers are the values, half-way ones rounded to even) and an all-zero channel.
@@ -18,7 +18,11 @@ fn program(opset: &str, version: &str) -> String {
 
 fn quantize(text: &str, config: Config) -> (String, MemoryWeights) {
     let mut parse = mil_grammar::parse(text);
-    assert!(!mil_ir::diagnostic::has_errors(&parse.diagnostics), "{:?}", parse.diagnostics);
+    assert!(
+        !mil_ir::diagnostic::has_errors(&parse.diagnostics),
+        "{:?}",
+        parse.diagnostics
+    );
     let mut store = MemoryWeights::default();
     let mut memory = MemoryWeights::default();
     let done = quantize_weights(&mut parse.program, &mut store, &mut memory, &config).unwrap();
@@ -26,64 +30,95 @@ fn quantize(text: &str, config: Config) -> (String, MemoryWeights) {
     (mil_ir::printer::print_program(&parse.program), memory)
 }
 
-fn config(int: IntType, mode: Mode, granularity: Granularity) -> Config {
-    Config { int, mode, granularity, threshold: 0 }
+/// Quantises `program`, whose weights are all inline, as `config` says.
+fn run(program: &mut mil_ir::Program, config: &Config) -> Result<Vec<Quantized>, QuantError> {
+    quantize_weights(
+        program,
+        &mut MemoryWeights::default(),
+        &mut MemoryWeights::default(),
+        config,
+    )
 }
 
-fn check(text: &str, config: Config, expected: Expect, data: &[u8]) {
-    let (printed, memory) = quantize(text, config);
-    expected.assert_eq(&printed);
-    let blob = mil_ir::BlobRef { path: mil_ir::weights::MEMORY_PATH.into(), offset: 0, rank0_spelling: false };
-    assert_eq!(memory.get(&blob).unwrap().1, data);
+fn config(int: IntType, mode: Mode, granularity: Granularity) -> Config {
+    Config {
+        int,
+        mode,
+        granularity,
+        threshold: 0,
+    }
+}
+
+/// The bytes of the first weight `memory` holds (the quantised data).
+fn data(memory: &MemoryWeights) -> &[u8] {
+    let blob = mil_ir::BlobRef {
+        path: mil_ir::weights::MEMORY_PATH.into(),
+        offset: 0,
+        rank0_spelling: false,
+    };
+    memory.get(&blob).unwrap().1
 }
 
 #[test]
-fn ios18_int8_symmetric_per_channel_writes_data_and_scales_without_offset() {
-    check(
+fn each_opset_gets_the_op_coremltools_writes() {
+    // iOS18, int8 symmetric per channel: data and scales, no offset; scale 1 for the channel
+    // reaching 127 (the integers are the values, half-way ones rounded to even), 0 for the zero one.
+    let (ios18, memory18) = quantize(
         &program("ios18", "1.3"),
         config(IntType::Int8, Mode::Symmetric, Granularity::PerChannel),
-        expect![[r#"
-            program(1.3)
-            {
-                func main<ios18>(tensor<fp32, [1, 5]> x) {
-                        tensor<fp32, [2, 5]> w_quantized = constexpr_blockwise_shift_scale(data = tensor<int8, [2, 5]>(BLOBFILE(path = string("@memory"), offset = uint64(0))), scale = tensor<fp32, [2, 1]>([[0x1p+0], [0x0p+0]]))[name = string("w_quantized")];
-                        tensor<fp32, [1, 2]> y = linear(weight = w_quantized, x = x)[name = string("y")];
-                    } -> (y);
-            }"#]],
-        &[(-127i8) as u8, 50, 0, 2, 127, 0, 0, 0, 0, 0],
     );
-}
-
-#[test]
-fn ios16_uint8_symmetric_per_tensor_has_zero_point_127_and_axis_0() {
-    check(
+    assert_eq!(data(&memory18), &[(-127i8) as u8, 50, 0, 2, 127, 0, 0, 0, 0, 0]);
+    // iOS16, uint8 symmetric per tensor: scalar scale 1, zero point 127 (shifting every value), axis 0.
+    let (ios16, memory16) = quantize(
         &program("ios16", "1.0"),
         config(IntType::UInt8, Mode::Symmetric, Granularity::PerTensor),
-        expect![[r#"
-            program(1.0)
-            {
-                func main<ios16>(tensor<fp32, [1, 5]> x) {
-                        tensor<fp32, [2, 5]> w_quantized = constexpr_affine_dequantize()[axis = tensor<int32, []>(0), name = string("w_quantized"), quantized_data = tensor<uint8, [2, 5]>(BLOBFILE(path = tensor<string, []>("@memory"), offset = tensor<uint64, []>(0))), scale = tensor<fp32, []>(0x1p+0), zero_point = tensor<uint8, []>(127)];
-                        tensor<fp32, [1, 2]> y = linear(weight = w_quantized, x = x)[name = string("y")];
-                    } -> (y);
-            }"#]],
-        &[0, 177, 127, 129, 254, 127, 127, 127, 127, 127],
     );
+    assert_eq!(data(&memory16), &[0, 177, 127, 129, 254, 127, 127, 127, 127, 127]);
+    expect![[r#"
+        program(1.3)
+        {
+            func main<ios18>(tensor<fp32, [1, 5]> x) {
+                    tensor<fp32, [2, 5]> w_quantized = constexpr_blockwise_shift_scale(data = tensor<int8, [2, 5]>(BLOBFILE(path = string("@memory"), offset = uint64(0))), scale = tensor<fp32, [2, 1]>([[0x1p+0], [0x0p+0]]))[name = string("w_quantized")];
+                    tensor<fp32, [1, 2]> y = linear(weight = w_quantized, x = x)[name = string("y")];
+                } -> (y);
+        }
+        program(1.0)
+        {
+            func main<ios16>(tensor<fp32, [1, 5]> x) {
+                    tensor<fp32, [2, 5]> w_quantized = constexpr_affine_dequantize()[axis = tensor<int32, []>(0), name = string("w_quantized"), quantized_data = tensor<uint8, [2, 5]>(BLOBFILE(path = tensor<string, []>("@memory"), offset = tensor<uint64, []>(0))), scale = tensor<fp32, []>(0x1p+0), zero_point = tensor<uint8, []>(127)];
+                    tensor<fp32, [1, 2]> y = linear(weight = w_quantized, x = x)[name = string("y")];
+                } -> (y);
+        }"#]]
+    .assert_eq(&format!("{ios18}\n{ios16}"));
 }
 
 #[test]
 fn affine_per_channel_gives_each_channel_its_zero_point() {
     // Channel 0 spans [-127, 127]: scale 254/255, zero point round((-128*127 - 127*-127)/254) =
     // round(-0.5) = -0 → 0. Channel 1 is all zero: scale 0, zero point NaN → 0, data 0.
-    let (printed, memory) = quantize(&program("ios18", "1.3"), config(IntType::Int8, Mode::Affine, Granularity::PerChannel));
+    let (printed, memory) = quantize(
+        &program("ios18", "1.3"),
+        config(IntType::Int8, Mode::Affine, Granularity::PerChannel),
+    );
     let scale = 254f32 / 255.0;
-    assert!(printed.contains(&format!("scale = tensor<fp32, [2, 1]>([[{}], [0x0p+0]])", mil_ir::float::format_hex(f64::from(scale)))), "{printed}");
-    assert!(printed.contains("offset = tensor<int8, [2, 1]>([[0], [0]])"), "{printed}");
-    let blob = mil_ir::BlobRef { path: mil_ir::weights::MEMORY_PATH.into(), offset: 0, rank0_spelling: false };
-    let q: Vec<i8> = [-127f32, 50.0, 0.5, 1.5, 127.0].iter().map(|w| (w / scale).round_ties_even() as i8).collect();
+    assert!(
+        printed.contains(&format!(
+            "scale = tensor<fp32, [2, 1]>([[{}], [0x0p+0]])",
+            mil_ir::float::format_hex(f64::from(scale))
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("offset = tensor<int8, [2, 1]>([[0], [0]])"),
+        "{printed}"
+    );
+    let q: Vec<i8> = [-127f32, 50.0, 0.5, 1.5, 127.0]
+        .iter()
+        .map(|w| (w / scale).round_ties_even() as i8)
+        .collect();
     let mut expected: Vec<u8> = q.iter().map(|&v| v as u8).collect();
     expected.extend([0; 5]);
-    assert_eq!(memory.get(&blob).unwrap().1, expected.as_slice());
+    assert_eq!(data(&memory), expected.as_slice());
 }
 
 #[test]
@@ -96,7 +131,11 @@ fn small_one_dimensional_and_unread_consts_are_left_alone() {
         tensor<fp32, [3, 3]> z = relu(x = s)[name = string(\"z\")];\n        } -> (y, z, r);\n}\n";
     let mut parse = mil_grammar::parse(text);
     let before = mil_ir::printer::print_program(&parse.program);
-    let done = quantize_weights(&mut parse.program, &mut MemoryWeights::default(), &mut MemoryWeights::default(), &config(IntType::Int8, Mode::Symmetric, Granularity::PerChannel)).unwrap();
+    let done = run(
+        &mut parse.program,
+        &config(IntType::Int8, Mode::Symmetric, Granularity::PerChannel),
+    )
+    .unwrap();
     assert!(done.is_empty());
     assert_eq!(mil_ir::printer::print_program(&parse.program), before);
 }
@@ -107,10 +146,10 @@ fn the_threshold_is_exclusive() {
     let mut parse = mil_grammar::parse(&text);
     let mut c = config(IntType::Int8, Mode::Symmetric, Granularity::PerChannel);
     c.threshold = 10;
-    let done = quantize_weights(&mut parse.program, &mut MemoryWeights::default(), &mut MemoryWeights::default(), &c).unwrap();
+    let done = run(&mut parse.program, &c).unwrap();
     assert!(done.is_empty());
     c.threshold = 9;
-    let done = quantize_weights(&mut parse.program, &mut MemoryWeights::default(), &mut MemoryWeights::default(), &c).unwrap();
+    let done = run(&mut parse.program, &c).unwrap();
     assert_eq!((done[0].bytes_before, done[0].bytes_after), (40, 10 + 8));
 }
 
@@ -119,7 +158,7 @@ fn ios15_is_refused_and_the_program_left_as_it_was() {
     let text = program("ios15", "1.0");
     let mut parse = mil_grammar::parse(&text);
     let before = parse.program.clone();
-    let found = quantize_weights(&mut parse.program, &mut MemoryWeights::default(), &mut MemoryWeights::default(), &Config::default());
+    let found = run(&mut parse.program, &Config::default());
     assert!(matches!(found, Err(QuantError::OpsetTooOld { .. })));
     assert_eq!(parse.program, before);
 }

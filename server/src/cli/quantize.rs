@@ -11,7 +11,7 @@
 
 use crate::analysis;
 use crate::cli::settings::SettingsArgs;
-use crate::cli::{ExitCode, read_source, write_atomically};
+use crate::cli::{ExitCode, read_file_for, write_atomically};
 use crate::report::{self, ColorWhen, Stream};
 use codespan_reporting::term::termcolor::StandardStream;
 use mil_ir::Program;
@@ -80,8 +80,16 @@ impl Args {
     fn config(&self) -> Config {
         let QuantMode::W8 = self.mode;
         Config {
-            int: if self.unsigned { IntType::UInt8 } else { IntType::Int8 },
-            mode: if self.affine { Mode::Affine } else { Mode::Symmetric },
+            int: if self.unsigned {
+                IntType::UInt8
+            } else {
+                IntType::Int8
+            },
+            mode: if self.affine {
+                Mode::Affine
+            } else {
+                Mode::Symmetric
+            },
             granularity: match self.granularity {
                 GranularityArg::PerTensor => Granularity::PerTensor,
                 GranularityArg::PerChannel => Granularity::PerChannel,
@@ -95,35 +103,30 @@ impl Args {
 /// cannot be quantised, 2 when a file cannot be read or written (or exists, without `--force`).
 pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let path = &args.file;
-    let config = match args.settings.config_for(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("mil: {e}");
-            return ExitCode::Usage;
-        }
-    };
-    let Some(source) = read_source(path) else {
+    let Some((config, text, model_dir)) = read_file_for("quantize", path, &args.settings) else {
         return ExitCode::Usage;
     };
-    let Some(model_dir) = source.model_dir else {
-        eprintln!("mil: quantize needs a file: its folder is where BLOBFILE paths resolve");
-        return ExitCode::Usage;
-    };
-    let target = args.output.clone().unwrap_or_else(|| path.with_extension("w8.mil"));
+    let target = args
+        .output
+        .clone()
+        .unwrap_or_else(|| path.with_extension("w8.mil"));
     let weight_file = weights_dir(&target).join(WEIGHT_FILE);
     if !args.force
         && let Some(existing) = [&target, &weight_file].into_iter().find(|p| p.exists())
     {
-        eprintln!("mil: {} exists; not replacing it (--force replaces it)", existing.display());
+        eprintln!(
+            "mil: {} exists; not replacing it (--force replaces it)",
+            existing.display()
+        );
         return ExitCode::Usage;
     }
     let name = path.display().to_string();
-    let analysed = analysis::analyse(&source.text, Some(&model_dir), &config);
+    let analysed = analysis::analyse(&text, Some(&model_dir), &config);
     if has_errors(&analysed.diagnostics) {
         eprintln!("mil: not quantizing {name}: it has errors");
         let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
         let shown = analysis::shown(&analysed.diagnostics, analysis::SHOWN_PER_CODE);
-        let _ = report::human(&mut err, &name, &source.text, &shown);
+        let _ = report::human(&mut err, &name, &text, &shown);
         return ExitCode::Errors;
     }
     let mut program = analysed.program;
@@ -151,7 +154,12 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
 
 /// Writes the weights of `program` (all in `memory`) to `weight_file`, then its text to `target`,
 /// each through a temporary file renamed into place.
-fn write_output(program: &mut Program, memory: &MemoryWeights, target: &Path, weight_file: &Path) -> std::io::Result<()> {
+fn write_output(
+    program: &mut Program,
+    memory: &MemoryWeights,
+    target: &Path,
+    weight_file: &Path,
+) -> std::io::Result<()> {
     let dir = weight_file.parent().expect("a weight file is inside its folder");
     let dir_name = dir.file_name().unwrap_or_default().to_string_lossy();
     let reference = format!("{MODEL_PATH_PREFIX}{dir_name}/{WEIGHT_FILE}");
@@ -161,12 +169,18 @@ fn write_output(program: &mut Program, memory: &MemoryWeights, target: &Path, we
     write_memory_weights(program, memory, 0, &reference, &mut blobs)
         .map_err(|(_, message)| std::io::Error::other(message))?;
     let count = blobs.count();
-    blobs.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    blobs
+        .finish()?
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
     if count > 0 {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            staged.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            staged
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
         }
         staged.persist(weight_file).map_err(|e| e.error)?;
     }
@@ -182,12 +196,22 @@ fn print_report(done: &[Quantized]) {
         return;
     }
     let width = done.iter().map(|q| q.name.len()).max().unwrap_or(0).max(6);
-    println!("{:<width$}  {:<20}  {:>12}  {:>12}", "weight", "shape", "before", "after");
+    println!(
+        "{:<width$}  {:<20}  {:>12}  {:>12}",
+        "weight", "shape", "before", "after"
+    );
     for q in done {
         let shape = format!("{:?}", q.shape);
-        println!("{:<width$}  {shape:<20}  {:>12}  {:>12}", q.name, q.bytes_before, q.bytes_after);
+        println!(
+            "{:<width$}  {shape:<20}  {:>12}  {:>12}",
+            q.name, q.bytes_before, q.bytes_after
+        );
     }
     let before: u64 = done.iter().map(|q| q.bytes_before).sum();
     let after: u64 = done.iter().map(|q| q.bytes_after).sum();
-    println!("{:<width$}  {:<20}  {before:>12}  {after:>12}", "total", format!("{} weights", done.len()));
+    println!(
+        "{:<width$}  {:<20}  {before:>12}  {after:>12}",
+        "total",
+        format!("{} weights", done.len())
+    );
 }
