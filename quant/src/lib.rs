@@ -24,6 +24,9 @@ pub enum Granularity {
     PerTensor,
     /// One per output channel (axis 0, or the axis the reading op gives it).
     PerChannel,
+    /// One per block of this many elements along the input channel, in each output channel
+    /// (iOS18).
+    PerBlock(u64),
 }
 
 /// The settings of a linear weight quantisation (coremltools' `OpLinearQuantizerConfig`).
@@ -76,6 +79,13 @@ pub enum QuantError {
         /// Its opset as written.
         opset: String,
     },
+    /// Per-block scales need `constexpr_blockwise_shift_scale` (iOS18).
+    PerBlockNeedsIos18 {
+        /// The function.
+        function: String,
+        /// Its opset as written.
+        opset: String,
+    },
     /// A weight could not be read.
     Unreadable {
         /// The const.
@@ -91,6 +101,10 @@ impl std::fmt::Display for QuantError {
             QuantError::OpsetTooOld { function, opset } => write!(
                 f,
                 "function `{function}` targets {opset}; quantised weights need ios16 or later (change its opset)"
+            ),
+            QuantError::PerBlockNeedsIos18 { function, opset } => write!(
+                f,
+                "function `{function}` targets {opset}; per-block scales need ios18 or later (change its opset)"
             ),
             QuantError::Unreadable { name, message } => {
                 write!(f, "cannot read the weight of `{name}`: {message}")
@@ -118,6 +132,12 @@ pub fn quantize_weights(
             });
         }
         let blockwise = opset.is_some_and(|o| o >= Opset::Ios18);
+        if matches!(config.granularity, Granularity::PerBlock(_)) && !blockwise {
+            return Err(QuantError::PerBlockNeedsIos18 {
+                function: f.name.clone(),
+                opset: f.opset.clone(),
+            });
+        }
         for op in f.walk_ops() {
             if let Some(plan) = plan(f, op, weights, config)? {
                 plans.push((index, blockwise, plan));
@@ -145,13 +165,13 @@ pub fn quantize_weights(
     Ok(done)
 }
 
-/// A const to replace, with its weight and its output-channel axis.
+/// A const to replace, with its weight and its block size along each axis (0: the whole axis).
 struct Plan {
     op: OpId,
     name: String,
     shape: Vec<u64>,
     weight: FloatWeight,
-    axis: usize,
+    block_sizes: Vec<u64>,
 }
 
 /// The plan for `op` when it is a const coremltools would quantise with `config`.
@@ -176,7 +196,10 @@ fn plan(
     if !select::is_candidate(f, &readers, shape.len(), elements, config.threshold) {
         return Ok(None);
     }
-    let Some(axis) = select::output_axis(f, *value, &readers, shape.len()) else {
+    let Some(axes) = select::channel_axes(f, *value, &readers, shape.len()) else {
+        return Ok(None);
+    };
+    let Some(block_sizes) = select::block_sizes(config.granularity, &shape, axes) else {
         return Ok(None);
     };
     let name = o.name().unwrap_or(&f.value(*value).name).to_string();
@@ -194,21 +217,39 @@ fn plan(
         name,
         shape,
         weight,
-        axis,
+        block_sizes,
     }))
 }
 
 impl Plan {
-    /// The channel count (1 per tensor) and the elements each channel's run holds.
-    fn blocks(&self, granularity: Granularity) -> (usize, usize) {
-        match granularity {
-            Granularity::PerTensor => (1, self.weight.values.len()),
-            Granularity::PerChannel if self.axis < self.shape.len() => (
-                self.shape[self.axis] as usize,
-                self.shape[self.axis + 1..].iter().product::<u64>() as usize,
-            ),
-            Granularity::PerChannel => (1, self.weight.values.len()),
+    /// The shape of the scales: per axis, the number of blocks along it.
+    fn param_shape(&self) -> Vec<u64> {
+        (self.shape.iter().zip(&self.block_sizes))
+            .map(|(&dim, &size)| dim.checked_div(size).unwrap_or(1))
+            .collect()
+    }
+
+    /// The block of each element, in row-major order of the scales.
+    fn block_of_each(&self, param_shape: &[u64]) -> Vec<usize> {
+        let mut strides = vec![1usize; param_shape.len()];
+        for a in (0..param_shape.len().saturating_sub(1)).rev() {
+            strides[a] = strides[a + 1] * param_shape[a + 1] as usize;
         }
+        (0..self.weight.values.len())
+            .map(|i| {
+                let mut rest = i;
+                let mut block = 0;
+                for a in (0..self.shape.len()).rev() {
+                    let dim = self.shape[a] as usize;
+                    let coordinate = rest % dim;
+                    rest /= dim;
+                    if self.block_sizes[a] > 0 {
+                        block += coordinate / self.block_sizes[a] as usize * strides[a];
+                    }
+                }
+                block
+            })
+            .collect()
     }
 
     /// The op replacing the const, and the bytes of its weights.
@@ -218,19 +259,20 @@ impl Plan {
         } else {
             Precision::Fp32
         };
-        let (channels, inner) = self.blocks(config.granularity);
-        let channel = |i: usize| (i / inner) % channels;
+        let param_shape = self.param_shape();
+        let blocks = self.block_of_each(&param_shape);
+        let channels = param_shape.iter().product::<u64>() as usize;
         let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); channels];
-        for (i, &w) in self.weight.values.iter().enumerate() {
-            let r = &mut ranges[channel(i)];
+        for (&block, &w) in blocks.iter().zip(&self.weight.values) {
+            let r = &mut ranges[block];
             *r = (r.0.min(w), r.1.max(w));
         }
         let params: Vec<BlockParams> = ranges
             .iter()
             .map(|&(lo, hi)| block_params(lo, hi, config.int, config.mode, precision))
             .collect();
-        let data: Vec<i32> = (self.weight.values.iter().enumerate())
-            .map(|(i, &w)| params[channel(i)].quantize(w, config.int, config.mode, precision))
+        let data: Vec<i32> = (blocks.iter().zip(&self.weight.values))
+            .map(|(&block, &w)| params[block].quantize(w, config.int, config.mode, precision))
             .collect();
         let scales: Vec<f32> = params.iter().map(|p| p.scale).collect();
         let zero_points: Vec<i32> = params.iter().map(BlockParams::stored_zero_point).collect();
@@ -239,11 +281,6 @@ impl Plan {
             IntType::Int8 => DType::Int8,
             IntType::UInt8 => DType::UInt8,
         };
-        // The scale's shape: the weight's rank with the channel count on the channel axis.
-        let mut param_shape = vec![1; self.shape.len()];
-        if config.granularity == Granularity::PerChannel && self.axis < self.shape.len() {
-            param_shape[self.axis] = channels as u64;
-        }
         let float_bytes = u64::from(self.weight.dtype.bits().unwrap_or(32) / 8);
         let data_value = values.ints(int_dtype, &self.shape, &data);
         let name = format!("{}_quantized", self.name);

@@ -5,6 +5,7 @@
 //! (`_get_const_op_config`) and `optimize/_utils.py` (`select_input_output_channel_axis`,
 //! `infer_block_sizes`), and `converters/mil/backend/mil/load.py` (`should_use_weight_file`).
 
+use crate::Granularity;
 use mil_ir::{ConstData, Elements, Function, OpId, Operand, Use, ValueId};
 
 /// A const of fewer elements stays inline in a package (`should_use_weight_file`), and is never
@@ -41,10 +42,12 @@ pub fn is_candidate(f: &Function, readers: &[OpId], rank: usize, elements: u64, 
         && elements > threshold
 }
 
-/// The output-channel axis of a weight of `rank` that `readers` read (`select_input_output_channel_axis`):
-/// 1 for `conv_transpose`, the last or second-to-last for `matmul` by its `transpose_*`, else 0.
-/// `None` when the readers disagree on the output or the input axis: coremltools then leaves the const alone, whatever the granularity.
-pub fn output_axis(f: &Function, value: ValueId, readers: &[OpId], rank: usize) -> Option<usize> {
+/// The output- and input-channel axes of a weight of `rank` that `readers` read
+/// (`select_input_output_channel_axis`): output 1 and input 0 for `conv_transpose`; for `matmul`,
+/// its `y` has output −1 and input −2 (swapped by `transpose_y`), its `x` output −2 and input −1
+/// (swapped by `transpose_x`); output 0 and input 1 for every other op. `None` when the readers
+/// disagree on either axis: coremltools then leaves the const alone, whatever the granularity.
+pub fn channel_axes(f: &Function, value: ValueId, readers: &[OpId], rank: usize) -> Option<(usize, usize)> {
     let rank = rank as i64;
     let mut found: Option<(i64, i64)> = None;
     for &op in readers {
@@ -73,12 +76,40 @@ pub fn output_axis(f: &Function, value: ValueId, readers: &[OpId], rank: usize) 
         );
         match found {
             None => found = Some(axes),
-            Some(seen) if seen.0 != axes.0 || seen.1 != axes.1 => return None,
+            Some(seen) if seen != axes => return None,
             Some(_) => {}
         }
     }
-    let (output, _) = found.unwrap_or((0, 1));
-    usize::try_from(output).ok()
+    let (output, input) = found.unwrap_or((0, 1));
+    Some((usize::try_from(output).ok()?, usize::try_from(input).ok()?))
+}
+
+/// The block size along each axis of a weight of `shape` (0: the whole axis) for `granularity`
+/// with channel axes `(output, input)` (`infer_block_sizes`): per tensor none, per channel 1 on the
+/// output axis, per block `n` on the input axis and 1 on the output axis. `None` when a dimension is
+/// not a multiple of its block size: coremltools then leaves the const alone.
+pub fn block_sizes(
+    granularity: Granularity,
+    shape: &[u64],
+    (output, input): (usize, usize),
+) -> Option<Vec<u64>> {
+    let mut sizes = vec![0; shape.len()];
+    let (input_block, output_block) = match granularity {
+        Granularity::PerTensor => (0, 0),
+        Granularity::PerChannel => (0, 1),
+        Granularity::PerBlock(n) => (n, 1),
+    };
+    if let Some(s) = sizes.get_mut(input) {
+        *s = input_block;
+    }
+    if let Some(s) = sizes.get_mut(output) {
+        *s = output_block;
+    }
+    let divisible = shape
+        .iter()
+        .zip(&sizes)
+        .all(|(&dim, &size)| size == 0 || dim % size == 0);
+    divisible.then_some(sizes)
 }
 
 /// Whether `operand` is a use of `value`.

@@ -162,3 +162,34 @@ fn ios15_is_refused_and_the_program_left_as_it_was() {
     assert!(matches!(found, Err(QuantError::OpsetTooOld { .. })));
     assert_eq!(parse.program, before);
 }
+
+#[test]
+fn per_block_scales_each_block_of_input_channels() {
+    // One output channel of 10 inputs in blocks of 5: the first reaches 127 (scale 1), the second
+    // 63.5 (scale 0.5); half-way quotients round to even.
+    let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp32, [1, 10]> x) {\n            \
+        tensor<fp32, [1, 10]> w = const()[name = string(\"w\"), val = tensor<fp32, [1, 10]>([127, 1.5, 0.5, -2.5, 3, 63.5, 1, 0.25, 0.75, -63.5])];\n            \
+        tensor<fp32, [1, 1]> y = linear(weight = w, x = x)[name = string(\"y\")];\n        } -> (y);\n}\n";
+    let (printed, memory) = quantize(
+        text,
+        config(IntType::Int8, Mode::Symmetric, Granularity::PerBlock(5)),
+    );
+    assert!(
+        printed.contains("scale = tensor<fp32, [1, 2]>([[0x1p+0, 0x1p-1]])"),
+        "{printed}"
+    );
+    let expected: Vec<u8> = [127i8, 2, 0, -2, 3, 127, 2, 0, 2, -127]
+        .iter()
+        .map(|&q| q as u8)
+        .collect();
+    assert_eq!(data(&memory), expected.as_slice());
+    // Blocks of 4 do not divide 10: the weight is left alone; below iOS18 per-block is refused.
+    let mut parse = mil_grammar::parse(text);
+    let blocks_of_4 = config(IntType::Int8, Mode::Symmetric, Granularity::PerBlock(4));
+    assert!(run(&mut parse.program, &blocks_of_4).unwrap().is_empty());
+    let mut parse = mil_grammar::parse(&text.replace("ios18", "ios17"));
+    assert!(matches!(
+        run(&mut parse.program, &blocks_of_4),
+        Err(QuantError::PerBlockNeedsIos18 { .. })
+    ));
+}

@@ -4,7 +4,8 @@ Each program below is built with coremltools' builder (conv, conv_transpose, lin
 weights of several shapes, fp32 and fp16, with all-zero, constant and half-way channels, weights
 below the threshold, 1-D biases, a const read along two different axes, a const only returned) and
 saved by coremltools for iOS16, iOS17 and iOS18. For every setting (int8/uint8 × symmetric/affine ×
-per-tensor/per-channel, and thresholds), coremltools quantises the package, and `mil decompile` →
+per-tensor/per-channel, per-block of 16 and 32 on iOS18 — some weights not divisible, so left
+alone — and thresholds), coremltools quantises the package, and `mil decompile` →
 `mil quantize` → `mil compile` quantises it on our side. The two packages must have the same
 functions op by op — op types, output names and types, every input and attribute — with every
 weight-file value (quantised data, scales, zero points) equal byte for byte with the same dtype.
@@ -96,8 +97,17 @@ SETTINGS = [
 ]
 
 
+BLOCKED = [
+    dict(dtype=d, mode=m, granularity="per_block", block_size=b)
+    for d, m, b in itertools.product(("int8", "uint8"), ("linear_symmetric", "linear"), (16, 32))
+]
+
+
 def flags(setting, threshold):
-    out = ["--mode", "w8", "--granularity", setting["granularity"].replace("_", "-"), "--threshold", threshold]
+    granularity = setting["granularity"].replace("_", "-")
+    if "block_size" in setting:
+        granularity += f":{setting['block_size']}"
+    out = ["--mode", "w8", "--granularity", granularity, "--threshold", threshold]
     out.append("--affine" if setting["mode"] == "linear" else "--symmetric")
     if setting["dtype"] == "uint8":
         out.append("--unsigned")
@@ -160,6 +170,12 @@ CASES = [
     for target in ("ios16", "ios18")
     for setting in SETTINGS
 ] + [
+    (name, dtype, "ios18", setting, 2048)
+    for name in ("conv", "dense")
+    for dtype in ("fp32", "fp16")
+    for setting in BLOCKED
+    if name == "dense" or setting["block_size"] == 16  # no conv weight has 32 | C_in
+] + [
     ("conv", "fp32", "ios17", SETTINGS[0], 2048),
     ("conv", "fp16", "ios17", SETTINGS[3], 2048),
     ("conv", "fp32", "ios16", SETTINGS[1], 255),  # the 256-element 1x1 conv now qualifies
@@ -171,7 +187,7 @@ CASES = [
 @pytest.mark.parametrize(
     "name,dtype,target,setting,threshold",
     CASES,
-    ids=lambda v: "-".join(v.values()) if isinstance(v, dict) else str(v),
+    ids=lambda v: "-".join(map(str, v.values())) if isinstance(v, dict) else str(v),
 )
 def test_quantize_equals_coremltools(originals, tmp_path, name, dtype, target, setting, threshold):
     package, text = originals(name, dtype, target)
@@ -192,6 +208,19 @@ def test_quantize_equals_coremltools(originals, tmp_path, name, dtype, target, s
     assert replaced, "coremltools quantised nothing: the case tests nothing"
     compare(reference, ours)
     assert reported_weights(report) == replaced
+
+
+def test_per_block_below_ios18_is_refused_as_coremltools_refuses_it(originals, tmp_path):
+    package, text = originals("conv", "fp32", "ios16")
+    config = cto.coreml.OptimizationConfig(global_config=cto.coreml.OpLinearQuantizerConfig(**BLOCKED[0]))
+    with pytest.raises(ValueError, match="iOS18"):
+        cto.coreml.linear_quantize_weights(ct.models.MLModel(str(package), skip_model_load=True), config)
+    out = tmp_path / "q.mil"
+    args = ["quantize", text, *flags(BLOCKED[0], 2048), "-o", out]
+    run = subprocess.run([MIL, *map(str, args)], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "ios18 or later" in run.stderr
+    assert not out.exists()
 
 
 def test_an_ios15_program_is_refused_and_nothing_is_written(originals, tmp_path):

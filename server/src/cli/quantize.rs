@@ -1,4 +1,4 @@
-//! `mil quantize FILE.mil --mode w8 [--granularity per-tensor|per-channel] [--symmetric|--affine]
+//! `mil quantize FILE.mil --mode w8 [--granularity per-tensor|per-channel|per-block:N] [--symmetric|--affine]
 //! [--unsigned] [--threshold N] [-o OUT.mil] [--force]`: quantise the weights of a MIL file as
 //! coremltools' `linear_quantize_weights` does ([`mil_quant`]), and print each quantised tensor's
 //! size before and after.
@@ -32,13 +32,18 @@ pub enum QuantMode {
     W8,
 }
 
-/// How scales are shared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum GranularityArg {
-    /// One scale per weight tensor.
-    PerTensor,
-    /// One scale per output channel.
-    PerChannel,
+/// Reads `per-tensor`, `per-channel`, `per-block` (blocks of 32, coremltools' default) or
+/// `per-block:N`.
+fn parse_granularity(text: &str) -> Result<Granularity, String> {
+    match text {
+        "per-tensor" => Ok(Granularity::PerTensor),
+        "per-channel" => Ok(Granularity::PerChannel),
+        "per-block" => Ok(Granularity::PerBlock(32)),
+        _ => match text.strip_prefix("per-block:").map(str::parse::<u64>) {
+            Some(Ok(n)) if n > 0 => Ok(Granularity::PerBlock(n)),
+            _ => Err("expected per-tensor, per-channel, per-block or per-block:N (N > 0)".into()),
+        },
+    }
 }
 
 /// The arguments of `mil quantize`.
@@ -47,9 +52,10 @@ pub struct Args {
     /// What to quantise to.
     #[arg(long, value_enum)]
     mode: QuantMode,
-    /// One scale per tensor or per output channel.
-    #[arg(long, value_enum, default_value = "per-channel")]
-    granularity: GranularityArg,
+    /// One scale per tensor, per output channel, or per block of N input channels in each output
+    /// channel (iOS18): per-tensor, per-channel, per-block (N = 32) or per-block:N.
+    #[arg(long, value_parser = parse_granularity, default_value = "per-channel")]
+    granularity: Granularity,
     /// A range symmetric around zero (coremltools' `linear_symmetric`; the default).
     #[arg(long, conflicts_with = "affine")]
     symmetric: bool,
@@ -90,10 +96,7 @@ impl Args {
             } else {
                 Mode::Symmetric
             },
-            granularity: match self.granularity {
-                GranularityArg::PerTensor => Granularity::PerTensor,
-                GranularityArg::PerChannel => Granularity::PerChannel,
-            },
+            granularity: self.granularity,
             threshold: self.threshold,
         }
     }
