@@ -43,20 +43,18 @@ fn path(dir: &Path, name: &str) -> String {
     dir.join(name).to_string_lossy().into_owned()
 }
 
+/// `mil quantize DIR/model.mil --mode w8 -o OUT`.
+fn quantize_into(dir: &Path, out: &str) -> Output {
+    mil(&["quantize", &path(dir, "model.mil"), "--mode", "w8", "-o", out])
+}
+
 #[test]
 fn the_output_stands_on_its_own_in_another_folder_and_the_input_is_untouched() {
     let text = program("ios18");
     let dir = model_dir(&text);
     fs::create_dir(dir.path().join("elsewhere")).unwrap();
     let out = path(dir.path(), "elsewhere/q.mil");
-    let run = mil(&[
-        "quantize",
-        &path(dir.path(), "model.mil"),
-        "--mode",
-        "w8",
-        "-o",
-        &out,
-    ]);
+    let run = quantize_into(dir.path(), &out);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let report = String::from_utf8_lossy(&run.stdout);
     // 3072 fp16 values (6144 bytes) → 3072 int8 values and 64 fp16 scales (128 bytes).
@@ -119,14 +117,7 @@ fn errors_and_old_opsets_write_nothing() {
     ] {
         let dir = model_dir(&text);
         let out = path(dir.path(), "q.mil");
-        let run = mil(&[
-            "quantize",
-            &path(dir.path(), "model.mil"),
-            "--mode",
-            "w8",
-            "-o",
-            &out,
-        ]);
+        let run = quantize_into(dir.path(), &out);
         assert_eq!(
             run.status.code(),
             Some(1),
