@@ -13,7 +13,7 @@ pub mod weights;
 
 use linear::{BlockParams, IntType, Mode, Precision, block_params};
 use mil_ir::catalogue::Opset;
-use mil_ir::weights::{MemoryWeights, Weights};
+use mil_ir::weights::{MemoryWeights, Weights, payload_size};
 use mil_ir::{DType, Function, NewOp, OpId, Operand, Program};
 use weights::{FloatWeight, ValueMaker, read_floats};
 
@@ -79,8 +79,8 @@ pub enum QuantError {
         /// Its opset as written.
         opset: String,
     },
-    /// Per-block scales need `constexpr_blockwise_shift_scale` (iOS18).
-    PerBlockNeedsIos18 {
+    /// Per-block scales and 4-bit data need `constexpr_blockwise_shift_scale` (iOS18).
+    NeedsIos18 {
         /// The function.
         function: String,
         /// Its opset as written.
@@ -102,9 +102,9 @@ impl std::fmt::Display for QuantError {
                 f,
                 "function `{function}` targets {opset}; quantised weights need ios16 or later (change its opset)"
             ),
-            QuantError::PerBlockNeedsIos18 { function, opset } => write!(
+            QuantError::NeedsIos18 { function, opset } => write!(
                 f,
-                "function `{function}` targets {opset}; per-block scales need ios18 or later (change its opset)"
+                "function `{function}` targets {opset}; per-block scales and 4-bit weights need ios18 or later (change its opset)"
             ),
             QuantError::Unreadable { name, message } => {
                 write!(f, "cannot read the weight of `{name}`: {message}")
@@ -132,8 +132,9 @@ pub fn quantize_weights(
             });
         }
         let blockwise = opset.is_some_and(|o| o >= Opset::Ios18);
-        if matches!(config.granularity, Granularity::PerBlock(_)) && !blockwise {
-            return Err(QuantError::PerBlockNeedsIos18 {
+        let needs_ios18 = matches!(config.granularity, Granularity::PerBlock(_)) || config.int.bits() < 8;
+        if needs_ios18 && !blockwise {
+            return Err(QuantError::NeedsIos18 {
                 function: f.name.clone(),
                 opset: f.opset.clone(),
             });
@@ -280,6 +281,8 @@ impl Plan {
         let int_dtype = match config.int {
             IntType::Int8 => DType::Int8,
             IntType::UInt8 => DType::UInt8,
+            IntType::Int4 => DType::Int4,
+            IntType::UInt4 => DType::UInt4,
         };
         let float_bytes = u64::from(self.weight.dtype.bits().unwrap_or(32) / 8);
         let data_value = values.ints(int_dtype, &self.shape, &data);
@@ -313,14 +316,15 @@ impl Plan {
                 .attr("scale", values.floats(self.weight.dtype, &squeezed, &scales))
                 .attr("zero_point", values.ints(int_dtype, &squeezed, &zero_points));
         }
+        let int_bytes = |n: usize| payload_size(int_dtype, n as u64).unwrap_or(0);
         let zero_point_bytes = if has_offset || !blockwise {
-            channels as u64
+            int_bytes(channels)
         } else {
             0
         };
         (
             op,
-            data.len() as u64 + channels as u64 * float_bytes + zero_point_bytes,
+            int_bytes(data.len()) + channels as u64 * float_bytes + zero_point_bytes,
         )
     }
 }

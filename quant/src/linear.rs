@@ -18,12 +18,17 @@ pub enum IntType {
     Int8,
     /// uint8.
     UInt8,
+    /// int4 (iOS18).
+    Int4,
+    /// uint4 (iOS18).
+    UInt4,
 }
 
 /// How the float range maps onto the integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// `linear_symmetric`: a range symmetric around 0; zero point 0 for int8, 127 for uint8.
+    /// `linear_symmetric`: a range symmetric around 0; no zero point for a signed type, the middle
+    /// of the range (127 for uint8, 7 for uint4) for an unsigned one.
     Symmetric,
     /// `linear`: the range `[min(0, min), max(0, max)]` with a zero point.
     Affine,
@@ -49,14 +54,32 @@ impl Precision {
 }
 
 impl IntType {
-    /// The integer range of `mode` (`get_quant_range`): symmetric leaves out the lowest value
-    /// (int8 `[-127, 127]`) or the highest (uint8 `[0, 254]`).
+    /// The width in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            IntType::Int8 | IntType::UInt8 => 8,
+            IntType::Int4 | IntType::UInt4 => 4,
+        }
+    }
+
+    /// Whether the type is signed.
+    pub fn signed(self) -> bool {
+        matches!(self, IntType::Int8 | IntType::Int4)
+    }
+
+    /// The integer range of `mode` (`get_quant_range`): symmetric leaves out the lowest value of
+    /// a signed type (int8 `[-127, 127]`) or the highest of an unsigned one (uint8 `[0, 254]`).
     pub fn range(self, mode: Mode) -> (i32, i32) {
-        match (self, mode) {
-            (IntType::Int8, Mode::Symmetric) => (-127, 127),
-            (IntType::Int8, Mode::Affine) => (-128, 127),
-            (IntType::UInt8, Mode::Symmetric) => (0, 254),
-            (IntType::UInt8, Mode::Affine) => (0, 255),
+        let values = 1i32 << self.bits();
+        let (lo, hi) = if self.signed() {
+            (-values / 2, values / 2 - 1)
+        } else {
+            (0, values - 1)
+        };
+        match (mode, self.signed()) {
+            (Mode::Symmetric, true) => (lo + 1, hi),
+            (Mode::Symmetric, false) => (lo, hi - 1),
+            (Mode::Affine, _) => (lo, hi),
         }
     }
 }
@@ -82,9 +105,9 @@ pub fn block_params(min: f32, max: f32, int: IntType, mode: Mode, p: Precision) 
         Mode::Affine => (min.min(0.0), max.max(0.0)),
     };
     let scale = p.round(p.round(hi - lo) / (qmax - qmin) as f32);
-    let zero_point = match (mode, int) {
-        (Mode::Symmetric, IntType::Int8) => None,
-        (Mode::Symmetric, IntType::UInt8) => Some((qmax / 2) as f32),
+    let zero_point = match (mode, int.signed()) {
+        (Mode::Symmetric, true) => None,
+        (Mode::Symmetric, false) => Some((qmax / 2) as f32),
         (Mode::Affine, _) => {
             let numerator = p.round(p.round(qmin as f32 * hi) - p.round(qmax as f32 * lo));
             let z = p.round(numerator / p.round(hi - lo)).round_ties_even();
@@ -153,6 +176,25 @@ mod tests {
             q,
             vec![-127, 50, (0.005f32 / b.scale).round_ties_even() as i32, 2]
         );
+    }
+
+    #[test]
+    fn ranges_are_coremltools_get_quant_range() {
+        let ranges: Vec<_> = [IntType::Int8, IntType::UInt8, IntType::Int4, IntType::UInt4]
+            .into_iter()
+            .map(|t| (t.range(Mode::Symmetric), t.range(Mode::Affine)))
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                ((-127, 127), (-128, 127)),
+                ((0, 254), (0, 255)),
+                ((-7, 7), (-8, 7)),
+                ((0, 14), (0, 15))
+            ]
+        );
+        let uint4 = block_params(-7.0, 7.0, IntType::UInt4, Mode::Symmetric, Precision::Fp32);
+        assert_eq!((uint4.scale, uint4.stored_zero_point()), (1.0, 7));
     }
 
     #[test]

@@ -72,11 +72,22 @@ pub struct ValueMaker<'m> {
 }
 
 impl ValueMaker<'_> {
-    /// A tensor of `shape` holding `ints` as `dtype` (int8 or uint8).
+    /// A tensor of `shape` holding `ints` as `dtype` (int8, uint8, int4 or uint4; 4-bit values are
+    /// packed two to a byte, the first in the low nibble, as Core ML's weight files hold them).
     pub fn ints(&mut self, dtype: DType, shape: &[u64], ints: &[i32]) -> TypedValue {
-        let bytes = ints.iter().map(|&q| q as u8).collect();
+        let bytes = if dtype.bits() == Some(4) {
+            (ints.chunks(2))
+                .map(|pair| {
+                    pair.iter()
+                        .rev()
+                        .fold(0u8, |byte, &q| byte << 4 | (q as u8 & 0xF))
+                })
+                .collect()
+        } else {
+            ints.iter().map(|&q| q as u8).collect()
+        };
         let inline = || match dtype {
-            DType::UInt8 => Elements::UInt(ints.iter().map(|&q| q as u64).collect()),
+            DType::UInt8 | DType::UInt4 => Elements::UInt(ints.iter().map(|&q| q as u64).collect()),
             _ => Elements::Int(ints.iter().map(|&q| i64::from(q)).collect()),
         };
         self.value(dtype, shape, bytes, inline)

@@ -190,6 +190,27 @@ fn per_block_scales_each_block_of_input_channels() {
     let mut parse = mil_grammar::parse(&text.replace("ios18", "ios17"));
     assert!(matches!(
         run(&mut parse.program, &blocks_of_4),
-        Err(QuantError::PerBlockNeedsIos18 { .. })
+        Err(QuantError::NeedsIos18 { .. })
+    ));
+}
+
+#[test]
+fn four_bit_data_is_packed_two_to_a_byte_low_nibble_first() {
+    // Values within ±7 quantise to themselves (scale 1), half-way ones to even.
+    let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp32, [1, 10]> x) {\n            \
+        tensor<fp32, [1, 10]> w = const()[name = string(\"w\"), val = tensor<fp32, [1, 10]>([7, -7, 1, 2, -3, 0.5, 1.5, 2.5, 0, 4])];\n            \
+        tensor<fp32, [1, 1]> y = linear(weight = w, x = x)[name = string(\"y\")];\n        } -> (y);\n}\n";
+    let int4 = config(IntType::Int4, Mode::Symmetric, Granularity::PerChannel);
+    let (printed, memory) = quantize(text, int4);
+    assert!(
+        printed.contains("data = tensor<int4, [1, 10]>(BLOBFILE"),
+        "{printed}"
+    );
+    // [7, -7, 1, 2, -3, 0, 2, 2, 0, 4] as nibbles.
+    assert_eq!(data(&memory), &[0x97, 0x21, 0x0D, 0x22, 0x40]);
+    let mut parse = mil_grammar::parse(&text.replace("ios18", "ios17"));
+    assert!(matches!(
+        run(&mut parse.program, &int4),
+        Err(QuantError::NeedsIos18 { .. })
     ));
 }

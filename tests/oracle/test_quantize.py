@@ -103,13 +103,19 @@ BLOCKED = [
 ]
 
 
+FOUR_BITS = [
+    dict(dtype=d, mode=m, granularity=g, **({"block_size": 16} if g == "per_block" else {}))
+    for d, m, g in itertools.product(("int4", "uint4"), ("linear_symmetric", "linear"), ("per_tensor", "per_channel", "per_block"))
+]
+
+
 def flags(setting, threshold):
     granularity = setting["granularity"].replace("_", "-")
     if "block_size" in setting:
         granularity += f":{setting['block_size']}"
-    out = ["--mode", "w8", "--granularity", granularity, "--threshold", threshold]
+    out = ["--mode", "w4" if "4" in setting["dtype"] else "w8", "--granularity", granularity, "--threshold", threshold]
     out.append("--affine" if setting["mode"] == "linear" else "--symmetric")
-    if setting["dtype"] == "uint8":
+    if setting["dtype"].startswith("u"):
         out.append("--unsigned")
     return out
 
@@ -175,6 +181,11 @@ CASES = [
     for dtype in ("fp32", "fp16")
     for setting in BLOCKED
     if name == "dense" or setting["block_size"] == 16  # no conv weight has 32 | C_in
+] + [
+    (name, dtype, "ios18", setting, 2048)
+    for name in ("conv", "dense")
+    for dtype in ("fp32", "fp16")
+    for setting in FOUR_BITS
 ] + [
     ("conv", "fp32", "ios17", SETTINGS[0], 2048),
     ("conv", "fp16", "ios17", SETTINGS[3], 2048),

@@ -1,11 +1,11 @@
-//! `mil quantize FILE.mil --mode w8 [--granularity per-tensor|per-channel|per-block:N] [--symmetric|--affine]
+//! `mil quantize FILE.mil --mode w8|w4 [--granularity per-tensor|per-channel|per-block:N] [--symmetric|--affine]
 //! [--unsigned] [--threshold N] [-o OUT.mil] [--force]`: quantise the weights of a MIL file as
 //! coremltools' `linear_quantize_weights` does ([`mil_quant`]), and print each quantised tensor's
 //! size before and after.
 //!
 //! The program is checked first, as `mil compile` checks it; a program with errors, or one the
 //! mode cannot be expressed in, gets its errors and nothing is written. The output (default:
-//! `NAME.w8.mil` beside the input) gets all its weights in `OUT.weights/weight.bin`, so it stands on
+//! `NAME.w8.mil` or `NAME.w4.mil` beside the input) gets all its weights in `OUT.weights/weight.bin`, so it stands on
 //! its own; both files are written whole or not at all, and an existing one is replaced only with
 //! `--force`.
 
@@ -30,6 +30,8 @@ use std::path::{Path, PathBuf};
 pub enum QuantMode {
     /// 8-bit linear weights (int8, or uint8 with `--unsigned`).
     W8,
+    /// 4-bit linear weights (int4, or uint4 with `--unsigned`; iOS18).
+    W4,
 }
 
 /// Reads `per-tensor`, `per-channel`, `per-block` (blocks of 32, coremltools' default) or
@@ -68,7 +70,7 @@ pub struct Args {
     /// Weights of this many elements or fewer are left alone (coremltools' `weight_threshold`).
     #[arg(long, default_value_t = 2048)]
     threshold: u64,
-    /// The MIL file to write (default: `NAME.w8.mil` beside the input); its weights go to
+    /// The MIL file to write (default: `NAME.w8.mil` or `NAME.w4.mil` beside the input); its weights go to
     /// `OUT.weights/weight.bin`.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -82,14 +84,24 @@ pub struct Args {
     file: PathBuf,
 }
 
+impl QuantMode {
+    /// The mode as spelled on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            QuantMode::W8 => "w8",
+            QuantMode::W4 => "w4",
+        }
+    }
+}
+
 impl Args {
     fn config(&self) -> Config {
-        let QuantMode::W8 = self.mode;
         Config {
-            int: if self.unsigned {
-                IntType::UInt8
-            } else {
-                IntType::Int8
+            int: match (self.mode, self.unsigned) {
+                (QuantMode::W8, false) => IntType::Int8,
+                (QuantMode::W8, true) => IntType::UInt8,
+                (QuantMode::W4, false) => IntType::Int4,
+                (QuantMode::W4, true) => IntType::UInt4,
             },
             mode: if self.affine {
                 Mode::Affine
@@ -112,7 +124,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let target = args
         .output
         .clone()
-        .unwrap_or_else(|| path.with_extension("w8.mil"));
+        .unwrap_or_else(|| path.with_extension(format!("{}.mil", args.mode.name())));
     let weight_file = weights_dir(&target).join(WEIGHT_FILE);
     if !args.force
         && let Some(existing) = [&target, &weight_file].into_iter().find(|p| p.exists())
