@@ -1,7 +1,8 @@
 //! Weight quantisation of MIL programs, bit-identical to coremltools 9.0.
 //!
 //! [`quantize_weights`] does what `coremltools.optimize.coreml.linear_quantize_weights` does with
-//! an `OpLinearQuantizerConfig` of 8-bit dtype: it picks the same consts ([`select`]), computes
+//! an `OpLinearQuantizerConfig` (8- or 4-bit, symmetric or affine, per tensor, channel or block):
+//! it picks the same consts ([`select`]), computes
 //! the same integers, scales and zero points ([`linear`]) and replaces each const, through the
 //! IR's [`Editor`](mil_ir::Editor), by the op coremltools writes for the function's opset:
 //! `constexpr_affine_dequantize` for iOS16 and iOS17, `constexpr_blockwise_shift_scale` from
