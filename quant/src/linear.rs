@@ -9,7 +9,7 @@
 //! result, so the same value as a correctly rounded fp16 operation).
 //!
 //! A block whose values are all zero gets the scale 0, so `w / scale` is NaN; numpy casts NaN to
-//! the integer 0 (x86-64), and so does [`to_int`].
+//! the integer 0 (x86-64), and so do we.
 
 /// The integer type the quantised data has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
