@@ -230,13 +230,57 @@ fn not_storable(message: String) -> WeightFileProblem {
     (crate::codes::NOT_STORABLE, message)
 }
 
+/// Reads every weight that `program` references in a weight file into `memory` and points the
+/// reference at it there, so that [`write_memory_weights`] then writes a program that stands on its
+/// own wherever it is saved. A weight referenced twice is read once.
+pub fn hold_in_memory(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+) -> Result<(), WeightFileProblem> {
+    let mut held: HashMap<(String, u64), BlobRef> = HashMap::new();
+    let mut result = Ok(());
+    each_value_mut(program, |value| {
+        let ConstData::Blob(blob) = &value.data else {
+            return;
+        };
+        if blob.path == MEMORY_PATH || result.is_err() {
+            return;
+        }
+        let key = (blob.path.clone(), blob.offset);
+        if let Some(found) = held.get(&key) {
+            value.data = ConstData::Blob(found.clone());
+            return;
+        }
+        let read = weights.record(blob).and_then(|info| {
+            let mut bytes = Vec::with_capacity(info.size as usize);
+            weights
+                .payload(blob)?
+                .read_to_end(&mut bytes)
+                .map_err(|e| not_storable(format!("reading weight {}: {e}", blob.offset)))?;
+            memory
+                .add(info.dtype, info.elements(), bytes)
+                .ok_or_else(|| not_storable(format!("weight {} has a bad size", blob.offset)))
+        });
+        match read {
+            Ok(mut held_ref) => {
+                held_ref.rank0_spelling = blob.rank0_spelling;
+                held.insert(key, held_ref.clone());
+                value.data = ConstData::Blob(held_ref);
+            }
+            Err(problem) => result = Err(problem),
+        }
+    });
+    result
+}
+
 /// Calls `f` with every typed value of `program`: program, function and op attributes, and
-/// constant arguments and tuple items.
+/// constant arguments and tuple items (of live ops: an erased op's values are never printed).
 fn each_value_mut(program: &mut Program, mut f: impl FnMut(&mut TypedValue)) {
     program.attributes.iter_mut().for_each(|a| f(&mut a.value));
     for function in &mut program.functions {
         function.attributes.iter_mut().for_each(|a| f(&mut a.value));
-        for op in &mut function.ops {
+        for op in function.ops.iter_mut().filter(|op| !op.is_erased()) {
             op.attributes.iter_mut().for_each(|a| f(&mut a.value));
             for arg in &mut op.args {
                 match &mut arg.value {

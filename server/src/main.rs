@@ -57,6 +57,8 @@ enum Command {
     Compile(cli::compile::Args),
     /// Turn a Core ML package (or model.mlmodel) back into MIL text and a weights folder.
     Decompile(cli::decompile::Args),
+    /// Quantise the weights of a MIL file as coremltools' linear_quantize_weights does.
+    Quantize(cli::quantize::Args),
     /// Predict where each op runs (Neural Engine, GPU, CPU), what it costs, and why.
     Placement(cli::placement::Args),
     /// Run a function with the reference interpreter on .npy inputs and report its outputs.
@@ -90,6 +92,7 @@ fn main() {
         Command::Decompile(args) => cli::decompile::run(&args),
         Command::Placement(args) => cli::placement::run(&args),
         Command::Run(args) => cli::run::run(&args, color),
+        Command::Quantize(args) => cli::quantize::run(&args, color),
         Command::Lsp => std::process::exit(lsp::run()),
     };
     std::process::exit(code as i32);

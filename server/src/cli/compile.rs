@@ -7,11 +7,11 @@
 
 use crate::analysis;
 use crate::cli::settings::SettingsArgs;
-use crate::cli::{ExitCode, read_source};
+use crate::cli::{ExitCode, read_file_for};
 use crate::report::{self, ColorWhen, Stream};
 use codespan_reporting::term::termcolor::StandardStream;
 use mil_proto::compile::CompileError;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The arguments of `mil compile`.
 #[derive(clap::Args)]
@@ -32,31 +32,19 @@ pub struct Args {
 /// file cannot be read or written.
 pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let path = &args.file;
-    if path == Path::new("-") {
-        eprintln!("mil: compile needs a file: its folder is where BLOBFILE paths resolve");
-        return ExitCode::Usage;
-    }
-    let config = match args.settings.config_for(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("mil: {e}");
-            return ExitCode::Usage;
-        }
-    };
-    let Some(source) = read_source(path) else {
+    let Some((config, text, model_dir)) = read_file_for("compile", path, &args.settings) else {
         return ExitCode::Usage;
     };
-    let model_dir = source.model_dir.expect("a file has a folder");
     let target = args
         .output
         .clone()
         .unwrap_or_else(|| path.with_extension("mlpackage"));
     let name = path.display().to_string();
     let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
-    let found = match analysis::compile(&source.text, &model_dir, &target, &config) {
+    let found = match analysis::compile(&text, &model_dir, &target, &config) {
         Ok(warnings) => {
             let shown = analysis::shown(&warnings, analysis::SHOWN_PER_CODE);
-            let _ = report::human(&mut err, &name, &source.text, &shown);
+            let _ = report::human(&mut err, &name, &text, &shown);
             println!("wrote {}", target.display());
             return ExitCode::Clean;
         }
@@ -68,6 +56,6 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     };
     eprintln!("mil: not compiling {name}: it has {} error(s)", found.len());
     let shown = analysis::shown(&found, analysis::SHOWN_PER_CODE);
-    let _ = report::human(&mut err, &name, &source.text, &shown);
+    let _ = report::human(&mut err, &name, &text, &shown);
     ExitCode::Errors
 }

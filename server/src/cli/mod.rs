@@ -5,6 +5,7 @@ pub mod compile;
 pub mod decompile;
 pub mod fmt;
 pub mod placement;
+pub mod quantize;
 pub mod run;
 pub mod settings;
 
@@ -70,6 +71,30 @@ pub fn read_source(path: &Path) -> Option<Source> {
             None
         }
     }
+}
+
+/// A MIL file that a command makes something from (`compile`, `quantize`): its settings, its text
+/// and its folder (where BLOBFILE paths resolve). `None`, reported on stderr, for standard input,
+/// settings that cannot be read, or a file that cannot.
+pub fn read_file_for(
+    command: &str,
+    path: &Path,
+    settings: &settings::SettingsArgs,
+) -> Option<(mil_ide::config::Config, String, PathBuf)> {
+    if path == Path::new("-") {
+        eprintln!("mil: {command} needs a file: its folder is where BLOBFILE paths resolve");
+        return None;
+    }
+    let config = match settings.config_for(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mil: {e}");
+            return None;
+        }
+    };
+    let source = read_source(path)?;
+    let model_dir = source.model_dir.expect("a file has a folder");
+    Some((config, source.text, model_dir))
 }
 
 /// Whether `path` names MIL text by its extension (`.mil`), which `mil decompile` does not read.

@@ -1,0 +1,331 @@
+//! Weight quantisation of MIL programs, bit-identical to coremltools 9.0.
+//!
+//! [`quantize_weights`] does what `coremltools.optimize.coreml.linear_quantize_weights` does with
+//! an `OpLinearQuantizerConfig` (8- or 4-bit, symmetric or affine, per tensor, channel or block):
+//! it picks the same consts ([`select`]), computes
+//! the same integers, scales and zero points ([`linear`]) and replaces each const, through the
+//! IR's [`Editor`](mil_ir::Editor), by the op coremltools writes for the function's opset:
+//! `constexpr_affine_dequantize` for iOS16 and iOS17, `constexpr_blockwise_shift_scale` from
+//! iOS18. New weights go into a [`MemoryWeights`] until the caller writes them out.
+
+pub mod linear;
+pub mod select;
+pub mod weights;
+
+use linear::{BlockParams, IntType, Mode, Precision, block_params};
+use mil_ir::catalogue::Opset;
+use mil_ir::weights::{MemoryWeights, Weights, payload_size};
+use mil_ir::{DType, Function, NewOp, OpId, Operand, Program};
+use weights::{FloatWeight, ValueMaker, read_floats};
+
+/// How scales are shared across a weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    /// One scale (and zero point) for the whole tensor.
+    PerTensor,
+    /// One per output channel (axis 0, or the axis the reading op gives it).
+    PerChannel,
+    /// One per block of this many elements along the input channel, in each output channel
+    /// (iOS18).
+    PerBlock(u64),
+}
+
+/// The settings of a linear weight quantisation (coremltools' `OpLinearQuantizerConfig`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// int8 or uint8.
+    pub int: IntType,
+    /// Symmetric (`linear_symmetric`) or affine (`linear`).
+    pub mode: Mode,
+    /// Per tensor or per channel.
+    pub granularity: Granularity,
+    /// Consts of this many elements or fewer are left alone (`weight_threshold`).
+    pub threshold: u64,
+}
+
+impl Default for Config {
+    /// coremltools' defaults: int8, symmetric, per channel, threshold 2048.
+    fn default() -> Config {
+        Config {
+            int: IntType::Int8,
+            mode: Mode::Symmetric,
+            granularity: Granularity::PerChannel,
+            threshold: 2048,
+        }
+    }
+}
+
+/// One quantised weight, for the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quantized {
+    /// The function holding it.
+    pub function: String,
+    /// The const's name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<u64>,
+    /// Its bytes before (fp16 or fp32 values).
+    pub bytes_before: u64,
+    /// The bytes of the quantised data, scales and zero points.
+    pub bytes_after: u64,
+}
+
+/// Why a program cannot be quantised; nothing was changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QuantError {
+    /// The function's opset has no quantised-weight op (coremltools needs iOS16).
+    OpsetTooOld {
+        /// The function.
+        function: String,
+        /// Its opset as written.
+        opset: String,
+    },
+    /// Per-block scales and 4-bit data need `constexpr_blockwise_shift_scale` (iOS18).
+    NeedsIos18 {
+        /// The function.
+        function: String,
+        /// Its opset as written.
+        opset: String,
+    },
+    /// A weight could not be read.
+    Unreadable {
+        /// The const.
+        name: String,
+        /// The weight store's message.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for QuantError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QuantError::OpsetTooOld { function, opset } => write!(
+                f,
+                "function `{function}` targets {opset}; quantised weights need ios16 or later (change its opset)"
+            ),
+            QuantError::NeedsIos18 { function, opset } => write!(
+                f,
+                "function `{function}` targets {opset}; per-block scales and 4-bit weights need ios18 or later (change its opset)"
+            ),
+            QuantError::Unreadable { name, message } => {
+                write!(f, "cannot read the weight of `{name}`: {message}")
+            }
+        }
+    }
+}
+
+/// Quantises the weights of every function of `program` as `config` says, reading weights through
+/// `weights` and putting the new ones in `memory`; returns what was quantised, in program order.
+/// On error nothing is changed.
+pub fn quantize_weights(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+    config: &Config,
+) -> Result<Vec<Quantized>, QuantError> {
+    let mut plans = Vec::new();
+    for (index, f) in program.functions.iter().enumerate() {
+        let opset = Opset::parse(&f.opset);
+        if opset.is_some_and(|o| o < Opset::Ios16) {
+            return Err(QuantError::OpsetTooOld {
+                function: f.name.clone(),
+                opset: f.opset.clone(),
+            });
+        }
+        let blockwise = opset.is_some_and(|o| o >= Opset::Ios18);
+        let needs_ios18 = matches!(config.granularity, Granularity::PerBlock(_)) || config.int.bits() < 8;
+        if needs_ios18 && !blockwise {
+            return Err(QuantError::NeedsIos18 {
+                function: f.name.clone(),
+                opset: f.opset.clone(),
+            });
+        }
+        for op in f.walk_ops() {
+            if let Some(plan) = plan(f, op, weights, config)? {
+                plans.push((index, blockwise, plan));
+            }
+        }
+    }
+    let rank0 = program.version == "1.0";
+    let mut done = Vec::with_capacity(plans.len());
+    let mut values = ValueMaker { memory, rank0 };
+    for (index, blockwise, plan) in plans {
+        let f = &mut program.functions[index];
+        let (new_op, bytes_after) = plan.op(&mut values, config, blockwise);
+        f.edit()
+            .replace(plan.op, new_op)
+            .expect("a const read by ops is replaced by an op of one result");
+        done.push(Quantized {
+            function: f.name.clone(),
+            name: plan.name,
+            bytes_before: plan.weight.values.len() as u64
+                * u64::from(plan.weight.dtype.bits().unwrap_or(32) / 8),
+            shape: plan.shape,
+            bytes_after,
+        });
+    }
+    Ok(done)
+}
+
+/// A const to replace, with its weight and its block size along each axis (0: the whole axis).
+struct Plan {
+    op: OpId,
+    name: String,
+    shape: Vec<u64>,
+    weight: FloatWeight,
+    block_sizes: Vec<u64>,
+}
+
+/// The plan for `op` when it is a const coremltools would quantise with `config`.
+fn plan(
+    f: &Function,
+    op: OpId,
+    weights: &mut dyn Weights,
+    config: &Config,
+) -> Result<Option<Plan>, QuantError> {
+    let o = f.op(op);
+    let (Some(val), [value]) = (o.attribute("val"), o.results.as_slice()) else {
+        return Ok(None);
+    };
+    if o.kind != "const" {
+        return Ok(None);
+    }
+    let Some(shape) = val.known_shape() else {
+        return Ok(None);
+    };
+    let readers = select::readers(f, *value);
+    let elements: u64 = shape.iter().product();
+    if !select::is_candidate(f, &readers, shape.len(), elements, config.threshold) {
+        return Ok(None);
+    }
+    let Some(axes) = select::channel_axes(f, *value, &readers, shape.len()) else {
+        return Ok(None);
+    };
+    let Some(block_sizes) = select::block_sizes(config.granularity, &shape, axes) else {
+        return Ok(None);
+    };
+    let name = o.name().unwrap_or(&f.value(*value).name).to_string();
+    let weight = match read_floats(val, weights) {
+        Ok(Some(w)) => w,
+        Ok(None) => return Ok(None),
+        Err(message) => return Err(QuantError::Unreadable { name, message }),
+    };
+    // coremltools skips consts holding inf; NaN has no defined quantisation, so it is skipped too.
+    if weight.values.len() as u64 != elements || weight.values.iter().any(|x| !x.is_finite()) {
+        return Ok(None);
+    }
+    Ok(Some(Plan {
+        op,
+        name,
+        shape,
+        weight,
+        block_sizes,
+    }))
+}
+
+impl Plan {
+    /// The shape of the scales: per axis, the number of blocks along it.
+    fn param_shape(&self) -> Vec<u64> {
+        (self.shape.iter().zip(&self.block_sizes))
+            .map(|(&dim, &size)| dim.checked_div(size).unwrap_or(1))
+            .collect()
+    }
+
+    /// The block of each element, in row-major order of the scales.
+    fn block_of_each(&self, param_shape: &[u64]) -> Vec<usize> {
+        let mut strides = vec![1usize; param_shape.len()];
+        for a in (0..param_shape.len().saturating_sub(1)).rev() {
+            strides[a] = strides[a + 1] * param_shape[a + 1] as usize;
+        }
+        (0..self.weight.values.len())
+            .map(|i| {
+                let mut rest = i;
+                let mut block = 0;
+                for a in (0..self.shape.len()).rev() {
+                    let dim = self.shape[a] as usize;
+                    let coordinate = rest % dim;
+                    rest /= dim;
+                    if self.block_sizes[a] > 0 {
+                        block += coordinate / self.block_sizes[a] as usize * strides[a];
+                    }
+                }
+                block
+            })
+            .collect()
+    }
+
+    /// The op replacing the const, and the bytes of its weights.
+    fn op(&self, values: &mut ValueMaker, config: &Config, blockwise: bool) -> (NewOp, u64) {
+        let precision = if self.weight.dtype == DType::Fp16 {
+            Precision::Fp16
+        } else {
+            Precision::Fp32
+        };
+        let param_shape = self.param_shape();
+        let blocks = self.block_of_each(&param_shape);
+        let channels = param_shape.iter().product::<u64>() as usize;
+        let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); channels];
+        for (&block, &w) in blocks.iter().zip(&self.weight.values) {
+            let r = &mut ranges[block];
+            *r = (r.0.min(w), r.1.max(w));
+        }
+        let params: Vec<BlockParams> = ranges
+            .iter()
+            .map(|&(lo, hi)| block_params(lo, hi, config.int, config.mode, precision))
+            .collect();
+        let data: Vec<i32> = (blocks.iter().zip(&self.weight.values))
+            .map(|(&block, &w)| params[block].quantize(w, config.int, config.mode, precision))
+            .collect();
+        let scales: Vec<f32> = params.iter().map(|p| p.scale).collect();
+        let zero_points: Vec<i32> = params.iter().map(BlockParams::stored_zero_point).collect();
+        let has_offset = params[0].zero_point.is_some();
+        let int_dtype = match config.int {
+            IntType::Int8 => DType::Int8,
+            IntType::UInt8 => DType::UInt8,
+            IntType::Int4 => DType::Int4,
+            IntType::UInt4 => DType::UInt4,
+        };
+        let float_bytes = u64::from(self.weight.dtype.bits().unwrap_or(32) / 8);
+        let data_value = values.ints(int_dtype, &self.shape, &data);
+        let name = format!("{}_quantized", self.name);
+        let mut op = NewOp::new(if blockwise {
+            "constexpr_blockwise_shift_scale"
+        } else {
+            "constexpr_affine_dequantize"
+        })
+        .named(&name)
+        .result(&name, mil_ir::Type::tensor(self.weight.dtype, &self.shape));
+        if blockwise {
+            op = op.arg("data", Operand::Const(data_value)).arg(
+                "scale",
+                Operand::Const(values.floats(self.weight.dtype, &param_shape, &scales)),
+            );
+            if has_offset {
+                op = op.arg(
+                    "offset",
+                    Operand::Const(values.ints(int_dtype, &param_shape, &zero_points)),
+                );
+            }
+        } else {
+            // `ios18_quant_params_to_ios16`: scale and zero point squeezed, the axis their
+            // non-unit dim (0 when there is none), a zero point even when symmetric.
+            let squeezed: Vec<u64> = param_shape.iter().copied().filter(|&d| d != 1).collect();
+            let axis = param_shape.iter().position(|&d| d != 1).unwrap_or(0);
+            op = op
+                .attr("axis", values.int32(axis as i32))
+                .attr("quantized_data", data_value)
+                .attr("scale", values.floats(self.weight.dtype, &squeezed, &scales))
+                .attr("zero_point", values.ints(int_dtype, &squeezed, &zero_points));
+        }
+        let int_bytes = |n: usize| payload_size(int_dtype, n as u64).unwrap_or(0);
+        let zero_point_bytes = if has_offset || !blockwise {
+            int_bytes(channels)
+        } else {
+            0
+        };
+        (
+            op,
+            int_bytes(data.len()) + channels as u64 * float_bytes + zero_point_bytes,
+        )
+    }
+}
