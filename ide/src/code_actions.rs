@@ -1,8 +1,9 @@
 //! Code actions: quick fixes that rewrite a statement written in a lenient form (MIL0102–MIL0107)
 //! into the compiler's form, and a fix-all that formats the document.
 //!
-//! Actions come from the providers in [`PROVIDERS`]; ANE rewrites add theirs there.
+//! Actions come from the providers in [`PROVIDERS`]; the ANE rewrites' are in [`crate::ane_fixes`].
 
+use crate::ane_fixes;
 use crate::formatting::{self, Indentation};
 use crate::locate;
 use crate::model::Model;
@@ -31,13 +32,20 @@ pub enum CodeActionKind {
     QuickFix,
     /// A fix of every diagnostic of some kinds in the document.
     FixAll,
+    /// Every helpful ANE rewrite of the document (`source.fixAll.ane`).
+    FixAllAne,
 }
 
 /// Something that offers code actions for a range.
 type Provider = fn(&Model, Span) -> Vec<CodeAction>;
 
 /// The providers, in the order their actions are listed.
-const PROVIDERS: &[Provider] = &[lenient_form_fixes, fix_all];
+const PROVIDERS: &[Provider] = &[
+    lenient_form_fixes,
+    ane_fixes::quick_fixes,
+    fix_all,
+    ane_fixes::fix_all,
+];
 
 /// The lenient-form codes and what their fix does.
 const FIXES: &[(mil_ir::Code, &str)] = &[
