@@ -14,7 +14,8 @@ use crate::formatting::semicolon_after;
 use crate::locate;
 use crate::model::Model;
 use crate::text_edit::TextEdit;
-use mil_ane::Target;
+use mil_ane::placement::{Source, place_function};
+use mil_ane::{Device, Target};
 use mil_ir::{BlockId, Diagnostic, Function, FunctionSpans, OpId, Program, SourceMap, Span, printer};
 use mil_rewrite::helps::{self, Assessment};
 use mil_rewrite::{Rewrite, apply};
@@ -77,11 +78,7 @@ pub fn fix_all(m: &Model, _: Span) -> Vec<CodeAction> {
     if !m.program_diagnostics.iter().any(|d| named_rewrite(d).is_some()) {
         return Vec::new();
     }
-    let fixed = fix_program(&m.program, &m.map, m.target, None);
-    if fixed.applied.is_empty() {
-        return Vec::new();
-    }
-    let Some(edits) = edits(&m.rope.to_string(), &m.program, &m.map, &fixed.program) else {
+    let Some(fixed) = fix_text(&m.rope.to_string(), &m.program, &m.map, m.target, None) else {
         return Vec::new();
     };
     vec![CodeAction {
@@ -91,9 +88,74 @@ pub fn fix_all(m: &Model, _: Span) -> Vec<CodeAction> {
         ),
         kind: CodeActionKind::FixAllAne,
         fixes: None,
-        edits,
+        edits: fixed.edits,
         preferred: false,
     }]
+}
+
+/// What [`fix_text`] did to a text.
+pub struct FixedText {
+    /// The rewritten program.
+    pub program: Program,
+    /// The title of each rewrite applied, in the order applied.
+    pub applied: Vec<String>,
+    /// The edits of the text.
+    pub edits: Vec<TextEdit>,
+}
+
+/// Every helpful rewrite (of `only`, when given) of `text`, read into `program` and `map`, as
+/// [`fix_program`] finds them, with the edits that make them; `None` when none helps (or the edit
+/// cannot be lined up with the text).
+pub fn fix_text(
+    text: &str,
+    program: &Program,
+    map: &SourceMap,
+    target: Target,
+    only: Option<&[&'static Rewrite]>,
+) -> Option<FixedText> {
+    let fixed = fix_program(program, map, target, only);
+    if fixed.applied.is_empty() {
+        return None;
+    }
+    let edits = edits(text, program, map, &fixed.program)?;
+    Some(FixedText {
+        program: fixed.program,
+        applied: fixed.applied,
+        edits,
+    })
+}
+
+/// What the planner predicts for one function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The function's name.
+    pub function: String,
+    /// Planned ops on the Neural Engine.
+    pub on_ane: usize,
+    /// Planned ops (not constants).
+    pub planned: usize,
+    /// Segments (runs of ops on one device).
+    pub segments: usize,
+    /// Estimated latency in ms.
+    pub ms: f64,
+}
+
+/// The planner's prediction for every function of `program` on `target`.
+pub fn plans(program: &Program, target: Target) -> Vec<Plan> {
+    program
+        .functions
+        .iter()
+        .map(|f| {
+            let p = place_function(f, target, Source::Ours);
+            Plan {
+                function: f.name.clone(),
+                on_ane: p.planned().filter(|o| o.device == Device::Ane).count(),
+                planned: p.planned().count(),
+                segments: p.segments.len(),
+                ms: p.latency_ms,
+            }
+        })
+        .collect()
 }
 
 /// A program with every helpful rewrite applied, and what each did.
