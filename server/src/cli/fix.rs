@@ -69,10 +69,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     for title in &fixed.applied {
         println!("{title}");
     }
-    print_table(
-        &plans(&analysed.program, target),
-        &plans(&fixed.program, target),
-    );
+    print_table(&plans(&analysed.program, target), &plans(&fixed.program, target));
     let result = mil_ide::text_edit::apply(&text, &fixed.edits);
     let out = args.output.as_ref().unwrap_or(path);
     if args.dry_run {
