@@ -46,16 +46,11 @@ pub fn quick_fixes(m: &Model, range: Span) -> Vec<CodeAction> {
     named
         .into_iter()
         .filter_map(|(d, rewrite)| {
-            let fi = m
-                .map
-                .functions
-                .iter()
-                .position(|s| s.whole.contains(d.span.start))?;
-            let (f, spans) = (&m.program.functions[fi], &m.map.functions[fi]);
-            let op = locate::innermost(f, spans, d.span.start).1?;
+            let (fi, op) = locate::statement_at(m, d.span.start)?;
             if offered.contains(&(fi, op)) {
                 return None;
             }
+            let spans = &m.map.functions[fi];
             let a = helps::assess(&m.program, spans, fi, op, rewrite, m.target).ok()?;
             if !a.helps() {
                 return None;

@@ -71,13 +71,7 @@ fn lenient_form_fixes(m: &Model, range: Span) -> Vec<CodeAction> {
         .filter(|d| d.span.end >= range.start)
         .filter_map(|d| {
             let title = FIXES.iter().find(|(c, _)| *c == d.code)?.1;
-            let fi = m
-                .map
-                .functions
-                .iter()
-                .position(|s| s.whole.contains(d.span.start))?;
-            let (f, spans) = (&m.program.functions[fi], &m.map.functions[fi]);
-            let op = locate::innermost(f, spans, d.span.start).1?;
+            let (fi, op) = locate::statement_at(m, d.span.start)?;
             let (span, text) = formatting::canonical_statement(m, fi, op, Indentation::Keep)?;
             Some(CodeAction {
                 title: format!("{title} ({})", d.code.id),
