@@ -20,7 +20,8 @@ use mil_ir::{BlockId, Diagnostic, Function, FunctionSpans, OpId, Program, Source
 use mil_rewrite::helps::{self, Assessment};
 use mil_rewrite::{Rewrite, apply};
 
-/// The rewrite an ANE diagnostic's fix names (`…; fix: `tan-to-sin-cos`: sin(x)/cos(x)`).
+/// The rewrite an ANE diagnostic's fix names: its message ends with `; fix: ` and the rewrite's id
+/// in backticks, then what the fix does (see `mil_ane::diagnostics::diagnostic`).
 pub fn named_rewrite(d: &Diagnostic) -> Option<&'static Rewrite> {
     if !d.code.id.starts_with("ANE") {
         return None;
