@@ -62,9 +62,10 @@ async def test_ane_diagnostics_get_rewrites_as_quick_fixes_and_a_fix_all(client)
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=whole,
-            context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind("source.fixAll.ane")]),
+            context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll]),
         )
     )
+    # `source.fixAll` takes its sub-kind `source.fixAll.ane`; the lenient-form fix-all has nothing to do.
     assert [a.kind for a in actions] == ["source.fixAll.ane"], actions
     fixed = apply_edits(TEXT, actions[0].edit.changes[uri], enc)
     assert "= tan(" not in fixed and "= cumsum(" not in fixed
