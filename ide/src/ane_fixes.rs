@@ -435,4 +435,56 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_edit_rewrites_only_the_changed_statements_and_reads_back_as_the_rewritten_program() {
+        // A lenient form and a comment outside the rewrites, two rewrites in a row, the second
+        // of the function's output (which keeps its name): the changed statements, and only those,
+        // are written anew, and the text reads back as the rewritten program.
+        let text = "program(1.3)
+{
+    func main<ios18>(tensor<fp32, [2, 3]> x, tensor<fp32, [2, 3]> y) {
+      // kept as written
+      tensor<fp32, [2, 3]> a = relu(x);
+      tensor<fp32, [2, 3]> m = mod(x = a, y = y)[name = string(\"m\")];
+      tensor<fp32, [2, 3]> out = tan(x = m)[name = string(\"out\")];
+    } -> (out);
+}
+";
+        let a = crate::analysis::read(text, None);
+        let mut rewritten = a.program.clone();
+        let mut spans = a.source_map.functions[0].clone();
+        for kind in ["mod", "tan"] {
+            let f = &rewritten.functions[0];
+            let op = (0..f.ops.len() as u32)
+                .map(OpId)
+                .find(|&o| f.op(o).kind == kind)
+                .unwrap();
+            let r = mil_rewrite::applicable(f, op).next().unwrap();
+            mil_rewrite::apply(r, &mut rewritten.functions[0], &mut spans, op).unwrap();
+        }
+        let e = edits(text, &a.program, &a.source_map, &rewritten).unwrap();
+        let after = crate::tests::apply(text, &e);
+        let reread = crate::analysis::read(&after, None).program;
+        assert_eq!(
+            printer::print_program(&reread),
+            printer::print_program(&rewritten)
+        );
+        expect![[r#"
+            program(1.3)
+            {
+                func main<ios18>(tensor<fp32, [2, 3]> x, tensor<fp32, [2, 3]> y) {
+                  // kept as written
+                  tensor<fp32, [2, 3]> a = relu(x);
+                  tensor<fp32, [2, 3]> m_quotient = floor_div(x = a, y = y)[name = string("m_quotient")];
+                  tensor<fp32, [2, 3]> m_multiple = mul(x = m_quotient, y = y)[name = string("m_multiple")];
+                  tensor<fp32, [2, 3]> m_mod = sub(x = a, y = m_multiple)[name = string("m_mod")];
+                  tensor<fp32, [2, 3]> out_sin = sin(x = m_mod)[name = string("out_sin")];
+                  tensor<fp32, [2, 3]> out_cos = cos(x = m_mod)[name = string("out_cos")];
+                  tensor<fp32, [2, 3]> out = real_div(x = out_sin, y = out_cos)[name = string("out_tan")];
+                } -> (out);
+            }
+        "#]]
+        .assert_eq(&after);
+    }
 }
