@@ -1,8 +1,9 @@
 //! Code actions: quick fixes that rewrite a statement written in a lenient form (MIL0102–MIL0107)
 //! into the compiler's form, and a fix-all that formats the document.
 //!
-//! Actions come from the providers in [`PROVIDERS`]; ANE rewrites add theirs there.
+//! Actions come from the providers in [`PROVIDERS`]; the ANE rewrites' are in [`crate::ane_fixes`].
 
+use crate::ane_fixes;
 use crate::formatting::{self, Indentation};
 use crate::locate;
 use crate::model::Model;
@@ -31,13 +32,20 @@ pub enum CodeActionKind {
     QuickFix,
     /// A fix of every diagnostic of some kinds in the document.
     FixAll,
+    /// Every helpful ANE rewrite of the document (`source.fixAll.ane`).
+    FixAllAne,
 }
 
 /// Something that offers code actions for a range.
 type Provider = fn(&Model, Span) -> Vec<CodeAction>;
 
 /// The providers, in the order their actions are listed.
-const PROVIDERS: &[Provider] = &[lenient_form_fixes, fix_all];
+const PROVIDERS: &[Provider] = &[
+    lenient_form_fixes,
+    ane_fixes::quick_fixes,
+    fix_all,
+    ane_fixes::fix_all,
+];
 
 /// The lenient-form codes and what their fix does.
 const FIXES: &[(mil_ir::Code, &str)] = &[
@@ -63,13 +71,7 @@ fn lenient_form_fixes(m: &Model, range: Span) -> Vec<CodeAction> {
         .filter(|d| d.span.end >= range.start)
         .filter_map(|d| {
             let title = FIXES.iter().find(|(c, _)| *c == d.code)?.1;
-            let fi = m
-                .map
-                .functions
-                .iter()
-                .position(|s| s.whole.contains(d.span.start))?;
-            let (f, spans) = (&m.program.functions[fi], &m.map.functions[fi]);
-            let op = locate::innermost(f, spans, d.span.start).1?;
+            let (fi, op) = locate::statement_at(m, d.span.start)?;
             let (span, text) = formatting::canonical_statement(m, fi, op, Indentation::Keep)?;
             Some(CodeAction {
                 title: format!("{title} ({})", d.code.id),

@@ -156,9 +156,7 @@ pub fn canonical_statement(
         whole.end as usize,
         (whole.end as usize + 64).min(m.rope.len_bytes()),
     ));
-    let semi = after
-        .find(|c: char| !c.is_whitespace())
-        .filter(|&i| after[i..].starts_with(';'))?;
+    let semi = semicolon_after(&after)?;
     let end = whole.end as usize + semi + 1;
     let line_start = m.rope.line_to_byte(m.rope.byte_to_line(whole.start as usize));
     let start = if indentation == Indentation::Canonical
@@ -172,6 +170,13 @@ pub fn canonical_statement(
         whole.start as usize
     };
     Some((Span::new(start, end), text))
+}
+
+/// Where the `;` that ends a statement is in the text `after` it: past whitespace only.
+pub(crate) fn semicolon_after(after: &str) -> Option<usize> {
+    after
+        .find(|c: char| !c.is_whitespace())
+        .filter(|&i| after[i..].starts_with(';'))
 }
 
 /// Makes the name the canonicaliser gave an unnamed op unique in the real function.

@@ -6,6 +6,7 @@
 //! diagnostics.
 
 pub mod analysis;
+pub mod ane_fixes;
 pub mod code_actions;
 pub mod code_lens;
 pub mod completion;

@@ -63,6 +63,13 @@ pub fn at(m: &Model, offset: u32) -> Option<Found> {
     Some(Found { function, hit })
 }
 
+/// The function (its index) and the innermost statement containing `offset`.
+pub fn statement_at(m: &Model, offset: u32) -> Option<(usize, OpId)> {
+    let function = m.map.functions.iter().position(|s| s.whole.contains(offset))?;
+    let (f, spans) = (m.program.functions.get(function)?, &m.map.functions[function]);
+    Some((function, innermost(f, spans, offset).1?))
+}
+
 /// The innermost block and statement containing `offset`.
 pub fn innermost(f: &Function, spans: &FunctionSpans, offset: u32) -> (BlockId, Option<OpId>) {
     let whole = |o: OpId| spans.ops.get(o.index()).map_or(Span::default(), |s| s.whole);

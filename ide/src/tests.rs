@@ -31,16 +31,7 @@ pub(crate) fn excerpts(text: &str, spans: &[mil_ir::Span]) -> String {
         .collect()
 }
 
-/// `text` with `edits` (which do not overlap) made.
-pub(crate) fn apply(text: &str, edits: &[crate::text_edit::TextEdit]) -> String {
-    let mut edits = edits.to_vec();
-    edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
-    let mut out = text.to_string();
-    for e in edits {
-        out.replace_range(e.span.range(), &e.text);
-    }
-    out
-}
+pub(crate) use crate::text_edit::apply;
 
 #[test]
 fn hover_on_a_derived_default_says_what_it_means() {

@@ -21,3 +21,14 @@ impl TextEdit {
         }
     }
 }
+
+/// `text` with `edits` (which do not overlap) made.
+pub fn apply(text: &str, edits: &[TextEdit]) -> String {
+    let mut edits = edits.to_vec();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
+    let mut out = text.to_string();
+    for e in edits {
+        out.replace_range(e.span.range(), &e.text);
+    }
+    out
+}

@@ -59,6 +59,8 @@ enum Command {
     Decompile(cli::decompile::Args),
     /// Quantise the weights of a MIL file as coremltools' linear_quantize_weights does.
     Quantize(cli::quantize::Args),
+    /// Apply the rewrites that move ops the Neural Engine refuses onto it, where they help.
+    Fix(cli::fix::Args),
     /// Predict where each op runs (Neural Engine, GPU, CPU), what it costs, and why.
     Placement(cli::placement::Args),
     /// Run a function with the reference interpreter on .npy inputs and report its outputs.
@@ -93,6 +95,7 @@ fn main() {
         Command::Placement(args) => cli::placement::run(&args),
         Command::Run(args) => cli::run::run(&args, color),
         Command::Quantize(args) => cli::quantize::run(&args, color),
+        Command::Fix(args) => cli::fix::run(&args, color),
         Command::Lsp => std::process::exit(lsp::run()),
     };
     std::process::exit(code as i32);

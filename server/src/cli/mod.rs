@@ -3,6 +3,7 @@
 pub mod check;
 pub mod compile;
 pub mod decompile;
+pub mod fix;
 pub mod fmt;
 pub mod placement;
 pub mod quantize;

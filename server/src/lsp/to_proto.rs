@@ -181,6 +181,9 @@ pub fn code_lens(m: &Model, cx: &Ctx, lens: code_lens::CodeLens) -> CodeLens {
     }
 }
 
+/// The kind of the action that applies every helpful ANE rewrite.
+pub const FIX_ALL_ANE: &str = "source.fixAll.ane";
+
 /// A code action with its edits and the diagnostic it fixes.
 pub fn code_action(m: &Model, cx: &Ctx, a: code_actions::CodeAction) -> CodeAction {
     let diagnostics = a
@@ -192,6 +195,7 @@ pub fn code_action(m: &Model, cx: &Ctx, a: code_actions::CodeAction) -> CodeActi
         kind: Some(match a.kind {
             code_actions::CodeActionKind::QuickFix => CodeActionKind::QUICKFIX,
             code_actions::CodeActionKind::FixAll => CodeActionKind::SOURCE_FIX_ALL,
+            code_actions::CodeActionKind::FixAllAne => CodeActionKind::new(FIX_ALL_ANE),
         }),
         diagnostics,
         edit: Some(workspace_edit(m, cx, a.edits)),

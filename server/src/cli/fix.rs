@@ -1,0 +1,114 @@
+//! `mil fix FILE.mil [-o OUT.mil] [--rewrite ID]... [--chip C] [--compute-units U] [--dry-run]`:
+//! apply every ANE rewrite that helps on the configured chip and compute units (or only the named
+//! ones), as the editor's `source.fixAll.ane` action does ([`mil_ide::ane_fixes::fix_text`]).
+//!
+//! A program with errors gets its diagnostics and nothing is written. Otherwise the rewrites are
+//! listed with a before/after table of the planner's prediction (ops on the ANE, segments,
+//! estimated ms), and the result is written whole through a temporary file (in place without
+//! `-o`), or with `--dry-run` shown as a unified diff and not written.
+
+use crate::analysis;
+use crate::cli::settings::SettingsArgs;
+use crate::cli::{ExitCode, read_file_for, write_atomically};
+use crate::report::{self, ColorWhen, Stream};
+use codespan_reporting::term::termcolor::StandardStream;
+use mil_ide::ane_fixes::{Plan, fix_text, plans};
+use mil_ir::diagnostic::has_errors;
+use mil_rewrite::Rewrite;
+use std::path::PathBuf;
+
+/// The arguments of `mil fix`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The MIL file to write (default: the input, in place).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Apply only this rewrite (repeatable): tan-to-sin-cos, arc-to-atan, atanh-to-log,
+    /// hyperbolic-to-exp, mod-to-floor-div, band-part-to-mask, cumsum-to-matmul.
+    #[arg(long = "rewrite", value_name = "ID", value_parser = parse_rewrite)]
+    rewrites: Vec<&'static Rewrite>,
+    /// Print the changes as a unified diff and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The chip, the compute units and the settings file the rewrites are judged for.
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The MIL file.
+    file: PathBuf,
+}
+
+fn parse_rewrite(id: &str) -> Result<&'static Rewrite, String> {
+    mil_rewrite::by_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = mil_rewrite::ALL.iter().map(|r| r.id.0).collect();
+        format!("unknown rewrite `{id}` ({})", ids.join(", "))
+    })
+}
+
+/// Fixes the file; exit 0 when it was fixed (or nothing helped), 1 when the program has errors,
+/// 2 when a file cannot be read or written.
+pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
+    let path = &args.file;
+    let Some((config, text, model_dir)) = read_file_for("fix", path, &args.settings) else {
+        return ExitCode::Usage;
+    };
+    let name = path.display().to_string();
+    let analysed = analysis::analyse(&text, Some(&model_dir), &config);
+    if has_errors(&analysed.diagnostics) {
+        eprintln!("mil: not fixing {name}: it has errors");
+        let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
+        let shown = analysis::shown(&analysed.diagnostics, analysis::SHOWN_PER_CODE);
+        let _ = report::human(&mut err, &name, &text, &shown);
+        return ExitCode::Errors;
+    }
+    let target = config.target();
+    let only = (!args.rewrites.is_empty()).then_some(&args.rewrites[..]);
+    let Some(fixed) = fix_text(&text, &analysed.program, &analysed.source_map, target, only) else {
+        println!("{name}: no rewrite helps on {}", target_name(&config));
+        return ExitCode::Clean;
+    };
+    for title in &fixed.applied {
+        println!("{title}");
+    }
+    print_table(&plans(&analysed.program, target), &plans(&fixed.program, target));
+    let result = mil_ide::text_edit::apply(&text, &fixed.edits);
+    let out = args.output.as_ref().unwrap_or(path);
+    if args.dry_run {
+        let diff = similar::TextDiff::from_lines(&text, &result);
+        let (old, new) = (name.as_str(), out.display().to_string());
+        print!("{}", diff.unified_diff().header(old, &new));
+        return ExitCode::Clean;
+    }
+    match write_atomically(out, result.as_bytes()) {
+        Ok(()) => {
+            println!("wrote {}", out.display());
+            ExitCode::Clean
+        }
+        Err(e) => {
+            eprintln!("mil: cannot write {}: {e}", out.display());
+            ExitCode::Usage
+        }
+    }
+}
+
+/// `m4, cpu_and_ne`.
+fn target_name(config: &mil_ide::config::Config) -> String {
+    let t = config.target();
+    format!("{}, {}", t.chip.name(), t.compute_units.name())
+}
+
+/// One line per function: ops on the ANE, segments and estimated ms, before → after.
+fn print_table(before: &[Plan], after: &[Plan]) {
+    println!(
+        "{:<16} {:>16} {:>10} {:>18}",
+        "function", "ops on the ANE", "segments", "estimated ms"
+    );
+    for (b, a) in before.iter().zip(after) {
+        println!(
+            "{:<16} {:>16} {:>10} {:>18}",
+            b.function,
+            format!("{}/{} → {}/{}", b.on_ane, b.planned, a.on_ane, a.planned),
+            format!("{} → {}", b.segments, a.segments),
+            format!("{:.3} → {:.3}", b.ms, a.ms),
+        );
+    }
+}
