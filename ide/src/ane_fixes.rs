@@ -321,7 +321,7 @@ mod tests {
                 .map(|l| format!("{prefix}{}\n", l.chars().take(SHOWN).collect::<String>()))
                 .collect()
         };
-        code_actions(&m, Span::new(0, text.len()))
+        code_actions(&m, Span::new(0, text.len()), |_| true)
             .iter()
             .map(|a| {
                 let edits: String = a
@@ -396,7 +396,7 @@ mod tests {
         let (c, s) = (16, 128);
         let text = program(c, s);
         let m = model(&text);
-        let all = code_actions(&m, Span::new(0, text.len()));
+        let all = code_actions(&m, Span::new(0, text.len()), |_| true);
         let fix_all = all.iter().find(|a| a.kind == CodeActionKind::FixAllAne).unwrap();
         let fixed = apply(&text, &fix_all.edits);
         let after = crate::analysis::analyse(&fixed, None, &Default::default());

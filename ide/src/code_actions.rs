@@ -39,12 +39,12 @@ pub enum CodeActionKind {
 /// Something that offers code actions for a range.
 type Provider = fn(&Model, Span) -> Vec<CodeAction>;
 
-/// The providers, in the order their actions are listed.
-const PROVIDERS: &[Provider] = &[
-    lenient_form_fixes,
-    ane_fixes::quick_fixes,
-    fix_all,
-    ane_fixes::fix_all,
+/// The providers with the kind of action each offers, in the order their actions are listed.
+const PROVIDERS: &[(CodeActionKind, Provider)] = &[
+    (CodeActionKind::QuickFix, lenient_form_fixes),
+    (CodeActionKind::QuickFix, ane_fixes::quick_fixes),
+    (CodeActionKind::FixAll, fix_all),
+    (CodeActionKind::FixAllAne, ane_fixes::fix_all),
 ];
 
 /// The lenient-form codes and what their fix does.
@@ -57,9 +57,15 @@ const FIXES: &[(mil_ir::Code, &str)] = &[
     (codes::DECIMAL_FLOAT, "Write the floats as hex floats"),
 ];
 
-/// The actions for `range`.
-pub fn code_actions(m: &Model, range: Span) -> Vec<CodeAction> {
-    PROVIDERS.iter().flat_map(|p| p(m, range)).collect()
+/// The actions for `range` of the kinds `wanted` accepts. A provider whose kind is not wanted is
+/// not run, so an editor asking for quick fixes at every cursor move does not pay for a whole
+/// document's ANE rewrites.
+pub fn code_actions(m: &Model, range: Span, wanted: impl Fn(CodeActionKind) -> bool) -> Vec<CodeAction> {
+    PROVIDERS
+        .iter()
+        .filter(|(kind, _)| wanted(*kind))
+        .flat_map(|(_, p)| p(m, range))
+        .collect()
 }
 
 /// One quick fix per lenient-form diagnostic overlapping `range`: the statement in canonical form.
@@ -122,7 +128,7 @@ mod tests {
 }
 ";
         let m = model(text);
-        let listed: String = code_actions(&m, Span::new(0, text.len()))
+        let listed: String = code_actions(&m, Span::new(0, text.len()), |_| true)
             .iter()
             .map(|a| {
                 let fixes = a.fixes.as_ref().map_or("-", |d| d.code.id);

@@ -215,7 +215,7 @@ fn quick_fixed(text: &str, code: mil_ir::Code) -> String {
         .iter()
         .find(|d| d.code == code)
         .expect("the lenient form");
-    let actions = code_actions::code_actions(&m, d.span);
+    let actions = code_actions::code_actions(&m, d.span, |_| true);
     let fix = actions
         .iter()
         .find(|a| a.title.contains(code.id))

@@ -660,10 +660,9 @@ impl LanguageServer for Backend {
         self.answer("codeAction", &params.text_document.uri, |m, cx| {
             let span = from_proto::span(&m.rope, params.range, cx.enc);
             let only = params.context.only.as_deref();
-            let actions = code_actions::code_actions(m, span)
+            let actions = code_actions::code_actions(m, span, |k| to_proto::wants(only, k))
                 .into_iter()
                 .map(|a| to_proto::code_action(m, cx, a))
-                .filter(|a| to_proto::is_of_kinds(a, only))
                 .map(CodeActionOrCommand::CodeAction)
                 .collect();
             Some(actions)

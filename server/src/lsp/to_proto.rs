@@ -192,11 +192,7 @@ pub fn code_action(m: &Model, cx: &Ctx, a: code_actions::CodeAction) -> CodeActi
         .map(|d| vec![d]);
     CodeAction {
         title: a.title,
-        kind: Some(match a.kind {
-            code_actions::CodeActionKind::QuickFix => CodeActionKind::QUICKFIX,
-            code_actions::CodeActionKind::FixAll => CodeActionKind::SOURCE_FIX_ALL,
-            code_actions::CodeActionKind::FixAllAne => CodeActionKind::new(FIX_ALL_ANE),
-        }),
+        kind: Some(action_kind(a.kind)),
         diagnostics,
         edit: Some(workspace_edit(m, cx, a.edits)),
         is_preferred: a.preferred.then_some(true),
@@ -204,15 +200,27 @@ pub fn code_action(m: &Model, cx: &Ctx, a: code_actions::CodeAction) -> CodeActi
     }
 }
 
-/// Whether `action` is of one of the kinds `only` asks for (or of a sub-kind of one), or `only`
-/// asks for none in particular.
-pub fn is_of_kinds(action: &CodeAction, only: Option<&[CodeActionKind]>) -> bool {
-    only.is_none_or(|kinds| {
-        let kind = action.kind.as_ref().map_or("", |k| k.as_str());
-        kinds
+/// The protocol's name of an action kind.
+fn action_kind(kind: code_actions::CodeActionKind) -> CodeActionKind {
+    match kind {
+        code_actions::CodeActionKind::QuickFix => CodeActionKind::QUICKFIX,
+        code_actions::CodeActionKind::FixAll => CodeActionKind::SOURCE_FIX_ALL,
+        code_actions::CodeActionKind::FixAllAne => CodeActionKind::new(FIX_ALL_ANE),
+    }
+}
+
+/// Whether a client that asks for the kinds `only` wants actions of `kind`: one of those kinds or
+/// a sub-kind of one. A request that names no kind (an editor's light bulb, at every cursor move)
+/// gets every kind but the whole document's ANE rewrites, which cost a placement per rewritten op
+/// and are offered when the client asks for source actions.
+pub fn wants(only: Option<&[CodeActionKind]>, kind: code_actions::CodeActionKind) -> bool {
+    let name = action_kind(kind);
+    match only {
+        None => kind != code_actions::CodeActionKind::FixAllAne,
+        Some(kinds) => kinds
             .iter()
-            .any(|k| kind == k.as_str() || kind.starts_with(&format!("{}.", k.as_str())))
-    })
+            .any(|k| name.as_str() == k.as_str() || name.as_str().starts_with(&format!("{}.", k.as_str()))),
+    }
 }
 
 /// The model's diagnostics as the client should show them ([`mil_ide::diagnostics::diagnostics`]).
