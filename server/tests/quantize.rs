@@ -111,7 +111,7 @@ fn errors_and_old_opsets_write_nothing() {
     for (text, expected) in [
         (
             program("ios18").replace("linear(weight = w", "linear(weight = nowhere"),
-            "has errors",
+            "has 1 error",
         ),
         (program("ios15"), "ios16 or later"),
     ] {

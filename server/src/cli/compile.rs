@@ -7,7 +7,7 @@
 
 use crate::analysis;
 use crate::cli::settings::SettingsArgs;
-use crate::cli::{ExitCode, read_file_for};
+use crate::cli::{ExitCode, read_file_for, refuse};
 use crate::report::{self, ColorWhen, Stream};
 use codespan_reporting::term::termcolor::StandardStream;
 use mil_proto::compile::CompileError;
@@ -54,8 +54,5 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
             return ExitCode::Usage;
         }
     };
-    eprintln!("mil: not compiling {name}: it has {} error(s)", found.len());
-    let shown = analysis::shown(&found, analysis::SHOWN_PER_CODE);
-    let _ = report::human(&mut err, &name, &text, &shown);
-    ExitCode::Errors
+    refuse("compiling", &name, &text, &found, color)
 }

@@ -9,9 +9,8 @@
 
 use crate::analysis;
 use crate::cli::settings::SettingsArgs;
-use crate::cli::{ExitCode, read_file_for, write_atomically};
-use crate::report::{self, ColorWhen, Stream};
-use codespan_reporting::term::termcolor::StandardStream;
+use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
+use crate::report::ColorWhen;
 use mil_ide::ane_fixes::{Plan, fix_text, plans};
 use mil_ir::diagnostic::has_errors;
 use mil_rewrite::Rewrite;
@@ -54,11 +53,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let name = path.display().to_string();
     let analysed = analysis::analyse(&text, Some(&model_dir), &config);
     if has_errors(&analysed.diagnostics) {
-        eprintln!("mil: not fixing {name}: it has errors");
-        let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
-        let shown = analysis::shown(&analysed.diagnostics, analysis::SHOWN_PER_CODE);
-        let _ = report::human(&mut err, &name, &text, &shown);
-        return ExitCode::Errors;
+        return refuse("fixing", &name, &text, &analysed.diagnostics, color);
     }
     let target = config.target();
     let only = (!args.rewrites.is_empty()).then_some(&args.rewrites[..]);

@@ -146,3 +146,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+/// Reports that `doing` (`compiling`, `running`, …) the file `name` stops at the errors among
+/// `diagnostics` (the first of each code, [`crate::analysis::shown`]), coloured as `color` says;
+/// gives exit 1.
+pub fn refuse(
+    doing: &str,
+    name: &str,
+    text: &str,
+    diagnostics: &[mil_ir::Diagnostic],
+    color: crate::report::ColorWhen,
+) -> ExitCode {
+    use crate::analysis;
+    let errors: Vec<&mil_ir::Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity == mil_ir::Severity::Error)
+        .collect();
+    let count = mil_ir::diagnostic::count(errors.len(), "error");
+    eprintln!("mil: not {doing} {name}: it has {count}");
+    let mut err = codespan_reporting::term::termcolor::StandardStream::stderr(
+        color.choice(crate::report::Stream::Stderr),
+    );
+    let shown = analysis::shown(&errors, analysis::SHOWN_PER_CODE);
+    let _ = crate::report::human(&mut err, name, text, &shown);
+    ExitCode::Errors
+}

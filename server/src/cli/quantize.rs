@@ -11,9 +11,8 @@
 
 use crate::analysis;
 use crate::cli::settings::SettingsArgs;
-use crate::cli::{ExitCode, read_file_for, write_atomically};
-use crate::report::{self, ColorWhen, Stream};
-use codespan_reporting::term::termcolor::StandardStream;
+use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
+use crate::report::ColorWhen;
 use mil_ir::Program;
 use mil_ir::diagnostic::has_errors;
 use mil_ir::weights::MemoryWeights;
@@ -138,11 +137,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let name = path.display().to_string();
     let analysed = analysis::analyse(&text, Some(&model_dir), &config);
     if has_errors(&analysed.diagnostics) {
-        eprintln!("mil: not quantizing {name}: it has errors");
-        let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
-        let shown = analysis::shown(&analysed.diagnostics, analysis::SHOWN_PER_CODE);
-        let _ = report::human(&mut err, &name, &text, &shown);
-        return ExitCode::Errors;
+        return refuse("quantizing", &name, &text, &analysed.diagnostics, color);
     }
     let mut program = analysed.program;
     let mut files = WeightFiles::new(&model_dir);

@@ -7,11 +7,10 @@
 //! whole run succeeded.
 
 use crate::analysis;
-use crate::cli::{ExitCode, read_source, write_atomically};
-use crate::report::{self, ColorWhen, Stream};
-use codespan_reporting::term::termcolor::StandardStream;
+use crate::cli::{ExitCode, read_source, refuse, write_atomically};
+use crate::report::ColorWhen;
 use mil_eval::{Interpreter, Tensor, inputs, npy};
-use mil_ir::{Program, Severity};
+use mil_ir::Program;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -162,19 +161,9 @@ fn load(path: &Path, color: ColorWhen) -> Result<Loaded, ExitCode> {
     let target = mil_ide::config::Config::default().target();
     a.diagnostics
         .extend(analysis::program_checks(&a.program, &a.source_map, target));
-    let errors: Vec<_> = a
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .cloned()
-        .collect();
-    if !errors.is_empty() {
+    if mil_ir::diagnostic::has_errors(&a.diagnostics) {
         let name = path.display().to_string();
-        eprintln!("mil: not running {name}: it has {} error(s)", errors.len());
-        let mut err = StandardStream::stderr(color.choice(Stream::Stderr));
-        let shown = analysis::shown(&errors, analysis::SHOWN_PER_CODE);
-        let _ = report::human(&mut err, &name, &source.text, &shown);
-        return Err(ExitCode::Errors);
+        return Err(refuse("running", &name, &source.text, &a.diagnostics, color));
     }
     Ok(Loaded {
         program: a.program,
