@@ -85,9 +85,31 @@ fn label(devices: &[Device]) -> String {
     names.join("+")
 }
 
-/// Milliseconds with at most three decimals and no trailing zeros (`0.201`, `0.05`).
-fn ms(v: f64) -> String {
-    let s = format!("{v:.3}");
+/// Milliseconds to three significant digits, at least three decimals, no trailing zeros (`0.201`,
+/// `0.05`, `0.000312`), so that a small estimate that changes does not read as `0 → 0`.
+pub fn ms(v: f64) -> String {
+    let decimals = if v > 0.0 && v.is_finite() {
+        (2 - v.log10().floor() as i64).clamp(3, 12) as usize
+    } else {
+        3
+    };
+    let s = format!("{v:.decimals$}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s.is_empty() { "0".into() } else { s.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ms;
+
+    #[test]
+    fn milliseconds_keep_three_significant_digits() {
+        let shown: Vec<String> = [0.0, 0.201, 0.05, 0.000_312_4, 1.091, 12.5, 0.0001]
+            .map(ms)
+            .into();
+        assert_eq!(
+            shown,
+            ["0", "0.201", "0.05", "0.000312", "1.091", "12.5", "0.0001"]
+        );
+    }
 }

@@ -14,6 +14,7 @@ use crate::report::ColorWhen;
 use mil_ide::ane_fixes::{Plan, fix_text, plans};
 use mil_ir::diagnostic::has_errors;
 use mil_rewrite::Rewrite;
+use mil_rewrite::helps::ms;
 use std::path::PathBuf;
 
 /// The arguments of `mil fix`.
@@ -103,7 +104,7 @@ fn print_table(before: &[Plan], after: &[Plan]) {
             b.function,
             format!("{}/{} → {}/{}", b.on_ane, b.planned, a.on_ane, a.planned),
             format!("{} → {}", b.segments, a.segments),
-            format!("{:.3} → {:.3}", b.ms, a.ms),
+            format!("{} → {}", ms(b.ms), ms(a.ms)),
         );
     }
 }
