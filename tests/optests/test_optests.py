@@ -8,7 +8,6 @@ coremltools' op tests import).
 
 import json
 import pathlib
-import subprocess
 import sys
 
 import numpy as np
@@ -153,12 +152,6 @@ def test_every_recorded_package_decompiles_to_mil_we_accept(recorded):
     assert len(rejected) <= 0.02 * len(cases), rejected
 
 
-def mil_run_exists():
-    """Whether the `mil` binary has the `run` command yet (it comes with the interpreter, issue 15)."""
-    return subprocess.run([record.MIL, "run", "--help"], capture_output=True).returncode == 0
-
-
-@pytest.mark.skipif(not mil_run_exists(), reason="this build of mil has no `run` command (issue 15)")
 def test_subset_agrees_with_coremltools_expectations(recorded):
     out, _ = recorded
     summary = run_cases.summarise(out, run_cases.run_all(out))

@@ -167,8 +167,7 @@ def test_quantised_weights_keep_coremltools_blob_order(tmp_path):
 
 def test_compiler_output_with_flexible_shapes_keeps_its_bounds(tmp_path):
     source = SHARED / "corpus" / "004_fa_transpose.mil"
-    if not source.exists():
-        pytest.skip(f"the shared corpus is not at {source} (set MIL_SHARED_DIR)")
+    assert source.exists(), f"the shared corpus is not at {source} (set MIL_SHARED_DIR)"
     package = tmp_path / "fa.mlpackage"
     mil("compile", source, "-o", package)
     load_with_coremltools(package)
