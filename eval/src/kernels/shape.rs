@@ -100,8 +100,9 @@ fn cast(cx: &Cx) -> Result<Vec<Tensor>> {
     Ok(vec![cx.x()?.cast(dtype)?])
 }
 
-/// The shape `spec` asks for a tensor of shape `input`: `-1` takes what is left, `0` keeps the
-/// input's dim at that position.
+/// The shape `spec` asks for a tensor of shape `input`: `-1` takes what is left, `0` copies the
+/// input's dim at that position counted from the right, or is 1 where the input has no such dim
+/// (iOS17's rule; before iOS17 a `0` needs `spec` as long as the input's rank, where both rules agree).
 pub fn resolve_shape(input: &[usize], spec: &[i64]) -> Result<Vec<usize>> {
     let total = numel(input);
     let mut out: Vec<usize> = Vec::with_capacity(spec.len());
@@ -112,7 +113,7 @@ pub fn resolve_shape(input: &[usize], spec: &[i64]) -> Result<Vec<usize>> {
                 infer = Some(i);
                 out.push(1);
             }
-            0 if i < input.len() => out.push(input[i]),
+            0 => out.push((input.len() + i).checked_sub(spec.len()).map_or(1, |j| input[j])),
             d if d >= 0 => out.push(d as usize),
             _ => bail!("bad reshape dim {d} in {spec:?}"),
         }
@@ -657,7 +658,11 @@ mod tests {
 
     #[test]
     fn reshape_infers_and_copies_dims() {
-        assert_eq!(resolve_shape(&[2, 3, 4], &[0, -1]).unwrap(), [2, 12]);
+        assert_eq!(resolve_shape(&[2, 3, 4], &[0, 0, -1]).unwrap(), [2, 3, 4]);
         assert!(resolve_shape(&[2, 3], &[4, -1]).is_err());
+        // iOS17: zeros right-aligned with the input, 1 beyond its rank (coremltools' reshape doc and
+        // `replace_zeros_in_shape`); iOS15/16 refuse a `0` when the ranks differ.
+        assert_eq!(resolve_shape(&[2, 3, 4], &[0, -1]).unwrap(), [3, 8]);
+        assert_eq!(resolve_shape(&[2, 50], &[1, 0, -1, 0]).unwrap(), [1, 1, 2, 50]);
     }
 }
