@@ -261,19 +261,17 @@ pub fn arith_f32(kind: &str, a: f32, b: f32) -> f32 {
     }
 }
 
-/// One binary arithmetic op on integers (numpy's floor division and modulo).
+/// One binary arithmetic op on integers: `mil_ir::semantics::int_binary` (numpy's floor division
+/// and modulo, as constant folding computes them) and `pow`.
 fn arith_i64(kind: &str, a: i64, b: i64) -> Result<i64> {
-    Ok(match kind {
-        "add" => a.wrapping_add(b),
-        "sub" => a.wrapping_sub(b),
-        "mul" => a.wrapping_mul(b),
-        "floor_div" | "mod" if b == 0 => bail!("integer division by zero"),
-        "floor_div" => a.div_euclid(b) - if b < 0 && a.rem_euclid(b) != 0 { 1 } else { 0 },
-        "mod" => a - b * (a.div_euclid(b) - if b < 0 && a.rem_euclid(b) != 0 { 1 } else { 0 }),
-        "pow" => a.wrapping_pow(b.clamp(0, u32::MAX as i64) as u32),
-        "maximum" => a.max(b),
-        _ => a.min(b),
-    })
+    if kind == "pow" {
+        return Ok(a.wrapping_pow(b.clamp(0, u32::MAX as i64) as u32));
+    }
+    match mil_ir::semantics::int_binary(kind, a, b) {
+        Some(v) => Ok(v),
+        None if b == 0 && matches!(kind, "floor_div" | "mod") => bail!("integer division by zero"),
+        None => bail!("`{kind}` of {a} and {b} overflows"),
+    }
 }
 
 fn binary(cx: &Cx) -> Result<Vec<Tensor>> {

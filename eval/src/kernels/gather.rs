@@ -18,13 +18,13 @@ pub(super) const KERNELS: &[(&str, Kernel)] = &[
     ("scatter_nd", scatter),
 ];
 
-/// Index `i` into an axis of length `d`, negative counting from the end.
+/// Index `i` into an axis of length `d`, negative counting from the end (as constant folding
+/// wraps it: `mil_ir::semantics::wrap_index`).
 fn wrap(i: i64, d: usize) -> Result<usize> {
-    let j = if i < 0 { i + d as i64 } else { i };
-    if j < 0 || j >= d as i64 {
-        bail!("index {i} is out of range for an axis of length {d}");
+    match mil_ir::semantics::wrap_index(i, d) {
+        Some(j) => Ok(j),
+        None => bail!("index {i} is out of range for an axis of length {d}"),
     }
-    Ok(j as usize)
 }
 
 fn gather(cx: &Cx) -> Result<Vec<Tensor>> {

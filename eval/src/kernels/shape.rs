@@ -7,6 +7,7 @@ use crate::cx::{Cx, axis};
 use crate::error::Result;
 use crate::tensor::{Tensor, numel, strides};
 use mil_ir::DType;
+use mil_ir::semantics::{SliceSpec, slice_axis};
 
 /// The kernels of this family.
 pub(super) const KERNELS: &[(&str, Kernel)] = &[
@@ -362,8 +363,8 @@ pub(super) struct Slice {
     pub squeeze: Vec<bool>,
 }
 
-/// The slice `cx`'s `begin`/`end`/`stride` and masks describe in `x` (numpy's rules: negative
-/// indices from the end, bounds clamped).
+/// The slice `cx`'s `begin`/`end`/`stride` and masks describe in `x`, axis by axis as
+/// `mil_ir::semantics::slice_axis` (and so constant folding) reads them.
 pub(super) fn slice_of(cx: &Cx, x: &Tensor) -> Result<Slice> {
     let r = x.rank();
     let (begin, end) = (cx.ints("begin")?, cx.ints("end")?);
@@ -378,31 +379,24 @@ pub(super) fn slice_of(cx: &Cx, x: &Tensor) -> Result<Slice> {
     }
     let (mut b, mut size) = (vec![0i64; r], vec![0usize; r]);
     for a in 0..r {
-        let d = x.shape[a] as i64;
-        let s = stride[a];
-        if s == 0 {
-            bail!("stride 0 on axis {a}");
-        }
-        let norm = |v: i64| if v < 0 { v + d } else { v };
-        let (lo, hi) = if s > 0 { (0, d) } else { (-1, d - 1) };
-        let start = if bm[a] {
-            if s > 0 { 0 } else { d - 1 }
-        } else {
-            norm(begin[a]).clamp(lo, hi)
+        let spec = SliceSpec {
+            begin: begin[a],
+            end: end[a],
+            stride: stride[a],
+            begin_mask: bm[a],
+            end_mask: em[a],
+            squeeze: sm[a],
         };
-        let stop = if em[a] {
-            if s > 0 { d } else { -1 }
-        } else {
-            norm(end[a]).clamp(lo, hi)
+        let Some((start, count)) = slice_axis(x.shape[a], spec) else {
+            bail!(
+                "cannot slice axis {a} of length {} from {} by stride {}",
+                x.shape[a],
+                begin[a],
+                stride[a]
+            );
         };
-        let stop = if sm[a] { start + s.signum() } else { stop };
-        let n = if s > 0 {
-            (stop - start + s - 1) / s
-        } else {
-            (start - stop - s - 1) / -s
-        };
-        b[a] = start;
-        size[a] = n.max(0) as usize;
+        b[a] = start as i64;
+        size[a] = count;
     }
     Ok(Slice {
         begin: b,

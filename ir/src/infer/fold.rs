@@ -1,9 +1,12 @@
 //! Constant folding of the integer computations that feed shape inputs: `shape`, casts, integer
 //! arithmetic, `concat`, `stack`, `gather`, slicing, reshapes and `range_1d`. Folding follows
-//! coremltools' value inference, keeping elements that depend on a `?` dim as unknown.
+//! coremltools' value inference, keeping elements that depend on a `?` dim as unknown. The
+//! integer arithmetic, index wrapping and slice bounds are [`crate::semantics`]'s, which the
+//! interpreter's kernels use too: a folded value is what running the op gives.
 
 use super::context::Ctx;
 use super::known::{Known, dims_as_ints};
+use crate::semantics::{SliceSpec, int_binary, slice_axis, wrap_index};
 use crate::types::{DTypeKind, Dim, Type};
 
 /// The most elements a folded tensor may have: shape computations are small, and larger tensors
@@ -71,10 +74,7 @@ fn values(cx: &Ctx, to_bool: bool) -> Option<Vec<Option<i64>>> {
                 return None;
             }
             let at = |v: &[Option<i64>], i: usize| if v.len() == 1 { v[0] } else { v[i] };
-            (0..n)
-                .map(|i| Some(arithmetic(op, at(&x, i)?, at(&y, i)?)))
-                .map(Option::flatten)
-                .collect()
+            (0..n).map(|i| int_binary(op, at(&x, i)?, at(&y, i)?)).collect()
         }
         "concat" => {
             let mut all = Vec::new();
@@ -104,13 +104,9 @@ fn values(cx: &Ctx, to_bool: bool) -> Option<Vec<Option<i64>>> {
             if shape.len() != 1 || !matches!(cx.int_or("axis", 0).ok()?, 0 | -1) {
                 return None;
             }
-            let n = x.len() as i64;
             indices
                 .iter()
-                .map(|i| {
-                    let i = i.map(|i| if i < 0 { i + n } else { i })?;
-                    x.get(usize::try_from(i).ok()?).copied().flatten()
-                })
+                .map(|i| x.get(wrap_index((*i)?, x.len())?).copied().flatten())
                 .collect()
         }
         "slice_by_index" => slice(cx)?,
@@ -171,61 +167,28 @@ fn ints(cx: &Ctx, key: &str) -> Option<Ints> {
     Some((k.shape()?, k.ints()?))
 }
 
-/// Integer arithmetic as Core ML does it (`floor_div` and `mod` round towards minus infinity).
-fn arithmetic(op: &str, x: i64, y: i64) -> Option<i64> {
-    match op {
-        "add" => x.checked_add(y),
-        "sub" => x.checked_sub(y),
-        "mul" => x.checked_mul(y),
-        "floor_div" => floor_div(x, y),
-        "mod" => x.checked_sub(y.checked_mul(floor_div(x, y)?)?),
-        "maximum" => Some(x.max(y)),
-        _ => Some(x.min(y)),
-    }
-}
-
-/// `x / y` rounded towards minus infinity; `None` for a zero `y` or `i64::MIN / -1`.
-fn floor_div(x: i64, y: i64) -> Option<i64> {
-    let q = x.checked_div_euclid(y)?;
-    q.checked_sub(i64::from(y < 0 && x.rem_euclid(y) != 0))
-}
-
-/// `slice_by_index` of a vector, with Python's slice rules.
+/// `slice_by_index` of a vector.
 fn slice(cx: &Ctx) -> Option<Vec<Option<i64>>> {
     let (shape, x) = ints(cx, "x")?;
     if shape.len() != 1 {
         return None;
     }
-    let n = x.len() as i64;
     let (b, e) = (cx.ints("begin").ok()?, cx.ints("end").ok()?);
     let s = cx.ints_or("stride", || vec![1]).ok()?;
     let mask = |key: &str| cx.bools(key).ok().map(|m| m.is_some_and(|m| m[0]));
-    let (bm, em, squeeze) = (mask("begin_mask")?, mask("end_mask")?, mask("squeeze_mask")?);
-    let (b, e, s) = (*b.first()?, *e.first()?, *s.first()?);
-    if s == 0 {
-        return None;
-    }
-    let wrap = |v: i64| if v < 0 { v + n } else { v };
-    if squeeze {
-        return Some(vec![*x.get(usize::try_from(wrap(b)).ok()?)?]);
-    }
-    let (lo, hi) = if s > 0 { (0, n) } else { (-1, n - 1) };
-    let begin = if bm {
-        if s > 0 { lo } else { hi }
-    } else {
-        wrap(b).clamp(lo, hi)
+    let spec = SliceSpec {
+        begin: *b.first()?,
+        end: *e.first()?,
+        stride: *s.first()?,
+        begin_mask: mask("begin_mask")?,
+        end_mask: mask("end_mask")?,
+        squeeze: mask("squeeze_mask")?,
     };
-    let end = if em {
-        if s > 0 { hi } else { lo }
-    } else {
-        wrap(e).clamp(lo, hi)
-    };
-    let mut out = Vec::new();
-    let mut i = begin;
-    while (s > 0 && i < end) || (s < 0 && i > end) {
-        out.push(x[i as usize]);
-        let Some(next) = i.checked_add(s) else { break };
-        i = next;
-    }
-    Some(out)
+    let (start, count) = slice_axis(x.len(), spec)?;
+    (0..count)
+        .map(|k| {
+            let i = i64::try_from(start).ok()? + spec.stride * i64::try_from(k).ok()?;
+            x.get(usize::try_from(i).ok()?).copied()
+        })
+        .collect()
 }
