@@ -1,12 +1,14 @@
 """Records coremltools' op unit tests as cases and turns each case's package into our MIL text.
 
     python tests/optests/record.py OUT [--select iOS14/test_activation.py ...] [-k EXPR] [--max-per-test N]
+                                       [--cover]
 
 1. runs pytest on the selected op test modules of the installed coremltools wheel (all of iOS14..iOS18
    by default) with `recorder_plugin` loaded, for the mlprogram backends in fp16 and fp32
    (`PYMIL_TEST_TARGETS=mlprogram`, `INCLUDE_MIL_FP32_UNIT_TESTS=1`), which writes `OUT/cases/*` and
-   `OUT/tests.jsonl` (see recorder_plugin.py), keeping at most N parametrizations of each test function
-   and precision when `--max-per-test N` is given;
+   `OUT/tests.jsonl` (see recorder_plugin.py), keeping N parametrizations of each test function and
+   precision when `--max-per-test N` is given (and, with `--cover`, more until every value of every
+   parameter is kept once);
 2. runs `mil decompile` on every case's `model.mlpackage` (to `model.mil` beside it) and `mil check
    --format json` on the result, and stores in `case.json` under `"decompile"` either `"ok"` or why not
    (the failing command's message or the first error diagnostic).
@@ -34,12 +36,14 @@ def op_tests_dir():
     return pathlib.Path(coremltools.__file__).parent / "converters" / "mil" / "mil" / "ops" / "tests"
 
 
-def run_pytest(out, select, keyword=None, max_per_test=0):
-    """Run the selected op test files (paths relative to the op tests folder) with the recorder."""
+def run_pytest(out, select, keyword=None, max_per_test=0, cover=False):
+    """Run the selected op test files (paths relative to the op tests folder) with the recorder; with
+    `cover`, sampling keeps every value of every parameter (recorder_plugin's `OPTESTS_COVER`)."""
     tests = op_tests_dir()
     targets = [str(tests / s) for s in select] if select else [str(tests / v) for v in VERSIONS]
     env = dict(os.environ, OPTESTS_OUT=str(out), PYMIL_TEST_TARGETS="mlprogram",
                INCLUDE_MIL_FP32_UNIT_TESTS="1", OPTESTS_MAX_PER_TEST=str(max_per_test),
+               OPTESTS_COVER="1" if cover else "0",
                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])))
     # The rootdir is coremltools' converters/mil so that its conftest.py names the parameters
     # (`backend=BackendConfig(... precision='fp16' ...)`), which the plugin's sampling reads.
@@ -91,10 +95,12 @@ def main():
                         help="test files or folders relative to the op tests folder (default: iOS14..iOS18)")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression")
     parser.add_argument("--max-per-test", type=int, default=0,
-                        help="keep at most N parametrizations per test function and precision (0: all)")
+                        help="keep N parametrizations per test function and precision (0: all)")
+    parser.add_argument("--cover", action="store_true",
+                        help="with --max-per-test, keep more until every parameter value is kept once")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    run_pytest(args.out.resolve(), args.select, args.keyword, args.max_per_test)
+    run_pytest(args.out.resolve(), args.select, args.keyword, args.max_per_test, args.cover)
     decompile_all(args.out)
 
 

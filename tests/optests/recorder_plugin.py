@@ -13,11 +13,14 @@ with Core ML (macOS only) and compares. Loaded with `-p recorder_plugin` (this f
   (`model.mlpackage`), the inputs (`inputs/<name>.npy`, in the dtype and shape the model declares), the
   expected outputs (`expected/<name>.npy`, named as the model's outputs) and `case.json` (the test's node
   id, precision, deployment target, atol/rtol, mismatch ratio, compute unit, the op types built and the op
-  types in the converted program).
+  types in the converted program); a stateful model also gets its states' initial values
+  (`states/<name>.npy`, zeros as Core ML's `make_state` gives) and the number of predictions to chain.
 
 `OPTESTS_MAX_PER_TEST=N` (N > 0) samples: of each test function's parametrizations (per precision) it
 keeps N evenly spaced ones and deselects the rest (the counts go to `DIR/sampling.json`); the whole set is
-17k tests, hours of conversion on a shared two-core machine.
+17k tests, hours of conversion on a shared two-core machine. With `OPTESTS_COVER=1` it keeps more, until
+every value of every parameter is kept once, so that a test parametrized by the op it tests (`mode`)
+records every op.
 
 Every test's outcome (passed, skipped with reason, failed with the first line of the error) and the ids of
 the cases it recorded go to `DIR/tests.jsonl`, so the summary can say why a test left no case.
@@ -40,6 +43,14 @@ OUT = pathlib.Path(os.environ.get("OPTESTS_OUT", "optests-out"))
 ARRAY_DTYPES = {65552: np.float16, 65568: np.float32, 65600: np.float64, 131104: np.int32, 131080: np.int8}
 
 _current = {"nodeid": None, "cases": [], "built_ops": None}
+
+
+class RecordedState:
+    """Stands in for the state object `make_state` returns (Core ML only): it counts the predictions
+    made with it, since a state carries over from one prediction to the next."""
+
+    def __init__(self):
+        self.predictions = 0
 
 
 def _op_types(program):
@@ -82,9 +93,28 @@ def _input_array(value, description):
     return array.astype(dtype)
 
 
+def _save_states(spec, folder):
+    """Write each state of the model as Core ML's `make_state` makes it (zeros of the declared type) to
+    `folder/states/<name>.npy`; returns {name: path}."""
+    states = {}
+    for description in spec.description.state:
+        array = description.type.stateType.arrayType
+        dtype = ARRAY_DTYPES.get(array.dataType)
+        if dtype is None:
+            raise ValueError(f"state {description.name} has array data type {array.dataType}")
+        (folder / "states").mkdir(exist_ok=True)
+        np.save(folder / "states" / f"{description.name}.npy", np.zeros(list(array.shape), dtype=dtype))
+        states[description.name] = f"states/{description.name}.npy"
+    return states
+
+
 def _record(mlmodel, input_key_values, expected_outputs, dtype, atol, rtol, also_compare_shapes,
             state, allow_mismatch_ratio):
-    """Save one case folder; returns its id."""
+    """Save one case folder; returns its id.
+
+    A stateful case records its states' initial values and how many predictions the test had made with
+    its state object, this one included (`runs`): the case is run that many times, each run starting from
+    the states the previous one left."""
     nodeid = _current["nodeid"]
     case_id = _case_id(nodeid, len(_current["cases"]))
     folder = OUT / "cases" / case_id
@@ -126,6 +156,8 @@ def _record(mlmodel, input_key_values, expected_outputs, dtype, atol, rtol, also
         "allow_mismatch_ratio": float(allow_mismatch_ratio),
         "compare_shapes": bool(also_compare_shapes),
         "stateful": state is not None or len(spec.description.state) > 0,
+        "states": _save_states(spec, folder),
+        "runs": state.predictions + 1 if isinstance(state, RecordedState) else 1,
         "inputs": inputs,
         "outputs": outputs,
         "built_ops": _current["built_ops"] or [],
@@ -141,17 +173,23 @@ def recording_compare_backend(mlmodel, input_key_values, expected_outputs, dtype
     """Stands in for coremltools' `compare_backend`: records the case instead of predicting."""
     _record(mlmodel, input_key_values, expected_outputs, dtype, atol, rtol, also_compare_shapes, state,
             allow_mismatch_ratio)
+    if isinstance(state, RecordedState):
+        state.predictions += 1
     return None
 
 
 def _wrap_ct_convert(original):
-    """`ct_convert` that never loads the model and notes the op types the test built."""
+    """`ct_convert` that never loads the model and notes the op types the test built; a stateful
+    model's `make_state` gives a `RecordedState`."""
 
     def recording_ct_convert(program, *args, **kwargs):
         if hasattr(program, "functions"):
             _current["built_ops"] = _op_types(program)
         kwargs["skip_model_load"] = True
-        return original(program, *args, **kwargs)
+        mlmodel = original(program, *args, **kwargs)
+        if hasattr(mlmodel, "_is_stateful") and mlmodel._is_stateful():
+            mlmodel.make_state = RecordedState
+        return mlmodel
 
     return recording_ct_convert
 
@@ -168,9 +206,37 @@ def pytest_configure(config):
     (OUT / "cases").mkdir(parents=True, exist_ok=True)
 
 
+def _parameter_values(item):
+    """The (parameter, value) pairs of a parametrized test item (empty for a plain test)."""
+    callspec = getattr(item, "callspec", None)
+    return {(name, repr(value)) for name, value in callspec.params.items()} if callspec else set()
+
+
+def _evenly_spaced(group, limit):
+    """`limit` evenly spaced items of `group`."""
+    return [group[i * len(group) // limit] for i in range(limit)]
+
+
+def _covering(group, keep):
+    """`keep` and more items of `group` until every value of every parameter is kept at least once
+    (greedily, the item that adds the most values first): an op test parametrized by `mode` or op
+    name keeps every op it tests, not only those the even spacing happens to hit."""
+    keep = list(keep)
+    covered = set().union(*(_parameter_values(item) for item in keep))
+    while True:
+        best = max(group, key=lambda item: len(_parameter_values(item) - covered))
+        new = _parameter_values(best) - covered
+        if not new:
+            return keep
+        keep.append(best)
+        covered |= new
+
+
 def pytest_collection_modifyitems(config, items):
-    """Keep `OPTESTS_MAX_PER_TEST` evenly spaced parametrizations of each test function and precision."""
+    """Keep `OPTESTS_MAX_PER_TEST` evenly spaced parametrizations of each test function and precision,
+    and with `OPTESTS_COVER=1` enough more that each parameter value appears (`_covering`)."""
     limit = int(os.environ.get("OPTESTS_MAX_PER_TEST", "0"))
+    cover = os.environ.get("OPTESTS_COVER") == "1"
     groups = {}
     for item in items:
         precision = "fp16" if "'fp16'" in item.nodeid else "fp32" if "'fp32'" in item.nodeid else ""
@@ -180,12 +246,13 @@ def pytest_collection_modifyitems(config, items):
         if limit <= 0 or len(group) <= limit:
             keep.update(id(item) for item in group)
         else:
-            keep.update(id(group[i * len(group) // limit]) for i in range(limit))
+            sample = _evenly_spaced(group, limit)
+            keep.update(id(item) for item in (_covering(group, sample) if cover else sample))
     deselected = [item for item in items if id(item) not in keep]
     items[:] = [item for item in items if id(item) in keep]
     config.hook.pytest_deselected(items=deselected)
     (OUT / "sampling.json").write_text(json.dumps(
-        {"max_per_test": limit, "collected": len(items) + len(deselected), "kept": len(items)}))
+        {"max_per_test": limit, "cover": cover, "collected": len(items) + len(deselected), "kept": len(items)}))
 
 
 @pytest.hookimpl(hookwrapper=True)

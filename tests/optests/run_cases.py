@@ -9,7 +9,8 @@ compared with `expected/<output>.npy` under the test's own tolerances (compare.p
 - `agree`: every output within tolerance;
 - `disagree`: an output out of tolerance or of another shape (the reason names it);
 - `error`: `mil run` failed or wrote no such output (the reason is its first error line);
-- `not run`: no expected outputs, a stateful model, a package our decompile/check rejects, or a test
+- `not run`: no expected outputs, a stateful model recorded without its states, a package our
+  decompile/check rejects, or a test
   that wraps the comparison in `pytest.raises` (it expects Core ML to fail or to mismatch: under the
   recorder it fails with "DID NOT RAISE", which tests.jsonl shows).
 
@@ -40,8 +41,8 @@ def not_run_reason(case):
         return "the test gives no expected outputs"
     if case.get("expects_failure"):
         return "the test expects Core ML to fail or mismatch (pytest.raises)"
-    if case["stateful"]:
-        return "stateful model (the test predicts with a Core ML state object)"
+    if case["stateful"] and not case.get("states"):
+        return "stateful model whose states were not recorded"
     return None
 
 
@@ -51,21 +52,27 @@ def run_case(folder, case):
     if reason:
         return {"status": "not run", "reason": reason}
     with tempfile.TemporaryDirectory() as out_dir:
-        command = [MIL, "run", str(folder / "model.mil"), "--output-dir", out_dir]
-        for name, path in case["inputs"].items():
-            command += ["--input", f"{name}={folder / path}"]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            return {"status": "error", "reason": f"mil run took over {TIMEOUT_SECONDS} s"}
-        if result.returncode != 0:
-            lines = [line for line in result.stderr.splitlines() if line.strip()]
-            errors = [line for line in lines if "error" in line.lower()] or lines or [f"exit {result.returncode}"]
-            return {"status": "error", "reason": "mil run: " + errors[0].strip()[:300]}
+        # A stateful case runs as many times as the test had predicted with its state, each run starting
+        # from the states the previous one wrote; the outputs compared are the last run's.
+        states = {name: folder / path for name, path in case.get("states", {}).items()}
+        for run in range(case.get("runs", 1)):
+            run_dir = pathlib.Path(out_dir) / str(run)
+            command = [MIL, "run", str(folder / "model.mil"), "--output-dir", str(run_dir)]
+            for name, path in [*case["inputs"].items(), *states.items()]:
+                command += ["--input", f"{name}={folder / path}"]
+            try:
+                result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                return {"status": "error", "reason": f"mil run took over {TIMEOUT_SECONDS} s"}
+            if result.returncode != 0:
+                lines = [line for line in result.stderr.splitlines() if line.strip()]
+                errors = [line for line in lines if "error" in line.lower()] or lines or [f"exit {result.returncode}"]
+                return {"status": "error", "reason": "mil run: " + errors[0].strip()[:300]}
+            states = {name: run_dir / f"{name}.npy" for name in states}
         atol, rtol = tolerances(case)
         problems = []
         for name, path in case["outputs"].items():
-            produced = pathlib.Path(out_dir) / f"{name}.npy"
+            produced = run_dir / f"{name}.npy"
             if not produced.exists():
                 return {"status": "error", "reason": f"mil run wrote no output {name}"}
             problem = compare_output(np.load(produced), np.load(folder / path), atol, rtol,

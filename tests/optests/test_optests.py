@@ -16,6 +16,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import record  # noqa: E402
+import recorder_plugin  # noqa: E402
 import run_cases  # noqa: E402
 from compare import compare_output, tolerances  # noqa: E402
 
@@ -34,6 +35,7 @@ SUBSET = [
     "iOS14/test_tensor_transformation.py",
     "iOS14/test_control_flow.py",
     "iOS16/test_constexpr_ops.py",
+    "iOS18/test_states.py",
 ]
 
 # What holds today for the subset (docs/op-tests.md: the issue's goal is >= 95% of the cases over >= 150
@@ -105,6 +107,56 @@ def test_nan_matches_nan_and_nothing_else():
     assert compare_output(np.array([0.0, 1.0]), np.array([np.nan, 1.0]), 1e-4, 1e-5) is not None
 
 
+class Parametrized:
+    """A stand-in for a pytest item with parameters (what the recorder's sampling reads)."""
+
+    def __init__(self, **params):
+        self.callspec = type("CallSpec", (), {"params": params})()
+
+
+def test_covering_sample_keeps_every_parameter_value():
+    modes = ["abs", "acos", "asin", "ceil", "cos", "erf", "exp"]
+    group = [Parametrized(mode=m, rank=r) for m in modes for r in (1, 2, 3)]
+    even = recorder_plugin._evenly_spaced(group, 2)
+    assert {item.callspec.params["mode"] for item in even} == {"abs", "ceil"}
+    kept = recorder_plugin._covering(group, even)
+    assert kept[:2] == even
+    assert {item.callspec.params["mode"] for item in kept} == set(modes)
+    assert {item.callspec.params["rank"] for item in kept} == {1, 2, 3}
+    # Greedy: each added item brings a new mode, so no more items than modes.
+    assert len(kept) == len(modes)
+
+
+STATE_COUNTER = """program(1.0)
+[buildInfo = dict<string, string>({{"coremltools-version", "9.0"}})]
+{
+    func main<ios18>(state<tensor<fp16, [2]>> counter) {
+            tensor<fp16, [2]> old = read_state(input = counter)[name = string("old")];
+            tensor<fp16, []> one = const()[name = string("one"), val = tensor<fp16, []>(0x1p+0)];
+            tensor<fp16, [2]> new = add(x = old, y = one)[name = string("new")];
+            write_state(data = new, input = counter)[name = string("w")];
+            tensor<fp16, [2]> now = read_state(input = counter)[name = string("now")];
+        } -> (now);
+}
+"""
+
+
+def test_stateful_case_runs_chain_the_states(tmp_path):
+    """A case recorded at the test's third prediction with one state object starts from the states
+    the two before left: a counter incremented once per prediction reads 3, not 1."""
+    (tmp_path / "model.mil").write_text(STATE_COUNTER)
+    (tmp_path / "states").mkdir()
+    (tmp_path / "expected").mkdir()
+    np.save(tmp_path / "states" / "counter.npy", np.zeros(2, dtype=np.float16))
+    np.save(tmp_path / "expected" / "now.npy", np.full(2, 3.0))
+    stateful = {**case("fp16"), "allow_mismatch_ratio": 0.0, "compare_shapes": True, "stateful": True,
+                "inputs": {}, "states": {"counter": "states/counter.npy"}, "outputs": {"now": "expected/now.npy"},
+                "runs": 3}
+    assert run_cases.run_case(tmp_path, stateful) == {"status": "agree", "reason": ""}
+    result = run_cases.run_case(tmp_path, {**stateful, "runs": 1})
+    assert result["status"] == "disagree" and "got 1, expected 3" in result["reason"]
+
+
 @pytest.fixture(scope="session")
 def recorded(tmp_path_factory):
     """The subset, recorded and decompiled; yields (folder, case dicts)."""
@@ -150,6 +202,13 @@ def test_every_recorded_package_decompiles_to_mil_we_accept(recorded):
     unexplained = [r for r in rejected if not any(known in r[1] for known in KNOWN_REJECTIONS)]
     assert unexplained == []
     assert len(rejected) <= 0.02 * len(cases), rejected
+
+
+def test_stateful_tests_are_recorded_with_their_states(recorded):
+    _, cases = recorded
+    stateful = [c for c in cases if c["stateful"]]
+    assert stateful and all(c["states"] for c in stateful)
+    assert {"read_state"} <= {op for c in stateful for op in c["ops"]}
 
 
 def test_subset_agrees_with_coremltools_expectations(recorded):
