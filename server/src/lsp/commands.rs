@@ -170,7 +170,13 @@ async fn run(
     request: mil_ide::run::Request,
     shared: &Arc<Shared>,
 ) -> Result<LSPAny> {
-    let token = ProgressToken::from(NumberOrString::String(format!("mil.run/{}", doc.uri.as_str())));
+    // A token per run: a client may still hold the last one's.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = ProgressToken::from(NumberOrString::String(format!(
+        "mil.run/{n}/{}",
+        doc.uri.as_str()
+    )));
     let progress = if shared
         .client
         .create_work_done_progress(token.clone())
