@@ -13,7 +13,7 @@ child process, `torch.set_num_threads`, inference mode, the encoder layer on its
 PyTorch runs it by default) and `mil run --repeat` (RAYON_NUM_THREADS) run on the same input; the
 script checks the outputs agree — |mil − torch| ≤ ATOL + RTOL·|torch| elementwise, with the
 tolerances below — and prints the median time of each and the peak resident memory of each process
-(from wait4's rusage; PyTorch's includes the ~300 MB its libraries take, so the script also prints
+(/usr/bin/time's; PyTorch's includes the ~300 MB its libraries take, so the script also prints
 its resident memory before the model is built). "default" leaves the thread count to each.
 
 Usage (the venv comes from bench/compare/setup_torch_venv.sh):
@@ -120,16 +120,15 @@ def torch_worker(name, threads, repeat, x_path, out_path):
 
 
 def measured(argv, env=None):
-    """Runs a child process; returns its standard output and its peak resident memory in bytes
-    (wait4's ru_maxrss, in KiB on Linux, as /usr/bin/time -v reports it)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(map(str, argv))} failed:\n{err}")
-    return out, usage.ru_maxrss * 1024
+    """Runs a child process; returns its standard output and its peak resident memory in bytes, as
+    /usr/bin/time measures it (a child forked from this process would start with its resident set,
+    torch and coremltools included, as its high-water mark)."""
+    with tempfile.NamedTemporaryFile("r") as peak:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak.name, *map(str, argv)],
+                              capture_output=True, env=env, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"{' '.join(map(str, argv))} failed:\n{proc.stderr}")
+        return proc.stdout, int(peak.read().split()[-1]) * 1024
 
 
 def main():

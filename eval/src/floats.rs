@@ -28,7 +28,7 @@ impl Floats {
     /// (4-byte aligned on a little-endian machine); `None` otherwise, for the caller to decode them.
     pub fn mapped(map: &Arc<Mmap>, start: usize, len: usize) -> Option<Floats> {
         let end = start.checked_add(len.checked_mul(4)?)?;
-        let aligned = (map.as_ptr() as usize + start) % std::mem::align_of::<f32>() == 0;
+        let aligned = (map.as_ptr() as usize + start).is_multiple_of(std::mem::align_of::<f32>());
         (cfg!(target_endian = "little") && aligned && end <= map.len()).then(|| Floats::Mapped {
             map: map.clone(),
             start,
