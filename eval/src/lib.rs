@@ -9,6 +9,7 @@
 
 pub mod cx;
 pub mod error;
+pub mod floats;
 pub mod inputs;
 pub mod interp;
 pub mod kernels;

@@ -6,14 +6,17 @@
 //! width when a tensor is made, so integer arithmetic is exact. Strings only come from constants.
 
 use crate::error::{EvalError, Result};
+use crate::floats::Floats;
 use half::f16;
 use mil_ir::{DType, DTypeKind, Elements};
+use std::borrow::Cow;
 
 /// The elements of a tensor, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Data {
-    /// `fp32` (and the wider or narrower float types, held exactly in an `f32` where they fit).
-    F32(Vec<f32>),
+    /// `fp32` (and the wider or narrower float types, held exactly in an `f32` where they fit),
+    /// owned or read in place from a weight file.
+    F32(Floats),
     /// `fp16`.
     F16(Vec<f16>),
     /// Every integer dtype, wrapped to its width.
@@ -75,7 +78,7 @@ impl Tensor {
             DTypeKind::Float if dtype == DType::Fp16 => {
                 Data::F16(values.into_iter().map(f16::from_f32).collect())
             }
-            DTypeKind::Float => Data::F32(values),
+            DTypeKind::Float => Data::F32(values.into()),
             DTypeKind::Bool => Data::Bool(values.into_iter().map(|v| v != 0.0).collect()),
             DTypeKind::Int | DTypeKind::UInt => {
                 Data::Int(values.into_iter().map(|v| wrap_int(v as i64, dtype)).collect())
@@ -183,11 +186,20 @@ impl Tensor {
     /// The elements as `f32` (bools as 0/1; strings are an error).
     pub fn to_f32(&self) -> Result<Vec<f32>> {
         Ok(match &self.data {
-            Data::F32(v) => v.clone(),
+            Data::F32(v) => v.to_vec(),
             Data::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
             Data::Int(v) => v.iter().map(|&x| x as f32).collect(),
             Data::Bool(v) => v.iter().map(|&x| x as u8 as f32).collect(),
             Data::Str(_) => return Err(EvalError::msg("a string tensor where a number was expected")),
+        })
+    }
+
+    /// The elements as `f32`, borrowed when they are `fp32` already (as GEMM kernels read their
+    /// operands, without copying weights).
+    pub fn f32s(&self) -> Result<Cow<'_, [f32]>> {
+        Ok(match &self.data {
+            Data::F32(v) => Cow::Borrowed(v),
+            _ => Cow::Owned(self.to_f32()?),
         })
     }
 
@@ -217,7 +229,7 @@ impl Tensor {
             idx.iter().map(|&i| v[i].clone()).collect()
         }
         let data = match &self.data {
-            Data::F32(v) => Data::F32(pick(v, idx)),
+            Data::F32(v) => Data::F32(pick(v, idx).into()),
             Data::F16(v) => Data::F16(pick(v, idx)),
             Data::Int(v) => Data::Int(pick(v, idx)),
             Data::Bool(v) => Data::Bool(pick(v, idx)),
@@ -248,7 +260,7 @@ impl Tensor {
     /// Concatenates tensors of one dtype along their outermost dimension of storage, in order.
     pub fn concat_data(parts: &[&Tensor], dtype: DType, shape: Vec<usize>) -> Result<Tensor> {
         let mut data = match parts.first().map(|t| &t.data) {
-            Some(Data::F32(_)) => Data::F32(Vec::new()),
+            Some(Data::F32(_)) => Data::F32(Vec::new().into()),
             Some(Data::F16(_)) => Data::F16(Vec::new()),
             Some(Data::Bool(_)) => Data::Bool(Vec::new()),
             Some(Data::Str(_)) => Data::Str(Vec::new()),
@@ -256,7 +268,7 @@ impl Tensor {
         };
         for p in parts {
             match (&mut data, &p.data) {
-                (Data::F32(a), Data::F32(b)) => a.extend_from_slice(b),
+                (Data::F32(Floats::Owned(a)), Data::F32(b)) => a.extend_from_slice(b),
                 (Data::F16(a), Data::F16(b)) => a.extend_from_slice(b),
                 (Data::Int(a), Data::Int(b)) => a.extend_from_slice(b),
                 (Data::Bool(a), Data::Bool(b)) => a.extend_from_slice(b),

@@ -1,22 +1,25 @@
 //! Constants as tensors: inline literals and BLOBFILE references read from the weight files beside
-//! the program. Each file is validated once (`mil-proto`'s `WeightFiles`) and memory-mapped; a blob
-//! is decoded from the mapping when the op that names it runs.
+//! the program. Each file is validated once (`mil-proto`'s `WeightFiles`) and memory-mapped; an
+//! `fp32` blob is read in place from the mapping (no copy: the page cache holds the weights once,
+//! for every run), any other is decoded from it when the op that names it runs.
 
 use crate::bail;
 use crate::error::{EvalError, Result};
-use crate::tensor::Tensor;
+use crate::floats::Floats;
+use crate::tensor::{Data, Tensor, numel};
 use memmap2::Mmap;
 use mil_ir::{ConstData, DType, Literal, TypedValue};
 use mil_proto::weights::WeightFiles;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The weight files of one model folder (`@model_path`).
 pub struct Weights {
     files: Option<RefCell<WeightFiles>>,
     model_dir: PathBuf,
-    maps: RefCell<HashMap<String, Mmap>>,
+    maps: RefCell<HashMap<String, Arc<Mmap>>>,
 }
 
 impl Weights {
@@ -56,7 +59,7 @@ impl Weights {
                     .map_err(|e| EvalError::msg(format!("{}: {e}", blob.path)))?;
                 let mut maps = self.maps.borrow_mut();
                 if !maps.contains_key(&blob.path) {
-                    maps.insert(blob.path.clone(), self.map(&blob.path)?);
+                    maps.insert(blob.path.clone(), Arc::new(self.map(&blob.path)?));
                 }
                 let map = &maps[&blob.path];
                 let range = record.data_offset as usize..(record.data_offset + record.size) as usize;
@@ -67,7 +70,19 @@ impl Weights {
                         blob.offset
                     );
                 };
-                let count = shape.iter().product::<usize>() as u64;
+                let count = numel(&shape);
+                if record.dtype == DType::Fp32
+                    && dtype == DType::Fp32
+                    && record.size == 4 * count as u64
+                    && let Some(floats) = Floats::mapped(map, record.data_offset as usize, count)
+                {
+                    return Ok(Tensor {
+                        dtype,
+                        shape,
+                        data: Data::F32(floats),
+                    });
+                }
+                let count = count as u64;
                 let Some(elements) = mil_proto::raw::decode(bytes, record.dtype, count) else {
                     bail!(
                         "blob at offset {} of {} does not hold {count} {} values",

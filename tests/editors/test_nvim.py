@@ -9,7 +9,7 @@ import pytest
 
 from editor_checks import ROOT, SAMPLE, judge, mil_binary
 
-CHECKS = ["filetype", "attach", "diagnostics", "hover", "hover-device", "code-action", "placement", "compile", "compile-message", "decompile"]
+CHECKS = ["filetype", "attach", "diagnostics", "hover", "hover-device", "code-action", "placement", "compile", "compile-message", "run", "decompile"]
 
 
 @pytest.fixture(scope="module")

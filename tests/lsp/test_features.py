@@ -407,3 +407,40 @@ async def test_document_text_request_returns_the_servers_copy(client):
     uri = await opened(client)
     got = await document_text(client, uri, analysed=True)
     assert got.text == TEXT and got.analysedText == TEXT and got.version == 1 and got.analysedVersion == 1
+
+
+async def test_run_command_reports_each_outputs_statistics_with_progress(client):
+    """`mil.run` on random inputs and on a given .npy, checked against numpy computing the same."""
+    np = pytest.importorskip("numpy")
+    text = TEXT.replace("fp16", "fp32")
+    uri = await opened(client, text, name="run.mil")
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mil.run", arguments=[uri, {"seed": 3}])
+    )
+    assert result["function"] == "main" and result["madeUp"] == ["x"]
+    [c] = result["outputs"]
+    assert (c["name"], c["shape"], c["dtype"], c["nonFinite"]) == ("c", [1, 4], "fp32", 0)
+    assert result["table"].splitlines()[0].split() == ["output", "shape", "dtype", "min", "max", "mean", "non-finite"]
+    [reports] = [r for token, r in client.progress_reports.items() if token.startswith("mil.run/")]
+    assert reports[0].kind == "begin" and reports[0].title == "Running"
+    assert reports[-1].kind == "end" and reports[-1].message.startswith("ran main in ")
+    # Given inputs: c = relu(x)·x + relu(x), as numpy computes it.
+    x = np.array([[-2.0, -0.5, 1.5, 3.0]], dtype=np.float32)
+    np.save(client.root / "x.npy", x)
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mil.run", arguments=[uri, {"inputs": ["x=x.npy"]}])
+    )
+    expected = np.maximum(x, 0) * x + np.maximum(x, 0)
+    [c] = result["outputs"]
+    assert result["madeUp"] == []
+    assert (c["min"], c["max"]) == (float(expected.min()), float(expected.max()))
+    assert c["mean"] == pytest.approx(float(expected.mean()))
+    # A wrong input or a program with errors is an error that says so.
+    np.save(client.root / "bad.npy", np.zeros([3], dtype=np.float32))
+    with pytest.raises(Exception, match="has shape"):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mil.run", arguments=[uri, {"inputs": ["x=bad.npy"]}])
+        )
+    bad = await opened(client, text.replace("relu(x = x)", "relu(x = q)"), name="bad.mil")
+    with pytest.raises(Exception, match="not run: the program has 1 error"):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="mil.run", arguments=[bad]))

@@ -1,6 +1,7 @@
 /**
  * The extension's commands: compile the document (the server's `mil.compile`, else `mil compile`),
- * show the placement report in a webview, decompile a package into MIL text, restart the server.
+ * run the document with the reference interpreter (the server's `mil.run`), show the placement
+ * report in a webview, decompile a package into MIL text, restart the server.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -77,6 +78,38 @@ async function compile(host: Host): Promise<string | undefined> {
   return r.code === 0 ? report(target) : fail(r.stderr.trim() || `exit ${r.code}`);
 }
 
+/**
+ * Runs the document's `main` with the server's `mil.run` on inputs made up from a seed the user
+ * gives (with the server's progress), and shows each output's statistics in the MIL output channel.
+ */
+async function runDocument(host: Host): Promise<void> {
+  const doc = activeMilDocument();
+  const client = host.client();
+  if (!doc) return;
+  if (!client?.isRunning() || !serverCommands(client).includes("mil.run")) {
+    void vscode.window.showErrorMessage("MIL: the language server does not offer mil.run");
+    return;
+  }
+  const seed = await vscode.window.showInputBox({
+    prompt: "Seed of the random inputs",
+    value: "0",
+    validateInput: (v) => (/^[0-9]+$/.test(v) ? undefined : "a whole number"),
+  });
+  if (seed === undefined) return;
+  try {
+    const result = (await client.sendRequest(ExecuteCommandRequest.type, {
+      command: "mil.run",
+      arguments: [doc.uri.toString(), { seed: Number(seed) }],
+    })) as { message: string; table: string };
+    host.log.appendLine(`${doc.uri.fsPath}: ${result.message} (seed ${seed})`);
+    host.log.append(result.table);
+    host.log.show(true);
+    void vscode.window.showInformationMessage(`MIL: ${result.message}`);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`MIL: run failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 /** Shows `mil placement --format html` of the document in a webview beside it. */
 async function showPlacement(host: Host): Promise<void> {
   const doc = activeMilDocument();
@@ -135,6 +168,7 @@ async function decompile(host: Host, clicked?: vscode.Uri): Promise<void> {
 export function register(host: Host): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand("mil.compileFile", () => compile(host)),
+    vscode.commands.registerCommand("mil.runFile", () => runDocument(host)),
     vscode.commands.registerCommand("mil.showPlacementReport", () => showPlacement(host)),
     vscode.commands.registerCommand("mil.decompilePackage", (uri?: vscode.Uri) => decompile(host, uri)),
     vscode.commands.registerCommand("mil.restartServer", () => host.restart()),

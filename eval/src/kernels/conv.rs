@@ -1,6 +1,10 @@
 //! Convolutions and pooling over any number of spatial dims (`[N, C, *spatial]`): `conv` and
 //! `conv_transpose` through im2col and GEMM, `avg_pool`/`max_pool`/`l2_pool` over the same
 //! windows. Padding follows coremltools' `pad_type` (`valid`, `custom`, `same`, `same_lower`).
+//!
+//! `conv` lays out its columns in one buffer per thread kept from call to call (so a network's
+//! convolutions do not ask the system for fresh pages each time), fills it with a thread per input
+//! channel, and skips it for a pointwise convolution, whose input is its own column matrix.
 
 use super::Kernel;
 use super::linalg::{Mat, gemm};
@@ -9,6 +13,7 @@ use crate::cx::Cx;
 use crate::error::Result;
 use crate::tensor::{Tensor, numel};
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// The kernels of this family.
 pub(super) const KERNELS: &[(&str, Kernel)] = &[
@@ -125,6 +130,82 @@ impl Windows {
     }
 }
 
+impl Windows {
+    /// Whether every window is the one input element at its output position (a 1×…×1 kernel,
+    /// stride 1, no padding): the input is then its own column matrix.
+    fn pointwise(&self) -> bool {
+        self.kernel.iter().all(|&k| k == 1)
+            && self.strides.iter().all(|&s| s == 1)
+            && self.output == self.input
+    }
+
+    /// For each spatial dim, the input coordinate read at kernel offset `kd` and output position
+    /// `od` along that dim (at `kd * output + od`), or `None` in the padding.
+    fn taps(&self) -> Vec<Vec<Option<usize>>> {
+        (0..self.input.len())
+            .map(|d| {
+                let (k, o) = (self.kernel[d], self.output[d]);
+                (0..k * o)
+                    .map(|t| {
+                        let (kd, od) = (t / o, t % o);
+                        let i =
+                            (od * self.strides[d] + kd * self.dilations[d]) as i64 - self.before[d] as i64;
+                        (0..self.input[d] as i64).contains(&i).then_some(i as usize)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Fills `cols` with the column matrix of `channels` input planes: row `c·k + kk` holds, for
+    /// each output position, the element of plane `c` at kernel offset `kk` (0 in the padding).
+    fn im2col(&self, planes: &[f32], channels: usize, cols: &mut [f32]) {
+        let (k, p, sp) = (numel(&self.kernel), numel(&self.output), numel(&self.input));
+        let d = self.input.len();
+        let taps = self.taps();
+        let inner = self.output[d - 1];
+        cols[..channels * k * p]
+            .par_chunks_mut(k * p)
+            .enumerate()
+            .for_each(|(c, rows)| {
+                let plane = &planes[c * sp..][..sp];
+                let mut outer = vec![0usize; d - 1];
+                for (kk, row) in rows.chunks_mut(p).enumerate() {
+                    let koff = unflatten(kk, &self.kernel);
+                    let last = &taps[d - 1][koff[d - 1] * inner..][..inner];
+                    outer.fill(0);
+                    for segment in row.chunks_mut(inner) {
+                        // The flat index of the start of the input row this segment reads, if inside.
+                        let start = (0..d - 1).try_fold(0usize, |at, j| {
+                            taps[j][koff[j] * self.output[j] + outer[j]].map(|i| at * self.input[j] + i)
+                        });
+                        match start {
+                            Some(start) => {
+                                let line = &plane[start * self.input[d - 1]..][..self.input[d - 1]];
+                                for (v, t) in segment.iter_mut().zip(last) {
+                                    *v = t.map_or(0.0, |i| line[i]);
+                                }
+                            }
+                            None => segment.fill(0.0),
+                        }
+                        for j in (0..d - 1).rev() {
+                            outer[j] += 1;
+                            if outer[j] < self.output[j] {
+                                break;
+                            }
+                            outer[j] = 0;
+                        }
+                    }
+                }
+            });
+    }
+}
+
+thread_local! {
+    /// The column matrix of the convolution running on this thread, kept for the next one.
+    static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The coordinates of flat index `i` in `shape`.
 fn unflatten(mut i: usize, shape: &[usize]) -> Vec<usize> {
     let mut c = vec![0; shape.len()];
@@ -150,23 +231,32 @@ fn conv(cx: &Cx) -> Result<Vec<Tensor>> {
         );
     }
     let win = Windows::new(cx, &x.shape[2..], &w.shape[2..], false)?;
-    let src = win.sources();
     let (k, p, sp) = (numel(&win.kernel), numel(&win.output), numel(&win.input));
     let cout_g = cout / groups;
-    let (xv, wv) = (x.to_f32()?, w.to_f32()?);
-    let bias = cx.opt("bias")?.map(|b| b.to_f32()).transpose()?;
+    let (xv, wv) = (x.f32s()?, w.f32s()?);
+    let bias = cx.opt("bias")?;
+    let bias = bias.as_ref().map(|b| b.f32s()).transpose()?;
+    if let Some(bias) = &bias
+        && bias.len() != cout
+    {
+        bail!("`bias` has {} values for {cout} output channels", bias.len());
+    }
     let mut out = vec![0.0f32; n * cout * p];
-    out.par_chunks_mut(cout * p).enumerate().for_each(|(b, out_b)| {
-        let mut cols = vec![0.0f32; cin_g * k * p];
-        for g in 0..groups {
-            for c in 0..cin_g {
-                let plane = &xv[(b * cin + g * cin_g + c) * sp..][..sp];
-                for (j, s) in src.iter().enumerate() {
-                    cols[c * k * p + j] = s.map_or(0.0, |s| plane[s]);
-                }
-            }
+    let pointwise = win.pointwise();
+    COLUMNS.with_borrow_mut(|cols| {
+        if !pointwise && cols.len() < cin_g * k * p {
+            cols.resize(cin_g * k * p, 0.0);
+        }
+        for (i, og) in out.chunks_mut(cout_g * p).enumerate() {
+            let (b, g) = (i / groups, i % groups);
+            let planes = &xv[(b * cin + g * cin_g) * sp..][..cin_g * sp];
+            let columns: &[f32] = if pointwise {
+                planes
+            } else {
+                win.im2col(planes, cin_g, cols);
+                cols
+            };
             let wg = &wv[g * cout_g * cin_g * k..][..cout_g * cin_g * k];
-            let og = &mut out_b[g * cout_g * p..][..cout_g * p];
             gemm(
                 cout_g,
                 cin_g * k,
@@ -176,18 +266,18 @@ fn conv(cx: &Cx) -> Result<Vec<Tensor>> {
                     trans: false,
                 },
                 Mat {
-                    data: &cols,
+                    data: columns,
                     trans: false,
                 },
                 og,
             );
         }
-        if let Some(bias) = &bias {
-            for (co, row) in out_b.chunks_mut(p).enumerate() {
-                row.iter_mut().for_each(|v| *v += bias[co]);
-            }
-        }
     });
+    if let Some(bias) = &bias {
+        for (row, co) in out.chunks_mut(p).zip((0..cout).cycle()) {
+            row.iter_mut().for_each(|v| *v += bias[co]);
+        }
+    }
     let mut shape = vec![n, cout];
     shape.extend(&win.output);
     Ok(vec![Tensor::from_f32(cx.out_dtype(0, x.dtype), shape, out)])

@@ -6,10 +6,10 @@
 //! wrong shape or dtype. Outputs go to `DIR/<output>.npy`, each written atomically, only after the
 //! whole run succeeded.
 
-use crate::analysis;
 use crate::cli::{ExitCode, read_source, refuse, write_atomically};
 use crate::report::ColorWhen;
 use mil_eval::{Interpreter, Tensor, inputs, npy};
+use mil_ide::run::{Stats, add_random, read_inputs, table};
 use mil_ir::Program;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -59,21 +59,14 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string()),
     };
-    let mut given = match read_inputs(&args.inputs) {
+    let mut given = match read_inputs(&args.inputs, None) {
         Ok(g) => g,
         Err(e) => return fail(&e),
     };
-    if args.random_inputs {
-        match inputs::random(f, args.seed) {
-            Ok(made) => {
-                for (name, t) in made {
-                    if !given.iter().any(|(n, _)| *n == name) {
-                        given.push((name, t));
-                    }
-                }
-            }
-            Err(e) => return fail(&e),
-        }
+    if args.random_inputs
+        && let Err(e) = add_random(f, &mut given, args.seed)
+    {
+        return fail(&e);
     }
     let problems = inputs::check(f, &given);
     if !problems.is_empty() {
@@ -97,7 +90,8 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     {
         return code;
     }
-    print_table(&outputs);
+    let stats: Vec<Stats> = outputs.iter().map(|(n, t)| Stats::of(n, t)).collect();
+    print!("{}", table(&stats));
     if args.repeat > 1 {
         times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -155,66 +149,15 @@ fn load(path: &Path, color: ColorWhen) -> Result<Loaded, ExitCode> {
         };
     }
     let source = read_source(path).ok_or(ExitCode::Usage)?;
-    // What a run needs is a well-formed, well-typed program: what only a package cannot hold
-    // (which `mil check` also reports, as `mil compile` refuses it) does not stop the interpreter.
-    let mut a = analysis::read(&source.text, source.model_dir.as_deref());
-    let target = mil_ide::config::Config::default().target();
-    a.diagnostics
-        .extend(analysis::program_checks(&a.program, &a.source_map, target));
-    if mil_ir::diagnostic::has_errors(&a.diagnostics) {
+    let program = mil_ide::run::read(&source.text, source.model_dir.as_deref()).map_err(|diagnostics| {
         let name = path.display().to_string();
-        return Err(refuse("running", &name, &source.text, &a.diagnostics, color));
-    }
+        refuse("running", &name, &source.text, &diagnostics, color)
+    })?;
     Ok(Loaded {
-        program: a.program,
+        program,
         model_dir: source.model_dir,
         _staging: None,
     })
-}
-
-/// The tensors `--input` arguments name.
-fn read_inputs(specs: &[String]) -> Result<Vec<(String, Tensor)>, String> {
-    let mut out: Vec<(String, Tensor)> = Vec::new();
-    let mut add = |name: String, t: Tensor| {
-        if out.iter().any(|(n, _)| *n == name) {
-            return Err(format!("input `{name}` is given twice"));
-        }
-        out.push((name, t));
-        Ok(())
-    };
-    for spec in specs {
-        let (name, path) = match spec.split_once('=') {
-            Some((n, p)) => (Some(n.to_string()), PathBuf::from(p)),
-            None => (None, PathBuf::from(spec)),
-        };
-        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let bad = |e: mil_eval::EvalError| format!("cannot read {}: {e}", path.display());
-        if bytes.starts_with(b"PK") {
-            let arrays = npy::read_npz(&bytes).map_err(bad)?;
-            match name {
-                Some(n) if arrays.len() == 1 => add(n, arrays.into_iter().next().unwrap().1)?,
-                Some(n) => {
-                    return Err(format!(
-                        "{} holds {} arrays; give it as `--input {}` to use them by name, not as `{n}=`",
-                        path.display(),
-                        arrays.len(),
-                        path.display()
-                    ));
-                }
-                None => {
-                    for (n, t) in arrays {
-                        add(n, t)?;
-                    }
-                }
-            }
-        } else {
-            let Some(name) = name else {
-                return Err(format!("`--input {spec}`: give a .npy file as NAME=PATH.npy"));
-            };
-            add(name, npy::read_npy(&bytes).map_err(bad)?)?;
-        }
-    }
-    Ok(out)
 }
 
 /// Writes each output to `dir/<name>.npy`; every file is encoded before the first is written.
@@ -240,47 +183,4 @@ fn write_outputs(dir: &Path, outputs: &[(String, Tensor)]) -> Result<(), ExitCod
         }
     }
     Ok(())
-}
-
-/// Prints one line per output: name, shape, dtype, min, max, mean and the number of non-finite
-/// values.
-fn print_table(outputs: &[(String, Tensor)]) {
-    let rows: Vec<[String; 7]> = outputs
-        .iter()
-        .map(|(name, t)| {
-            let shape = format!("{:?}", t.shape);
-            let stats = match t.to_f32() {
-                Ok(v) => {
-                    let finite: Vec<f64> = v.iter().filter(|x| x.is_finite()).map(|&x| x as f64).collect();
-                    let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
-                    let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let mean = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
-                    if finite.is_empty() {
-                        ["-".into(), "-".into(), "-".into(), (v.len()).to_string()]
-                    } else {
-                        [
-                            format!("{min:.6}"),
-                            format!("{max:.6}"),
-                            format!("{mean:.6}"),
-                            (v.len() - finite.len()).to_string(),
-                        ]
-                    }
-                }
-                Err(_) => ["-".into(), "-".into(), "-".into(), "0".into()],
-            };
-            let [min, max, mean, bad] = stats;
-            [name.clone(), shape, t.dtype.to_string(), min, max, mean, bad]
-        })
-        .collect();
-    let header = ["output", "shape", "dtype", "min", "max", "mean", "non-finite"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.len());
-        }
-    }
-    for r in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = r.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", line.join("  ").trim_end());
-    }
 }

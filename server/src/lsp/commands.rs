@@ -1,7 +1,9 @@
 //! `workspace/executeCommand`: `mil.compile` writes the document's .mlpackage into the output
 //! folder (with progress and a message) and `mil.placementReport` writes the HTML placement report
 //! there and returns its path. Both take the document's URI as their argument. Compile-on-save
-//! runs `mil.compile` too.
+//! runs `mil.compile` too. `mil.run` runs the document with the reference interpreter (with
+//! progress) and returns each output's statistics and the table `mil run` prints; its options
+//! follow the URI: `{ "function": NAME, "inputs": ["NAME=PATH.npy", "PATH.npz"], "seed": N }`.
 
 use crate::lsp::config::Config;
 use crate::lsp::open_documents::{Documents, OpenDocument};
@@ -16,10 +18,12 @@ use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny, NumberOrString, P
 pub const COMPILE: &str = "mil.compile";
 /// Write the placement report of the document and return its path.
 pub const PLACEMENT_REPORT: &str = "mil.placementReport";
+/// Run the document's function with the reference interpreter and report its outputs.
+pub const RUN: &str = "mil.run";
 
 /// The commands the server runs.
 pub fn available() -> Vec<String> {
-    vec![COMPILE.into(), PLACEMENT_REPORT.into()]
+    vec![COMPILE.into(), PLACEMENT_REPORT.into(), RUN.into()]
 }
 
 fn failure(message: impl Into<String>) -> Error {
@@ -51,6 +55,9 @@ pub async fn execute(
             Ok(Some(serde_json::json!({ "path": path, "message": message })))
         }
         PLACEMENT_REPORT => placement_report(&doc, shared).map(|p| Some(serde_json::json!(p))),
+        RUN => run(&doc, run_request(params.arguments.get(1)), shared)
+            .await
+            .map(Some),
         other => Err(Error {
             code: ErrorCode::MethodNotFound,
             message: format!("unknown command `{other}`").into(),
@@ -136,6 +143,105 @@ pub async fn compile(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(S
         Ok(_) => Ok((target.display().to_string(), message)),
         Err(_) => Err(failure(message)),
     }
+}
+
+/// The run options of `mil.run`'s second argument (all optional).
+fn run_request(options: Option<&LSPAny>) -> mil_ide::run::Request {
+    let get = |key: &str| options.and_then(|o| o.get(key));
+    mil_ide::run::Request {
+        function: get("function").and_then(|f| f.as_str()).map(String::from),
+        inputs: get("inputs")
+            .and_then(|i| i.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        seed: get("seed").and_then(|s| s.as_u64()).unwrap_or(0),
+    }
+}
+
+/// Runs `doc`'s current text as `request` asks, reporting progress; returns the function run, the
+/// inputs made up, each output's statistics, the table and the time taken.
+async fn run(
+    doc: &Arc<OpenDocument>,
+    request: mil_ide::run::Request,
+    shared: &Arc<Shared>,
+) -> Result<LSPAny> {
+    // A token per run: a client may still hold the last one's.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = ProgressToken::from(NumberOrString::String(format!(
+        "mil.run/{n}/{}",
+        doc.uri.as_str()
+    )));
+    let progress = if shared
+        .client
+        .create_work_done_progress(token.clone())
+        .await
+        .is_ok()
+    {
+        Some(
+            shared
+                .client
+                .progress(token, "Running")
+                .with_message(stem(doc))
+                .begin()
+                .await,
+        )
+    } else {
+        None
+    };
+    let text = doc.snapshot().0.to_string();
+    let model_dir = doc.model_dir.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || mil_ide::run::run(&text, model_dir.as_deref(), &request))
+            .await
+            .map_err(|e| failure(format!("the run failed: {e}")))?;
+    let message = match &outcome {
+        Ok(o) => format!(
+            "ran {} in {:.1} ms: {} output(s)",
+            o.function,
+            o.elapsed.as_secs_f64() * 1e3,
+            o.outputs.len()
+        ),
+        Err(e) => e.clone(),
+    };
+    if let Some(p) = progress {
+        p.finish_with_message(message.clone()).await;
+    }
+    let outcome = outcome.map_err(failure)?;
+    let table = mil_ide::run::table(&outcome.outputs);
+    shared
+        .client
+        .log_message(
+            tower_lsp_server::ls_types::MessageType::INFO,
+            format!("{message}\n{table}"),
+        )
+        .await;
+    let outputs: Vec<LSPAny> = outcome
+        .outputs
+        .iter()
+        .map(|s| {
+            let (min, max, mean) = s
+                .min_max_mean
+                .map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
+            serde_json::json!({
+                "name": s.name, "shape": s.shape, "dtype": s.dtype,
+                "min": min, "max": max, "mean": mean, "nonFinite": s.non_finite,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "function": outcome.function,
+        "madeUp": outcome.made_up,
+        "outputs": outputs,
+        "table": table,
+        "milliseconds": outcome.elapsed.as_secs_f64() * 1e3,
+        "message": message,
+    }))
 }
 
 /// Writes the HTML placement report of `doc` into the output folder; returns its path.

@@ -1,8 +1,8 @@
 -- The headless Neovim test: the plugin in editors/nvim, set up as a user would, against the real
 -- `mil lsp`. Opens a copy of a sample and checks that diagnostics arrive, that hover on an op shows
 -- its signature (and the device it runs on), that a quick fix chosen through vim.lsp.buf.code_action
--- rewrites the line, that :MilPlacement shows the placement, that :MilCompile writes a package and
--- that :MilDecompile opens its text.
+-- rewrites the line, that :MilPlacement shows the placement, that :MilCompile writes a package, that
+-- :MilRun shows the outputs' statistics and that :MilDecompile opens its text.
 -- Each check is written to $MIL_RESULTS as {name, ok, detail}; Neovim then quits.
 local env = vim.env
 local results = {}
@@ -150,6 +150,15 @@ local function run()
     and vim.tbl_contains(messages, "mil: compiled " .. packages[1])
     and not said:find("{", 1, true)
   record("compile-message", readable, said)
+
+  -- :MilRun: the server's mil.run on random inputs, its table shown.
+  messages = {}
+  vim.cmd("MilRun 0")
+  vim.wait(30000, function()
+    return #messages > 0
+  end, 100)
+  said = table.concat(messages, " | ")
+  record("run", said:find("ran main in", 1, true) ~= nil and said:find("non-finite", 1, true) ~= nil, said)
 
   -- :MilDecompile: the package back into MIL text, opened in a buffer.
   if #packages == 0 then

@@ -1,5 +1,5 @@
 -- MIL for Neovim: starts `mil lsp` for MIL buffers (vim.lsp.start on 0.8+, vim.lsp.start_client
--- on 0.7) and adds :MilCompile, :MilPlacement and :MilDecompile. What the server does not offer
+-- on 0.7) and adds :MilCompile, :MilRun, :MilPlacement and :MilDecompile. What the server does not offer
 -- (placement tables, decompiling, compiling before the server has `mil.compile`) runs the `mil`
 -- command line.
 --
@@ -215,6 +215,38 @@ function M.placement(bufnr)
   return scratch(out, "", "placement of " .. name)
 end
 
+--- Runs the buffer's `main` with the server's `mil.run`: `args` are the words of :MilRun, a
+--- number (the seed of the inputs made up) and NAME=PATH.npy or PATH.npz inputs. Each output's
+--- statistics are shown; `done(err, result)` gets the outcome.
+function M.run(bufnr, args, done)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local options = { seed = 0, inputs = {} }
+  for _, word in ipairs(args or {}) do
+    if word:match("^%d+$") then
+      options.seed = tonumber(word)
+    else
+      table.insert(options.inputs, word)
+    end
+  end
+  local client = M.client(bufnr)
+  local offered = client and ((client.server_capabilities or {}).executeCommandProvider or {}).commands or {}
+  if not vim.tbl_contains(offered, "mil.run") then
+    notify("the server does not offer mil.run", vim.log.levels.ERROR)
+    return done and done({ message = "no mil.run" })
+  end
+  local params = { command = "mil.run", arguments = { vim.uri_from_bufnr(bufnr), options } }
+  client.request("workspace/executeCommand", params, function(err, result)
+    if err then
+      notify("run failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    else
+      notify(result.message .. "\n" .. result.table)
+    end
+    if done then
+      done(err, result)
+    end
+  end, bufnr)
+end
+
 --- Decompiles a .mlpackage (`mil decompile`) into OUTPUT/NAME.decompiled/NAME.mil, its weights
 --- beside it, and opens the text.
 function M.decompile(package)
@@ -248,6 +280,9 @@ function M.setup(opts)
   vim.api.nvim_create_user_command("MilCompile", function()
     M.compile()
   end, { desc = "Compile this MIL file to an .mlpackage" })
+  vim.api.nvim_create_user_command("MilRun", function(c)
+    M.run(nil, c.fargs)
+  end, { nargs = "*", complete = "file", desc = "Run this MIL file: [SEED] [NAME=PATH.npy|PATH.npz ...]" })
   vim.api.nvim_create_user_command("MilPlacement", function()
     M.placement()
   end, { desc = "Show where each op of this MIL file runs" })
