@@ -27,6 +27,7 @@ pub mod position;
 pub mod recheck;
 pub mod references;
 pub mod rename;
+pub mod reread;
 pub mod semantic_tokens;
 pub mod signature_help;
 pub mod symbols;

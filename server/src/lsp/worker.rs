@@ -8,7 +8,9 @@
 //! patch sends them before it moves the spans after the edit ([`Model::finish`]). Those moves are
 //! made once typing pauses for [`SPAN_MOVE_DELAY`] (or at once when a request needs the source
 //! map, [`mil_ide::documents::Document::whole_model`]): edits typed in one statement until then add up to one move, and
-//! an edit and its undo to none.
+//! an edit and its undo to none. The pause also settles the model
+//! ([`mil_ide::model::Model::settle`]): the package checks, and the ANE analysis after statements
+//! were added or taken away, whose diagnostics go out then, in a second publication.
 
 use crate::lsp::config::Config;
 use crate::lsp::model::Model;
@@ -39,14 +41,18 @@ pub async fn run(doc: Arc<OpenDocument>, shared: Arc<Shared>) {
     let mut woken = doc.changed.subscribe();
     woken.mark_changed();
     loop {
-        let owed = doc.model().deferred_shift.is_some();
+        let owed = doc.unsettled();
         let changed = if owed {
             match tokio::time::timeout(SPAN_MOVE_DELAY, woken.changed()).await {
                 Ok(changed) => changed,
                 Err(_) => {
-                    // Typing paused: pay the span moves off the request path.
-                    let d = doc.clone();
-                    let _ = tokio::task::spawn_blocking(move || d.whole_model().version).await;
+                    // Typing paused: pay the span moves and settle off the request path.
+                    let (d, s, tx) = (doc.clone(), shared.clone(), tx.clone());
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let config = s.config_for(&d);
+                        d.settle(|model| publish(&d, &config, &s, &tx, model))
+                    })
+                    .await;
                     continue;
                 }
             }
