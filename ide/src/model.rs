@@ -60,6 +60,9 @@ pub struct Model {
     pub last_recheck: Option<Recheck>,
 }
 
+/// An op of a function: the function's index and the op.
+type FunctionOp = (usize, OpId);
+
 /// The program-wide results an edit left out of date, for [`Model::settle`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Unsettled {
@@ -146,7 +149,7 @@ impl Model {
         // The ops whose meaning changed, each as it was before the first edit of the batch, and
         // the ops of statements read anew (with the readers of names they changed).
         let mut edited: Vec<Edited> = Vec::new();
-        let mut reread: Option<Vec<(usize, OpId)>> = None;
+        let mut reread: Option<(Vec<FunctionOp>, Vec<OpId>)> = None;
         for edit in edits {
             let Edit::Replace { span, text } = edit else {
                 return false;
@@ -155,9 +158,11 @@ impl Model {
                 Reparsed::Declined => match crate::reread::reread_statements(self, *span, text)
                     .or_else(|| crate::reread::reread_header(self, *span, text))
                 {
-                    Some(r) => reread
-                        .get_or_insert_default()
-                        .extend(r.recheck.into_iter().map(|o| (r.function, o))),
+                    Some(r) => {
+                        let (seeds, new) = reread.get_or_insert_default();
+                        seeds.extend(r.recheck.into_iter().map(|o| (r.function, o)));
+                        new.extend(r.new);
+                    }
                     None => return false,
                 },
                 Reparsed::SameMeaning => {}
@@ -170,8 +175,8 @@ impl Model {
         }
         debug_assert!(self.rope == *rope, "replayed edits must give the client's text");
         self.unsettled.package = true;
-        if let Some(reread) = reread {
-            self.recheck_reread(reread, edited);
+        if let Some((reread, new)) = reread {
+            self.recheck_reread(reread, &new, edited);
             self.version = version;
             self.last_update = Update::Incremental(edits.len());
             return true;
@@ -203,8 +208,9 @@ impl Model {
     }
 
     /// The op and type checks after statements were read anew: of the ops in `reread` and `edited`
-    /// that are still there; the ANE analysis is left for [`Model::settle`].
-    fn recheck_reread(&mut self, reread: Vec<(usize, OpId)>, edited: Vec<Edited>) {
+    /// that are still there (`new`: the ops read anew); the ANE analysis is left for
+    /// [`Model::settle`].
+    fn recheck_reread(&mut self, reread: Vec<FunctionOp>, new: &[OpId], edited: Vec<Edited>) {
         let mut by_function: Vec<Vec<OpId>> = vec![Vec::new(); self.program.functions.len()];
         for (fi, op) in reread
             .into_iter()
@@ -216,7 +222,7 @@ impl Model {
         }
         let mut how = Recheck::LocalTypesAneLater;
         for (fi, seeds) in by_function.iter().enumerate() {
-            if !seeds.is_empty() && recheck::recheck_types(self, fi, seeds) == Recheck::Full {
+            if !seeds.is_empty() && recheck::recheck_types(self, fi, seeds, new) == Recheck::Full {
                 how = Recheck::Full;
             }
         }

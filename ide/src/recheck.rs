@@ -34,6 +34,11 @@ use std::collections::{BTreeSet, HashMap};
 /// The most ops a slice may hold before the program-wide checks are cheaper to reason about.
 const MAX_SLICE_OPS: usize = 2048;
 
+/// The most times a slice grows by the readers of its ops: each round slices and infers again,
+/// so a change that runs down a long chain (an op reading a value no longer defined makes every
+/// op after it constant to the inferencer) is checked program-wide rather than op by op.
+const MAX_GROWTH_ROUNDS: usize = 16;
+
 /// What the inferencer knows about one value before run time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fact {
@@ -403,6 +408,7 @@ fn check_types(
 ) -> Option<Checked> {
     let f = &m.program.functions[fi];
     // Grow the set while a re-checked op's results may reach their readers differently.
+    let mut rounds = 0;
     let (new, new_facts) = loop {
         let s = slice(m, fi, &ops, facts, None)?;
         let new_facts = infer_facts(&s.function);
@@ -421,7 +427,8 @@ fn check_types(
             break (s, new_facts);
         }
         ops.extend(grow);
-        if ops.len() > MAX_SLICE_OPS {
+        rounds += 1;
+        if ops.len() > MAX_SLICE_OPS || rounds > MAX_GROWTH_ROUNDS {
             return None;
         }
     };
@@ -458,9 +465,9 @@ fn check_types(
 
 /// Brings the op and type checks of `m.program_diagnostics` up to date after statements of
 /// function `fi` were read anew: `seeds` are the new ops and the readers whose operands changed
-/// (their diagnostics were taken away with the statements). The ANE analysis is left for
-/// [`Model::settle`]. Returns how.
-pub fn recheck_types(m: &mut Model, fi: usize, seeds: &[OpId]) -> Recheck {
+/// (their diagnostics were taken away with the statements); `new` are the new ops, whose results'
+/// types are new. The ANE analysis is left for [`Model::settle`]. Returns how.
+pub fn recheck_types(m: &mut Model, fi: usize, seeds: &[OpId], new: &[OpId]) -> Recheck {
     if m.facts.is_none() {
         m.facts = Some(facts_of(&m.program));
     }
@@ -468,7 +475,7 @@ pub fn recheck_types(m: &mut Model, fi: usize, seeds: &[OpId]) -> Recheck {
     let seeds: BTreeSet<OpId> = seeds.iter().copied().collect();
     let checked = facts
         .get(fi)
-        .and_then(|f| check_types(m, fi, seeds.clone(), f, |p| seeds.contains(&p)));
+        .and_then(|f| check_types(m, fi, seeds, f, |p| new.contains(&p)));
     m.facts = Some(facts);
     let is_ane = |d: &Diagnostic| d.code.id.starts_with("ANE");
     match checked {

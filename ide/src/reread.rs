@@ -53,6 +53,8 @@ pub struct Reread {
     /// The ops whose op and type checks must run again: the new ops and the readers of names the
     /// edit defined or took away.
     pub recheck: Vec<OpId>,
+    /// The new ops.
+    pub new: Vec<OpId>,
 }
 
 /// The statements of a function's body an edit touches.
@@ -517,7 +519,8 @@ impl Prepared {
         if let Some(facts) = m.facts.as_mut().and_then(|all| all.get_mut(fi)) {
             facts.resize(f.values.len(), Default::default());
         }
-        let mut recheck: Vec<OpId> = new_ops_of(f, first_new);
+        let new = new_ops_of(f, first_new);
+        let mut recheck = new.clone();
         recheck.extend(references.iter().filter_map(|r| match r.at {
             Use::Operand { op, .. } => Some(op),
             Use::Output { .. } => None,
@@ -527,6 +530,7 @@ impl Prepared {
         Reread {
             function: fi,
             recheck,
+            new,
         }
     }
 }
@@ -827,6 +831,7 @@ pub fn reread_header(m: &mut Model, edit: Span, new_text: &str) -> Option<Reread
     Some(Reread {
         function: fi,
         recheck,
+        new: Vec::new(),
     })
 }
 

@@ -50,7 +50,7 @@ pub async fn run(doc: Arc<OpenDocument>, shared: Arc<Shared>) {
                     let (d, s, tx) = (doc.clone(), shared.clone(), tx.clone());
                     let _ = tokio::task::spawn_blocking(move || {
                         let config = s.config_for(&d);
-                        d.settle(|model| publish(&d, &config, &s, &tx, model))
+                        d.doc.settle(|model| publish(&d, &config, &s, &tx, model))
                     })
                     .await;
                     continue;
