@@ -19,6 +19,7 @@ use crate::placement::Placement;
 use crate::recheck::{self, Facts, Recheck};
 use mil_ane::Target;
 use mil_ir::{Diagnostic, OpId, Program, SourceMap};
+use mil_proto::weights::WeightFiles;
 use ropey::Rope;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -43,6 +44,10 @@ pub struct Model {
     pub unsettled: Unsettled,
     /// The folder BLOBFILE paths resolve against.
     pub model_dir: Option<PathBuf>,
+    /// The weights the program names, read through one store (the weight files under
+    /// `model_dir`, each record read once): features read weights through it, never from files
+    /// of their own.
+    pub weights: Mutex<WeightFiles>,
     /// The chip and compute units the ANE diagnostics are for (from the settings).
     pub target: Target,
     /// How the model was last brought up to date.
@@ -100,6 +105,7 @@ impl Model {
             program_diagnostics: Vec::new(),
             package_diagnostics: Vec::new(),
             unsettled: Unsettled::default(),
+            weights: Mutex::new(model_dir.as_deref().map(WeightFiles::new).unwrap_or_default()),
             model_dir,
             target,
             last_update: Update::Full,
