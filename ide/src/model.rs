@@ -232,8 +232,10 @@ impl Model {
                 how = Recheck::Full;
             }
         }
+        // The placement features show stays the last one planned (new statements have none)
+        // until the model settles: planning the whole function at every key would hold up the
+        // requests asking for it.
         self.unsettled.ane = true;
-        self.placement = Mutex::new(None);
         self.last_recheck = Some(how);
     }
 
@@ -253,6 +255,7 @@ impl Model {
             ane.extend(self.program_diagnostics.drain(..).filter(|d| !is_ane(d)));
             ane.sort_by_key(|d| (d.span.start, d.span.end));
             self.program_diagnostics = ane;
+            self.placement = Mutex::new(None);
         }
         if self.unsettled.package {
             let errors = mil_ir::diagnostic::has_errors(&self.diagnostics)

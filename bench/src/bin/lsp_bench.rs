@@ -217,7 +217,7 @@ fn structural_edits(
         server.edit(uri, *version, range, text)
     };
     // Let the server settle (span moves, ANE analysis, package checks) between classes.
-    let pause = || std::thread::sleep(Duration::from_millis(1500));
+    let pause = || std::thread::sleep(Duration::from_millis(4000));
 
     for _ in 0..n {
         let line = layer_line(rng.below(chain.layers), rng.below(8));
