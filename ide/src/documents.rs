@@ -194,12 +194,6 @@ impl Document {
         (how, version)
     }
 
-    /// Whether the model owes span moves or program-wide results ([`Model::settle`]).
-    pub fn unsettled(&self) -> bool {
-        let m = self.model();
-        m.deferred_shift.is_some() || m.unsettled.any()
-    }
-
     /// Settles the model ([`Model::settle`]) when it is the text's version; `ready` gets it when
     /// its diagnostics changed. The language server calls this once typing pauses.
     pub fn settle(&self, mut ready: impl FnMut(&Model)) {
