@@ -10,6 +10,8 @@ mod lower;
 mod sink;
 mod syntax_error;
 
+pub use lower::suggestion;
+
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, missing_docs)]
     grammar,

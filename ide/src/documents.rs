@@ -194,6 +194,18 @@ impl Document {
         (how, version)
     }
 
+    /// Settles the model ([`Model::settle`]) when it is the text's version; `ready` gets it when
+    /// its diagnostics changed. The language server calls this once typing pauses.
+    pub fn settle(&self, mut ready: impl FnMut(&Model)) {
+        let version = self.snapshot_version();
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        if model.version == version && model.settle() {
+            ready(&model);
+        } else {
+            model.finish();
+        }
+    }
+
     /// The current text and version.
     pub fn snapshot(&self) -> (Rope, i32) {
         let t = self.text.lock().unwrap_or_else(|e| e.into_inner());

@@ -166,20 +166,15 @@ fn blob_text(m: &Model, blob: &mil_ir::BlobRef, ty: &mil_ir::Type) -> String {
         "**BLOBFILE** `{}` at offset {}\n\ndeclared `{ty}`",
         blob.path, blob.offset
     );
-    let Some(dir) = &m.model_dir else {
+    if m.model_dir.is_none() {
         text.push_str("\n\n(the document is not on disk: the weight file is not read)");
         return text;
-    };
-    let mut files = mil_proto::weights::WeightFiles::new(dir);
-    match files.open(&blob.path) {
-        Ok(reader) => match reader.record(blob.offset) {
-            Ok(r) => text.push_str(&format!(
-                "\n\nrecord: `{}`, {} bytes of data at offset {}",
-                r.dtype, r.size, r.data_offset
-            )),
-            Err(e) => text.push_str(&format!("\n\nno blob record there: {e}")),
-        },
-        Err(e) => text.push_str(&format!("\n\nweight file: {e:?}")),
+    }
+    // Through the model's store of weights, which reads each record once.
+    let mut weights = m.weights.lock().unwrap_or_else(|e| e.into_inner());
+    match mil_ir::weights::Weights::record(&mut *weights, blob) {
+        Ok(r) => text.push_str(&format!("\n\nrecord: `{}`, {} bytes of data", r.dtype, r.size)),
+        Err((_, why)) => text.push_str(&format!("\n\n{why}")),
     }
     text
 }
@@ -216,6 +211,37 @@ mod tests {
         let m = model(text);
         let h = hover(&m, &config, text.find(needle).unwrap() as u32 + offset).unwrap();
         format!("{}{}", excerpts(text, &[h.span]), h.markdown)
+    }
+
+    #[test]
+    fn a_blobfile_shows_its_record_read_through_the_models_weights() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+        let text = std::fs::read_to_string(root.join("ane_mlp.mil")).unwrap();
+        let m = Model::build(
+            1,
+            &text,
+            ropey::Rope::from_str(&text),
+            Some(&root),
+            Default::default(),
+        );
+        let at = text.find("BLOBFILE").unwrap() as u32 + 2;
+        let h = hover(&m, &Config::default(), at).unwrap();
+        let blob = h.markdown.split("**BLOBFILE**").nth(1).unwrap_or(&h.markdown);
+        expect![[r#"
+             `@model_path/ane_mlp.weights/weight.bin` at offset 64
+
+            declared `tensor<fp16, [512, 128, 1, 1]>`
+
+            record: `fp16`, 131072 bytes of data"#]]
+        .assert_eq(blob);
+        // Another blob of the same file: read through the same store.
+        let at = text.rfind("BLOBFILE").unwrap() as u32 + 2;
+        assert!(
+            hover(&m, &Config::default(), at)
+                .unwrap()
+                .markdown
+                .contains("bytes of data")
+        );
     }
 
     #[test]

@@ -96,18 +96,16 @@ pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> Reparsed 
     if !m.diagnostics.iter().all(|d| is_known(d.code)) {
         return Reparsed::Declined;
     }
-    // Typing on in the statement the last patch re-parsed composes with its pending span moves.
-    let pending = m.deferred_shift.filter(|d| {
-        let whole = m.map.functions[d.function].ops[d.op.index()].whole;
-        whole.start <= edit.start && edit.end <= whole.end
+    // Typing on in a statement whose spans are in place (the last patch re-parsed or re-read it)
+    // composes with the pending span moves.
+    let pending = m.deferred_shift.and_then(|d| {
+        let op = top_level_statement_at(m, d.function, edit)?;
+        d.is_reparsed(d.function, op).then_some((d.function, op))
     });
     if pending.is_none() {
         m.finish();
     }
-    let located = match pending {
-        Some(d) => Some((d.function, d.op)),
-        None => statement_at(m, edit),
-    };
+    let located = pending.or_else(|| statement_at(m, edit));
     let Some((fi, op)) = located else {
         return Reparsed::Declined;
     };
@@ -124,7 +122,7 @@ pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> Reparsed 
 pub type OpNames = FxHashMap<Box<str>, usize>;
 
 /// How many ops of `f` have each `name` attribute.
-fn op_name_counts(f: &Function) -> OpNames {
+pub(crate) fn op_name_counts(f: &Function) -> OpNames {
     let mut counts = OpNames::default();
     counts.reserve(f.ops.len());
     for name in f.ops.iter().filter_map(Operation::name) {
@@ -143,11 +141,31 @@ pub fn is_name_resolution(code: mil_ir::Code) -> bool {
     NAME_RESOLUTION.contains(&code)
 }
 
-fn is_known(code: mil_ir::Code) -> bool {
+pub(crate) fn is_known(code: mil_ir::Code) -> bool {
     [UNREADABLE, NAME_RESOLUTION, STATEMENT_LOCAL]
         .iter()
         .any(|set| set.contains(&code))
         || code == codes::DUPLICATE_OP_NAME
+}
+
+/// Where op `op` of function `fi` is in the text now, with the span moves a patch still owes.
+pub fn whole_now(m: &Model, fi: usize, op: OpId) -> Span {
+    let whole = m.map.functions[fi].ops[op.index()].whole;
+    match m.deferred_shift {
+        Some(d) if !d.is_reparsed(fi, op) => d.now(whole),
+        _ => whole,
+    }
+}
+
+/// The simple operation of function `fi`'s body whose statement contains `edit`, by where the
+/// statements are now (with the span moves a patch still owes).
+pub fn top_level_statement_at(m: &Model, fi: usize, edit: Span) -> Option<OpId> {
+    let f = m.program.functions.get(fi)?;
+    let ops = &f.block(f.body).ops;
+    let i = ops.partition_point(|&o| whole_now(m, fi, o).start <= edit.start);
+    let op = *ops.get(i.checked_sub(1)?)?;
+    let whole = whole_now(m, fi, op);
+    (whole.start <= edit.start && edit.end <= whole.end && f.op(op).blocks.is_empty()).then_some(op)
 }
 
 /// The function and the innermost simple operation whose statement contains `edit`.
@@ -257,6 +275,14 @@ pub struct Alone {
 /// Parses statement text `stmt` of function `f` on its own; `None` when the program's version or
 /// the function's header could not be read.
 pub fn parse_alone(m: &Model, f: &Function, stmt: &str) -> Option<Alone> {
+    let mut alone = parse_statements(m, f, &format!("{stmt};"))?;
+    alone.region.end -= 1;
+    Some(alone)
+}
+
+/// Parses `statements`, the text of statements of function `f` ending with a `;`, on their own,
+/// inside a wrapper program as [`parse_alone`] does.
+pub fn parse_statements(m: &Model, f: &Function, statements: &str) -> Option<Alone> {
     if m.program.version.is_empty() || f.name.is_empty() || f.opset.is_empty() {
         return None;
     }
@@ -264,10 +290,10 @@ pub fn parse_alone(m: &Model, f: &Function, stmt: &str) -> Option<Alone> {
         "program({}) {{ func {}<{}>() {{ ",
         m.program.version, f.name, f.opset
     );
-    let text = format!("{prefix}{stmt}; }} -> (); }}");
+    let text = format!("{prefix}{statements} }} -> (); }}");
     Some(Alone {
         analysis: crate::analysis::read(&text, m.model_dir.as_deref()),
-        region: Span::new(prefix.len(), prefix.len() + stmt.len()),
+        region: Span::new(prefix.len(), prefix.len() + statements.len()),
     })
 }
 
@@ -311,15 +337,20 @@ fn shift_span(s: &mut Span, edit_end: u32, delta: i64) {
 }
 
 /// Span moves applied patches still owe the source map: every span from `threshold` (the end of
-/// the re-parsed statement before it was edited) on moves by `delta`, except those of the
-/// re-parsed op and its results, which are already in place. Edits typed one after another in
-/// the same statement add up to one move.
+/// the re-parsed statement, or of the re-read statements, before the edit) on moves by `delta`,
+/// except those of the ops whose spans are already in place — the re-parsed op, and the ops read
+/// anew from the text (ids from `fresh_ops` on) — and their results. Edits typed one after another
+/// in statements whose spans are in place add up to one move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeferredShift {
-    function: usize,
-    op: OpId,
-    threshold: u32,
-    delta: i64,
+    pub(crate) function: usize,
+    pub(crate) op: OpId,
+    pub(crate) fresh_ops: u32,
+    /// The function's header (parameters, name, opset, attributes) was read anew: its spans are
+    /// in place.
+    pub(crate) header: bool,
+    pub(crate) threshold: u32,
+    pub(crate) delta: i64,
 }
 
 impl DeferredShift {
@@ -327,27 +358,61 @@ impl DeferredShift {
     pub fn apply(self, program: &mil_ir::Program, map: &mut SourceMap) {
         let f = &program.functions[self.function];
         let spans = &mut map.functions[self.function];
-        let keep_op = std::mem::take(&mut spans.ops[self.op.index()]);
-        let results = &f.op(self.op).results;
+        let in_place: Vec<OpId> = std::iter::once(self.op)
+            .filter(|o| o.index() < f.ops.len())
+            .chain((self.fresh_ops..f.ops.len() as u32).map(OpId))
+            .collect();
+        let keep_ops: Vec<OpSpans> = in_place
+            .iter()
+            .map(|o| std::mem::take(&mut spans.ops[o.index()]))
+            .collect();
+        let results: Vec<ValueId> = in_place
+            .iter()
+            .flat_map(|&o| f.op(o).results.iter().copied())
+            .collect();
+        let results: Vec<ValueId> = match self.header {
+            true => results.into_iter().chain(f.params.iter().copied()).collect(),
+            false => results,
+        };
         let keep_values: Vec<_> = results.iter().map(|v| spans.values[v.index()]).collect();
+        let keep_header = (spans.name, spans.opset, spans.attributes.clone());
         shift_map(map, self.threshold, self.delta);
         let spans = &mut map.functions[self.function];
-        spans.ops[self.op.index()] = keep_op;
-        for (v, s) in results.iter().zip(keep_values) {
+        if self.header {
+            (spans.name, spans.opset, spans.attributes) = keep_header;
+        }
+        for (o, s) in in_place.into_iter().zip(keep_ops) {
+            spans.ops[o.index()] = s;
+        }
+        for (v, s) in results.into_iter().zip(keep_values) {
             spans.values[v.index()] = s;
         }
     }
-}
 
-impl DeferredShift {
+    /// Where span `s`, of a part whose spans are not in place, is once the moves are made.
+    pub fn now(&self, mut s: Span) -> Span {
+        shift_span(&mut s, self.threshold, self.delta);
+        s
+    }
+
     /// By how many bytes the spans after the re-parsed statement move.
     pub fn delta(&self) -> i64 {
         self.delta
     }
 
-    /// Whether op `op` of function `function` is the re-parsed one, whose spans are in place.
+    /// Whether the value of function `function` that `def` defines has its spans in place.
+    pub fn value_in_place(&self, function: usize, def: ValueDef) -> bool {
+        match def {
+            ValueDef::Result(p, _) => self.is_reparsed(function, p),
+            ValueDef::Param(_) => function == self.function && self.header,
+            ValueDef::BlockParam(..) => false,
+        }
+    }
+
+    /// Whether op `op` of function `function` is the re-parsed one or one read anew, whose spans
+    /// are in place.
     pub fn is_reparsed(&self, function: usize, op: OpId) -> bool {
-        function == self.function && op == self.op
+        function == self.function && (op == self.op || op.0 >= self.fresh_ops)
     }
 
     /// The spans of op `op` of function `function` once the moves are made.
@@ -359,11 +424,11 @@ impl DeferredShift {
         s
     }
 
-    /// The spans of a value of function `function` once the moves are made (`result_of_edited`:
-    /// whether it is a result of the re-parsed op, whose spans are in place).
-    pub fn value_spans(&self, function: usize, result_of_edited: bool, s: ValueSpans) -> ValueSpans {
+    /// The spans of a value of function `function` once the moves are made (`in_place`: whether
+    /// they are in place, [`DeferredShift::value_in_place`]).
+    pub fn value_spans(&self, function: usize, in_place: bool, s: ValueSpans) -> ValueSpans {
         let mut s = s;
-        if !(function == self.function && result_of_edited) {
+        if !(function == self.function && in_place) {
             shift_span(&mut s.name, self.threshold, self.delta);
             shift_span(&mut s.ty, self.threshold, self.delta);
         }
@@ -372,7 +437,7 @@ impl DeferredShift {
 }
 
 /// Calls `f` on every span of one op's spans.
-fn each_op_span(o: &mut OpSpans, mut f: impl FnMut(&mut Span)) {
+pub(crate) fn each_op_span(o: &mut OpSpans, mut f: impl FnMut(&mut Span)) {
     f(&mut o.whole);
     f(&mut o.kind);
     o.opset.iter_mut().for_each(&mut f);
@@ -386,6 +451,35 @@ fn each_op_span(o: &mut OpSpans, mut f: impl FnMut(&mut Span)) {
     for a in &mut o.attributes {
         for s in [&mut a.whole, &mut a.key, &mut a.value, &mut a.ty] {
             f(s);
+        }
+    }
+}
+
+/// Moves the spans of the ops of function `fi` that `in_place` picks (ops whose spans the owed
+/// moves leave alone) and that start from `from` on, with their results', by `delta`: an edit
+/// before them that composes with the owed moves moves them itself.
+pub(crate) fn move_in_place_after(
+    m: &mut Model,
+    fi: usize,
+    from: u32,
+    delta: i64,
+    in_place: impl Fn(OpId) -> bool,
+) {
+    let Some(d) = m.deferred_shift else { return };
+    let f = &m.program.functions[fi];
+    let spans = &mut m.map.functions[fi];
+    let candidates = std::iter::once(d.op)
+        .filter(|o| o.index() < f.ops.len())
+        .chain((d.fresh_ops..f.ops.len() as u32).map(OpId));
+    for o in candidates {
+        if !in_place(o) || f.op(o).is_erased() || spans.ops[o.index()].whole.start < from {
+            continue;
+        }
+        move_op_spans(&mut spans.ops[o.index()], delta);
+        for &v in &f.op(o).results {
+            let s = &mut spans.values[v.index()];
+            s.name = moved(s.name, delta);
+            s.ty = moved(s.ty, delta);
         }
     }
 }
@@ -493,6 +587,10 @@ impl Patch {
         };
         // The spans after the statement move later ([`Model::finish`]): the diagnostics are
         // ready before that.
+        if m.deferred_shift.is_some() {
+            // Statements read anew after this one move with it now.
+            move_in_place_after(m, fi, self.old.end, self.delta, |o| o != op);
+        }
         let shift = match m.deferred_shift {
             Some(d) => DeferredShift {
                 delta: d.delta + self.delta,
@@ -501,6 +599,8 @@ impl Patch {
             None => DeferredShift {
                 function: fi,
                 op,
+                fresh_ops: u32::MAX,
+                header: false,
                 threshold: self.old.end,
                 delta: self.delta,
             },
@@ -547,14 +647,16 @@ impl Patch {
                 r.id = id;
                 if let Some(id) = id {
                     // Spans after the statement have not moved yet.
-                    let mut def = spans.values[id.index()].name;
-                    if def.start >= shift.threshold {
-                        shift_span(&mut def, shift.threshold, shift.delta);
-                    }
+                    let in_place = shift.value_in_place(fi, f.values[id.index()].def);
+                    let def = shift.value_spans(fi, in_place, spans.values[id.index()]).name;
+                    let now = |p: OpId| match shift.is_reparsed(fi, p) {
+                        true => spans.ops[p.index()].whole,
+                        false => shift.now(spans.ops[p.index()].whole),
+                    };
                     let visible = match f.values[id.index()].def {
                         ValueDef::Param(_) => true,
                         ValueDef::BlockParam(..) => def.start < use_at,
-                        ValueDef::Result(p, _) => p != op && spans.ops[p.index()].whole.end <= use_at,
+                        ValueDef::Result(p, _) => p != op && now(p).end <= use_at,
                     };
                     if !visible {
                         late.push((r.name.clone(), at, def));
@@ -607,7 +709,10 @@ impl Patch {
             None => shift_span(s, edit_end, delta),
         };
         m.diagnostics.retain(|d| !owned(d));
-        for d in m.diagnostics.iter_mut().chain(&mut m.program_diagnostics) {
+        for d in (m.diagnostics.iter_mut())
+            .chain(&mut m.program_diagnostics)
+            .chain(&mut m.package_diagnostics)
+        {
             relocate(&mut d.span);
             d.related.iter_mut().for_each(|r| relocate(&mut r.span));
         }

@@ -1,6 +1,6 @@
 //! The analysis behind the language server and the command line: the settings ([`config`]), the
 //! pipeline ([`analysis`]), documents and their incremental analysis ([`documents`], [`model`],
-//! [`incremental`], [`recheck`]), and one module per language feature, each answering in its own
+//! [`incremental`], [`reread`], [`recheck`]), and one module per language feature, each answering in its own
 //! plain types (byte spans, strings, enums) that the server converts to the protocol's. Nothing
 //! here knows the protocol or an async runtime, and no analysis fails: bad input gives
 //! diagnostics.
@@ -27,6 +27,7 @@ pub mod position;
 pub mod recheck;
 pub mod references;
 pub mod rename;
+pub mod reread;
 pub mod run;
 pub mod semantic_tokens;
 pub mod signature_help;

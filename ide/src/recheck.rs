@@ -34,6 +34,11 @@ use std::collections::{BTreeSet, HashMap};
 /// The most ops a slice may hold before the program-wide checks are cheaper to reason about.
 const MAX_SLICE_OPS: usize = 2048;
 
+/// The most times a slice grows by the readers of its ops: each round slices and infers again,
+/// so a change that runs down a long chain (an op reading a value no longer defined makes every
+/// op after it constant to the inferencer) is checked program-wide rather than op by op.
+const MAX_GROWTH_ROUNDS: usize = 16;
+
 /// What the inferencer knows about one value before run time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fact {
@@ -131,6 +136,9 @@ fn operand_values(op: &Operation) -> Vec<ValueId> {
 /// body, or the slice would be too large.
 fn slice(m: &Model, fi: usize, ops: &BTreeSet<OpId>, facts: &[Fact], old: Option<&Edited>) -> Option<Slice> {
     let f = &m.program.functions[fi];
+    // Program order: where the statements are (ops read anew from the text come last in the arena).
+    let at = |o: OpId| crate::incremental::whole_now(m, fi, o).start;
+    let before = |a: OpId, b: OpId| at(a) < at(b);
     let mut included = ops.clone();
     let mut todo: Vec<OpId> = ops.iter().copied().collect();
     while let Some(id) = todo.pop() {
@@ -144,7 +152,7 @@ fn slice(m: &Model, fi: usize, ops: &BTreeSet<OpId>, facts: &[Fact], old: Option
                 ValueDef::BlockParam(..) => return None,
                 // A value read before its definition is a run-time value to the inferencer.
                 ValueDef::Result(p, _) => {
-                    if p < id && !facts[v.index()].run_time() && included.insert(p) {
+                    if before(p, id) && !facts[v.index()].run_time() && included.insert(p) {
                         todo.push(p);
                     }
                 }
@@ -178,15 +186,16 @@ fn slice(m: &Model, fi: usize, ops: &BTreeSet<OpId>, facts: &[Fact], old: Option
     let mut param_of: HashMap<ValueId, ValueId> = HashMap::new();
     let mut real_values = Vec::new();
     // Whether op `id` reads value `v` from an op of the slice (defined before it).
-    let from_slice = |v: ValueId, id: OpId| matches!(f.value(v).def, ValueDef::Result(p, _) if p < id && included.contains(&p));
+    let from_slice = |v: ValueId, id: OpId| matches!(f.value(v).def, ValueDef::Result(p, _) if before(p, id) && included.contains(&p));
+    let mut in_order: Vec<OpId> = included.iter().copied().collect();
+    in_order.sort_by_key(|&o| at(o));
     // Adds value `v` of the real function to the slice, defined by `def`.
     let add_value = |g: &mut Function,
                      g_spans: &mut FunctionSpans,
                      real_values: &mut Vec<ValueId>,
                      v: ValueId,
                      def: ValueDef| {
-        let in_place =
-            matches!(f.value(v).def, ValueDef::Result(p, _) if shift.is_some_and(|s| s.is_reparsed(fi, p)));
+        let in_place = shift.is_some_and(|s| s.value_in_place(fi, f.value(v).def));
         let ty = match (old, f.value(v).def) {
             (Some(e), ValueDef::Result(p, i)) if e.op == p => e.old_types[i as usize].clone(),
             _ => f.value(v).ty.clone(),
@@ -206,7 +215,7 @@ fn slice(m: &Model, fi: usize, ops: &BTreeSet<OpId>, facts: &[Fact], old: Option
         id
     };
     // The run-time values the slice reads become its parameters.
-    for &id in &included {
+    for &id in &in_order {
         for v in operand_values(op_as(f, id, old)) {
             if !from_slice(v, id) && !param_of.contains_key(&v) {
                 let def = ValueDef::Param(g.params.len() as u32);
@@ -217,7 +226,7 @@ fn slice(m: &Model, fi: usize, ops: &BTreeSet<OpId>, facts: &[Fact], old: Option
         }
     }
     let mut real_ops = Vec::with_capacity(included.len());
-    for &id in &included {
+    for &id in &in_order {
         let mut op = op_as(f, id, old).clone();
         let new_id = OpId(g.ops.len() as u32);
         op.parent = body;
@@ -266,6 +275,9 @@ pub enum Recheck {
     Local,
     /// Op and type checks op by op; the ANE analysis ran again over the program.
     LocalTypesFullAne,
+    /// Op and type checks op by op; the ANE analysis is left for [`Model::settle`] (after
+    /// statements were added or taken away).
+    LocalTypesAneLater,
     /// Over the whole program.
     Full,
 }
@@ -322,56 +334,19 @@ fn local(
         .zip(&edited.old_types)
         .any(|(v, t)| f.value(*v).ty != *t);
     let results = &f.op(edited.op).results;
-    let mut ops: BTreeSet<OpId> = std::iter::once(edited.op)
+    let seeds: BTreeSet<OpId> = std::iter::once(edited.op)
         .chain(results.iter().flat_map(|&r| readers(f, r)))
         .collect();
-    // Grow the set while a re-checked op's results may reach their readers differently.
-    let (new, new_facts) = loop {
-        let s = slice(m, fi, &ops, facts, None)?;
-        let new_facts = infer_facts(&s.function);
-        let mut grow = Vec::new();
-        for (w, &v) in s.real_values.iter().enumerate() {
-            let ValueDef::Result(p, _) = f.value(v).def else {
-                continue;
-            };
-            let (was, is) = (facts[v.index()], new_facts[w]);
-            let changed =
-                was != is || was.may_be_known || is.may_be_known || (p == edited.op && types_changed);
-            if ops.contains(&p) && changed {
-                grow.extend(readers(f, v).filter(|o| !ops.contains(o)));
-            }
-        }
-        if grow.is_empty() {
-            break (s, new_facts);
-        }
-        ops.extend(grow);
-        if ops.len() > MAX_SLICE_OPS {
-            return None;
-        }
-    };
-
-    // The op and type checks of the re-checked ops.
-    let program = Program {
-        version: m.program.version.clone(),
-        functions: vec![new.function],
-        ..Program::default()
-    };
-    let map = SourceMap {
-        functions: vec![new.spans],
-        ..SourceMap::default()
-    };
-    let wholes: Vec<Span> = new
-        .real_ops
-        .iter()
-        .zip(&map.functions[0].ops)
-        .filter(|(o, _)| ops.contains(o))
-        .map(|(_, s)| s.whole)
-        .collect();
+    let checked = check_types(m, fi, seeds, facts, |p| p == edited.op && types_changed)?;
+    let Checked {
+        ops,
+        program,
+        real_values,
+        new_facts,
+        wholes,
+        fresh,
+    } = checked;
     let within = |s: Span| wholes.iter().any(|w| w.start <= s.start && s.end <= w.end);
-    let fresh: Vec<Diagnostic> = mil_ir::typecheck::check(&program, &map)
-        .into_iter()
-        .filter(|d| within(d.span))
-        .collect();
 
     // The ANE analysis: kept when the slice places the same with the op as it was and as it is.
     let old_f = &m.program.functions[fi];
@@ -406,7 +381,125 @@ fn local(
     } else {
         Recheck::LocalTypesFullAne
     };
-    Some((how, new.real_values.into_iter().zip(new_facts).collect()))
+    Some((how, real_values.into_iter().zip(new_facts).collect()))
+}
+
+/// The op and type checks of a slice: the ops checked, the slice as a program, what the slice's
+/// values stand for and what is now known of them, where the checked statements are, and what the
+/// checks found there.
+struct Checked {
+    ops: BTreeSet<OpId>,
+    program: Program,
+    real_values: Vec<ValueId>,
+    new_facts: Vec<Fact>,
+    wholes: Vec<Span>,
+    fresh: Vec<Diagnostic>,
+}
+
+/// Runs the op and type checks of function `fi` for `seeds` and, transitively, for the readers of
+/// any checked op whose results may now be known or constant differently, or whose result types
+/// `retyped` says changed; `None` when the slice cannot hold them.
+fn check_types(
+    m: &Model,
+    fi: usize,
+    mut ops: BTreeSet<OpId>,
+    facts: &[Fact],
+    retyped: impl Fn(OpId) -> bool,
+) -> Option<Checked> {
+    let f = &m.program.functions[fi];
+    // Grow the set while a re-checked op's results may reach their readers differently.
+    let mut rounds = 0;
+    let (new, new_facts) = loop {
+        let s = slice(m, fi, &ops, facts, None)?;
+        let new_facts = infer_facts(&s.function);
+        let mut grow = Vec::new();
+        for (w, &v) in s.real_values.iter().enumerate() {
+            let ValueDef::Result(p, _) = f.value(v).def else {
+                continue;
+            };
+            let (was, is) = (facts[v.index()], new_facts[w]);
+            let changed = was != is || was.may_be_known || is.may_be_known || retyped(p);
+            if ops.contains(&p) && changed {
+                grow.extend(readers(f, v).filter(|o| !ops.contains(o)));
+            }
+        }
+        if grow.is_empty() {
+            break (s, new_facts);
+        }
+        ops.extend(grow);
+        rounds += 1;
+        if ops.len() > MAX_SLICE_OPS || rounds > MAX_GROWTH_ROUNDS {
+            return None;
+        }
+    };
+    let program = Program {
+        version: m.program.version.clone(),
+        functions: vec![new.function],
+        ..Program::default()
+    };
+    let map = SourceMap {
+        functions: vec![new.spans],
+        ..SourceMap::default()
+    };
+    let wholes: Vec<Span> = new
+        .real_ops
+        .iter()
+        .zip(&map.functions[0].ops)
+        .filter(|(o, _)| ops.contains(o))
+        .map(|(_, s)| s.whole)
+        .collect();
+    let within = |s: Span| wholes.iter().any(|w| w.start <= s.start && s.end <= w.end);
+    let fresh: Vec<Diagnostic> = mil_ir::typecheck::check(&program, &map)
+        .into_iter()
+        .filter(|d| within(d.span))
+        .collect();
+    Some(Checked {
+        ops,
+        program,
+        real_values: new.real_values,
+        new_facts,
+        wholes,
+        fresh,
+    })
+}
+
+/// Brings the op and type checks of `m.program_diagnostics` up to date after statements of
+/// function `fi` were read anew: `seeds` are the new ops and the readers whose operands changed
+/// (their diagnostics were taken away with the statements); `new` are the new ops, whose results'
+/// types are new. The ANE analysis is left for [`Model::settle`]. Returns how.
+pub fn recheck_types(m: &mut Model, fi: usize, seeds: &[OpId], new: &[OpId]) -> Recheck {
+    if m.facts.is_none() {
+        m.facts = Some(facts_of(&m.program));
+    }
+    let facts = m.facts.take().unwrap_or_default();
+    let seeds: BTreeSet<OpId> = seeds.iter().copied().collect();
+    let checked = facts
+        .get(fi)
+        .and_then(|f| check_types(m, fi, seeds, f, |p| new.contains(&p)));
+    m.facts = Some(facts);
+    let is_ane = |d: &Diagnostic| d.code.id.starts_with("ANE");
+    match checked {
+        Some(c) => {
+            let within = |s: Span| c.wholes.iter().any(|w| w.start <= s.start && s.end <= w.end);
+            m.program_diagnostics.retain(|d| is_ane(d) || !within(d.span));
+            m.program_diagnostics.extend(c.fresh);
+            m.program_diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+            let facts = &mut m.facts.as_mut().expect("just put back")[fi];
+            for (v, fact) in c.real_values.into_iter().zip(c.new_facts) {
+                facts[v.index()] = fact;
+            }
+            Recheck::LocalTypesAneLater
+        }
+        None => {
+            m.finish();
+            let mut found = mil_ir::typecheck::check(&m.program, &m.map);
+            m.program_diagnostics.retain(is_ane);
+            m.program_diagnostics.append(&mut found);
+            m.program_diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+            m.facts = None;
+            Recheck::Full
+        }
+    }
 }
 
 /// Whether two placements of the same slice agree on everything the plan of the whole function

@@ -210,6 +210,27 @@ impl Function {
     pub fn edit(&mut self) -> Editor<'_> {
         Editor::new(self)
     }
+
+    /// Erases op `op`, which has no nested blocks and was already taken out of its block, for a
+    /// caller that keeps the names, the symbols and the uses of the op's results itself (the
+    /// language server re-reading statements from their text, which knows which names an edit
+    /// touched without reading all of them as an [`Editor`] does): the op's reads leave the use
+    /// lists and its slot becomes a tombstone ([`Operation::is_erased`]).
+    pub fn retire_op(&mut self, op: OpId) {
+        let reads: Vec<(ValueId, Use)> = (self.op(op).operands())
+            .filter_map(|(slot, r)| Some((r.id?, slot.of(op))))
+            .collect();
+        for (v, u) in reads {
+            let uses = &mut self.values[v.index()].uses;
+            if let Some(at) = uses.iter().position(|&x| x == u) {
+                uses.remove(at);
+            }
+        }
+        let o = &mut self.ops[op.index()];
+        o.kind = ERASED.into();
+        o.args.clear();
+        o.attributes.clear();
+    }
 }
 
 /// Edits one function, keeping its use lists, symbols, names and provenance consistent.

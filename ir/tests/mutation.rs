@@ -746,3 +746,29 @@ proptest! {
         round_trip(&p);
     }
 }
+
+#[test]
+fn a_retired_op_is_a_tombstone_out_of_its_readers_use_lists() {
+    let (mut p, _) = parse(
+        "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4]> x) {\n            tensor<fp16, [1, 4]> a = relu(x = x)[name = string(\"a\")];\n            tensor<fp16, [1, 4]> b = mul(x = x, y = x)[name = string(\"b\")];\n        } -> (b);\n}\n",
+    );
+    let f = &mut p.functions[0];
+    let a = op_named(f, "a");
+    let x = f.params[0];
+    assert_eq!(f.value(x).uses.len(), 3);
+    let body = f.body;
+    f.blocks[body.index()].ops.retain(|&o| o != a);
+    f.retire_op(a);
+    // Names and symbols are the caller's to keep.
+    f.symbols.remove("a");
+    assert!(f.op(a).is_erased());
+    // `x` is read by `b` alone now, as the use lists recomputed from the blocks say.
+    assert_eq!(f.value(x).uses.len(), 2);
+    assert!(
+        f.value(x)
+            .uses
+            .iter()
+            .all(|u| !matches!(u, Use::Operand { op, .. } if *op == a))
+    );
+    check(f);
+}

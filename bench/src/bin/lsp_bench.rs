@@ -11,6 +11,15 @@
 //! `--no-undo` leaves every edit in place (300 edits, no undos), so each edit lands in another
 //! statement while the text before it has grown.
 //! `--text OPS` prints the program of that size instead.
+//!
+//! Then the edits that add, remove or reshape statements, each class followed by its undo and
+//! reported apart (edit → diagnostics of that version, p50/p95): a space inserted into and deleted
+//! from a line's indentation, a new line, a statement typed key by key on a new line (quotes come
+//! in pairs, as the VS Code extension's language configuration types them; brackets do not), a
+//! line and a layer's block of eight lines deleted, 100 statements pasted, a space and a digit of
+//! the function's header; with hover and completion requests answered between the keys of the
+//! typed statements; and a lone `"` typed (every later line then reads differently: the one class
+//! that needs a full analysis). `--structural N` sets how many edits of each class (default 40).
 
 use mil_bench::ConvChain;
 use serde_json::{Value, json};
@@ -118,6 +127,19 @@ impl Server {
         }
     }
 
+    /// Sends one change of `uri` at `version`: `range` (line, column to line, column) replaced by
+    /// `text`; returns the milliseconds until its diagnostics arrive.
+    fn edit(&mut self, uri: &str, version: i64, range: [(usize, usize); 2], text: &str) -> f64 {
+        let change = json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{
+            "range": {"start": {"line": range[0].0, "character": range[0].1},
+                      "end": {"line": range[1].0, "character": range[1].1}},
+            "text": text}]});
+        let t = Instant::now();
+        self.notify("textDocument/didChange", change);
+        self.wait_diagnostics(version);
+        ms(t.elapsed())
+    }
+
     fn wait_diagnostics(&mut self, version: i64) -> usize {
         let m = self
             .wait(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version);
@@ -145,7 +167,181 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn run(mil: &str, ops: usize, pace: Duration, undo: bool) {
+/// A statement line made new: its result and op names get `tag` appended.
+fn renamed(line: &str, tag: &str) -> String {
+    let eq = line.find(" = ").expect("a statement");
+    let start = line[..eq].rfind(' ').map_or(0, |i| i + 1);
+    let name = &line[start..eq];
+    format!(
+        "{}{name}{tag}{}",
+        &line[..start],
+        line[eq..].replace(
+            &format!("string(\"{name}\")"),
+            &format!("string(\"{name}{tag}\")")
+        )
+    )
+}
+
+/// Latencies of one class of edits.
+struct Class {
+    name: &'static str,
+    ms: Vec<f64>,
+}
+
+/// The edits that add, remove or reshape statements (see the crate doc), `n` of each class, on
+/// the open document `uri` whose text is `text` at `version`; each class's undo is a class of its
+/// own. Returns the classes, with hover and completion during typing as two more.
+fn structural_edits(
+    server: &mut Server,
+    uri: &str,
+    chain: &ConvChain,
+    text: &str,
+    version: &mut i64,
+    pace: Duration,
+    n: usize,
+) -> Vec<Class> {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut rng = Rng(0xb10c);
+    let layer_line = |i: usize, k: usize| 4 + 8 * i + k;
+    let mut classes: Vec<Class> = Vec::new();
+    let record = |classes: &mut Vec<Class>, name: &'static str, took: f64| match classes
+        .iter_mut()
+        .find(|c| c.name == name)
+    {
+        Some(c) => c.ms.push(took),
+        None => classes.push(Class { name, ms: vec![took] }),
+    };
+    let mut send = |server: &mut Server, range: [(usize, usize); 2], text: &str| {
+        std::thread::sleep(pace);
+        *version += 1;
+        server.edit(uri, *version, range, text)
+    };
+    // Let the server settle (span moves, ANE analysis, package checks) between classes.
+    let pause = || std::thread::sleep(Duration::from_millis(4000));
+
+    for _ in 0..n {
+        let line = layer_line(rng.below(chain.layers), rng.below(8));
+        let took = send(server, [(line, 0), (line, 0)], " ");
+        record(&mut classes, "indentation: a space typed", took);
+        let took = send(server, [(line, 0), (line, 1)], "");
+        record(&mut classes, "indentation: undo", took);
+    }
+    pause();
+    for _ in 0..n {
+        let line = layer_line(rng.below(chain.layers), rng.below(8));
+        let took = send(server, [(line, 0), (line, 0)], "\n");
+        record(&mut classes, "new line", took);
+        let took = send(server, [(line, 0), (line + 1, 0)], "");
+        record(&mut classes, "new line: undo", took);
+    }
+    pause();
+    // Statements typed key by key, with a hover elsewhere and a completion at the cursor between
+    // keys; then the typed line taken back at once.
+    let typed = 3.max(n / 20);
+    for t in 0..typed {
+        let layer = rng.below(chain.layers);
+        let line = layer_line(layer, 7);
+        let stmt = renamed(&lines[line], &format!("_typed{t}"));
+        let took = send(server, [(line, 0), (line, 0)], "\n");
+        record(&mut classes, "new line", took);
+        let mut col = 0;
+        let mut in_string = false;
+        for c in stmt.chars() {
+            if c == '"' && in_string {
+                in_string = false;
+                col += 1;
+                continue;
+            }
+            let key = if c == '"' {
+                "\"\"".to_string()
+            } else {
+                c.to_string()
+            };
+            in_string |= c == '"';
+            let took = send(server, [(line, col), (line, col)], &key);
+            record(&mut classes, "typing a statement, per key", took);
+            col += 1;
+            let other = layer_line(rng.below(chain.layers), 6);
+            let hover_at = lines[other].find("conv(").expect("a conv") + 2;
+            let t0 = Instant::now();
+            let h = server.request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": uri}, "position": {"line": other, "character": hover_at}}),
+            );
+            record(&mut classes, "hover while typing", ms(t0.elapsed()));
+            assert!(h["contents"]["value"].is_string(), "hover answered: {h}");
+            let t0 = Instant::now();
+            server.request(
+                "textDocument/completion",
+                json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col}}),
+            );
+            record(&mut classes, "completion while typing", ms(t0.elapsed()));
+        }
+        let took = send(server, [(line, 0), (line + 1, 0)], "");
+        record(&mut classes, "typed statement: undo (line deleted)", took);
+        pause();
+    }
+    for _ in 0..n {
+        let line = layer_line(rng.below(chain.layers), rng.below(8));
+        let old = format!("{}\n", lines[line]);
+        let took = send(server, [(line, 0), (line + 1, 0)], "");
+        record(&mut classes, "line deleted", took);
+        let took = send(server, [(line, 0), (line, 0)], &old);
+        record(&mut classes, "line deleted: undo", took);
+    }
+    pause();
+    for _ in 0..n {
+        let first = layer_line(rng.below(chain.layers), 0);
+        let old: String = lines[first..first + 8].iter().map(|l| format!("{l}\n")).collect();
+        let took = send(server, [(first, 0), (first + 8, 0)], "");
+        record(&mut classes, "block of 8 lines deleted", took);
+        let took = send(server, [(first, 0), (first, 0)], &old);
+        record(&mut classes, "block deleted: undo", took);
+    }
+    pause();
+    for p in 0..n.div_ceil(4) {
+        let from = layer_line(rng.below(chain.layers - 13), 0);
+        let pasted: String = (from..from + 100)
+            .map(|l| format!("{}\n", renamed(&lines[l], &format!("_p{p}"))))
+            .collect();
+        let at = layer_line(rng.below(chain.layers), 0);
+        let took = send(server, [(at, 0), (at, 0)], &pasted);
+        record(&mut classes, "100 statements pasted", took);
+        let took = send(server, [(at, 0), (at + 100, 0)], "");
+        record(&mut classes, "paste: undo", took);
+    }
+    pause();
+    let header = 3;
+    let paren = lines[header].find('(').expect("the parameter list") + 1;
+    let digit = lines[header].find("]> x").expect("the input's shape") - 1;
+    for i in 0..n {
+        let took = send(server, [(header, paren), (header, paren)], " ");
+        record(&mut classes, "header: a space typed", took);
+        let took = send(server, [(header, paren), (header, paren + 1)], "");
+        record(&mut classes, "header: undo", took);
+        let old = lines[header][digit..digit + 1].to_string();
+        let took = send(
+            server,
+            [(header, digit), (header, digit + 1)],
+            &(i % 10).to_string(),
+        );
+        record(&mut classes, "header: a digit of the input's shape", took);
+        let took = send(server, [(header, digit), (header, digit + 1)], &old);
+        record(&mut classes, "header: undo", took);
+    }
+    pause();
+    for _ in 0..5 {
+        let line = layer_line(rng.below(chain.layers), 6);
+        let took = send(server, [(line, 12), (line, 12)], "\"");
+        record(&mut classes, "a lone quote (full analysis)", took);
+        let took = send(server, [(line, 12), (line, 13)], "");
+        record(&mut classes, "a lone quote: undo (full analysis)", took);
+    }
+    lines.clear();
+    classes
+}
+
+fn run(mil: &str, ops: usize, pace: Duration, undo: bool, structural: usize) {
     let chain = ConvChain::with_ops(ops);
     let text = chain.text();
     let lines: Vec<&str> = text.lines().collect();
@@ -224,8 +420,17 @@ fn run(mil: &str, ops: usize, pace: Duration, undo: bool) {
         assert!(h["contents"]["value"].is_string(), "hover answered: {h}");
     }
     hover_ms.sort_by(f64::total_cmp);
+    // The structural edits need the original text (every edit above was taken back).
+    let structural = match undo {
+        true => structural_edits(&mut server, &uri, &chain, &text, &mut version, pace, structural),
+        false => Vec::new(),
+    };
     server.stop();
 
+    println!(
+        "| program | text | diagnostics | open → diagnostics | every edit p50 / p95 | name and spacing edits p50 / p95 | literal edits p50 / p95 | hover p50 / p95 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     println!(
         "| {}k ops | {:.1} MB | {diagnostics} | {open_ms:.0} ms | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.1} / {:.1} ms | {:.2} / {:.2} ms |",
         ops / 1000,
@@ -239,6 +444,22 @@ fn run(mil: &str, ops: usize, pace: Duration, undo: bool) {
         percentile(&hover_ms, 0.5),
         percentile(&hover_ms, 0.95),
     );
+    println!(
+        "\n| {}k ops: edit class | edits | p50 | p95 | max |\n|---|---|---|---|---|",
+        ops / 1000
+    );
+    for mut c in structural {
+        c.ms.sort_by(f64::total_cmp);
+        println!(
+            "| {} | {} | {:.2} ms | {:.2} ms | {:.1} ms |",
+            c.name,
+            c.ms.len(),
+            percentile(&c.ms, 0.5),
+            percentile(&c.ms, 0.95),
+            c.ms[c.ms.len() - 1]
+        );
+    }
+    println!();
 }
 
 fn main() {
@@ -247,6 +468,7 @@ fn main() {
     let mut sizes = Vec::new();
     let mut pace = Duration::from_millis(50);
     let mut undo = true;
+    let mut structural = 40;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--mil" => mil = args.next().expect("--mil PATH"),
@@ -254,6 +476,7 @@ fn main() {
                 pace = Duration::from_millis(args.next().and_then(|n| n.parse().ok()).expect("--pace MS"))
             }
             "--no-undo" => undo = false,
+            "--structural" => structural = args.next().and_then(|n| n.parse().ok()).expect("--structural N"),
             "--text" => {
                 let ops = args.next().and_then(|n| n.parse().ok()).expect("--text OPS");
                 print!("{}", ConvChain::with_ops(ops).text());
@@ -265,11 +488,7 @@ fn main() {
     if sizes.is_empty() {
         sizes = vec![16_000, 160_000];
     }
-    println!(
-        "| program | text | diagnostics | open → diagnostics | every edit p50 / p95 | name and spacing edits p50 / p95 | literal edits p50 / p95 | hover p50 / p95 |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
     for ops in sizes {
-        run(&mil, ops, pace, undo);
+        run(&mil, ops, pace, undo, structural);
     }
 }

@@ -623,8 +623,10 @@ fn begin_block(fb: &mut FnBuilder, params: Vec<ValueId>, parent: Option<OpId>) -
     })
 }
 
-/// ` (did you mean `x`?)` for the closest defined name, if one is close.
-fn suggestion(f: &Function, name: &str) -> String {
+/// `; did you mean `x`?` for the defined name of `f` closest to `name`, if one is close: what the
+/// diagnostic of an undefined name adds (the language server words the ones it finds again after
+/// an edit with it).
+pub fn suggestion(f: &Function, name: &str) -> String {
     let best = f
         .symbols
         .keys()

@@ -8,7 +8,9 @@
 //! patch sends them before it moves the spans after the edit ([`Model::finish`]). Those moves are
 //! made once typing pauses for [`SPAN_MOVE_DELAY`] (or at once when a request needs the source
 //! map, [`mil_ide::documents::Document::whole_model`]): edits typed in one statement until then add up to one move, and
-//! an edit and its undo to none.
+//! an edit and its undo to none. A longer pause ([`SETTLE_DELAY`]) settles the model
+//! ([`mil_ide::model::Model::settle`]): the package checks, and the ANE analysis after statements
+//! were added or taken away, whose diagnostics go out then, in a second publication.
 
 use crate::lsp::config::Config;
 use crate::lsp::model::Model;
@@ -23,6 +25,11 @@ use tower_lsp_server::ls_types::{Diagnostic, MessageType};
 
 /// How long the worker waits for more edits before it makes the span moves a patch left owed.
 const SPAN_MOVE_DELAY: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// How long the worker waits for more edits before it settles the model (the ANE analysis after
+/// statements were added or taken away, the package checks): long enough that a pause between keys
+/// does not start it, as an edit arriving meanwhile waits for it.
+const SETTLE_DELAY: std::time::Duration = std::time::Duration::from_millis(600);
 
 /// Diagnostics ready to publish, with the version they belong to.
 type Publication = (Vec<Diagnostic>, i32);
@@ -39,14 +46,28 @@ pub async fn run(doc: Arc<OpenDocument>, shared: Arc<Shared>) {
     let mut woken = doc.changed.subscribe();
     woken.mark_changed();
     loop {
-        let owed = doc.model().deferred_shift.is_some();
-        let changed = if owed {
-            match tokio::time::timeout(SPAN_MOVE_DELAY, woken.changed()).await {
+        let (moves_owed, unsettled) = {
+            let m = doc.model();
+            (m.deferred_shift.is_some(), m.unsettled.any())
+        };
+        let changed = if moves_owed || unsettled {
+            let delay = if moves_owed { SPAN_MOVE_DELAY } else { SETTLE_DELAY };
+            match tokio::time::timeout(delay, woken.changed()).await {
                 Ok(changed) => changed,
-                Err(_) => {
+                Err(_) if moves_owed => {
                     // Typing paused: pay the span moves off the request path.
                     let d = doc.clone();
                     let _ = tokio::task::spawn_blocking(move || d.whole_model().version).await;
+                    continue;
+                }
+                Err(_) => {
+                    // Typing stopped: settle off the request path.
+                    let (d, s, tx) = (doc.clone(), shared.clone(), tx.clone());
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let config = s.config_for(&d);
+                        d.doc.settle(|model| publish(&d, &config, &s, &tx, model))
+                    })
+                    .await;
                     continue;
                 }
             }
