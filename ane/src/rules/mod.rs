@@ -11,6 +11,8 @@ mod private_compiler;
 mod quantization;
 pub(crate) mod unsupported;
 
+pub use limits::{MAX_DIM, MAX_MATMUL_INNER, kernel_fits, pool_width_fits};
+
 use crate::facts::{OpFacts, Sizes};
 use crate::rule::{Consequence, Evidence, Rule, rules};
 use crate::target::{ChipProfile, Target};
@@ -21,7 +23,7 @@ use std::borrow::Cow;
 rules! {
     /// An op the Neural Engine does not implement.
     UNSUPPORTED_OP = "ANE001", Fallback, CoreMlVerdict, "op not implemented on the Neural Engine",
-    fix: Some("per op: `tan-to-sin-cos`, `arc-to-atan`, `atanh-to-log`, `hyperbolic-to-exp`, `mod-to-floor-div`, `band-part-to-mask`, `cumsum-to-matmul`, `reduce-prod-to-log-sum`; none for lstm, gru and rnn"),
+    fix: Some("per op: `tan-to-sin-cos`, `arc-to-atan`, `atanh-to-log`, `hyperbolic-to-exp`, `mod-to-floor-div`, `band-part-to-mask`, `cumsum-to-matmul`, `reduce-prod-to-log-sum`, `unroll-recurrent` (lstm, gru, rnn)"),
     "Core ML answers `Unsupported MIL operation` for acos, asin, atanh, cosh, sinh, tan, band_part, cumsum, reduce_prod, mod, one_hot, non_zero, random_normal, scatter_along_axis, lstm, gru and rnn.";
     /// `scatter`, refused on the big Neural Engines.
     SCATTER = "ANE002", Fallback, CoreMlVerdict, "scatter only on uANE targets",
