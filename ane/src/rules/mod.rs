@@ -79,11 +79,11 @@ rules! {
     "`Tensor dimensions ... are not within supported range, N[1-65536]D[1-65536]C[1-65536]H[1-65536]W[1-65536]`; groups > 65,536 likewise.";
     /// A conv kernel beyond what the Neural Engine decomposes.
     CONV_KERNEL = "ANE015", Fallback, CoreMlVerdict, "conv kernel too large",
-    fix: Some("`split-large-kernel`: a sum of convs with smaller kernels on shifted inputs"),
+    fix: Some("`split-large-kernel`: a sum of convs with tiles of the kernel on shifted slices of the input"),
     "conv kernels: square up to 16×16, 1×K up to 15, K×1 up to 31; beyond, `conv with large kernel does not meet decomposition preconditions`.";
     /// max_pool with a kernel width other than 1–8 or 32.
     MAX_POOL_WIDTH = "ANE016", Fallback, CoreMlVerdict, "max_pool kernel width",
-    fix: Some("`cascade-max-pool`: two max_pools whose widths compose to the same window"),
+    fix: Some("`cascade-max-pool`: max_pools of width at most 8 whose windows compose to the same one"),
     "max_pool kernel width must be 1–8 or exactly 32: `Invalid Pool kernel width (9), must be [1-8] or 32.`";
     /// matmul with an inner dimension above 32,768.
     MATMUL_INNER = "ANE017", Fallback, CoreMlVerdict, "matmul inner dimension above 32,768",

@@ -137,7 +137,11 @@ pub fn rewrite(data: &[u8]) {
         None => {
             let text = programs::one_op(&mut bytes);
             let p = mil_grammar::parse(&text);
-            assert!(!has_errors(&p.diagnostics), "a generated program does not parse: {:?}\n{text}", p.diagnostics);
+            assert!(
+                !has_errors(&p.diagnostics),
+                "a generated program does not parse: {:?}\n{text}",
+                p.diagnostics
+            );
             p
         }
     };
@@ -151,19 +155,36 @@ pub fn rewrite(data: &[u8]) {
             };
             compared &= r.id.0 != "mod-to-floor-div";
             if let Err(e) = mil_rewrite::apply(r, &mut p.functions[i], spans, op) {
-                panic!("`{}` refused an op its precondition took: {e}\n{}", r.id, print_program(&original));
+                panic!(
+                    "`{}` refused an op its precondition took: {e}\n{}",
+                    r.id,
+                    print_program(&original)
+                );
             }
         }
     }
     let errors = |p: &mil_ir::Program, map: &mil_ir::SourceMap| {
-        let found = mil_ir::verify::verify(p, map).into_iter().chain(mil_ir::typecheck::check(p, map));
+        let found = mil_ir::verify::verify(p, map)
+            .into_iter()
+            .chain(mil_ir::typecheck::check(p, map));
         found.filter(|d| d.severity == Severity::Error).count()
     };
     let printed = print_program(&p);
-    assert!(errors(&p, &after_map) <= errors(&original, &map), "the rewrites made errors:\n{printed}");
+    assert!(
+        errors(&p, &after_map) <= errors(&original, &map),
+        "the rewrites made errors:\n{printed}"
+    );
     let reparsed = mil_grammar::parse(&printed);
-    assert!(!has_errors(&reparsed.diagnostics), "the rewritten text does not parse: {:?}\n{printed}", reparsed.diagnostics);
-    assert_eq!(print_program(&reparsed.program), printed, "printing is not stable");
+    assert!(
+        !has_errors(&reparsed.diagnostics),
+        "the rewritten text does not parse: {:?}\n{printed}",
+        reparsed.diagnostics
+    );
+    assert_eq!(
+        print_program(&reparsed.program),
+        printed,
+        "printing is not stable"
+    );
     if compared && p != original {
         same_outputs(&original, &reparsed.program, &printed);
     }
@@ -174,16 +195,27 @@ pub const MAX_INPUT_ELEMENTS: usize = 1 << 18;
 
 /// Runs `original` and `rewritten` on random inputs, when the original runs, and compares.
 fn same_outputs(original: &mil_ir::Program, rewritten: &mil_ir::Program, printed: &str) {
-    let Some(f) = original.functions.iter().find(|f| f.name == "main").or(original.functions.first()) else {
+    let Some(f) = original
+        .functions
+        .iter()
+        .find(|f| f.name == "main")
+        .or(original.functions.first())
+    else {
         return;
     };
-    let Ok(inputs) = mil_eval::inputs::random(f, 7) else { return };
-    let elements: usize = inputs.iter().map(|(_, t)| t.shape.iter().product::<usize>()).sum();
+    let Ok(inputs) = mil_eval::inputs::random(f, 7) else {
+        return;
+    };
+    let elements: usize = inputs
+        .iter()
+        .map(|(_, t)| t.shape.iter().product::<usize>())
+        .sum();
     if elements > MAX_INPUT_ELEMENTS || mil_rewrite::proof::run(original, inputs.clone()).is_err() {
         return;
     }
     let fp16 = inputs.iter().any(|(_, t)| t.dtype == DType::Fp16);
-    let near = mil_rewrite::proof::compare(original, rewritten, &inputs, 1.0).expect("the rewritten program runs");
+    let near =
+        mil_rewrite::proof::compare(original, rewritten, &inputs, 1.0).expect("the rewritten program runs");
     for a in near {
         let ok = if fp16 {
             a.psnr_db >= 40.0 || a.max_rel_error <= 3e-2

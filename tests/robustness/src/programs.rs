@@ -83,7 +83,10 @@ fn recurrent(b: &mut Bytes<'_>, dtype: &str) -> String {
         let count: usize = shape.iter().product();
         let values: Vec<String> = (0..count).map(|_| format!("{:?}", b.unit())).collect();
         let ty = tensor(dtype, shape);
-        consts.push(format!("{ty} {name} = const()[name = string(\"{name}\"), val = {ty}([{}])];", values.join(", ")));
+        consts.push(format!(
+            "{ty} {name} = const()[name = string(\"{name}\"), val = {ty}([{}])];",
+            values.join(", ")
+        ));
         args.push(format!("{name} = {name}"));
     };
     for suffix in ["", "_back"].iter().take(d) {
@@ -105,7 +108,10 @@ fn recurrent(b: &mut Bytes<'_>, dtype: &str) -> String {
     args.push(format!("output_sequence = {output_sequence}"));
     args.push(format!("activation = string(\"{}\")", b.one(&activations)));
     if kind != "rnn" {
-        args.push(format!("recurrent_activation = string(\"{}\")", b.one(&["sigmoid", "hard_sigmoid"])));
+        args.push(format!(
+            "recurrent_activation = string(\"{}\")",
+            b.one(&["sigmoid", "hard_sigmoid"])
+        ));
     }
     if kind == "lstm" {
         args.push(format!("cell_activation = string(\"{}\")", b.one(&activations)));
@@ -125,7 +131,12 @@ fn recurrent(b: &mut Bytes<'_>, dtype: &str) -> String {
         args.push("initial_c = c0".into());
         results.push(format!("{state} c"));
     }
-    program(&params, &consts, &results, &format!("{kind}({})", args.join(", ")))
+    program(
+        &params,
+        &consts,
+        &results,
+        &format!("{kind}({})", args.join(", ")),
+    )
 }
 
 /// `pad_type` and its arguments for a window, with the padding it adds per spatial dim.
@@ -135,11 +146,16 @@ fn padding(b: &mut Bytes<'_>, input: &[usize], spans: &[usize], strides: &[usize
         1 => {
             let pad: Vec<usize> = (0..2 * input.len()).map(|_| b.pick(3)).collect();
             let totals = pad.chunks(2).map(|p| p[0] + p[1]).collect();
-            (format!("pad = {}, pad_type = string(\"custom\")", ints(&pad)), totals)
+            (
+                format!("pad = {}, pad_type = string(\"custom\")", ints(&pad)),
+                totals,
+            )
         }
         k => {
             let totals = (0..input.len())
-                .map(|i| ((input[i].div_ceil(strides[i]) - 1) * strides[i] + spans[i]).saturating_sub(input[i]))
+                .map(|i| {
+                    ((input[i].div_ceil(strides[i]) - 1) * strides[i] + spans[i]).saturating_sub(input[i])
+                })
                 .collect();
             let name = if k == 2 { "same" } else { "same_lower" };
             (format!("pad_type = string(\"{name}\")"), totals)
@@ -149,7 +165,9 @@ fn padding(b: &mut Bytes<'_>, input: &[usize], spans: &[usize], strides: &[usize
 
 /// The output size of a window over `input` padded by `pad`, spanning `span`, at stride `s`.
 fn outputs(input: &[usize], pads: &[usize], spans: &[usize], strides: &[usize]) -> Vec<usize> {
-    (0..input.len()).map(|i| (input[i] + pads[i] - spans[i]) / strides[i] + 1).collect()
+    (0..input.len())
+        .map(|i| (input[i] + pads[i] - spans[i]) / strides[i] + 1)
+        .collect()
 }
 
 fn conv(b: &mut Bytes<'_>, dtype: &str) -> String {
@@ -174,13 +192,25 @@ fn conv(b: &mut Bytes<'_>, dtype: &str) -> String {
         ints(&dilations),
         ints(&strides)
     );
-    let params = [format!("{} x", tensor(dtype, &x)), format!("{} w", tensor(dtype, &w))];
-    program(&params, &[], &[format!("{} out", tensor(dtype, &out))], &statement)
+    let params = [
+        format!("{} x", tensor(dtype, &x)),
+        format!("{} w", tensor(dtype, &w)),
+    ];
+    program(
+        &params,
+        &[],
+        &[format!("{} out", tensor(dtype, &out))],
+        &statement,
+    )
 }
 
 fn max_pool(b: &mut Bytes<'_>, dtype: &str) -> String {
     let width = b.one(&[9, 10, 15, 17, 31, 33, 40]);
-    let kernel: Vec<usize> = if b.pick(2) == 0 { vec![width] } else { vec![1 + b.pick(3), width] };
+    let kernel: Vec<usize> = if b.pick(2) == 0 {
+        vec![width]
+    } else {
+        vec![1 + b.pick(3), width]
+    };
     let k = kernel.len();
     let strides: Vec<usize> = (0..k).map(|_| 1 + b.pick(3)).collect();
     let spatial: Vec<usize> = kernel.iter().map(|&w| w + b.pick(6)).collect();
@@ -192,7 +222,12 @@ fn max_pool(b: &mut Bytes<'_>, dtype: &str) -> String {
         ints(&kernel),
         ints(&strides)
     );
-    program(&[format!("{} x", tensor(dtype, &x))], &[], &[format!("{} out", tensor(dtype, &out))], &statement)
+    program(
+        &[format!("{} x", tensor(dtype, &x))],
+        &[],
+        &[format!("{} out", tensor(dtype, &out))],
+        &statement,
+    )
 }
 
 fn matmul(b: &mut Bytes<'_>, dtype: &str) -> String {
@@ -201,7 +236,15 @@ fn matmul(b: &mut Bytes<'_>, dtype: &str) -> String {
     let (tx, ty) = (b.pick(2) == 1, b.pick(2) == 1);
     let x = if tx { [k, m] } else { [m, k] };
     let y = if ty { [n, k] } else { [k, n] };
-    let params = [format!("{} x", tensor(dtype, &x)), format!("{} y", tensor(dtype, &y))];
+    let params = [
+        format!("{} x", tensor(dtype, &x)),
+        format!("{} y", tensor(dtype, &y)),
+    ];
     let statement = format!("matmul(transpose_x = {tx}, transpose_y = {ty}, x = x, y = y)");
-    program(&params, &[], &[format!("{} out", tensor(dtype, &[m, n]))], &statement)
+    program(
+        &params,
+        &[],
+        &[format!("{} out", tensor(dtype, &[m, n]))],
+        &statement,
+    )
 }
