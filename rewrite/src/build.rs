@@ -44,6 +44,23 @@ pub fn arg_shape(f: &Function, op: OpId, key: &str) -> Option<Vec<u64>> {
     known_shape(&ty).ok()
 }
 
+/// Checks that those of `keys` that `op` binds hold elements of `dtype` (an op mixing dtypes is
+/// already an error, which the rewritten ops would multiply).
+pub fn same_dtype(f: &Function, op: OpId, dtype: DType, keys: &[&str]) -> Result<(), NotApplicable> {
+    for key in keys {
+        let ty = match f.op(op).arg(key) {
+            None => continue,
+            Some(Operand::Value(r)) => r.id.map(|v| f.value(v).ty.dtype()),
+            Some(Operand::Const(v)) => Some(v.ty.dtype()),
+            Some(Operand::Tuple(_)) => None,
+        };
+        NotApplicable::unless(ty == Some(Some(dtype)), || {
+            format!("`{key}` is not {}", dtype.name())
+        })?;
+    }
+    Ok(())
+}
+
 /// The string constant bound to `key` of `op`; `default` when `key` is absent.
 pub fn const_str(f: &Function, op: OpId, key: &str, default: &str) -> Option<String> {
     if f.op(op).arg(key).is_none() {

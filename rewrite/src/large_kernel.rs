@@ -14,7 +14,7 @@
 //! the magnitudes of its terms.
 
 use crate::build::{
-    Chain, arg_shape, const_int, float_result, input, int, ints, operand_arg, scalar, string,
+    Chain, arg_shape, const_int, float_result, input, int, ints, operand_arg, same_dtype, scalar, string,
 };
 use crate::window::{Window, pieces};
 use crate::{NotApplicable, Rewrite};
@@ -47,7 +47,8 @@ struct Split {
 impl Split {
     /// Reads `op`, or says why its kernel is not split.
     fn read(f: &Function, op: OpId) -> Result<Split, NotApplicable> {
-        float_result(f, op)?;
+        let dtype = float_result(f, op)?.dtype().unwrap_or(mil_ir::DType::Fp32);
+        same_dtype(f, op, dtype, &["x", "weight", "bias"])?;
         NotApplicable::unless(matches!(f.op(op).arg("x"), Some(Operand::Value(_))), || {
             "`x` is not a value of the program".into()
         })?;

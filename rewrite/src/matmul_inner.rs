@@ -10,7 +10,7 @@
 //! The sum rounds differently from one product: the proof measures its error relative to the sum
 //! of the magnitudes of its terms.
 
-use crate::build::{Chain, arg_shape, const_int, float_result, ints, operand_arg};
+use crate::build::{Chain, arg_shape, const_int, float_result, ints, operand_arg, same_dtype};
 use crate::window::pieces;
 use crate::{NotApplicable, Rewrite};
 use mil_ane::rules::MAX_MATMUL_INNER;
@@ -40,7 +40,8 @@ struct Inner {
 impl Inner {
     /// Reads `op`, or says why its inner dimension is not split.
     fn read(f: &Function, op: OpId) -> Result<Inner, NotApplicable> {
-        float_result(f, op)?;
+        let dtype = float_result(f, op)?.dtype().unwrap_or(mil_ir::DType::Fp32);
+        same_dtype(f, op, dtype, &["x", "y"])?;
         let shape = |key: &str| {
             arg_shape(f, op, key).ok_or_else(|| NotApplicable(format!("the shape of `{key}` is not known")))
         };

@@ -9,7 +9,7 @@
 //! original strides and the other axes' padding. Every output is the maximum over the same window
 //! of inputs as the original's, so the result is exact.
 
-use crate::build::{Chain, const_int, const_ints, float_result, input, ints, string};
+use crate::build::{Chain, const_int, const_ints, float_result, input, ints, same_dtype, string};
 use crate::window::Window;
 use crate::{NotApplicable, Rewrite};
 use mil_ane::rules::pool_width_fits;
@@ -38,7 +38,8 @@ struct Cascade {
 impl Cascade {
     /// Reads `op`, or says why its window is not cascaded.
     fn read(f: &Function, op: OpId) -> Result<Cascade, NotApplicable> {
-        float_result(f, op)?;
+        let dtype = float_result(f, op)?.dtype().unwrap_or(mil_ir::DType::Fp32);
+        same_dtype(f, op, dtype, &["x"])?;
         NotApplicable::unless(matches!(f.op(op).arg("x"), Some(Operand::Value(_))), || {
             "`x` is not a value of the program".into()
         })?;

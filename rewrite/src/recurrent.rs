@@ -20,7 +20,7 @@
 //! than [`MAX_STEPS`] are left alone (each step is some twenty ops).
 
 use crate::build::{
-    Chain, arg_shape, boolean, const_arg, const_int, const_str, int, ints, operand_arg, scalar,
+    Chain, arg_shape, boolean, const_arg, const_int, const_str, int, ints, operand_arg, same_dtype, scalar,
 };
 use crate::{NotApplicable, Rewrite};
 use mil_ir::mutate::{EditError, Editor, RewriteId};
@@ -131,6 +131,27 @@ impl Layer {
             None if !required && o.arg(key).is_none() => Ok(()),
             None => Err(NotApplicable(format!("`{key}` is missing or of unknown shape"))),
         };
+        let floats = [
+            "x",
+            "initial_h",
+            "initial_c",
+            "weight_ih",
+            "weight_hh",
+            "bias",
+            "peephole",
+            "weight_ih_back",
+            "weight_hh_back",
+            "bias_back",
+            "peephole_back",
+            "input_bias",
+            "clip",
+        ];
+        same_dtype(f, op, dtype, &floats)?;
+        for &r in &o.results {
+            NotApplicable::unless(f.value(r).ty.dtype() == Some(dtype), || {
+                "the results differ in dtype".into()
+            })?;
+        }
         let x = shape("x")?;
         let [steps, batch, input] = x[..] else {
             return Err(NotApplicable("`x` is not of rank 3 ([seq, batch, input])".into()));
