@@ -3,7 +3,7 @@
 # build, the committed inputs they start from, and the report that makes a crash reproducible from
 # the log alone.
 
-FUZZ_TARGETS=(parse print_roundtrip analyse decompile blob_reader)
+FUZZ_TARGETS=(parse print_roundtrip analyse decompile blob_reader rewrite)
 # Flags every run of a target gets; the same ones reproduce and minimise a crash.
 FUZZ_LIMITS=(-max_len=65536 -rss_limit_mb=2048 -timeout=10)
 # The most of an input the report prints (as base64).

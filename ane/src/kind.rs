@@ -110,7 +110,7 @@ mod tests {
         }
         assert_eq!(Kind::of("constexpr_lut_to_dense"), Kind::Constexpr);
         assert!(matches!(Kind::of("tan"), Kind::Unsupported { fix: Some(_) }));
-        assert_eq!(Kind::of("lstm"), Kind::Unsupported { fix: None });
+        assert_eq!(Kind::of("non_zero"), Kind::Unsupported { fix: None });
         assert_eq!(Kind::of("sigmoid"), Kind::Other);
     }
 }

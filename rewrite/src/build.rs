@@ -26,6 +26,55 @@ pub fn const_arg<'f>(f: &'f Function, op: OpId, key: &str) -> Option<&'f TypedVa
     }
 }
 
+/// The operand bound to `key` of `op`, to be read by a new op (a value or an inline constant).
+pub fn operand_arg(f: &Function, op: OpId, key: &str) -> Option<Operand> {
+    match f.op(op).arg(key)? {
+        Operand::Tuple(_) => None,
+        operand => Some(operand.clone()),
+    }
+}
+
+/// The known shape of the value or constant bound to `key` of `op`.
+pub fn arg_shape(f: &Function, op: OpId, key: &str) -> Option<Vec<u64>> {
+    let ty = match f.op(op).arg(key)? {
+        Operand::Value(r) => f.value(r.id?).ty.clone(),
+        Operand::Const(v) => v.ty.clone(),
+        Operand::Tuple(_) => return None,
+    };
+    known_shape(&ty).ok()
+}
+
+/// Checks that those of `keys` that `op` binds hold elements of `dtype` (an op mixing dtypes is
+/// already an error, which the rewritten ops would multiply).
+pub fn same_dtype(f: &Function, op: OpId, dtype: DType, keys: &[&str]) -> Result<(), NotApplicable> {
+    for key in keys {
+        let ty = match f.op(op).arg(key) {
+            None => continue,
+            Some(Operand::Value(r)) => r.id.map(|v| f.value(v).ty.dtype()),
+            Some(Operand::Const(v)) => Some(v.ty.dtype()),
+            Some(Operand::Tuple(_)) => None,
+        };
+        NotApplicable::unless(ty == Some(Some(dtype)), || {
+            format!("`{key}` is not {}", dtype.name())
+        })?;
+    }
+    Ok(())
+}
+
+/// The string constant bound to `key` of `op`; `default` when `key` is absent.
+pub fn const_str(f: &Function, op: OpId, key: &str, default: &str) -> Option<String> {
+    if f.op(op).arg(key).is_none() {
+        return Some(default.into());
+    }
+    const_arg(f, op, key)?.as_str().map(str::to_string)
+}
+
+/// The integer constants bound to `key` of `op` (a scalar or a vector).
+pub fn const_ints(f: &Function, op: OpId, key: &str) -> Option<Vec<i64>> {
+    let e = const_arg(f, op, key)?.elements()?;
+    (0..e.len()).map(|i| e.get_i64(i)).collect()
+}
+
 /// The single integer or bool constant bound to `key` of `op`; `default` when `key` is absent.
 pub fn const_int(f: &Function, op: OpId, key: &str, default: i64) -> Option<i64> {
     if f.op(op).arg(key).is_none() {
@@ -103,6 +152,27 @@ pub fn scalar(dtype: DType, v: f64) -> Operand {
     })
 }
 
+/// Integers as an inline `tensor<int32, [n]>` operand (a shape, begin or size).
+pub fn ints(values: &[i64]) -> Operand {
+    Operand::Const(TypedValue {
+        ty: Type::tensor(DType::Int32, &[values.len() as u64]),
+        data: ConstData::Tensor(Elements::Int(values.to_vec())),
+    })
+}
+
+/// An int32 scalar as an inline operand.
+pub fn int(v: i64) -> Operand {
+    Operand::Const(TypedValue {
+        ty: Type::Scalar(DType::Int32),
+        data: ConstData::Tensor(Elements::Int(vec![v])),
+    })
+}
+
+/// A string scalar as an inline operand.
+pub fn string(s: &str) -> Operand {
+    Operand::Const(TypedValue::string(s))
+}
+
 /// A bool scalar as an inline operand.
 pub fn boolean(b: bool) -> Operand {
     Operand::Const(TypedValue {
@@ -134,6 +204,11 @@ impl<'a, 'f> Chain<'a, 'f> {
         let result = f.value(f.op(at).results[0]);
         let (ty, base) = (result.ty.clone(), result.name.to_string());
         Chain { e, at, ty, base }
+    }
+
+    /// The function being edited.
+    pub fn function(&self) -> &Function {
+        self.e.function()
     }
 
     /// The type of the replaced op's result.
@@ -193,6 +268,11 @@ impl<'a, 'f> Chain<'a, 'f> {
 
     /// Makes `last` take over every use of the replaced op's result and erases the op.
     pub fn finish(self, last: ValueId) -> Result<(), EditError> {
-        self.e.replace_op_with(self.at, &[last])
+        self.finish_all(&[last])
+    }
+
+    /// Makes `values[i]` take over every use of the replaced op's result `i` and erases the op.
+    pub fn finish_all(self, values: &[ValueId]) -> Result<(), EditError> {
+        self.e.replace_op_with(self.at, values)
     }
 }

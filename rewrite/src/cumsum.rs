@@ -13,12 +13,12 @@
 //! The matrix has L² elements, so axes longer than 2048 are left alone ([`MAX_CONSTANT`]).
 
 use crate::build::{
-    Chain, MAX_CONSTANT, boolean, const_int, float_elements, float_result, input, known_shape,
+    Chain, MAX_CONSTANT, boolean, const_int, float_elements, float_result, input, ints, known_shape,
     same_typed_inputs,
 };
 use crate::{NotApplicable, Rewrite};
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{ConstData, DType, Elements, Function, OpId, Operand, Type, TypedValue, ValueId};
+use mil_ir::{ConstData, DType, Function, OpId, Operand, Type, TypedValue, ValueId};
 
 /// Rewrites `cumsum` as a `matmul` with a triangular constant.
 pub const CUMSUM_TO_MATMUL: Rewrite = Rewrite {
@@ -98,10 +98,7 @@ impl Cumsum {
 
 /// A shape as an inline `tensor<int32, [n]>` operand.
 fn shape_operand(shape: &[u64]) -> Operand {
-    Operand::Const(TypedValue {
-        ty: Type::tensor(DType::Int32, &[shape.len() as u64]),
-        data: ConstData::Tensor(Elements::Int(shape.iter().map(|&d| d as i64).collect())),
-    })
+    ints(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>())
 }
 
 /// Inserts `matmul(x = a, y = b)` with a result of type `ty`.

@@ -13,9 +13,14 @@ pub mod cumsum;
 pub mod helps;
 pub mod hyperbolic;
 pub mod inverse_trig;
+pub mod large_kernel;
+pub mod matmul_inner;
 pub mod modulo;
+pub mod pool_cascade;
 pub mod proof;
+pub mod recurrent;
 pub mod tan;
+pub mod window;
 
 use mil_ir::mutate::{EditError, Editor, RewriteId};
 use mil_ir::{Function, FunctionSpans, OpId};
@@ -60,6 +65,10 @@ pub const ALL: &[&Rewrite] = &[
     &modulo::MOD_TO_FLOOR_DIV,
     &band_part::BAND_PART_TO_MASK,
     &cumsum::CUMSUM_TO_MATMUL,
+    &recurrent::UNROLL_RECURRENT,
+    &large_kernel::SPLIT_LARGE_KERNEL,
+    &pool_cascade::CASCADE_MAX_POOL,
+    &matmul_inner::SPLIT_MATMUL_INNER,
 ];
 
 /// The rewrite called `id`.

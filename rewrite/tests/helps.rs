@@ -107,3 +107,74 @@ fn without_the_neural_engine_nothing_lands_on_it() {
         a.title
     );
 }
+
+/// The new rewrites on Core ML's one-op models of the analytics corpus (each op between linear
+/// layers or convs): the planner's verdict before and after, as the action's title says it, and
+/// whether it is offered.
+#[test]
+fn recurrent_and_size_limit_rewrites_on_the_corpus_models() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/analytics");
+    let mut lines = Vec::new();
+    for (file, kind) in [
+        ("lstm.mil", "lstm"),
+        ("gru.mil", "gru"),
+        ("rnn.mil", "rnn"),
+        ("conv_k17.mil", "conv"),
+        ("conv_k1x31.mil", "conv"),
+        ("max_pool_k15.mil", "max_pool"),
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let (p, map) = parse(&text);
+        let f = &p.functions[0];
+        let op = f
+            .walk_ops()
+            .into_iter()
+            .find(|&o| f.op(o).kind == kind && mil_rewrite::applicable(f, o).next().is_some())
+            .expect("a rewrite takes the op");
+        let rewrite = mil_rewrite::applicable(f, op).next().unwrap();
+        let a = assess(&p, &map.functions[0], 0, op, rewrite, Target::default()).unwrap();
+        lines.push(format!("{file}: {} (offered: {})", a.title, a.helps()));
+    }
+    expect_test::expect![[r#"
+        lstm.mil: Unroll lstm into per-step linear layers and activations — CPU → CPU, est. 0.0685 → 0.0755 ms (offered: false)
+        gru.mil: Unroll gru into per-step linear layers and activations — CPU → CPU, est. 0.0572 → 0.0639 ms (offered: false)
+        rnn.mil: Unroll rnn into per-step linear layers and activations — CPU → CPU, est. 0.0347 → 0.0361 ms (offered: false)
+        conv_k17.mil: Split the conv's large kernel into tiles the Neural Engine takes — CPU → ANE, est. 3.624 → 0.646 ms (offered: true)
+        conv_k1x31.mil: Split the conv's large kernel into tiles the Neural Engine takes — CPU → ANE, est. 0.755 → 0.346 ms (offered: true)
+        max_pool_k15.mil: Cascade the max_pool's wide window into pools of width at most 8 — CPU → ANE, est. 0.415 → 0.287 ms (offered: true)"#]].assert_eq(&lines.join("\n"));
+}
+
+/// An lstm of Silero's size (hidden 128) and a larger one (hidden 512), fp16, weights in a file:
+/// the planner's verdict on the unrolled form, as the action's title says it.
+#[test]
+fn unrolled_lstms_by_size() {
+    let mut lines = Vec::new();
+    for (steps, hidden) in [(8, 128), (8, 512), (64, 512)] {
+        let blob = |shape: &str, offset: u64| {
+            format!(
+                "tensor<fp16, [{shape}]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64({offset})))"
+            )
+        };
+        let (g, h) = (4 * hidden, hidden);
+        let state = format!("tensor<fp16, [1, {h}]>");
+        let text = format!(
+            "program(1.3)\n{{\n    func main<ios18>(tensor<fp16, [{steps}, 1, {h}]> x, {state} h0, {state} c0) {{\n        tensor<fp16, [{steps}, 1, {h}]> out, {state} h, {state} c = lstm(bias = {}, direction = string(\"forward\"), initial_c = c0, initial_h = h0, output_sequence = true, weight_hh = {}, weight_ih = {}, x = x)[name = string(\"out\")];\n    }} -> (out, h, c);\n}}\n",
+            blob(&g.to_string(), 64),
+            blob(&format!("{g}, {h}"), 64),
+            blob(&format!("{g}, {h}"), 64),
+        );
+        let (p, map) = parse(&text);
+        let op = find(&p, "lstm");
+        let rewrite = &mil_rewrite::recurrent::UNROLL_RECURRENT;
+        let a = assess(&p, &map.functions[0], 0, op, rewrite, Target::default()).unwrap();
+        lines.push(format!(
+            "{steps} steps, hidden {hidden}: {} (offered: {})",
+            a.title,
+            a.helps()
+        ));
+    }
+    expect_test::expect![[r#"
+        8 steps, hidden 128: Unroll lstm into per-step linear layers and activations — CPU → CPU, est. 0.0902 → 0.00761 ms (offered: true)
+        8 steps, hidden 512: Unroll lstm into per-step linear layers and activations — CPU → CPU, est. 1.443 → 0.218 ms (offered: true)
+        64 steps, hidden 512: Unroll lstm into per-step linear layers and activations — CPU → CPU+ANE, est. 11.543 → 0.594 ms (offered: true)"#]].assert_eq(&lines.join("\n"));
+}

@@ -35,7 +35,7 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
 }
 
 /// Square kernels up to 16, 1×K up to 15, K×1 up to 31 (other rectangles: both sides up to 16).
-fn kernel_fits(kh: u64, kw: u64) -> bool {
+pub fn kernel_fits(kh: u64, kw: u64) -> bool {
     match (kh, kw) {
         (h, w) if h == w => h <= 16,
         (1, w) => w <= 15,
@@ -72,12 +72,17 @@ fn check_pool_width(cx: &Cx, op: &Operation, site: Site, out: &mut Vec<Finding>)
     let Some(&width) = k.last() else {
         return;
     };
-    if !((1..=8).contains(&width) || width == 32) {
+    if !pool_width_fits(width) {
         let what = format!(
             "runs on CPU: Core ML reports 'Invalid Pool kernel width ({width}), must be [1-8] or 32.'"
         );
         out.push(Finding::new(&MAX_POOL_WIDTH, site, what));
     }
+}
+
+/// max_pool kernel widths the Neural Engine takes: 1 to 8, or 32.
+pub fn pool_width_fits(width: i64) -> bool {
+    (1..=8).contains(&width) || width == 32
 }
 
 fn check_matmul_inner(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {

@@ -11,6 +11,8 @@ mod private_compiler;
 mod quantization;
 pub(crate) mod unsupported;
 
+pub use limits::{MAX_DIM, MAX_MATMUL_INNER, kernel_fits, pool_width_fits};
+
 use crate::facts::{OpFacts, Sizes};
 use crate::rule::{Consequence, Evidence, Rule, rules};
 use crate::target::{ChipProfile, Target};
@@ -21,7 +23,7 @@ use std::borrow::Cow;
 rules! {
     /// An op the Neural Engine does not implement.
     UNSUPPORTED_OP = "ANE001", Fallback, CoreMlVerdict, "op not implemented on the Neural Engine",
-    fix: Some("per op: `tan-to-sin-cos`, `arc-to-atan`, `atanh-to-log`, `hyperbolic-to-exp`, `mod-to-floor-div`, `band-part-to-mask`, `cumsum-to-matmul`, `reduce-prod-to-log-sum`; none for lstm, gru and rnn"),
+    fix: Some("per op: `tan-to-sin-cos`, `arc-to-atan`, `atanh-to-log`, `hyperbolic-to-exp`, `mod-to-floor-div`, `band-part-to-mask`, `cumsum-to-matmul`, `reduce-prod-to-log-sum`, `unroll-recurrent` (lstm, gru, rnn)"),
     "Core ML answers `Unsupported MIL operation` for acos, asin, atanh, cosh, sinh, tan, band_part, cumsum, reduce_prod, mod, one_hot, non_zero, random_normal, scatter_along_axis, lstm, gru and rnn.";
     /// `scatter`, refused on the big Neural Engines.
     SCATTER = "ANE002", Fallback, CoreMlVerdict, "scatter only on uANE targets",
@@ -77,11 +79,11 @@ rules! {
     "`Tensor dimensions ... are not within supported range, N[1-65536]D[1-65536]C[1-65536]H[1-65536]W[1-65536]`; groups > 65,536 likewise.";
     /// A conv kernel beyond what the Neural Engine decomposes.
     CONV_KERNEL = "ANE015", Fallback, CoreMlVerdict, "conv kernel too large",
-    fix: Some("`split-large-kernel`: a sum of convs with smaller kernels on shifted inputs"),
+    fix: Some("`split-large-kernel`: a sum of convs with tiles of the kernel on shifted slices of the input"),
     "conv kernels: square up to 16×16, 1×K up to 15, K×1 up to 31; beyond, `conv with large kernel does not meet decomposition preconditions`.";
     /// max_pool with a kernel width other than 1–8 or 32.
     MAX_POOL_WIDTH = "ANE016", Fallback, CoreMlVerdict, "max_pool kernel width",
-    fix: Some("`cascade-max-pool`: two max_pools whose widths compose to the same window"),
+    fix: Some("`cascade-max-pool`: max_pools of width at most 8 whose windows compose to the same one"),
     "max_pool kernel width must be 1–8 or exactly 32: `Invalid Pool kernel width (9), must be [1-8] or 32.`";
     /// matmul with an inner dimension above 32,768.
     MATMUL_INNER = "ANE017", Fallback, CoreMlVerdict, "matmul inner dimension above 32,768",

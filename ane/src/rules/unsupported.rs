@@ -32,9 +32,18 @@ const REFUSED: &[(&str, Option<&str>)] = &[
     ("non_zero", None),
     ("random_normal", None),
     ("scatter_along_axis", None),
-    ("lstm", None),
-    ("gru", None),
-    ("rnn", None),
+    (
+        "lstm",
+        Some("`unroll-recurrent`: one cell per step of linear, sigmoid/tanh, mul and add"),
+    ),
+    (
+        "gru",
+        Some("`unroll-recurrent`: one cell per step of linear, sigmoid/tanh, mul and add"),
+    ),
+    (
+        "rnn",
+        Some("`unroll-recurrent`: one cell per step of linear, activation and add"),
+    ),
 ];
 
 /// Whether Core ML answers `Unsupported MIL operation` for `kind`, and if so the rewrite.

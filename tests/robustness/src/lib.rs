@@ -5,6 +5,8 @@
 //! Each function panics exactly when the code under test misbehaves: a panic inside the parser,
 //! the checks or the readers, or a broken invariant asserted here.
 
+pub mod programs;
+
 use mil_ane::placement::{Source, place};
 use mil_ir::printer::print_program;
 use mil_ir::{DType, Diagnostic, Severity};
@@ -20,12 +22,13 @@ use std::sync::OnceLock;
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets, by the name of their folder under `fuzz/corpus` and `fuzz/regressions`.
-pub const TARGETS: [(&str, Check); 5] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("parse", parse),
     ("print_roundtrip", print_roundtrip),
     ("analyse", analyse),
     ("decompile", decompile),
     ("blob_reader", blob_reader),
+    ("rewrite", rewrite),
 ];
 
 /// Lexer, grammar and lowering: `mil_grammar::parse` returns for any text.
@@ -110,6 +113,117 @@ pub fn blob_reader(data: &[u8]) {
         ] {
             let _ = mil_proto::raw::decode(&payload, record.dtype, count);
         }
+    }
+}
+
+/// ANE surgery (`mil_rewrite`): a program — the input as MIL text when it parses without errors,
+/// else a one-op program built from its bytes ([`programs::one_op`]) — with the rewrites that take
+/// its ops applied, each chosen or skipped by the input's bytes, to the program rewritten so far.
+///
+/// A rewrite whose precondition holds must make its edit; the result must have no error `mil check`
+/// finds (`mil_ide::analysis::analyse`) that the original did not have, and print to text that
+/// parses without errors and prints the same. Where the original runs in the interpreter on random inputs (known shapes,
+/// at most [`MAX_INPUT_ELEMENTS`]), the rewritten program must give the same outputs: PSNR ≥ 100 dB
+/// in fp32 and ≥ 40 dB in fp16, or within 1e-4 (fp32) or 3e-2 (fp16) relative above 1 — bounds
+/// that catch a wrong rewrite, not the precision proofs of `rewrite/tests`. `mod` is left out of
+/// the comparison: near a multiple of the divisor, the remainder jumps by the divisor with a
+/// rounding, in both forms.
+pub fn rewrite(data: &[u8]) {
+    let mut bytes = programs::Bytes::new(data);
+    let text = std::str::from_utf8(data).ok().filter(|t| t.contains("program"));
+    let parsed = match text.map(mil_grammar::parse) {
+        Some(p) if !has_errors(&p.diagnostics) => p,
+        Some(_) => return,
+        None => {
+            let text = programs::one_op(&mut bytes);
+            let p = mil_grammar::parse(&text);
+            assert!(
+                !has_errors(&p.diagnostics),
+                "a generated program does not parse: {:?}\n{text}",
+                p.diagnostics
+            );
+            p
+        }
+    };
+    let original = parsed.program;
+    let (mut p, mut after_map) = (original.clone(), parsed.source_map);
+    let mut compared = true;
+    for (i, spans) in after_map.functions.iter_mut().enumerate().take(p.functions.len()) {
+        for op in p.functions[i].walk_ops() {
+            let Some(r) = mil_rewrite::applicable(&p.functions[i], op).find(|_| bytes.pick(4) != 3) else {
+                continue;
+            };
+            compared &= r.id.0 != "mod-to-floor-div";
+            if let Err(e) = mil_rewrite::apply(r, &mut p.functions[i], spans, op) {
+                panic!(
+                    "`{}` refused an op its precondition took: {e}\n{}",
+                    r.id,
+                    print_program(&original)
+                );
+            }
+        }
+    }
+    // What `mil check` finds (parsing, verification, types, op and package checks).
+    let errors = |text: &str| {
+        let config = mil_ide::config::Config::default();
+        let found = mil_ide::analysis::analyse(text, None, &config).diagnostics;
+        found
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    };
+    let printed = print_program(&p);
+    let before = errors(&print_program(&original));
+    assert!(errors(&printed) <= before, "the rewrites made errors:\n{printed}");
+    let reparsed = mil_grammar::parse(&printed);
+    assert!(
+        !has_errors(&reparsed.diagnostics),
+        "the rewritten text does not parse: {:?}\n{printed}",
+        reparsed.diagnostics
+    );
+    assert_eq!(
+        print_program(&reparsed.program),
+        printed,
+        "printing is not stable"
+    );
+    if compared && p != original {
+        same_outputs(&original, &reparsed.program, &printed);
+    }
+}
+
+/// The most input elements [`rewrite`] runs the interpreter on.
+pub const MAX_INPUT_ELEMENTS: usize = 1 << 18;
+
+/// Runs `original` and `rewritten` on random inputs, when the original runs, and compares.
+fn same_outputs(original: &mil_ir::Program, rewritten: &mil_ir::Program, printed: &str) {
+    let Some(f) = original
+        .functions
+        .iter()
+        .find(|f| f.name == "main")
+        .or(original.functions.first())
+    else {
+        return;
+    };
+    let Ok(inputs) = mil_eval::inputs::random(f, 7) else {
+        return;
+    };
+    let elements: usize = inputs
+        .iter()
+        .map(|(_, t)| t.shape.iter().product::<usize>())
+        .sum();
+    if elements > MAX_INPUT_ELEMENTS || mil_rewrite::proof::run(original, inputs.clone()).is_err() {
+        return;
+    }
+    let fp16 = inputs.iter().any(|(_, t)| t.dtype == DType::Fp16);
+    let near =
+        mil_rewrite::proof::compare(original, rewritten, &inputs, 1.0).expect("the rewritten program runs");
+    for a in near {
+        let ok = if fp16 {
+            a.psnr_db >= 40.0 || a.max_rel_error <= 3e-2
+        } else {
+            a.psnr_db >= 100.0 || a.max_rel_error <= 1e-4
+        };
+        assert!(ok, "the rewritten program computes otherwise: {a:?}\n{printed}");
     }
 }
 
