@@ -162,8 +162,9 @@ pub struct Fixed {
     pub applied: Vec<String>,
 }
 
-/// Applies, op by op in program order, every rewrite (of `only`, when given) that takes the op and
-/// helps on `target` in the program rewritten so far.
+/// Applies, op by op in program order, every rewrite (of `only`, when given; else every rewrite
+/// but the opt-in ones, `mil_rewrite::OPT_IN`) that takes the op and helps on `target` in the
+/// program rewritten so far.
 pub fn fix_program(
     program: &Program,
     map: &SourceMap,
@@ -178,8 +179,10 @@ pub fn fix_program(
         };
         let mut spans = spans.clone();
         for op in (0..f.ops.len() as u32).map(OpId) {
-            let candidates = mil_rewrite::applicable(&fixed.functions[fi], op)
-                .filter(|r| only.is_none_or(|only| only.iter().any(|o| o.id == r.id)));
+            let candidates = mil_rewrite::applicable(&fixed.functions[fi], op).filter(|r| match only {
+                Some(only) => only.iter().any(|o| o.id == r.id),
+                None => !mil_rewrite::is_opt_in(r),
+            });
             let mut helpful = None;
             for rewrite in candidates.collect::<Vec<_>>() {
                 match helps::assess(&fixed, &spans, fi, op, rewrite, target) {

@@ -103,6 +103,27 @@ pub fn scalar(dtype: DType, v: f64) -> Operand {
     })
 }
 
+/// A list of integers (a shape, a permutation) as an inline `tensor<int32, [n]>` operand.
+pub fn ints(values: &[i64]) -> Operand {
+    Operand::Const(TypedValue {
+        ty: Type::tensor(DType::Int32, &[values.len() as u64]),
+        data: ConstData::Tensor(Elements::Int(values.to_vec())),
+    })
+}
+
+/// A shape as an inline `tensor<int32, [n]>` operand.
+pub fn shape_operand(shape: &[u64]) -> Operand {
+    ints(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>())
+}
+
+/// An int32 scalar as an inline operand.
+pub fn int32(v: i64) -> Operand {
+    Operand::Const(TypedValue {
+        ty: Type::Scalar(DType::Int32),
+        data: ConstData::Tensor(Elements::Int(vec![v])),
+    })
+}
+
 /// A bool scalar as an inline operand.
 pub fn boolean(b: bool) -> Operand {
     Operand::Const(TypedValue {

@@ -14,15 +14,15 @@
 
 use crate::build::{
     Chain, MAX_CONSTANT, boolean, const_int, float_elements, float_result, input, known_shape,
-    same_typed_inputs,
+    same_typed_inputs, shape_operand,
 };
 use crate::{NotApplicable, Rewrite};
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{ConstData, DType, Elements, Function, OpId, Operand, Type, TypedValue, ValueId};
+use mil_ir::{ConstData, DType, Function, OpId, Type, TypedValue, ValueId};
 
 /// Rewrites `cumsum` as a `matmul` with a triangular constant.
 pub const CUMSUM_TO_MATMUL: Rewrite = Rewrite {
-    id: RewriteId("cumsum-to-matmul"),
+    id: RewriteId::CUMSUM_TO_MATMUL,
     kinds: &["cumsum"],
     title: "Rewrite cumsum as a matmul with a triangular matrix",
     precondition: |f, op| Cumsum::read(f, op).map(drop),
@@ -94,14 +94,6 @@ impl Cumsum {
             data: ConstData::Tensor(float_elements(dtype, values)),
         }
     }
-}
-
-/// A shape as an inline `tensor<int32, [n]>` operand.
-fn shape_operand(shape: &[u64]) -> Operand {
-    Operand::Const(TypedValue {
-        ty: Type::tensor(DType::Int32, &[shape.len() as u64]),
-        data: ConstData::Tensor(Elements::Int(shape.iter().map(|&d| d as i64).collect())),
-    })
 }
 
 /// Inserts `matmul(x = a, y = b)` with a result of type `ty`.

@@ -13,8 +13,11 @@ pub mod cumsum;
 pub mod helps;
 pub mod hyperbolic;
 pub mod inverse_trig;
+pub mod layout;
+pub mod linear_to_conv;
 pub mod modulo;
 pub mod proof;
+pub mod spell_out_defaults;
 pub mod tan;
 
 use mil_ir::mutate::{EditError, Editor, RewriteId};
@@ -60,7 +63,19 @@ pub const ALL: &[&Rewrite] = &[
     &modulo::MOD_TO_FLOOR_DIV,
     &band_part::BAND_PART_TO_MASK,
     &cumsum::CUMSUM_TO_MATMUL,
+    &linear_to_conv::LINEAR_TO_CONV1X1,
+    &spell_out_defaults::SPELL_OUT_DEFAULTS,
 ];
+
+/// The rewrites that the fix-all action and `mil fix` apply only when named (`--rewrite`), and
+/// that are offered when they leave the plan no worse: what they change is outside Core ML's plan
+/// (the private compiler's needs).
+pub const OPT_IN: &[RewriteId] = &[RewriteId::SPELL_OUT_DEFAULTS];
+
+/// Whether `rewrite` is applied only when named ([`OPT_IN`]).
+pub fn is_opt_in(rewrite: &Rewrite) -> bool {
+    OPT_IN.contains(&rewrite.id)
+}
 
 /// The rewrite called `id`.
 pub fn by_id(id: &str) -> Option<&'static Rewrite> {
