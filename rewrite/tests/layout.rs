@@ -270,3 +270,42 @@ fn a_chain_keeps_one_layout_change_at_each_end() {
         );
     }
 }
+
+/// At a transformer's sizes the planner finds the conv cheaper: a (1, 128, 144) fp16 projection
+/// between two relus is offered, its title saying so (the planner runs this small graph on the
+/// CPU before and after; the conv is priced well below the linear there too).
+#[test]
+fn the_rewrite_helps_at_a_transformers_sizes() {
+    // In a debug build the lexer (logos) recurses per character of the 20,736-value literal,
+    // beyond a test thread's 2 MiB stack; release builds do not.
+    let big_stack = std::thread::Builder::new().stack_size(256 << 20);
+    big_stack
+        .spawn(helps_at_a_transformers_sizes)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn helps_at_a_transformers_sizes() {
+    let mut rng = SplitMix::new(3);
+    let t = ty(DType::Fp16, &[1, 128, 144]);
+    let text = format!(
+        "program(1.3)\n{{\n    func main<ios18>({t} x) {{\n{}\
+         \x20       {t} a = relu(x = x)[name = string(\"a\")];\n\
+         \x20       {t} h = linear(x = a, weight = w)[name = string(\"h\")];\n\
+         \x20       {t} out = relu(x = h)[name = string(\"out\")];\n\
+         \x20   }} -> (out);\n}}\n",
+        constant(&mut rng, DType::Fp16, "w", &[144, 144])
+    );
+    let (p, map) = parse(&text);
+    let op = find(&p, "linear");
+    let target = mil_ane::Target::default();
+    let a = mil_rewrite::helps::assess(&p, &map.functions[0], 0, op, &LINEAR_TO_CONV1X1, target).unwrap();
+    assert!(a.helps() && a.after_ms < a.before_ms, "{}", a.title);
+    assert!(
+        a.title
+            .starts_with("Rewrite linear as a 1×1 conv in (B, C, 1, S) — CPU → CPU, est. "),
+        "{}",
+        a.title
+    );
+}
