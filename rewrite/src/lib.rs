@@ -68,7 +68,7 @@ pub const ALL: &[&Rewrite] = &[
 ];
 
 /// The rewrites that the fix-all action and `mil fix` apply only when named (`--rewrite`), and
-/// that are offered when they leave the plan no worse: what they change is outside Core ML's plan
+/// that are offered when the op stays where it ran: what they change is outside Core ML's plan
 /// (the private compiler's needs).
 pub const OPT_IN: &[RewriteId] = &[RewriteId::SPELL_OUT_DEFAULTS];
 
