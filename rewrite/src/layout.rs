@@ -259,10 +259,10 @@ fn cancel(e: &mut Editor<'_>, first_new: usize, touched: &mut Vec<OpId>) -> Resu
 }
 
 /// Whether `out` may be replaced by `source` without a function output losing its name: `out` is
-/// no output, or `source` is an op's result, whose name the editor swaps with it.
+/// no output, or `source` is an op's result and no output, whose name the editor swaps with it.
 fn keeps_outputs(f: &Function, out: ValueId, source: ValueId) -> bool {
-    let is_output = f.value(out).uses.iter().any(|u| matches!(u, Use::Output { .. }));
-    !is_output || producer(f, source).is_some()
+    let is_output = |v: ValueId| f.value(v).uses.iter().any(|u| matches!(u, Use::Output { .. }));
+    !is_output(out) || (producer(f, source).is_some() && !is_output(source))
 }
 
 /// Whether the layout ops of `run` (last first), applied to `source`, give back `source`.
