@@ -59,7 +59,8 @@ fn moved(placed: &FunctionPlacement, spans: &FunctionSpans) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// One finding as a diagnostic; the fix, when there is one, ends the message.
+/// One finding as a diagnostic; the fix (`; fix: `…) or advice (`; advice: `…), when there is one,
+/// ends the message.
 pub fn diagnostic(fi: &Finding, f: &mil_ir::Function, spans: &FunctionSpans) -> Diagnostic {
     let span = match fi.site {
         Site::Op(op) => op_span(spans, op.index()),
@@ -74,7 +75,7 @@ pub fn diagnostic(fi: &Finding, f: &mil_ir::Function, spans: &FunctionSpans) -> 
             .unwrap_or(spans.name),
     };
     let message = match fi.fix {
-        Some(fix) => format!("{}; fix: {fix}", fi.message),
+        Some(fix) => format!("{}; {}: {fix}", fi.message, fix.label()),
         None => fi.message.clone(),
     };
     Diagnostic::new(fi.rule.code, span, message)

@@ -136,7 +136,7 @@ fn function(h: &mut String, p: &FunctionPlacement) {
                 f.rule.code.id,
                 Esc(vars.site(f.site)),
                 Esc(&f.message),
-                Esc(f.fix.unwrap_or("—"))
+                Esc(&f.fix.map_or_else(|| "—".to_string(), |x| x.to_string()))
             );
         }
         h.push_str("</table>\n");

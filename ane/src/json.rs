@@ -68,7 +68,7 @@ fn function(w: &mut Json, p: &FunctionPlacement) {
         w.key("evidence").str(f.rule.evidence.citation());
         w.key("at").str(&vars.site(f.site));
         w.key("message").str(&f.message);
-        w.key("fix").opt_str(f.fix);
+        w.key("fix").opt_str(f.fix.map(|x| x.to_string()).as_deref());
         w.close(b'}');
     }
     w.close(b']');

@@ -15,7 +15,7 @@ pub enum Kind {
     /// An op Core ML answers `Unsupported MIL operation` for, with the rewrite that avoids it.
     Unsupported {
         /// The rewrite, when there is one.
-        fix: Option<&'static str>,
+        fix: Option<crate::rule::Fix>,
     },
     /// `scatter`.
     Scatter,

@@ -1,7 +1,8 @@
 //! What a rule is: a stable code, the consequence it predicts, the kind of evidence behind it, and the
 //! rewrite that avoids it.
 
-use mil_ir::{Code, Severity};
+use mil_ir::{Code, RewriteId, Severity};
+use std::fmt;
 
 /// How much to trust a rule, strongest first (`docs/ane.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,8 +82,47 @@ pub struct Rule {
     pub evidence: Evidence,
     /// The fact, in a sentence, for the catalogue.
     pub fact: &'static str,
-    /// The rewrite that avoids it (implemented by a later issue), or `None` when there is none.
-    pub fix: Option<&'static str>,
+    /// What avoids it: a rewrite of `mil-rewrite`, advice, or `None` when nothing does.
+    pub fix: Option<Fix>,
+}
+
+/// What avoids a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    /// A rewrite of `mil-rewrite` (named by its [`RewriteId`] constant, so that it exists), and
+    /// what it does, or `""`.
+    Rewrite(RewriteId, &'static str),
+    /// What to do by hand, where no rewrite does it: it names no rewrite.
+    Advice(&'static str),
+}
+
+impl Fix {
+    /// The rewrite it names, if any.
+    pub fn rewrite(self) -> Option<RewriteId> {
+        match self {
+            Fix::Rewrite(id, _) => Some(id),
+            Fix::Advice(_) => None,
+        }
+    }
+
+    /// How a message introduces it: `fix` for a rewrite, `advice` for advice.
+    pub fn label(self) -> &'static str {
+        match self {
+            Fix::Rewrite(..) => "fix",
+            Fix::Advice(_) => "advice",
+        }
+    }
+}
+
+/// ``"`tan-to-sin-cos`: sin(x)/cos(x)"``, or the advice as written.
+impl fmt::Display for Fix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fix::Rewrite(id, "") => write!(f, "`{id}`"),
+            Fix::Rewrite(id, how) => write!(f, "`{id}`: {how}"),
+            Fix::Advice(how) => f.write_str(how),
+        }
+    }
 }
 
 /// Defines the rules as statics and lists them in [`ALL`](crate::rules::ALL).

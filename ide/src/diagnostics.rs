@@ -118,9 +118,9 @@ mod tests {
             })
             .collect();
         expect![[r#"
-            2:42 "x" ANE109 Information deprecated=false this input is small for the ANE: its last axis is 4 long (probes want ≥ 32) and its buffer is 8 bytes (probes want ≥ 16 KB) (hardware probe); fix: `pad-last-axis`
+            2:42 "x" ANE109 Information deprecated=false this input is small for the ANE: its last axis is 4 long (probes want ≥ 32) and its buffer is 8 bytes (probes want ≥ 16 KB) (hardware probe); advice: pad the last axis
               https://docs/ane-rules.md
-            3:37 "relu" ANE104 Information deprecated=false its last axis is 8 bytes, not a multiple of 64: the ANE pads every row (2 more ops like it in this function) (hardware probe); fix: `pad-last-axis`: pad to a multiple of 32 fp16 elements
+            3:37 "relu" ANE104 Information deprecated=false its last axis is 8 bytes, not a multiple of 64: the ANE pads every row (2 more ops like it in this function) (hardware probe); advice: pad the last axis to a multiple of 32 fp16 elements
               https://docs/ane-rules.md
             4:41 "a" MIL0103 Warning deprecated=true argument without its key; Core ML's files write `key = value`
               https://docs/diagnostics.md#mil0103--positional-argument-warning
@@ -128,7 +128,7 @@ mod tests {
               https://docs/diagnostics.md#mil0201--undefined-value-error
             5:37 "add" MIL0102 Hint deprecated=false operation without `[name = ...]`; Core ML's files name every operation (mil fmt adds one)
               https://docs/diagnostics.md#mil0102--operation-without-a-name-warning
-            6:14 "c" ANE109 Information deprecated=false this output is small for the ANE: its last axis is 4 long (probes want ≥ 32) and its buffer is 8 bytes (probes want ≥ 16 KB) (hardware probe); fix: `pad-last-axis`
+            6:14 "c" ANE109 Information deprecated=false this output is small for the ANE: its last axis is 4 long (probes want ≥ 32) and its buffer is 8 bytes (probes want ≥ 16 KB) (hardware probe); advice: pad the last axis
               https://docs/ane-rules.md
         "#]]
         .assert_eq(&shown);

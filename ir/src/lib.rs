@@ -13,6 +13,7 @@ pub mod infer;
 pub mod mutate;
 pub mod printer;
 pub mod program;
+pub mod rewrite_id;
 pub mod semantics;
 pub mod source_map;
 pub mod span;

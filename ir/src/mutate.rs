@@ -44,7 +44,8 @@ const LONG_USE_LIST: usize = 32;
 /// Ops that change state, which erasing dead code keeps even when nothing reads their results.
 const SIDE_EFFECTS: [&str; 2] = ["write_state", "coreml_update_state"];
 
-/// Names one rewrite (`split-large-kernel`), recorded as the provenance of the ops it makes.
+/// Names one rewrite (`tan-to-sin-cos`), recorded as the provenance of the ops it makes; the
+/// rewrites' own ids are constants ([`crate::rewrite_id`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RewriteId(pub &'static str);
 

@@ -17,7 +17,7 @@ use mil_ir::{ConstData, Function, OpId, Type, TypedValue};
 
 /// Rewrites `band_part` as a product with a constant mask.
 pub const BAND_PART_TO_MASK: Rewrite = Rewrite {
-    id: RewriteId("band-part-to-mask"),
+    id: RewriteId::BAND_PART_TO_MASK,
     kinds: &["band_part"],
     title: "Rewrite band_part as a product with a mask",
     precondition: |f, op| Band::read(f, op).map(drop),

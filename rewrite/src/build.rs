@@ -152,7 +152,7 @@ pub fn scalar(dtype: DType, v: f64) -> Operand {
     })
 }
 
-/// Integers as an inline `tensor<int32, [n]>` operand (a shape, begin or size).
+/// A list of integers (a shape, a permutation) as an inline `tensor<int32, [n]>` operand.
 pub fn ints(values: &[i64]) -> Operand {
     Operand::Const(TypedValue {
         ty: Type::tensor(DType::Int32, &[values.len() as u64]),
@@ -160,8 +160,13 @@ pub fn ints(values: &[i64]) -> Operand {
     })
 }
 
+/// A shape as an inline `tensor<int32, [n]>` operand.
+pub fn shape_operand(shape: &[u64]) -> Operand {
+    ints(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>())
+}
+
 /// An int32 scalar as an inline operand.
-pub fn int(v: i64) -> Operand {
+pub fn int32(v: i64) -> Operand {
     Operand::Const(TypedValue {
         ty: Type::Scalar(DType::Int32),
         data: ConstData::Tensor(Elements::Int(vec![v])),

@@ -13,16 +13,16 @@
 //! The matrix has L² elements, so axes longer than 2048 are left alone ([`MAX_CONSTANT`]).
 
 use crate::build::{
-    Chain, MAX_CONSTANT, boolean, const_int, float_elements, float_result, input, ints, known_shape,
-    same_typed_inputs,
+    Chain, MAX_CONSTANT, boolean, const_int, float_elements, float_result, input, known_shape,
+    same_typed_inputs, shape_operand,
 };
 use crate::{NotApplicable, Rewrite};
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{ConstData, DType, Function, OpId, Operand, Type, TypedValue, ValueId};
+use mil_ir::{ConstData, DType, Function, OpId, Type, TypedValue, ValueId};
 
 /// Rewrites `cumsum` as a `matmul` with a triangular constant.
 pub const CUMSUM_TO_MATMUL: Rewrite = Rewrite {
-    id: RewriteId("cumsum-to-matmul"),
+    id: RewriteId::CUMSUM_TO_MATMUL,
     kinds: &["cumsum"],
     title: "Rewrite cumsum as a matmul with a triangular matrix",
     precondition: |f, op| Cumsum::read(f, op).map(drop),
@@ -94,11 +94,6 @@ impl Cumsum {
             data: ConstData::Tensor(float_elements(dtype, values)),
         }
     }
-}
-
-/// A shape as an inline `tensor<int32, [n]>` operand.
-fn shape_operand(shape: &[u64]) -> Operand {
-    ints(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>())
 }
 
 /// Inserts `matmul(x = a, y = b)` with a result of type `ty`.

@@ -25,14 +25,18 @@ pub struct Assessment {
     pub after_ms: f64,
     /// The action's title.
     pub title: String,
+    /// Whether the rewrite is opt-in ([`crate::OPT_IN`]): it helps when the op stays where it ran.
+    pub opt_in: bool,
 }
 
 impl Assessment {
     /// Whether the replacement lands on the Neural Engine where the original did not, or the
-    /// estimated latency goes down.
+    /// estimated latency goes down; for an opt-in rewrite, whether the op stays where it ran
+    /// (its own benefit is outside the plan; a spelled-out input adds a few bytes to the estimate).
     pub fn helps(&self) -> bool {
         let onto_ane = self.before != Device::Ane && self.after == [Device::Ane];
-        onto_ane || self.after_ms < self.before_ms
+        let faster = self.after_ms < self.before_ms;
+        onto_ane || faster || (self.opt_in && self.after == [self.before])
     }
 }
 
@@ -56,7 +60,8 @@ pub fn assess(
         .iter()
         .find(|o| o.op == op)
         .map_or(Device::Cpu, |o| o.device);
-    let made = |o: &&mil_ane::placement::OpPlacement<'_>| o.op.index() >= f.ops.len();
+    // The ops it made, or the op itself when it was edited in place.
+    let made = |o: &&mil_ane::placement::OpPlacement<'_>| o.op.index() >= f.ops.len() || o.op == op;
     let after: Vec<Device> = Device::ALL
         .into_iter()
         .filter(|&d| new.planned().filter(made).any(|o| o.device == d))
@@ -76,6 +81,7 @@ pub fn assess(
         after_ms: new.latency_ms,
         title,
         rewritten,
+        opt_in: crate::is_opt_in(rewrite),
     })
 }
 

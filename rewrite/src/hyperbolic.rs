@@ -14,7 +14,7 @@ use mil_ir::mutate::{EditError, Editor, RewriteId};
 
 /// Rewrites `sinh` and `cosh` with `exp`.
 pub const HYPERBOLIC_TO_EXP: Rewrite = Rewrite {
-    id: RewriteId("hyperbolic-to-exp"),
+    id: RewriteId::HYPERBOLIC_TO_EXP,
     kinds: &["sinh", "cosh"],
     title: "Rewrite {kind} with exp",
     precondition: unary,

@@ -18,7 +18,7 @@ use mil_ir::{OpId, ValueId};
 
 /// Rewrites `asin` and `acos` with `atan` and `sqrt`.
 pub const ARC_TO_ATAN: Rewrite = Rewrite {
-    id: RewriteId("arc-to-atan"),
+    id: RewriteId::ARC_TO_ATAN,
     kinds: &["asin", "acos"],
     title: "Rewrite {kind} with atan and sqrt",
     precondition: unary,
@@ -27,7 +27,7 @@ pub const ARC_TO_ATAN: Rewrite = Rewrite {
 
 /// Rewrites `atanh` with `log`.
 pub const ATANH_TO_LOG: Rewrite = Rewrite {
-    id: RewriteId("atanh-to-log"),
+    id: RewriteId::ATANH_TO_LOG,
     kinds: &["atanh"],
     title: "Rewrite atanh with log",
     precondition: unary,

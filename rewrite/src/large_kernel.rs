@@ -14,7 +14,7 @@
 //! the magnitudes of its terms.
 
 use crate::build::{
-    Chain, arg_shape, const_int, float_result, input, int, ints, operand_arg, same_dtype, scalar, string,
+    Chain, arg_shape, const_int, float_result, input, int32, ints, operand_arg, same_dtype, scalar, string,
 };
 use crate::window::{Window, pieces};
 use crate::{NotApplicable, Rewrite};
@@ -24,7 +24,7 @@ use mil_ir::{Function, OpId, Operand, Type, ValueId};
 
 /// Splits a conv with a large kernel into convs with tiles of it.
 pub const SPLIT_LARGE_KERNEL: Rewrite = Rewrite {
-    id: RewriteId("split-large-kernel"),
+    id: RewriteId::SPLIT_LARGE_KERNEL,
     kinds: &["conv"],
     title: "Split the {kind}'s large kernel into tiles the Neural Engine takes",
     precondition: |f, op| Split::read(f, op).map(drop),
@@ -159,7 +159,7 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
         )?;
         let mut args = vec![
             ("dilations", ints(&signed(&w.dilations))),
-            ("groups", int(split.groups)),
+            ("groups", int32(split.groups)),
             ("pad_type", string("valid")),
             ("strides", ints(&signed(&w.strides))),
             ("weight", c.operand(ws)),

@@ -14,11 +14,14 @@ pub mod helps;
 pub mod hyperbolic;
 pub mod inverse_trig;
 pub mod large_kernel;
+pub mod layout;
+pub mod linear_to_conv;
 pub mod matmul_inner;
 pub mod modulo;
 pub mod pool_cascade;
 pub mod proof;
 pub mod recurrent;
+pub mod spell_out_defaults;
 pub mod tan;
 pub mod window;
 
@@ -69,7 +72,19 @@ pub const ALL: &[&Rewrite] = &[
     &large_kernel::SPLIT_LARGE_KERNEL,
     &pool_cascade::CASCADE_MAX_POOL,
     &matmul_inner::SPLIT_MATMUL_INNER,
+    &linear_to_conv::LINEAR_TO_CONV1X1,
+    &spell_out_defaults::SPELL_OUT_DEFAULTS,
 ];
+
+/// The rewrites that the fix-all action and `mil fix` apply only when named (`--rewrite`), and
+/// that are offered when the op stays where it ran: what they change is outside Core ML's plan
+/// (the private compiler's needs).
+pub const OPT_IN: &[RewriteId] = &[RewriteId::SPELL_OUT_DEFAULTS];
+
+/// Whether `rewrite` is applied only when named ([`OPT_IN`]).
+pub fn is_opt_in(rewrite: &Rewrite) -> bool {
+    OPT_IN.contains(&rewrite.id)
+}
 
 /// The rewrite called `id`.
 pub fn by_id(id: &str) -> Option<&'static Rewrite> {

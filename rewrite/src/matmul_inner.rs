@@ -19,7 +19,7 @@ use mil_ir::{Function, OpId, Type, ValueId};
 
 /// Splits a matmul's inner dimension.
 pub const SPLIT_MATMUL_INNER: Rewrite = Rewrite {
-    id: RewriteId("split-matmul-inner"),
+    id: RewriteId::SPLIT_MATMUL_INNER,
     kinds: &["matmul"],
     title: "Split the {kind}'s inner dimension into parts of at most 32,768 and add them",
     precondition: |f, op| Inner::read(f, op).map(drop),

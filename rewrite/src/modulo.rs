@@ -11,7 +11,7 @@ use mil_ir::mutate::{EditError, Editor, RewriteId};
 
 /// Rewrites `mod` with `floor_div`.
 pub const MOD_TO_FLOOR_DIV: Rewrite = Rewrite {
-    id: RewriteId("mod-to-floor-div"),
+    id: RewriteId::MOD_TO_FLOOR_DIV,
     kinds: &["mod"],
     title: "Rewrite mod with floor_div",
     precondition: binary,

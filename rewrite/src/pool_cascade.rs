@@ -18,7 +18,7 @@ use mil_ir::{Function, OpId, Operand, Type};
 
 /// Cascades a wide max_pool into narrower ones.
 pub const CASCADE_MAX_POOL: Rewrite = Rewrite {
-    id: RewriteId("cascade-max-pool"),
+    id: RewriteId::CASCADE_MAX_POOL,
     kinds: &["max_pool"],
     title: "Cascade the {kind}'s wide window into pools of width at most 8",
     precondition: |f, op| Cascade::read(f, op).map(drop),

@@ -20,7 +20,7 @@
 //! than [`MAX_STEPS`] are left alone (each step is some twenty ops).
 
 use crate::build::{
-    Chain, arg_shape, boolean, const_arg, const_int, const_str, int, ints, operand_arg, same_dtype, scalar,
+    Chain, arg_shape, boolean, const_arg, const_int, const_str, int32, ints, operand_arg, same_dtype, scalar,
 };
 use crate::{NotApplicable, Rewrite};
 use mil_ir::mutate::{EditError, Editor, RewriteId};
@@ -28,7 +28,7 @@ use mil_ir::{DType, Function, OpId, Operand, Type, ValueId};
 
 /// Unrolls `lstm`, `gru` and `rnn` into per-step cells.
 pub const UNROLL_RECURRENT: Rewrite = Rewrite {
-    id: RewriteId("unroll-recurrent"),
+    id: RewriteId::UNROLL_RECURRENT,
     kinds: &["lstm", "gru", "rnn"],
     title: "Unroll {kind} into per-step linear layers and activations",
     precondition: |f, op| Layer::read(f, op).map(drop),
@@ -310,7 +310,7 @@ impl Unroll<'_, '_, '_> {
         }
         let items = values.iter().map(|&v| self.c.operand(v)).collect();
         let args = vec![
-            ("axis", int(axis)),
+            ("axis", int32(axis)),
             ("interleave", boolean(false)),
             ("values", Operand::Tuple(items)),
         ];

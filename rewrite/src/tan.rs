@@ -11,7 +11,7 @@ use mil_ir::mutate::{EditError, Editor, RewriteId};
 
 /// Rewrites `tan` as `sin / cos`.
 pub const TAN_TO_SIN_COS: Rewrite = Rewrite {
-    id: RewriteId("tan-to-sin-cos"),
+    id: RewriteId::TAN_TO_SIN_COS,
     kinds: &["tan"],
     title: "Rewrite tan as sin/cos",
     precondition: unary,

@@ -108,18 +108,30 @@ fn rewriting_the_corpus_leaves_only_uncovered_ops_refused() {
     }
     // The corpus has one model each of asin, band_part, cumsum, mod, gru, lstm, rnn, a 17×17 and a
     // 1×31 conv and a max_pool of width 15; samples/off_ane.mil has a cumsum. Counts are of ops
-    // refused by kind or size (ANE001, ANE015–ANE017).
+    // refused by kind or size (ANE001, ANE015–ANE017). Files listed with none refused have a
+    // projection (`linear-to-conv1x1`) or, hand_written.mil, defaults left implicit
+    // (`spell-out-defaults`).
     expect_test::expect![[r#"
         asin.mil: 1 → 0 refused, not run (weights absent)
         band_part.mil: 1 → 0 refused, not run (weights absent)
+        conv1d.mil: 0 → 0 refused, not run (weights absent)
         conv_k17.mil: 1 → 0 refused, not run (weights absent)
         conv_k1x31.mil: 1 → 0 refused, not run (weights absent)
         cumsum_c.mil: 1 → 0 refused, not run (weights absent)
+        embedding.mil: 0 → 0 refused, not run (weights absent)
+        gather_dyn.mil: 0 → 0 refused, not run (weights absent)
+        gather_nd.mil: 0 → 0 refused, not run (weights absent)
         gru.mil: 1 → 0 refused, not run (weights absent)
+        linear.mil: 0 → 0 refused, not run (weights absent)
         lstm.mil: 1 → 0 refused, not run (weights absent)
+        matmul_const.mil: 0 → 0 refused, not run (weights absent)
+        matmul_dyn.mil: 0 → 0 refused, not run (weights absent)
         max_pool_k15.mil: 1 → 0 refused, not run (weights absent)
         mod.mil: 1 → 0 refused, not run (weights absent)
+        reshape.mil: 0 → 0 refused, not run (weights absent)
         rnn.mil: 1 → 0 refused, not run (weights absent)
+        sliding_windows.mil: 0 → 0 refused, not run (weights absent)
+        hand_written.mil: 0 → 0 refused, equal in the interpreter
         off_ane.mil: 1 → 0 refused, equal in the interpreter"#]]
     .assert_eq(&rewritten_files.join("\n"));
 }

@@ -3,6 +3,7 @@
 use super::{CROP_RESIZE_INDICES, Cx, Finding, INT32_RESULT, INT32_SCALAR_COMPARE, INT32_TENSOR, Site};
 use crate::facts::OpFacts;
 use crate::kind::Kind;
+use crate::rule::Fix;
 use crate::tensor::{is_constant, operand_type};
 use mil_ir::{DType, Operand};
 
@@ -15,7 +16,9 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
         let fix = if topk && cx.opset >= mil_ir::catalogue::Opset::Ios17 {
             INT32_RESULT.fix
         } else if topk {
-            Some("`raise-deployment-target`: iOS17's topk can return uint16 indices")
+            Some(Fix::Advice(
+                "target iOS17 or later, whose topk can return uint16 indices",
+            ))
         } else {
             None
         };

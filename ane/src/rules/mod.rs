@@ -12,82 +12,92 @@ mod quantization;
 pub(crate) mod unsupported;
 
 pub use limits::{MAX_DIM, MAX_MATMUL_INNER, kernel_fits, pool_width_fits};
+pub use unsupported::refused_kinds;
 
 use crate::facts::{OpFacts, Sizes};
-use crate::rule::{Consequence, Evidence, Rule, rules};
+use crate::rule::{Consequence, Evidence, Fix, Rule, rules};
 use crate::target::{ChipProfile, Target};
 use mil_ir::catalogue::Opset;
-use mil_ir::{Code, Function, OpId};
+use mil_ir::{Code, Function, OpId, RewriteId};
 use std::borrow::Cow;
 
 rules! {
     /// An op the Neural Engine does not implement.
     UNSUPPORTED_OP = "ANE001", Fallback, CoreMlVerdict, "op not implemented on the Neural Engine",
-    fix: Some("per op: `tan-to-sin-cos`, `arc-to-atan`, `atanh-to-log`, `hyperbolic-to-exp`, `mod-to-floor-div`, `band-part-to-mask`, `cumsum-to-matmul`, `reduce-prod-to-log-sum`, `unroll-recurrent` (lstm, gru, rnn)"),
+    fix: None,
     "Core ML answers `Unsupported MIL operation` for acos, asin, atanh, cosh, sinh, tan, band_part, cumsum, reduce_prod, mod, one_hot, non_zero, random_normal, scatter_along_axis, lstm, gru and rnn.";
     /// `scatter`, refused on the big Neural Engines.
     SCATTER = "ANE002", Fallback, CoreMlVerdict, "scatter only on uANE targets",
-    fix: Some("`scatter-to-select`: with constant indices, a constant mask and `select`"),
+    fix: Some(Fix::Advice("with constant indices, a constant mask and `select`")),
     "`scatter MIL op is currently only supported on uANE targets (u1-u4)`.";
     /// `sliding_windows`, which has no Neural Engine converter.
     SLIDING_WINDOWS = "ANE003", Fallback, CoreMlVerdict, "sliding_windows not converted",
-    fix: Some("`sliding-windows-to-slices`: slices stacked along a new axis"),
+    fix: Some(Fix::Advice("slices stacked along a new axis")),
     "`sliding_windows`: `MIL converter not implemented.`";
     /// `range_1d`, whose parameters the Neural Engine cannot read.
     RANGE_1D = "ANE004", Fallback, CoreMlVerdict, "range_1d refused",
-    fix: Some("`fold-range`: compute the range at compile time when its inputs are constants"),
+    fix: Some(Fix::Advice("compute the range at compile time when its inputs are constants")),
     "`range_1d`: `Failed to retrieve parameter start`.";
     /// An op that reads or writes an int32 tensor.
     INT32_TENSOR = "ANE005", Fallback, CoreMlVerdict, "int32 tensor",
-    fix: Some("`int32-to-fp16`: carry integer values in fp16 (exact up to 2048) or int16"),
+    fix: Some(Fix::Advice("carry integer values in fp16 (exact up to 2048) or int16")),
     "Any int32 tensor blocks the ANE: `Unsupported tensor data type: int32`, for ops, casts and ops reading an int32 input.";
     /// An int32 function input or output.
     INT32_IO = "ANE006", Fallback, CoreMlVerdict, "int32 function input or output",
-    fix: Some("`io-to-fp16`: declare the input or output fp16 (or int16) and cast inside"),
+    fix: Some(Fix::Advice("declare the input or output fp16 (or int16) and cast inside")),
     "An int32 graph input: `Tensor buffer live-in not created: Unsupported tensor data type: int32`; every op reading it is refused.";
     /// An op whose result can only be int32.
     INT32_RESULT = "ANE007", Fallback, CoreMlVerdict, "op whose result is int32",
-    fix: Some("topk: `output_indices_dtype = \"uint16\"` (iOS17 and later); none for reduce_argmax and argsort"),
+    fix: Some(Fix::Advice("topk: `output_indices_dtype = \"uint16\"` (iOS17 and later); none for reduce_argmax and argsort")),
     "`Output type int32 is not supported.` (reduce_argmax, argsort's indices; topk's indices before iOS17, by inference).";
     /// crop_resize with int32 box indices.
     CROP_RESIZE_INDICES = "ANE008", Fallback, CoreMlVerdict, "crop_resize box indices not uint16",
-    fix: Some("`box-indices-to-uint16`"),
+    fix: Some(Fix::Advice("give `box_indices` as uint16")),
     "crop_resize: `type int32 for \"box_indices\" is not supported. only support UInt16.`";
     /// An int8 function output, for which Core ML inserts a CPU-only cast to int32.
     INT8_OUTPUT = "ANE009", DragsOff, CoreMlVerdict, "int8 function output",
-    fix: Some("`dequantize-before-output`: return fp16"),
+    fix: Some(Fix::Advice("return fp16: dequantize before the output")),
     "An int8 graph output makes Core ML insert a cast to int32 (`..._pre__output__int32__cast`), which is CPU-only.";
     /// An fp32 function input or output, for which Core ML inserts casts.
     FP32_IO = "ANE010", Slowdown, CoreMlVerdict, "fp32 function input or output",
-    fix: Some("`io-to-fp16`: declare inputs and outputs fp16"),
+    fix: Some(Fix::Advice("declare inputs and outputs fp16")),
     "fp32 inputs and outputs get fp32↔fp16 casts inserted; the casts and the op are eligible (compute is fp16).";
     /// A comparison with an int32 scalar.
     INT32_SCALAR_COMPARE = "ANE011", Fallback, CoreMlVerdict, "comparison with an int32 scalar",
-    fix: Some("`int32-to-fp16`: compare in fp16"),
+    fix: Some(Fix::Advice("compare in fp16")),
     "Scalar int32 operands of comparisons fail to resolve: `Unable to resolve operation input \"y\".`";
     /// gather with an index computed at run time.
     DYNAMIC_GATHER_INDEX = "ANE012", Fallback, CoreMlVerdict, "gather with a dynamic index",
-    fix: Some("`gather-to-one-hot-matmul`: a one-hot matrix times the table (embeddings)"),
+    fix: Some(Fix::Advice("a one-hot matrix times the table (embeddings)")),
     "A dynamic int32 gather index fails (`Unsupported gather index type`) and the index normalisation Core ML inserts (casts, greater_equal, add, select) is CPU-only; constant indices are rewritten to uint16 and eligible.";
     /// gather_nd / gather_along_axis with int32 indices, cast on the CPU first.
     INDEX_CAST_ON_CPU = "ANE013", Slowdown, CoreMlVerdict, "int32 indices cast on the CPU",
-    fix: Some("`indices-to-int16`: give int16 or uint16 indices"),
+    fix: Some(Fix::Advice("give int16 or uint16 indices")),
     "gather_nd and gather_along_axis are eligible, but their int32 indices are cast to int16 on the CPU first.";
     /// A dimension (or group count) above 65,536.
     DIM_ABOVE_65536 = "ANE014", Fallback, CoreMlVerdict, "dimension above 65,536",
-    fix: Some("`split-axis`: split the axis into chunks of at most 65,536 and concatenate"),
+    fix: Some(Fix::Advice("split the axis into chunks of at most 65,536 and concatenate")),
     "`Tensor dimensions ... are not within supported range, N[1-65536]D[1-65536]C[1-65536]H[1-65536]W[1-65536]`; groups > 65,536 likewise.";
     /// A conv kernel beyond what the Neural Engine decomposes.
     CONV_KERNEL = "ANE015", Fallback, CoreMlVerdict, "conv kernel too large",
-    fix: Some("`split-large-kernel`: a sum of convs with tiles of the kernel on shifted slices of the input"),
+    fix: Some(Fix::Rewrite(
+        RewriteId::SPLIT_LARGE_KERNEL,
+        "a sum of convs with tiles of the kernel on shifted slices of the input",
+    )),
     "conv kernels: square up to 16×16, 1×K up to 15, K×1 up to 31; beyond, `conv with large kernel does not meet decomposition preconditions`.";
     /// max_pool with a kernel width other than 1–8 or 32.
     MAX_POOL_WIDTH = "ANE016", Fallback, CoreMlVerdict, "max_pool kernel width",
-    fix: Some("`cascade-max-pool`: max_pools of width at most 8 whose windows compose to the same one"),
+    fix: Some(Fix::Rewrite(
+        RewriteId::CASCADE_MAX_POOL,
+        "max_pools of width at most 8 whose windows compose to the same one",
+    )),
     "max_pool kernel width must be 1–8 or exactly 32: `Invalid Pool kernel width (9), must be [1-8] or 32.`";
     /// matmul with an inner dimension above 32,768.
     MATMUL_INNER = "ANE017", Fallback, CoreMlVerdict, "matmul inner dimension above 32,768",
-    fix: Some("`split-matmul-inner`: split the inner dimension and add the partial products"),
+    fix: Some(Fix::Rewrite(
+        RewriteId::SPLIT_MATMUL_INNER,
+        "split the inner dimension and add the partial products",
+    )),
     "matmul's inner dimension up to 32,768; above, `the output channel of input A ... can not fit the Kmem`.";
     /// Control flow, which Core ML runs on the CPU.
     CONTROL_FLOW = "ANE018", Fallback, Lore, "control flow on the CPU",
@@ -95,51 +105,51 @@ rules! {
     "cond and while_loop run on the CPU; only their bodies' ops can use the Neural Engine.";
     /// Ops whose older-opset form has int32 indices that Core ML cannot narrow.
     OLD_OPSET_INDICES = "ANE019", Fallback, CoreMlVerdict, "int32-only indices in an older opset",
-    fix: Some("`raise-deployment-target`: target iOS17 or later, where uint16 indices exist"),
+    fix: Some(Fix::Advice("target iOS17 or later, where uint16 indices exist")),
     "Inferred from ANE005/ANE012: before iOS16 gather takes only int32 indices, so Core ML cannot rewrite constant indices to uint16.";
     /// A linear or matmul path not in `(B, C, 1, S)`.
     NOT_BC1S = "ANE101", Slowdown, HardwareProbe, "not in (B, C, 1, S) layout",
-    fix: Some("`linear-to-conv1x1`: a 1×1 conv on (B, C, 1, S)"),
+    fix: Some(Fix::Rewrite(RewriteId::LINEAR_TO_CONV1X1, "a 1×1 conv on (B, C, 1, S)")),
     "Layout (B, C, 1, S) for conv/linear paths; a 1×1 conv is ≈3× faster than matmul (ironmill probes; Apple's ml-ane-transformers).";
     /// A tensor of rank 6 or more.
     RANK_ABOVE_FIVE = "ANE102", Fallback, Lore, "rank above 5",
-    fix: Some("`fold-axes`: merge adjacent axes down to rank 4"),
+    fix: Some(Fix::Advice("merge adjacent axes down to rank 4")),
     "Lore says rank > 4 falls back; Core ML's verdict accepts ranks 1, 2 and 5 and its size check names five axes (N, D, C, H, W), so only rank ≥ 6 is flagged.";
     /// A last axis of size 1.
     LAST_AXIS_ONE = "ANE103", Slowdown, HardwareProbe, "last axis of size 1",
-    fix: Some("`move-singleton-axis`: put a long axis last"),
+    fix: Some(Fix::Advice("put a long axis last")),
     "The last axis is padded to 64 bytes: a last axis of size 1 wastes 31 of every 32 lanes (probes).";
     /// A last axis whose bytes are not a multiple of 64.
     LAST_AXIS_ALIGNMENT = "ANE104", Slowdown, HardwareProbe, "last axis not a multiple of 64 bytes",
-    fix: Some("`pad-last-axis`: pad to a multiple of 32 fp16 elements"),
+    fix: Some(Fix::Advice("pad the last axis to a multiple of 32 fp16 elements")),
     "The last axis' byte size should be a multiple of 64 (probes).";
     /// Ops that compute in fp32.
     FP32_COMPUTE = "ANE105", Slowdown, CoreMlVerdict, "fp32 compute",
-    fix: Some("`compute-fp16`: convert with compute_precision=FLOAT16"),
+    fix: Some(Fix::Advice("convert with compute_precision=FLOAT16")),
     "The ANE computes in fp16: fp32 ops get casts around them rather than a fallback.";
     /// A function input with a `?` dimension.
     DYNAMIC_SHAPE = "ANE106", Fallback, Lore, "dynamic shape",
-    fix: Some("`enumerate-shapes`: EnumeratedShapes instead of a range"),
+    fix: Some(Fix::Advice("EnumeratedShapes instead of a range")),
     "Lore: inputs with unbounded (`?`) dimensions are planned off the ANE; enumerated shapes compile one ANE program per shape.";
     /// An axis above 16,384.
     AXIS_ABOVE_16384 = "ANE107", Slowdown, Lore, "axis above 16,384",
-    fix: Some("`split-axis`"),
+    fix: Some(Fix::Advice("split the axis")),
     "Lore says an axis above 16,384 falls back; Core ML's plan on M4 keeps a 16,385-wide relu eligible (plan_ctx_cpune.tsv), so it is information only.";
     /// A wide input or output with a short last axis.
     WIDE_SHORT_IO = "ANE108", Fallback, HardwareProbe, "wide input or output with a short last axis",
-    fix: Some("`to-bc1s`: make the sequence axis last and at least 32 long"),
+    fix: Some(Fix::Advice("make the sequence axis last and at least 32 long")),
     "Inputs/outputs [1, C, 1, S] with C > ~768 and S < 32 were rejected by the private compiler (ironmill probes).";
     /// A small or short-axis input or output buffer.
     SMALL_IO = "ANE109", Slowdown, HardwareProbe, "small input or output buffer",
-    fix: Some("`pad-last-axis`"),
+    fix: Some(Fix::Advice("pad the last axis")),
     "Input/output last axis should be ≥ 32, and buffers at least 16 KB (probes).";
     /// A tensor larger than the on-chip memory.
     TENSOR_OVER_BUDGET = "ANE110", Slowdown, HardwareProbe, "tensor larger than on-chip memory",
-    fix: Some("`tile`: split the op along an outer axis"),
+    fix: Some(Fix::Advice("split the op along an outer axis")),
     "About 32 MB of on-chip memory; larger tensors stream from DRAM.";
     /// A function whose weights overflow what one compiled program held in probes.
     WEIGHTS_OVER_BUDGET = "ANE111", Slowdown, HardwareProbe, "weights beyond the per-program budget",
-    fix: Some("`split-program`: several functions, or int8/palettized weights"),
+    fix: Some(Fix::Advice("several functions, or int8/palettized weights")),
     "Weights beyond ~8 MB per compiled program failed in probes of the private compiler (≈32 MB on chip).";
     /// int8 weights with fp16 activations.
     WEIGHT_ONLY_INT8 = "ANE112", Advice, HardwareProbe, "weight-only int8 gives no speed-up",
@@ -147,7 +157,7 @@ rules! {
     "int8 weights save bandwidth, not compute: weight-only int8 gives no speed-up.";
     /// 3×3 convs that W8A8 would double on chips with int8 compute.
     W8A8_CANDIDATE = "ANE113", Advice, CoreMlVerdict, "3×3 conv could run W8A8",
-    fix: Some("`quantize-activations`: W8A8 (quantize → conv → dequantize)"),
+    fix: Some(Fix::Advice("W8A8 (quantize → conv → dequantize)")),
     "W8A8 on M4 runs 3×3 conv at 2.0× the fp16 throughput; 1×1 chains see no gain (study INDEX.md). Only chips with int8 compute (A17 Pro, A18, M4).";
     /// topk, which Core ML's planner underprices on the Neural Engine.
     TOPK_UNDERPRICED = "ANE114", Slowdown, CoreMlVerdict, "topk underpriced on the ANE",
@@ -155,7 +165,7 @@ rules! {
     "topk's ANE estimate (~2 µs) is ~200× below its measured cost: if the planner puts it on the ANE it is slow there.";
     /// Inputs left to their defaults, which only Core ML fills in.
     IMPLICIT_DEFAULTS = "ANE115", Advice, HardwareProbe, "default left implicit",
-    fix: Some("`spell-out-defaults`"),
+    fix: Some(Fix::Rewrite(RewriteId::SPELL_OUT_DEFAULTS, "")),
     "The private ANE compiler applies no defaults: rsqrt, log and inverse need `epsilon`, concat needs `interleave` (Core ML fills them in).";
     /// An eligible op that the planner keeps off the Neural Engine.
     MOVED_OFF_ANE = "ANE201", Slowdown, PlannerEstimate, "eligible op placed off the Neural Engine",
@@ -193,8 +203,8 @@ pub struct Finding {
     pub site: Site,
     /// What happens, citing the evidence.
     pub message: String,
-    /// The rewrite for this case, when it differs from the rule's.
-    pub fix: Option<&'static str>,
+    /// What avoids it in this case (the rule's, or one of its own).
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -209,7 +219,7 @@ impl Finding {
     }
 
     /// The fix for this case.
-    pub fn with_fix(mut self, fix: Option<&'static str>) -> Finding {
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
         self.fix = fix;
         self
     }

@@ -3,52 +3,95 @@
 use super::{CONTROL_FLOW, Finding, RANGE_1D, SCATTER, SLIDING_WINDOWS, Site, UNSUPPORTED_OP};
 use crate::facts::OpFacts;
 use crate::kind::Kind;
+use crate::rule::Fix;
+use mil_ir::RewriteId;
 
-/// The ops Core ML answers `Unsupported MIL operation` for, with the rewrite that avoids each.
-const REFUSED: &[(&str, Option<&str>)] = &[
-    ("acos", Some("`arc-to-atan`: 2·atan(sqrt((1−x)/(1+x)))")),
-    ("asin", Some("`arc-to-atan`: atan(x/sqrt((1−x)(1+x)))")),
-    ("atanh", Some("`atanh-to-log`: 0.5·log((1+x)/(1−x))")),
-    ("cosh", Some("`hyperbolic-to-exp`: (exp(x)+exp(−x))/2")),
-    ("sinh", Some("`hyperbolic-to-exp`: (exp(x)−exp(−x))/2")),
-    ("tan", Some("`tan-to-sin-cos`: sin(x)/cos(x)")),
+/// The ops Core ML answers `Unsupported MIL operation` for, with what avoids each.
+const REFUSED: &[(&str, Option<Fix>)] = &[
+    (
+        "acos",
+        Some(Fix::Rewrite(RewriteId::ARC_TO_ATAN, "2·atan(sqrt((1−x)/(1+x)))")),
+    ),
+    (
+        "asin",
+        Some(Fix::Rewrite(RewriteId::ARC_TO_ATAN, "atan(x/sqrt((1−x)(1+x)))")),
+    ),
+    (
+        "atanh",
+        Some(Fix::Rewrite(RewriteId::ATANH_TO_LOG, "0.5·log((1+x)/(1−x))")),
+    ),
+    (
+        "cosh",
+        Some(Fix::Rewrite(RewriteId::HYPERBOLIC_TO_EXP, "(exp(x)+exp(−x))/2")),
+    ),
+    (
+        "sinh",
+        Some(Fix::Rewrite(RewriteId::HYPERBOLIC_TO_EXP, "(exp(x)−exp(−x))/2")),
+    ),
+    (
+        "tan",
+        Some(Fix::Rewrite(RewriteId::TAN_TO_SIN_COS, "sin(x)/cos(x)")),
+    ),
     (
         "band_part",
-        Some("`band-part-to-mask`: multiply by a constant band mask"),
+        Some(Fix::Rewrite(
+            RewriteId::BAND_PART_TO_MASK,
+            "multiply by a constant band mask",
+        )),
     ),
     (
         "cumsum",
-        Some("`cumsum-to-matmul`: matmul with a constant triangular matrix"),
+        Some(Fix::Rewrite(
+            RewriteId::CUMSUM_TO_MATMUL,
+            "matmul with a constant triangular matrix",
+        )),
     ),
     (
         "reduce_prod",
-        Some("`reduce-prod-to-log-sum`: exp(reduce_sum(log(x))) for positive x"),
+        Some(Fix::Advice("exp(reduce_sum(log(x))) for positive x")),
     ),
-    ("mod", Some("`mod-to-floor-div`: x − floor_div(x, y)·y")),
+    (
+        "mod",
+        Some(Fix::Rewrite(RewriteId::MOD_TO_FLOOR_DIV, "x − floor_div(x, y)·y")),
+    ),
     (
         "one_hot",
-        Some("`one-hot-to-equal`: equal against a constant range, cast to fp16"),
+        Some(Fix::Advice("equal against a constant range, cast to fp16")),
     ),
     ("non_zero", None),
     ("random_normal", None),
     ("scatter_along_axis", None),
     (
         "lstm",
-        Some("`unroll-recurrent`: one cell per step of linear, sigmoid/tanh, mul and add"),
+        Some(Fix::Rewrite(
+            RewriteId::UNROLL_RECURRENT,
+            "one cell per step of linear, sigmoid/tanh, mul and add",
+        )),
     ),
     (
         "gru",
-        Some("`unroll-recurrent`: one cell per step of linear, sigmoid/tanh, mul and add"),
+        Some(Fix::Rewrite(
+            RewriteId::UNROLL_RECURRENT,
+            "one cell per step of linear, sigmoid/tanh, mul and add",
+        )),
     ),
     (
         "rnn",
-        Some("`unroll-recurrent`: one cell per step of linear, activation and add"),
+        Some(Fix::Rewrite(
+            RewriteId::UNROLL_RECURRENT,
+            "one cell per step of linear, activation and add",
+        )),
     ),
 ];
 
-/// Whether Core ML answers `Unsupported MIL operation` for `kind`, and if so the rewrite.
-pub(crate) fn refused(kind: &str) -> Option<Option<&'static str>> {
+/// Whether Core ML answers `Unsupported MIL operation` for `kind`, and if so what avoids it.
+pub(crate) fn refused(kind: &str) -> Option<Option<Fix>> {
     REFUSED.iter().find(|(k, _)| *k == kind).map(|(_, fix)| *fix)
+}
+
+/// Every op kind Core ML refuses by kind (ANE001), with what avoids it, for the rules catalogue.
+pub fn refused_kinds() -> impl Iterator<Item = (&'static str, Option<Fix>)> {
+    REFUSED.iter().copied()
 }
 
 /// Fires on ops the Neural Engine refuses by kind.

@@ -24,7 +24,8 @@ pub struct Args {
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Apply only this rewrite (repeatable): tan-to-sin-cos, arc-to-atan, atanh-to-log,
-    /// hyperbolic-to-exp, mod-to-floor-div, band-part-to-mask, cumsum-to-matmul.
+    /// hyperbolic-to-exp, mod-to-floor-div, band-part-to-mask, cumsum-to-matmul,
+    /// linear-to-conv1x1; spell-out-defaults is applied only when named.
     #[arg(long = "rewrite", value_name = "ID", value_parser = parse_rewrite)]
     rewrites: Vec<&'static Rewrite>,
     /// Print the changes as a unified diff and write nothing.
