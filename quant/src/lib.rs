@@ -8,7 +8,10 @@
 //! `constexpr_affine_dequantize` for iOS16 and iOS17, `constexpr_blockwise_shift_scale` from
 //! iOS18. New weights go into a [`MemoryWeights`] until the caller writes them out.
 
+pub mod activations;
+pub mod calibrate;
 pub mod linear;
+pub mod psnr;
 pub mod select;
 pub mod weights;
 
@@ -87,6 +90,18 @@ pub enum QuantError {
         /// Its opset as written.
         opset: String,
     },
+    /// Quantised activations need the `quantize` op (iOS17).
+    NeedsIos17 {
+        /// The function.
+        function: String,
+        /// Its opset as written.
+        opset: String,
+    },
+    /// A tensor to quantise has no calibrated range.
+    NoStatistics {
+        /// The tensor.
+        name: String,
+    },
     /// A weight could not be read.
     Unreadable {
         /// The const.
@@ -107,6 +122,16 @@ impl std::fmt::Display for QuantError {
                 f,
                 "function `{function}` targets {opset}; per-block scales and 4-bit weights need ios18 or later (change its opset)"
             ),
+            QuantError::NeedsIos17 { function, opset } => write!(
+                f,
+                "function `{function}` targets {opset}; quantized activations (w8a8) need ios17 or later (change its opset)"
+            ),
+            QuantError::NoStatistics { name } => {
+                write!(
+                    f,
+                    "no calibrated range for `{name}` (the statistics do not name it)"
+                )
+            }
             QuantError::Unreadable { name, message } => {
                 write!(f, "cannot read the weight of `{name}`: {message}")
             }
