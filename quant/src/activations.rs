@@ -30,7 +30,7 @@ use crate::weights::ValueMaker;
 use mil_ir::catalogue::Opset;
 use mil_ir::weights::MemoryWeights;
 use mil_ir::{
-    ConstData, DType, Elements, Function, NewOp, OpId, Operand, Place, Program, Type, TypedValue, Use,
+    ConstData, DType, Dim, Elements, Function, NewOp, OpId, Operand, Place, Program, Type, TypedValue, Use,
     ValueDef, ValueId,
 };
 
@@ -58,12 +58,29 @@ pub struct ActivationConfig {
     pub mode: Mode,
 }
 
+/// One activation quantised: a tensor some `quantize` reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedActivation {
+    /// The function holding it.
+    pub function: String,
+    /// The tensor's name.
+    pub name: String,
+    /// Its shape (empty when not known).
+    pub shape: Vec<u64>,
+    /// Its bytes as a float tensor.
+    pub bytes_before: u64,
+    /// Its bytes as int8/uint8.
+    pub bytes_after: u64,
+    /// The range its scale and zero point come from.
+    pub range: Range,
+}
+
 /// What [`quantize_activations`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivationReport {
-    /// The tensors quantised (a pair was put after each), in order.
-    pub tensors: Vec<String>,
-    /// `quantize` ops left after pair elimination.
+    /// Each tensor read by a `quantize` after pair elimination, in program order.
+    pub tensors: Vec<QuantizedActivation>,
+    /// The `quantize` ops (pairs) left after pair elimination.
     pub pairs: usize,
 }
 
@@ -91,14 +108,9 @@ pub fn quantize_activations(
             rank0,
         };
         let prefixed = pass.prefix()?;
-        pass.suffix(&prefixed, &mut report.tensors)?;
+        pass.suffix(&prefixed)?;
         pass.eliminate_pairs();
-        report.pairs += pass
-            .f
-            .walk_ops()
-            .iter()
-            .filter(|&&op| pass.f.op(op).kind == "quantize")
-            .count();
+        pass.report(&mut report);
     }
     *program = staged;
     Ok(report)
@@ -165,9 +177,8 @@ impl Pass<'_, '_> {
         Ok(made)
     }
 
-    /// Pass 2: pairs after the patterns the prefix pairs start; the names of the tensors given a
-    /// pair are added to `tensors`.
-    fn suffix(&mut self, dequantizes: &[OpId], tensors: &mut Vec<String>) -> Result<(), QuantError> {
+    /// Pass 2: pairs after the patterns the prefix pairs start.
+    fn suffix(&mut self, dequantizes: &[OpId]) -> Result<(), QuantError> {
         for &dq in dequantizes {
             let Some(last) = self.pattern_end(dq) else {
                 continue;
@@ -180,9 +191,48 @@ impl Pass<'_, '_> {
                 .edit()
                 .replace_uses_except(v, dq_value, Some(q))
                 .map_err(edit_error)?;
-            tensors.push(self.f.value(v).name.to_string());
         }
         Ok(())
+    }
+
+    /// Adds the `quantize` ops left and the tensors they read to `report`.
+    fn report(&self, report: &mut ActivationReport) {
+        let f = &*self.f;
+        let mut seen: Vec<ValueId> = Vec::new();
+        for op in f.walk_ops() {
+            if f.op(op).kind != "quantize" {
+                continue;
+            }
+            report.pairs += 1;
+            let Some(Operand::Value(r)) = f.op(op).arg("input") else {
+                continue;
+            };
+            let Some(v) = r.id else { continue };
+            // A tensor re-quantised after a suffix pair is a dequantize's result, which has no range
+            // of its own: the tensor before it is the one listed.
+            let Ok(range) = self.range(v) else { continue };
+            if seen.contains(&v) {
+                continue;
+            }
+            seen.push(v);
+            let value = f.value(v);
+            let shape: Vec<u64> = (value.ty.shape().unwrap_or_default().iter())
+                .map(|d| match d {
+                    Dim::Known(k) => *k,
+                    Dim::Unknown => 0,
+                })
+                .collect();
+            let elements: u64 = shape.iter().product();
+            let float_bytes = u64::from(value.ty.dtype().and_then(DType::bits).unwrap_or(32) / 8);
+            report.tensors.push(QuantizedActivation {
+                function: f.name.clone(),
+                name: value.name.to_string(),
+                shape,
+                bytes_before: elements * float_bytes,
+                bytes_after: elements,
+                range,
+            });
+        }
     }
 
     /// The last op of the pattern `dq` starts, when it gets a suffix pair

@@ -367,28 +367,34 @@ fn statistics_json(stats: &Statistics) -> String {
     format!("{{\n{}\n}}\n", lines.join(",\n"))
 }
 
-/// Prints the activations quantised: each tensor given a pair with its range, and the count.
+/// Prints one line per quantised activation (name, shape, range, bytes as floats and as 8-bit
+/// integers) and the totals.
 fn print_activations(a: &Activations) {
-    let width = a
-        .report
-        .tensors
-        .iter()
-        .map(String::len)
-        .max()
-        .unwrap_or(0)
-        .max(10);
+    let tensors = &a.report.tensors;
+    let width = tensors.iter().map(|t| t.name.len()).max().unwrap_or(0).max(10);
     println!();
-    println!("{:<width$}  {:>12}  {:>12}", "activation", "min", "max");
-    for t in &a.report.tensors {
-        if let Some(r) = a.statistics.get(t) {
-            println!("{t:<width$}  {:>12.6}  {:>12.6}", r.min, r.max);
-        }
-    }
     println!(
-        "{} activations quantised, {} quantize ops ({} ranges from {})",
-        a.report.tensors.len(),
-        a.report.pairs,
-        a.statistics.len(),
+        "{:<width$}  {:<20}  {:>21}  {:>12}  {:>12}",
+        "activation", "shape", "range", "before", "after"
+    );
+    for t in tensors {
+        let range = format!("[{:.4}, {:.4}]", t.range.min, t.range.max);
+        let shape = format!("{:?}", t.shape);
+        println!(
+            "{:<width$}  {shape:<20}  {range:>21}  {:>12}  {:>12}",
+            t.name, t.bytes_before, t.bytes_after
+        );
+    }
+    let before: u64 = tensors.iter().map(|t| t.bytes_before).sum();
+    let after: u64 = tensors.iter().map(|t| t.bytes_after).sum();
+    println!(
+        "{:<width$}  {:<20}  {:>21}  {before:>12}  {after:>12}",
+        "total",
+        format!("{} activations", tensors.len()),
+        format!("{} quantize ops", a.report.pairs)
+    );
+    println!(
+        "ranges from {}",
         if a.calibrated {
             format!("{} calibration samples", a.samples.len())
         } else {
