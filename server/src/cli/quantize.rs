@@ -17,10 +17,9 @@ use mil_eval::{Interpreter, Named};
 use mil_ir::Program;
 use mil_ir::diagnostic::has_errors;
 use mil_ir::weights::MemoryWeights;
-use mil_proto::blob::BlobWriter;
 use mil_proto::decompile::weights_dir;
 use mil_proto::package::WEIGHT_FILE;
-use mil_proto::weights::{MODEL_PATH_PREFIX, WeightFiles, hold_in_memory, write_memory_weights};
+use mil_proto::weights::{WeightFiles, hold_in_memory};
 use mil_quant::activations::{self, ActivationConfig, ActivationReport, quantize_activations};
 use mil_quant::calibrate::{Range, Statistics, calibrate, read_samples};
 use mil_quant::linear::{IntType, Mode};
@@ -188,7 +187,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         eprintln!("mil: not quantizing {name}: {message}");
         return ExitCode::Errors;
     }
-    if let Err(e) = write_output(&mut program, &memory, &target, &weight_file) {
+    if let Err(e) = mil_ide::w8a8::write_quantized(&mut program, &memory, &target) {
         eprintln!("mil: cannot write {}: {e}", target.display());
         return ExitCode::Usage;
     }
@@ -427,43 +426,6 @@ fn print_psnr(
         );
     }
     Ok(())
-}
-
-/// Writes the weights of `program` (all in `memory`) to `weight_file`, then its text to `target`,
-/// each through a temporary file renamed into place.
-fn write_output(
-    program: &mut Program,
-    memory: &MemoryWeights,
-    target: &Path,
-    weight_file: &Path,
-) -> std::io::Result<()> {
-    let dir = weight_file.parent().expect("a weight file is inside its folder");
-    let dir_name = dir.file_name().unwrap_or_default().to_string_lossy();
-    let reference = format!("{MODEL_PATH_PREFIX}{dir_name}/{WEIGHT_FILE}");
-    std::fs::create_dir_all(dir)?;
-    let staged = tempfile::NamedTempFile::new_in(dir)?;
-    let mut blobs = BlobWriter::new(std::io::BufWriter::new(staged.as_file()))?;
-    write_memory_weights(program, memory, 0, &reference, &mut blobs)
-        .map_err(|(_, message)| std::io::Error::other(message))?;
-    let count = blobs.count();
-    blobs
-        .finish()?
-        .into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()?;
-    if count > 0 {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            staged
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-        staged.persist(weight_file).map_err(|e| e.error)?;
-    }
-    let mut text = mil_ir::printer::print_program(program);
-    text.push('\n');
-    write_atomically(target, text.as_bytes())
 }
 
 /// Prints one line per quantised weight (name, shape, bytes before and after) and the totals.
