@@ -174,20 +174,25 @@ pub fn quantize_weights(
     let rank0 = program.version == "1.0";
     let mut done = Vec::with_capacity(plans.len());
     let mut values = ValueMaker { memory, rank0 };
-    for (index, blockwise, plan) in plans {
-        let f = &mut program.functions[index];
-        let (new_op, bytes_after) = plan.op(&mut values, config, blockwise);
-        f.edit()
-            .replace(plan.op, new_op)
-            .expect("a const read by ops is replaced by an op of one result");
-        done.push(Quantized {
-            function: f.name.clone(),
-            name: plan.name,
-            bytes_before: plan.weight.values.len() as u64
-                * u64::from(plan.weight.dtype.bits().unwrap_or(32) / 8),
-            shape: plan.shape,
-            bytes_after,
-        });
+    // One editor per function: an editor reads the function's names once, at its first edit.
+    let mut plans = plans.into_iter().peekable();
+    for (index, f) in program.functions.iter_mut().enumerate() {
+        let function = f.name.clone();
+        let mut editor = f.edit();
+        while let Some((_, blockwise, plan)) = plans.next_if(|(i, _, _)| *i == index) {
+            let (new_op, bytes_after) = plan.op(&mut values, config, blockwise);
+            editor
+                .replace(plan.op, new_op)
+                .expect("a const read by ops is replaced by an op of one result");
+            done.push(Quantized {
+                function: function.clone(),
+                name: plan.name,
+                bytes_before: plan.weight.values.len() as u64
+                    * u64::from(plan.weight.dtype.bits().unwrap_or(32) / 8),
+                shape: plan.shape,
+                bytes_after,
+            });
+        }
     }
     Ok(done)
 }
