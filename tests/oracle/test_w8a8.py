@@ -119,6 +119,11 @@ def test_w8a8_equals_coremltools_passes_given_our_ranges(saved, tmp_path, name, 
     # ... over all the samples (the input's range is the union of the three).
     samples = [np.load(p) for p in sorted(calibration.glob("*.npy"))]
     assert ranges["x"] == {"rmin": float(min(s.min() for s in samples)), "rmax": float(max(s.max() for s in samples))}
+    # ... and a concat's inputs and output share one range, the union of theirs.
+    for op in pymil(package).functions["main"].operations:
+        if op.op_type == "concat":
+            group = [v.name for v in op.values] + [op.outputs[0].name]
+            assert len({json.dumps(ranges[n]) for n in group}) == 1, group
     reference = w8a8_reference(package, ranges, mode=mode, dtype=dtype, weight_threshold=100)
     assert sum(op.op_type == "quantize" for op in reference.functions["main"].operations) >= 5
     assert_same_program(reference, pymil(ours))
