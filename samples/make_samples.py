@@ -10,6 +10,8 @@ deterministic (one seed per sample), so running the script again rewrites the sa
 - `transformer_block.mil`: a BERT-base-sized encoder block (768 channels, 12 heads, 3072 hidden)
   in (B, C, 1, S) layout, the way Apple's ml-ane-transformers writes it.
 - `mobilenet.mil`: a MobileNet-style classifier of depthwise-separable conv blocks.
+- `resnet_w8a8.mil`: a small ResNet-style classifier (residual adds of two live tensors) to quantise
+  with `mil quantize --mode w8a8`, and its calibration set `resnet_w8a8.calibration/` (8 images).
 """
 
 import pathlib
@@ -213,7 +215,49 @@ def mobilenet():
     write("mobilenet", p, [("x", [1, 3, 224, 224])], ["y"])
 
 
+def resnet_w8a8():
+    """A 3×3 stem, two residual blocks at 16 channels, a stride-2 conv to 32 and a third block, an
+    average pool over the 16×16 map and a linear classifier to 10 classes; 8 calibration images."""
+    p = Program(Weights("resnet_w8a8", seed=4))
+
+    def block(name, x, channels, size):
+        shape = [1, channels, size, size]
+        a = p.conv(f"{name}_conv1", x, channels, channels, shape, kernel=3)
+        a = p.stmt(fp16(shape), f"{name}_relu1", "relu", dict(x=a))
+        b = p.conv(f"{name}_conv2", a, channels, channels, shape, kernel=3)
+        s = p.stmt(fp16(shape), f"{name}_add", "add", dict(x=x, y=b))
+        return p.stmt(fp16(shape), f"{name}_out", "relu", dict(x=s))
+
+    x = p.conv("stem", "x", 3, 16, [1, 16, 32, 32], kernel=3)
+    x = p.stmt(fp16([1, 16, 32, 32]), "stem_relu", "relu", dict(x=x))
+    x = block("block1", x, 16, 32)
+    x = block("block2", x, 16, 32)
+    x = p.conv("down", x, 16, 32, [1, 32, 16, 16], kernel=3, stride=2)
+    x = p.stmt(fp16([1, 32, 16, 16]), "down_relu", "relu", dict(x=x))
+    x = block("block3", x, 32, 16)
+    pooled = p.stmt(fp16([1, 32, 1, 1]), "pool", "avg_pool", dict(
+        x=x,
+        kernel_sizes=p.ints("pool_kernel_sizes", [16, 16]),
+        strides=p.ints("pool_strides", [16, 16]),
+        pad_type=p.const("string", "pool_pad_type", 'string("valid")'),
+        pad=p.ints("pool_pad", [0, 0, 0, 0]),
+        ceil_mode=p.scalar("bool", "pool_ceil_mode", "false"),
+        exclude_padding_from_average=p.scalar("bool", "pool_exclude_padding", "false"),
+    ))
+    flat = p.stmt(fp16([1, 32]), "flat", "reshape", dict(x=pooled, shape=p.ints("flat_shape", [1, 32])))
+    weight = p.blob("fc_weight", [10, 32], 32**-0.5)
+    bias = p.blob("fc_bias", [10], 0.02)
+    p.stmt(fp16([1, 10]), "y", "linear", dict(x=flat, weight=weight, bias=bias))
+    write("resnet_w8a8", p, [("x", [1, 3, 32, 32])], ["y"])
+    calibration = HERE / "resnet_w8a8.calibration"
+    calibration.mkdir(exist_ok=True)
+    images = np.random.default_rng(5)
+    for i in range(8):
+        np.save(calibration / f"image{i}.npy", images.standard_normal((1, 3, 32, 32)).astype(np.float16))
+
+
 if __name__ == "__main__":
     ane_mlp()
     transformer_block()
     mobilenet()
+    resnet_w8a8()

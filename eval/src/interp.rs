@@ -56,6 +56,18 @@ impl<'p> Interpreter<'p> {
     /// Runs `f` on `inputs` (checked by [`crate::inputs::check`] first), returning its outputs
     /// and then the final values of its state inputs.
     pub fn run(&self, f: &Function, inputs: Named) -> Result<Named> {
+        self.run_observed(f, inputs, &mut |_, _| {})
+    }
+
+    /// [`Interpreter::run`], showing `observe` each result of the function body's ops (not those
+    /// of nested blocks) as soon as it is computed: how calibration sees every intermediate value
+    /// without keeping them all.
+    pub fn run_observed(
+        &self,
+        f: &Function,
+        inputs: Named,
+        observe: &mut dyn FnMut(ValueId, &Tensor),
+    ) -> Result<Named> {
         let mut env: Env = vec![None; f.values.len()];
         for (name, tensor) in inputs {
             let id = f
@@ -75,6 +87,11 @@ impl<'p> Interpreter<'p> {
         let last_uses = last_uses(f, &keep);
         for (i, &op) in body.ops.iter().enumerate() {
             self.op(f, &mut env, op)?;
+            for &v in &f.op(op).results {
+                if let Some(t) = &env[v.index()] {
+                    observe(v, t);
+                }
+            }
             for v in &last_uses[i] {
                 env[v.index()] = None;
             }

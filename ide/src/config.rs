@@ -23,6 +23,8 @@ pub struct Config {
     pub compile_on_save: bool,
     /// Where compiled packages and reports go, relative to the workspace.
     pub output_folder: PathBuf,
+    /// The folder of calibration samples `mil.w8a8` quantises with (relative to the workspace).
+    pub calibration_folder: Option<PathBuf>,
     /// Per-code severities; `None` turns the code off.
     pub severity: BTreeMap<String, Option<Severity>>,
     /// Device-per-op inlay hints (once placement lands).
@@ -58,6 +60,7 @@ impl Default for Config {
             compute_units: "cpu_and_ne".into(),
             compile_on_save: false,
             output_folder: PathBuf::from("build"),
+            calibration_folder: None,
             severity: BTreeMap::new(),
             inlay_device: true,
             inlay_parameter_names: true,
@@ -89,6 +92,8 @@ pub struct Settings {
     compile_on_save: Option<bool>,
     #[serde(alias = "output-folder")]
     output_folder: Option<PathBuf>,
+    #[serde(alias = "calibration-folder")]
+    calibration_folder: Option<PathBuf>,
     severity: BTreeMap<String, String>,
     #[serde(alias = "inlay-hints")]
     inlay_hints: InlaySettings,
@@ -147,6 +152,9 @@ impl Config {
         }
         set!(compile_on_save);
         set!(output_folder);
+        if let Some(folder) = &s.calibration_folder {
+            self.calibration_folder = Some(folder.clone());
+        }
         set!(docs_url);
         set!(max_document_bytes);
         if let Some(chip) = &s.chip {

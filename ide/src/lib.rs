@@ -33,6 +33,7 @@ pub mod semantic_tokens;
 pub mod signature_help;
 pub mod symbols;
 pub mod text_edit;
+pub mod w8a8;
 
 #[cfg(test)]
 mod tests;

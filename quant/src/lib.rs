@@ -8,7 +8,10 @@
 //! `constexpr_affine_dequantize` for iOS16 and iOS17, `constexpr_blockwise_shift_scale` from
 //! iOS18. New weights go into a [`MemoryWeights`] until the caller writes them out.
 
+pub mod activations;
+pub mod calibrate;
 pub mod linear;
+pub mod psnr;
 pub mod select;
 pub mod weights;
 
@@ -87,6 +90,18 @@ pub enum QuantError {
         /// Its opset as written.
         opset: String,
     },
+    /// Quantised activations need the `quantize` op (iOS17).
+    NeedsIos17 {
+        /// The function.
+        function: String,
+        /// Its opset as written.
+        opset: String,
+    },
+    /// A tensor to quantise has no calibrated range.
+    NoStatistics {
+        /// The tensor.
+        name: String,
+    },
     /// A weight could not be read.
     Unreadable {
         /// The const.
@@ -107,6 +122,16 @@ impl std::fmt::Display for QuantError {
                 f,
                 "function `{function}` targets {opset}; per-block scales and 4-bit weights need ios18 or later (change its opset)"
             ),
+            QuantError::NeedsIos17 { function, opset } => write!(
+                f,
+                "function `{function}` targets {opset}; quantized activations (w8a8) need ios17 or later (change its opset)"
+            ),
+            QuantError::NoStatistics { name } => {
+                write!(
+                    f,
+                    "no calibrated range for `{name}` (the statistics do not name it)"
+                )
+            }
             QuantError::Unreadable { name, message } => {
                 write!(f, "cannot read the weight of `{name}`: {message}")
             }
@@ -149,20 +174,25 @@ pub fn quantize_weights(
     let rank0 = program.version == "1.0";
     let mut done = Vec::with_capacity(plans.len());
     let mut values = ValueMaker { memory, rank0 };
-    for (index, blockwise, plan) in plans {
-        let f = &mut program.functions[index];
-        let (new_op, bytes_after) = plan.op(&mut values, config, blockwise);
-        f.edit()
-            .replace(plan.op, new_op)
-            .expect("a const read by ops is replaced by an op of one result");
-        done.push(Quantized {
-            function: f.name.clone(),
-            name: plan.name,
-            bytes_before: plan.weight.values.len() as u64
-                * u64::from(plan.weight.dtype.bits().unwrap_or(32) / 8),
-            shape: plan.shape,
-            bytes_after,
-        });
+    // One editor per function: an editor reads the function's names once, at its first edit.
+    let mut plans = plans.into_iter().peekable();
+    for (index, f) in program.functions.iter_mut().enumerate() {
+        let function = f.name.clone();
+        let mut editor = f.edit();
+        while let Some((_, blockwise, plan)) = plans.next_if(|(i, _, _)| *i == index) {
+            let (new_op, bytes_after) = plan.op(&mut values, config, blockwise);
+            editor
+                .replace(plan.op, new_op)
+                .expect("a const read by ops is replaced by an op of one result");
+            done.push(Quantized {
+                function: function.clone(),
+                name: plan.name,
+                bytes_before: plan.weight.values.len() as u64
+                    * u64::from(plan.weight.dtype.bits().unwrap_or(32) / 8),
+                shape: plan.shape,
+                bytes_after,
+            });
+        }
     }
     Ok(done)
 }

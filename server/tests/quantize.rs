@@ -132,3 +132,168 @@ fn errors_and_old_opsets_write_nothing() {
         assert!(!Path::new(&out).exists() && !dir.path().join("q.weights").exists());
     }
 }
+
+// ---- W8A8 -------------------------------------------------------------------------------------------
+
+/// `samples/resnet_w8a8.mil` and its calibration set.
+fn sample(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The PSNR line's value (`output y: PSNR 41.6 dB ...`).
+fn psnr(report: &str) -> f64 {
+    let line = report.lines().find(|l| l.contains("PSNR")).expect("a PSNR line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "PSNR").unwrap();
+    words[at + 1].parse().unwrap()
+}
+
+#[test]
+fn the_resnet_sample_keeps_30_db_under_w8a8_on_its_calibration_set() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let out = path(dir.path(), "q.mil");
+    let stats = path(dir.path(), "stats.json");
+    let run = mil(&[
+        "quantize",
+        &sample("resnet_w8a8.mil"),
+        "--mode",
+        "w8a8",
+        "--calibration",
+        &sample("resnet_w8a8.calibration"),
+        "--save-statistics",
+        &stats,
+        "-o",
+        &out,
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(psnr(&report) >= 30.0, "{report}");
+    assert!(report.contains("ranges from 8 calibration samples"), "{report}");
+    // The pairs are there and the result reads back clean.
+    let written = fs::read_to_string(&out).unwrap();
+    assert!(written.matches(" = quantize(").count() >= 10, "{written}");
+    assert!(written.contains("constexpr_blockwise_shift_scale"), "{written}");
+    assert!(mil(&["check", &out]).status.success());
+    // Not a terminal: no progress bar on standard error.
+    assert!(!String::from_utf8_lossy(&run.stderr).contains("calibrating"));
+    // The ranges used, as JSON coremltools' passes take.
+    let json = fs::read_to_string(&stats).unwrap();
+    assert!(
+        json.contains("\"stem_relu\": {\"rmin\": 0.0, \"rmax\": "),
+        "{json}"
+    );
+}
+
+/// A folder with `model.mil` (a linear layer on an fp16 [1, 48] input, `opset`) and `calibration/`.
+fn w8a8_model(opset: &str) -> tempfile::TempDir {
+    let dir = model_dir(&program(opset));
+    fs::create_dir(dir.path().join("calibration")).unwrap();
+    dir
+}
+
+/// Writes `tensor` as `DIR/calibration/NAME`.
+fn sample_file(dir: &Path, name: &str, tensor: &mil_eval::Tensor) {
+    let bytes = mil_eval::npy::write_npy(tensor).unwrap();
+    fs::write(dir.join("calibration").join(name), bytes).unwrap();
+}
+
+fn input(dtype: mil_ir::DType, shape: &[usize]) -> mil_eval::Tensor {
+    let n = shape.iter().product();
+    mil_eval::Tensor::from_f32(
+        dtype,
+        shape.to_vec(),
+        (0..n).map(|i| i as f32 / n as f32).collect(),
+    )
+}
+
+/// `mil quantize DIR/model.mil --mode w8a8 --calibration DIR/calibration -o DIR/out/q.mil`: exit 1,
+/// the error, and nothing written.
+fn refused(dir: &Path) -> String {
+    let out = path(dir, "out/q.mil");
+    let calibration = path(dir, "calibration");
+    let model = path(dir, "model.mil");
+    let run = mil(&[
+        "quantize",
+        &model,
+        "--mode",
+        "w8a8",
+        "--calibration",
+        &calibration,
+        "-o",
+        &out,
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert!(!dir.join("out").exists(), "nothing is written");
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
+#[test]
+fn a_calibration_sample_that_does_not_fit_is_named_with_what_is_wrong() {
+    use mil_ir::DType::{Fp16, Fp32};
+    let dir = w8a8_model("ios17");
+    sample_file(dir.path(), "a.npy", &input(Fp16, &[1, 48]));
+    sample_file(dir.path(), "b.npy", &input(Fp16, &[1, 47]));
+    let error = refused(dir.path());
+    assert!(
+        error.contains("b.npy") && error.contains("shape [1, 47]"),
+        "{error}"
+    );
+
+    let dir = w8a8_model("ios17");
+    sample_file(dir.path(), "a.npy", &input(Fp32, &[1, 48]));
+    let error = refused(dir.path());
+    assert!(
+        error.contains("a.npy") && error.contains("is fp32 but the function takes fp16"),
+        "{error}"
+    );
+
+    let dir = w8a8_model("ios17");
+    fs::write(dir.path().join("calibration/c.npy"), b"not numpy").unwrap();
+    let error = refused(dir.path());
+    assert!(
+        error.contains("calibration sample") && error.contains("c.npy"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_npz_sample_must_name_the_inputs() {
+    let dir = w8a8_model("ios17");
+    let npy = mil_eval::npy::write_npy(&input(mil_ir::DType::Fp16, &[1, 48])).unwrap();
+    let file = fs::File::create(dir.path().join("calibration/s.npz")).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    zip.start_file("image.npy", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, &npy).unwrap();
+    zip.finish().unwrap();
+    let error = refused(dir.path());
+    assert!(
+        error.contains("s.npz") && error.contains("input `x`") && error.contains("`image` is not an input"),
+        "{error}"
+    );
+}
+
+#[test]
+fn w8a8_below_ios17_an_empty_folder_and_no_calibration_are_refused() {
+    let dir = w8a8_model("ios16");
+    sample_file(dir.path(), "a.npy", &input(mil_ir::DType::Fp16, &[1, 48]));
+    let error = refused(dir.path());
+    assert!(error.contains("ios17 or later"), "{error}");
+
+    let dir = w8a8_model("ios17");
+    let error = refused(dir.path());
+    assert!(error.contains("holds no .npy or .npz sample"), "{error}");
+
+    let run = mil(&["quantize", &path(dir.path(), "model.mil"), "--mode", "w8a8"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("needs --calibration DIR"));
+}

@@ -110,6 +110,43 @@ async function runDocument(host: Host): Promise<void> {
   }
 }
 
+/**
+ * Quantises the document to W8A8 with the server's `mil.w8a8` (progress per calibration sample).
+ * Without a `mil.calibrationFolder` it asks for the folder of samples and stores it in the
+ * workspace's settings first.
+ */
+async function quantizeW8a8(host: Host): Promise<void> {
+  const doc = activeMilDocument();
+  const client = host.client();
+  if (!doc) return;
+  if (!client?.isRunning() || !serverCommands(client).includes("mil.w8a8")) {
+    void vscode.window.showErrorMessage("MIL: the server does not offer mil.w8a8 (run `mil quantize --mode w8a8`)");
+    return;
+  }
+  await doc.save();
+  if (!section().get<string>("calibrationFolder")) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFiles: false,
+      canSelectFolders: true,
+      openLabel: "Calibrate with this folder",
+      title: "The calibration samples: .npz files with an array per input (or .npy for a one-input model)",
+    });
+    if (!picked) return;
+    await section().update("calibrationFolder", picked[0].fsPath, vscode.ConfigurationTarget.Workspace);
+  }
+  try {
+    const result = (await client.sendRequest(ExecuteCommandRequest.type, {
+      command: "mil.w8a8",
+      arguments: [doc.uri.toString()],
+    })) as { path?: string; message?: string } | undefined;
+    host.log.appendLine(result?.message ?? `quantized ${doc.uri.fsPath}`);
+    if (result?.path) await vscode.window.showTextDocument(vscode.Uri.file(result.path));
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    host.log.appendLine(`w8a8 ${doc.uri.fsPath} failed: ${why}`);
+  }
+}
+
 /** Shows `mil placement --format html` of the document in a webview beside it. */
 async function showPlacement(host: Host): Promise<void> {
   const doc = activeMilDocument();
@@ -170,6 +207,7 @@ export function register(host: Host): vscode.Disposable[] {
     vscode.commands.registerCommand("mil.compileFile", () => compile(host)),
     vscode.commands.registerCommand("mil.runFile", () => runDocument(host)),
     vscode.commands.registerCommand("mil.showPlacementReport", () => showPlacement(host)),
+    vscode.commands.registerCommand("mil.quantizeW8A8", () => quantizeW8a8(host)),
     vscode.commands.registerCommand("mil.decompilePackage", (uri?: vscode.Uri) => decompile(host, uri)),
     vscode.commands.registerCommand("mil.restartServer", () => host.restart()),
   ];

@@ -8,6 +8,7 @@ export interface ServerSettings {
   computeUnits: string;
   compileOnSave: boolean;
   outputFolder: string;
+  calibrationFolder?: string;
   inlayHints: { device: boolean; parameterNames: boolean };
 }
 
@@ -25,6 +26,7 @@ export function serverSettings(): ServerSettings {
     computeUnits: c.get("computeUnits", "cpuAndNeuralEngine"),
     compileOnSave: c.get("compileOnSave", false),
     outputFolder: c.get("outputFolder", "build"),
+    calibrationFolder: c.get<string>("calibrationFolder") || undefined,
     inlayHints: {
       device: c.get("inlayHints.device", true),
       parameterNames: c.get("inlayHints.parameterNames", true),

@@ -13,15 +13,19 @@ use crate::analysis;
 use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
 use crate::report::ColorWhen;
+use mil_eval::{Interpreter, Named};
 use mil_ir::Program;
 use mil_ir::diagnostic::has_errors;
 use mil_ir::weights::MemoryWeights;
-use mil_proto::blob::BlobWriter;
 use mil_proto::decompile::weights_dir;
 use mil_proto::package::WEIGHT_FILE;
-use mil_proto::weights::{MODEL_PATH_PREFIX, WeightFiles, hold_in_memory, write_memory_weights};
+use mil_proto::weights::{WeightFiles, hold_in_memory};
+use mil_quant::activations::{self, ActivationConfig, ActivationReport, quantize_activations};
+use mil_quant::calibrate::{Range, Statistics, calibrate, read_samples};
 use mil_quant::linear::{IntType, Mode};
+use mil_quant::psnr::{Model, output_psnr};
 use mil_quant::{Config, Granularity, Quantized, quantize_weights};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// What to quantise to.
@@ -31,6 +35,8 @@ pub enum QuantMode {
     W8,
     /// 4-bit linear weights (int4, or uint4 with `--unsigned`; iOS18).
     W4,
+    /// 8-bit weights and 8-bit activations, calibrated on `--calibration DIR` (iOS17).
+    W8a8,
 }
 
 /// Reads `per-tensor`, `per-channel`, `per-block` (blocks of 32, coremltools' default) or
@@ -69,6 +75,17 @@ pub struct Args {
     /// Weights of this many elements or fewer are left alone (coremltools' `weight_threshold`).
     #[arg(long, default_value_t = 2048)]
     threshold: u64,
+    /// W8A8: the folder of calibration samples (each `.npz` one sample with an array per input,
+    /// each `.npy` one sample of a one-input function).
+    #[arg(long, value_name = "DIR")]
+    calibration: Option<PathBuf>,
+    /// W8A8: the activation ranges to use instead of calibrating, as JSON
+    /// `{"tensor": {"rmin": MIN, "rmax": MAX}, ...}` (coremltools' `activation_stats`).
+    #[arg(long, value_name = "FILE.json", conflicts_with = "calibration")]
+    statistics: Option<PathBuf>,
+    /// W8A8: also write the activation ranges used to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    save_statistics: Option<PathBuf>,
     /// The MIL file to write (default: `NAME.w8.mil` or `NAME.w4.mil` beside the input); its weights go to
     /// `OUT.weights/weight.bin`.
     #[arg(short, long)]
@@ -89,6 +106,7 @@ impl QuantMode {
         match self {
             QuantMode::W8 => "w8",
             QuantMode::W4 => "w4",
+            QuantMode::W8a8 => "w8a8",
         }
     }
 }
@@ -97,8 +115,8 @@ impl Args {
     fn config(&self) -> Config {
         Config {
             int: match (self.mode, self.unsigned) {
-                (QuantMode::W8, false) => IntType::Int8,
-                (QuantMode::W8, true) => IntType::UInt8,
+                (QuantMode::W8 | QuantMode::W8a8, false) => IntType::Int8,
+                (QuantMode::W8 | QuantMode::W8a8, true) => IntType::UInt8,
                 (QuantMode::W4, false) => IntType::Int4,
                 (QuantMode::W4, true) => IntType::UInt4,
             },
@@ -114,7 +132,8 @@ impl Args {
 }
 
 /// Quantises the file; exit 0 when the output was written, 1 when the program has errors or
-/// cannot be quantised, 2 when a file cannot be read or written (or exists, without `--force`).
+/// cannot be quantised (or a calibration sample is wrong), 2 when a file cannot be read or written
+/// (or exists, without `--force`).
 pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let path = &args.file;
     let Some((config, text, model_dir)) = read_file_for("quantize", path, &args.settings) else {
@@ -125,13 +144,19 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         .clone()
         .unwrap_or_else(|| path.with_extension(format!("{}.mil", args.mode.name())));
     let weight_file = weights_dir(&target).join(WEIGHT_FILE);
+    let outputs = [Some(&target), Some(&weight_file), args.save_statistics.as_ref()];
     if !args.force
-        && let Some(existing) = [&target, &weight_file].into_iter().find(|p| p.exists())
+        && let Some(existing) = outputs.into_iter().flatten().find(|p| p.exists())
     {
         eprintln!(
             "mil: {} exists; not replacing it (--force replaces it)",
             existing.display()
         );
+        return ExitCode::Usage;
+    }
+    let w8a8 = args.mode == QuantMode::W8a8;
+    if !w8a8 && (args.calibration.is_some() || args.statistics.is_some()) {
+        eprintln!("mil: --calibration and --statistics are for --mode w8a8");
         return ExitCode::Usage;
     }
     let name = path.display().to_string();
@@ -140,6 +165,15 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         return refuse("quantizing", &name, &text, &analysed.diagnostics, color);
     }
     let mut program = analysed.program;
+    let float = w8a8.then(|| program.clone());
+    let activations = if w8a8 {
+        match quantize_activations_of(args, &mut program, &model_dir) {
+            Ok(a) => Some(a),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let mut files = WeightFiles::new(&model_dir);
     let mut memory = MemoryWeights::default();
     let done = match quantize_weights(&mut program, &mut files, &mut memory, &args.config()) {
@@ -153,50 +187,245 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         eprintln!("mil: not quantizing {name}: {message}");
         return ExitCode::Errors;
     }
-    if let Err(e) = write_output(&mut program, &memory, &target, &weight_file) {
+    if let Err(e) = mil_ide::w8a8::write_quantized(&mut program, &memory, &target) {
         eprintln!("mil: cannot write {}: {e}", target.display());
         return ExitCode::Usage;
     }
     print_report(&done);
+    if let (Some(a), Some(float)) = (activations, float) {
+        if let Some(file) = &args.save_statistics
+            && let Err(e) = write_atomically(file, statistics_json(&a.statistics).as_bytes())
+        {
+            eprintln!("mil: cannot write {}: {e}", file.display());
+            return ExitCode::Usage;
+        }
+        print_activations(&a);
+        let reference = Model {
+            program: &float,
+            model_dir: Some(&model_dir),
+        };
+        if let Err(e) = print_psnr(&reference, &target, &config, &a.samples) {
+            eprintln!("mil: cannot measure the output PSNR: {e}");
+            return ExitCode::Errors;
+        }
+    }
     println!("wrote {}", target.display());
     ExitCode::Clean
 }
 
-/// Writes the weights of `program` (all in `memory`) to `weight_file`, then its text to `target`,
-/// each through a temporary file renamed into place.
-fn write_output(
+/// The activation ranges used and what was quantised with them.
+struct Activations {
+    statistics: Statistics,
+    /// The samples they came from (random inputs with `--statistics`), for the PSNR.
+    samples: Vec<Named>,
+    /// Whether the samples are the calibration set.
+    calibrated: bool,
+    report: ActivationReport,
+}
+
+/// Gets the activation ranges (calibrated on `--calibration`, or read from `--statistics`) and
+/// puts the quantize/dequantize pairs into `program`; prints why not and gives the exit code when
+/// it cannot.
+fn quantize_activations_of(
+    args: &Args,
     program: &mut Program,
-    memory: &MemoryWeights,
-    target: &Path,
-    weight_file: &Path,
-) -> std::io::Result<()> {
-    let dir = weight_file.parent().expect("a weight file is inside its folder");
-    let dir_name = dir.file_name().unwrap_or_default().to_string_lossy();
-    let reference = format!("{MODEL_PATH_PREFIX}{dir_name}/{WEIGHT_FILE}");
-    std::fs::create_dir_all(dir)?;
-    let staged = tempfile::NamedTempFile::new_in(dir)?;
-    let mut blobs = BlobWriter::new(std::io::BufWriter::new(staged.as_file()))?;
-    write_memory_weights(program, memory, 0, &reference, &mut blobs)
-        .map_err(|(_, message)| std::io::Error::other(message))?;
-    let count = blobs.count();
-    blobs
-        .finish()?
-        .into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()?;
-    if count > 0 {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            staged
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-        staged.persist(weight_file).map_err(|e| e.error)?;
+    model_dir: &Path,
+) -> Result<Activations, ExitCode> {
+    let name = args.file.display();
+    if let Err(e) = activations::check_opsets(program) {
+        eprintln!("mil: not quantizing {name}: {e}");
+        return Err(ExitCode::Errors);
     }
-    let mut text = mil_ir::printer::print_program(program);
-    text.push('\n');
-    write_atomically(target, text.as_bytes())
+    let interp = Interpreter::new(program, Some(model_dir));
+    let f = interp.function(None).map_err(|e| {
+        eprintln!("mil: not quantizing {name}: {e}");
+        ExitCode::Errors
+    })?;
+    let (statistics, samples, calibrated) = match (&args.calibration, &args.statistics) {
+        (Some(dir), _) => {
+            let samples = read_samples(dir, f).map_err(|e| {
+                eprintln!("mil: not quantizing {name}: {e}");
+                ExitCode::Errors
+            })?;
+            let mut bar = Progress::new(samples.len());
+            let stats = calibrate(program, Some(model_dir), f, &samples, &mut |done| bar.show(done));
+            bar.finish();
+            let stats = stats.map_err(|e| {
+                eprintln!("mil: not quantizing {name}: {e}");
+                ExitCode::Errors
+            })?;
+            (stats, samples.into_iter().map(|s| s.inputs).collect(), true)
+        }
+        (None, Some(file)) => {
+            let stats = read_statistics(file).map_err(|e| {
+                eprintln!("mil: cannot read the statistics {}: {e}", file.display());
+                ExitCode::Usage
+            })?;
+            let random = mil_eval::inputs::random(f, 0).map_err(|e| {
+                eprintln!("mil: not quantizing {name}: {e}");
+                ExitCode::Errors
+            })?;
+            (stats, vec![random], false)
+        }
+        (None, None) => {
+            eprintln!("mil: --mode w8a8 needs --calibration DIR (or --statistics FILE.json)");
+            return Err(ExitCode::Usage);
+        }
+    };
+    let config = ActivationConfig {
+        int: args.config().int,
+        mode: args.config().mode,
+    };
+    let report = quantize_activations(program, &statistics, config).map_err(|e| {
+        eprintln!("mil: not quantizing {name}: {e}");
+        ExitCode::Errors
+    })?;
+    Ok(Activations {
+        statistics,
+        samples,
+        calibrated,
+        report,
+    })
+}
+
+/// A progress bar on standard error while calibrating, drawn only when it is a terminal.
+struct Progress {
+    total: usize,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            shown: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&mut self, done: usize) {
+        if !self.shown {
+            return;
+        }
+        const WIDTH: usize = 30;
+        let filled = done * WIDTH / self.total.max(1);
+        eprint!(
+            "\rcalibrating [{}{}] {done}/{} samples",
+            "#".repeat(filled),
+            " ".repeat(WIDTH - filled),
+            self.total
+        );
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
+}
+
+/// Reads `{"tensor": {"rmin": MIN, "rmax": MAX}, ...}`.
+fn read_statistics(file: &Path) -> Result<Statistics, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let object = json
+        .as_object()
+        .ok_or("expected an object of {\"rmin\": MIN, \"rmax\": MAX} by tensor name")?;
+    object
+        .iter()
+        .map(|(tensor, range)| {
+            let bound = |key: &str| {
+                range
+                    .get(key)
+                    .and_then(serde_json::Value::as_f64)
+                    .ok_or_else(|| format!("`{tensor}` has no number `{key}`"))
+            };
+            Ok((
+                tensor.clone(),
+                Range {
+                    min: bound("rmin")? as f32,
+                    max: bound("rmax")? as f32,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The ranges as `read_statistics` reads them, one tensor a line.
+fn statistics_json(stats: &Statistics) -> String {
+    let lines: Vec<String> = stats
+        .iter()
+        .map(|(name, r)| {
+            format!(
+                "  {}: {{\"rmin\": {}, \"rmax\": {}}}",
+                serde_json::Value::from(name.as_str()),
+                serde_json::Value::from(f64::from(r.min)),
+                serde_json::Value::from(f64::from(r.max))
+            )
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", lines.join(",\n"))
+}
+
+/// Prints one line per quantised activation (name, shape, range, bytes as floats and as 8-bit
+/// integers) and the totals.
+fn print_activations(a: &Activations) {
+    let tensors = &a.report.tensors;
+    let width = tensors.iter().map(|t| t.name.len()).max().unwrap_or(0).max(10);
+    println!();
+    println!(
+        "{:<width$}  {:<20}  {:>21}  {:>12}  {:>12}",
+        "activation", "shape", "range", "before", "after"
+    );
+    for t in tensors {
+        let range = format!("[{:.4}, {:.4}]", t.range.min, t.range.max);
+        let shape = format!("{:?}", t.shape);
+        println!(
+            "{:<width$}  {shape:<20}  {range:>21}  {:>12}  {:>12}",
+            t.name, t.bytes_before, t.bytes_after
+        );
+    }
+    let before: u64 = tensors.iter().map(|t| t.bytes_before).sum();
+    let after: u64 = tensors.iter().map(|t| t.bytes_after).sum();
+    println!(
+        "{:<width$}  {:<20}  {:>21}  {before:>12}  {after:>12}",
+        "total",
+        format!("{} activations", tensors.len()),
+        format!("{} quantize ops", a.report.pairs)
+    );
+    println!(
+        "ranges from {}",
+        if a.calibrated {
+            format!("{} calibration samples", a.samples.len())
+        } else {
+            "--statistics".to_string()
+        }
+    );
+}
+
+/// Runs the written program and the float one on the samples and prints each output's PSNR.
+fn print_psnr(
+    reference: &Model,
+    target: &Path,
+    config: &mil_ide::config::Config,
+    samples: &[Named],
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(target).map_err(|e| e.to_string())?;
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let analysed = analysis::analyse(&text, Some(dir), config);
+    let quantized = Model {
+        program: &analysed.program,
+        model_dir: Some(dir),
+    };
+    for out in output_psnr(reference, &quantized, None, samples)? {
+        println!(
+            "output {}: PSNR {:.1} dB against the float model",
+            out.name, out.psnr
+        );
+    }
+    Ok(())
 }
 
 /// Prints one line per quantised weight (name, shape, bytes before and after) and the totals.

@@ -4,6 +4,8 @@
 //! runs `mil.compile` too. `mil.run` runs the document with the reference interpreter (with
 //! progress) and returns each output's statistics and the table `mil run` prints; its options
 //! follow the URI: `{ "function": NAME, "inputs": ["NAME=PATH.npy", "PATH.npz"], "seed": N }`.
+//! `mil.w8a8` quantises the document to W8A8 with the samples of the `mil.calibrationFolder`
+//! setting (progress per sample) and writes `NAME.w8a8.mil` into the output folder.
 
 use crate::lsp::config::Config;
 use crate::lsp::open_documents::{Documents, OpenDocument};
@@ -21,9 +23,12 @@ pub const PLACEMENT_REPORT: &str = "mil.placementReport";
 /// Run the document's function with the reference interpreter and report its outputs.
 pub const RUN: &str = "mil.run";
 
+/// Quantise the document to W8A8, calibrated on the samples of `mil.calibrationFolder`.
+pub const W8A8: &str = "mil.w8a8";
+
 /// The commands the server runs.
 pub fn available() -> Vec<String> {
-    vec![COMPILE.into(), PLACEMENT_REPORT.into(), RUN.into()]
+    vec![COMPILE.into(), PLACEMENT_REPORT.into(), RUN.into(), W8A8.into()]
 }
 
 fn failure(message: impl Into<String>) -> Error {
@@ -58,6 +63,10 @@ pub async fn execute(
         RUN => run(&doc, run_request(params.arguments.get(1)), shared)
             .await
             .map(Some),
+        W8A8 => {
+            let (path, message) = w8a8(&doc, shared).await?;
+            Ok(Some(serde_json::json!({ "path": path, "message": message })))
+        }
         other => Err(Error {
             code: ErrorCode::MethodNotFound,
             message: format!("unknown command `{other}`").into(),
@@ -253,4 +262,80 @@ fn placement_report(doc: &OpenDocument, shared: &Shared) -> Result<String> {
     let page = mil_ane::html::page(doc.uri.as_str(), config.target(), &placed);
     std::fs::write(&path, page).map_err(|e| failure(format!("cannot write {}: {e}", path.display())))?;
     Ok(path.display().to_string())
+}
+
+/// Quantises `doc`'s current text to W8A8 ([`mil_ide::w8a8`]) into
+/// `<output folder>/<name>.w8a8.mil`, calibrated on the samples of `mil.calibrationFolder` (relative
+/// to the workspace), reporting progress per sample; returns the path and a summary.
+pub async fn w8a8(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(String, String)> {
+    let config = shared.config_for(doc);
+    let Some(folder) = config.calibration_folder.clone() else {
+        return Err(failure(
+            "set mil.calibrationFolder to a folder of calibration samples (.npz with an array per input, or .npy for a one-input model)",
+        ));
+    };
+    let model_dir = doc
+        .model_dir
+        .clone()
+        .ok_or_else(|| failure("the document is not on disk: BLOBFILE paths need its folder"))?;
+    let calibration = shared
+        .root()
+        .or_else(|| doc.model_dir.clone())
+        .unwrap_or_default()
+        .join(folder);
+    let target = output_dir(doc, &config, shared)?.join(format!("{}.w8a8.mil", stem(doc)));
+    let token = ProgressToken::from(NumberOrString::String(format!("mil.w8a8/{}", doc.uri.as_str())));
+    let progress = if shared
+        .client
+        .create_work_done_progress(token.clone())
+        .await
+        .is_ok()
+    {
+        Some(
+            shared
+                .client
+                .progress(token, "Quantizing to W8A8")
+                .with_message("calibrating")
+                .with_percentage(0)
+                .begin()
+                .await,
+        )
+    } else {
+        None
+    };
+    let text = doc.snapshot().0.to_string();
+    let out = target.clone();
+    let (sender, mut done) = tokio::sync::mpsc::unbounded_channel();
+    let job = tokio::task::spawn_blocking(move || {
+        mil_ide::w8a8::w8a8(&text, &model_dir, &calibration, &out, &config, &mut |n, total| {
+            let _ = sender.send((n, total));
+        })
+    });
+    while let Some((n, total)) = done.recv().await {
+        if let Some(p) = &progress {
+            let percent = (n * 100 / total.max(1)) as u32;
+            p.report_with_message(format!("calibrated on {n}/{total} samples"), percent)
+                .await;
+        }
+    }
+    let outcome = job
+        .await
+        .map_err(|e| failure(format!("quantizing failed: {e}")))?;
+    let message = match &outcome {
+        Ok(o) => o.summary(),
+        Err(e) => format!("not quantized: {e}"),
+    };
+    if let Some(p) = progress {
+        p.finish_with_message(message.clone()).await;
+    }
+    let kind = if outcome.is_ok() {
+        tower_lsp_server::ls_types::MessageType::INFO
+    } else {
+        tower_lsp_server::ls_types::MessageType::ERROR
+    };
+    shared.client.show_message(kind, &message).await;
+    match outcome {
+        Ok(_) => Ok((target.display().to_string(), message)),
+        Err(_) => Err(failure(message)),
+    }
 }

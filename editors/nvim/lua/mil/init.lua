@@ -1,5 +1,5 @@
 -- MIL for Neovim: starts `mil lsp` for MIL buffers (vim.lsp.start on 0.8+, vim.lsp.start_client
--- on 0.7) and adds :MilCompile, :MilRun, :MilPlacement and :MilDecompile. What the server does not offer
+-- on 0.7) and adds :MilCompile, :MilRun, :MilPlacement, :MilDecompile and :MilW8A8. What the server does not offer
 -- (placement tables, decompiling, compiling before the server has `mil.compile`) runs the `mil`
 -- command line.
 --
@@ -247,6 +247,37 @@ function M.run(bufnr, args, done)
   end, bufnr)
 end
 
+--- Quantises the buffer to W8A8 with the server's `mil.w8a8`, calibrated on `dir` (which becomes
+--- settings.calibrationFolder and is sent to the server) or on the folder already set; the server
+--- reports progress per sample and says when no folder is set.
+function M.w8a8(bufnr, dir, done)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  if not client then
+    return notify("the MIL server is not running", vim.log.levels.ERROR)
+  end
+  if vim.bo[bufnr].modified then
+    vim.api.nvim_buf_call(bufnr, function()
+      vim.cmd("silent write")
+    end)
+  end
+  if dir and dir ~= "" then
+    M.config.settings.calibrationFolder = vim.fn.fnamemodify(dir, ":p")
+    client.notify("workspace/didChangeConfiguration", { settings = server_settings() })
+  end
+  local params = { command = "mil.w8a8", arguments = { vim.uri_from_bufnr(bufnr) } }
+  client.request("workspace/executeCommand", params, function(err, result)
+    if err then
+      notify("w8a8 failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    else
+      notify(result.message or ("wrote " .. tostring(result.path)))
+    end
+    if done then
+      done(err, result)
+    end
+  end, bufnr)
+end
+
 --- Decompiles a .mlpackage (`mil decompile`) into OUTPUT/NAME.decompiled/NAME.mil, its weights
 --- beside it, and opens the text.
 function M.decompile(package)
@@ -286,6 +317,9 @@ function M.setup(opts)
   vim.api.nvim_create_user_command("MilPlacement", function()
     M.placement()
   end, { desc = "Show where each op of this MIL file runs" })
+  vim.api.nvim_create_user_command("MilW8A8", function(c)
+    M.w8a8(nil, c.args)
+  end, { nargs = "?", complete = "dir", desc = "Quantize this MIL file to W8A8, calibrated on a folder of samples" })
   vim.api.nvim_create_user_command("MilDecompile", function(c)
     M.decompile(c.args)
   end, { nargs = 1, complete = "dir", desc = "Open the MIL text of a .mlpackage" })
