@@ -14,6 +14,7 @@
 //! `constexpr_affine_dequantize` for iOS16 and iOS17, `constexpr_blockwise_shift_scale` from
 //! iOS18. New weights go into a [`MemoryWeights`] until the caller writes them out.
 
+pub mod describe;
 pub mod fp16;
 pub mod kmeans;
 pub mod linear;
