@@ -165,6 +165,17 @@ pub fn quantize_weights(
     memory: &mut MemoryWeights,
     config: &Config,
 ) -> Result<Vec<Quantized>, QuantError> {
+    quantize_weights_where(program, weights, memory, config, &|_| true)
+}
+
+/// [`quantize_weights`] for the consts whose name `keep` accepts.
+pub fn quantize_weights_where(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+    config: &Config,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Quantized>, QuantError> {
     let mut plans = Vec::new();
     for (index, f) in program.functions.iter().enumerate() {
         let opset = Opset::parse(&f.opset);
@@ -183,7 +194,9 @@ pub fn quantize_weights(
             });
         }
         for op in f.walk_ops() {
-            if let Some(plan) = plan(f, op, weights, config)? {
+            if let Some(plan) = plan(f, op, weights, config)?
+                && keep(&plan.name)
+            {
                 plans.push((index, blockwise, plan));
             }
         }
@@ -315,6 +328,17 @@ pub fn palettize_weights(
     memory: &mut MemoryWeights,
     config: &PaletteConfig,
 ) -> Result<Vec<Quantized>, QuantError> {
+    palettize_weights_where(program, weights, memory, config, &|_| true)
+}
+
+/// [`palettize_weights`] for the consts whose name `keep` accepts.
+pub fn palettize_weights_where(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+    config: &PaletteConfig,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Quantized>, QuantError> {
     let mut plans = Vec::new();
     for (index, f) in program.functions.iter().enumerate() {
         let opset = Opset::parse(&f.opset);
@@ -336,7 +360,7 @@ pub fn palettize_weights(
                 continue;
             };
             let grouping = config.group.map(|g| (c.axes.0, g));
-            if grouping.is_some_and(|(axis, g)| c.shape[axis] % g != 0) {
+            if !keep(&c.name) || grouping.is_some_and(|(axis, g)| c.shape[axis] % g != 0) {
                 continue;
             }
             plans.push((index, ios18, op, c, grouping));
