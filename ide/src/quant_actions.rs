@@ -13,11 +13,15 @@ use crate::locate;
 use crate::model::Model;
 use crate::text_edit::TextEdit;
 use mil_ir::weights::{MemoryWeights, Weights};
-use mil_ir::{Operand, Program, Span, ValueDef};
+use mil_ir::{OpId, Operand, Program, Span, ValueDef};
 use mil_proto::blob::BlobWriter;
 use mil_proto::weights::{WeightFiles, write_memory_weights};
 use mil_quant::linear::{IntType, Mode as LinearMode};
 use mil_quant::{Config, Granularity, PaletteConfig, Quantized};
+
+/// Weights of more elements get no k-means action at the cursor (its title would cost a
+/// clustering at every light bulb); the whole-file actions still palettise them.
+const LIGHT_BULB_TABLES_UP_TO: u64 = 1 << 20;
 
 /// What to quantise to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +57,11 @@ impl Mode {
             Mode::Lut6 => "lut6",
             Mode::Lut8 => "lut8",
         }
+    }
+
+    /// Whether the mode makes look-up tables.
+    fn is_lut(self) -> bool {
+        matches!(self, Mode::Lut4 | Mode::Lut6 | Mode::Lut8)
     }
 
     /// The mode spelled `name`.
@@ -170,22 +179,30 @@ pub fn weight_actions(m: &Model, range: Span) -> Vec<CodeAction> {
     };
     let f = &m.program.functions[fi];
     let o = f.op(op);
-    let consts: Vec<String> = if o.kind == "const" {
-        o.name().map(String::from).into_iter().collect()
+    let const_ops: Vec<OpId> = if o.kind == "const" {
+        vec![op]
     } else {
         (o.args.iter())
             .filter_map(|a| match &a.value {
                 Operand::Value(r) => match f.value(r.id?).def {
-                    ValueDef::Result(c, 0) if f.op(c).kind == "const" => f.op(c).name().map(String::from),
+                    ValueDef::Result(c, 0) if f.op(c).kind == "const" => Some(c),
                     _ => None,
                 },
                 _ => None,
             })
             .collect()
     };
+    let consts = const_ops.into_iter().filter_map(|c| {
+        let name = f.op(c).name()?.to_string();
+        let elements = f.value(*f.op(c).results.first()?).ty.element_count()?;
+        Some((name, elements))
+    });
     let mut actions = Vec::new();
-    for name in consts {
+    for (name, elements) in consts {
         for mode in Mode::ON_A_WEIGHT {
+            if mode.is_lut() && elements > LIGHT_BULB_TABLES_UP_TO {
+                continue;
+            }
             let mut program = m.program.clone();
             let mut memory = MemoryWeights::default();
             let Ok(done) = mode.apply(&mut program, &mut WeightFiles::new(dir), &mut memory, Some(&name))
