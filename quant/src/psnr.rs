@@ -1,92 +1,92 @@
-//! How close a quantised program's outputs are to the float program's: both run in the reference
-//! interpreter (`mil-eval`) on the same inputs, and each float output is compared as coremltools'
-//! `compute_snr_and_psnr` compares (`optimize/coreml/_testing_utils` in its test suite):
-//! `SNR = 10 log10(mean(y²) / mean((x − y)²))`, `PSNR = 10 log10(max(y²) / mean((x − y)²))`, with
-//! `y` the float model's output.
+//! How far a quantised model's outputs are from the float model's: the peak signal-to-noise ratio
+//! people gate on (coremltools' `compute_snr_and_psnr`, ml-stable-diffusion's 35 dB floor).
 
 use std::path::Path;
 
-use mil_eval::{Interpreter, Named, inputs};
+use mil_eval::{Interpreter, Named};
 use mil_ir::Program;
 
-/// One output's agreement with the float model's.
+/// The PSNR of `test` against `reference` in dB, as coremltools' `compute_snr_and_psnr`
+/// (`converters/mil/testing_utils.py`) computes it: `10 log10((max(ref²) + 1e-5) / (mean((test −
+/// ref)²) + 1e-10))`, in f64.
+pub fn psnr(reference: &[f32], test: &[f32]) -> f64 {
+    let n = reference.len().max(1) as f64;
+    let noise: f64 = (reference.iter().zip(test))
+        .map(|(&r, &t)| (f64::from(t) - f64::from(r)).powi(2))
+        .sum::<f64>()
+        / n;
+    let peak = reference
+        .iter()
+        .map(|&r| f64::from(r).powi(2))
+        .fold(0.0, f64::max);
+    10.0 * ((peak + 1e-5) / (noise + 1e-10)).log10()
+}
+
+/// One output's PSNR over all samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutputPsnr {
     /// The output's name.
     pub name: String,
-    /// Signal-to-noise ratio in dB (infinite when equal).
-    pub snr_db: f64,
-    /// Peak signal-to-noise ratio in dB (infinite when equal).
-    pub psnr_db: f64,
+    /// Its PSNR in dB, over the values of every sample together.
+    pub psnr: f64,
 }
 
-/// Runs the first function (or `main`) of `float` and of `quantized` on `samples` — or, when
-/// there are none, on one set of random inputs (floats in [-1, 1), seed 0) — and compares each
-/// float output, accumulating the error over all samples. Weight files resolve under each
-/// program's folder.
+/// A program to run: the program and the folder its weights resolve against.
+pub struct Model<'p> {
+    /// The program.
+    pub program: &'p Program,
+    /// Its `@model_path` folder.
+    pub model_dir: Option<&'p Path>,
+}
+
+/// The PSNR of each output of `function` (or the only/`main` one) of `quantized` against
+/// `reference`, both run by the interpreter on every input set of `samples`.
 pub fn output_psnr(
-    float: (&Program, Option<&Path>),
-    quantized: (&Program, Option<&Path>),
+    reference: &Model,
+    quantized: &Model,
+    function: Option<&str>,
     samples: &[Named],
 ) -> Result<Vec<OutputPsnr>, String> {
-    let a = Interpreter::new(float.0, float.1);
-    let b = Interpreter::new(quantized.0, quantized.1);
-    let fa = a.function(None).map_err(|e| e.to_string())?;
-    let fb = b.function(Some(&fa.name)).map_err(|e| e.to_string())?;
-    let made;
-    let samples = if samples.is_empty() {
-        made = [inputs::random(fa, 0)?];
-        &made[..]
-    } else {
-        samples
-    };
-    // Per output: Σ y², max y², Σ (x − y)², count.
-    let mut sums: Vec<(String, f64, f64, f64, usize)> = Vec::new();
-    for sample in samples {
-        let ya = a
-            .run(fa, sample.clone())
-            .map_err(|e| format!("the float program fails: {e}"))?;
-        let yb = b
-            .run(fb, sample.clone())
-            .map_err(|e| format!("the quantized program fails: {e}"))?;
-        for (i, ((name, ta), (_, tb))) in ya.iter().zip(&yb).enumerate() {
-            if ta.dtype.kind() != mil_ir::DTypeKind::Float {
-                continue;
-            }
-            let (Ok(y), Ok(x)) = (ta.to_f32(), tb.to_f32()) else {
-                continue;
-            };
-            if sums.len() <= i {
-                sums.resize(i + 1, (String::new(), 0.0, 0.0, 0.0, 0));
-            }
-            let s = &mut sums[i];
-            s.0.clone_from(name);
-            for (&y, &x) in y.iter().zip(&x) {
-                let (y, x) = (f64::from(y), f64::from(x));
-                s.1 += y * y;
-                s.2 = s.2.max(y * y);
-                s.3 += (x - y) * (x - y);
-                s.4 += 1;
+    let outputs = |model: &Model| -> Result<Vec<(String, Vec<f32>)>, String> {
+        let interp = Interpreter::new(model.program, model.model_dir);
+        let f = interp.function(function).map_err(|e| e.to_string())?;
+        let mut all: Vec<(String, Vec<f32>)> = Vec::new();
+        for sample in samples {
+            let out = interp.run(f, sample.clone()).map_err(|e| e.to_string())?;
+            for (i, (name, t)) in out.into_iter().enumerate() {
+                if !t.is_float() {
+                    continue;
+                }
+                let values = t.to_f32().map_err(|e| e.to_string())?;
+                match all.get_mut(i) {
+                    Some((_, v)) => v.extend(values),
+                    None => all.push((name, values)),
+                }
             }
         }
-    }
-    Ok(sums
-        .into_iter()
-        .filter(|s| s.4 > 0)
-        .map(|(name, energy, peak, noise, n)| {
-            let noise = noise / n as f64;
-            let db = |signal: f64| {
-                if noise == 0.0 {
-                    f64::INFINITY
-                } else {
-                    10.0 * (signal / noise).log10()
-                }
-            };
-            OutputPsnr {
-                name,
-                snr_db: db(energy / n as f64),
-                psnr_db: db(peak),
-            }
+        Ok(all)
+    };
+    let (a, b) = (outputs(reference)?, outputs(quantized)?);
+    Ok(a.iter()
+        .zip(&b)
+        .map(|((name, r), (_, t))| OutputPsnr {
+            name: name.clone(),
+            psnr: psnr(r, t),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::psnr;
+
+    #[test]
+    fn psnr_is_peak_over_mean_squared_noise() {
+        // peak 4 (2²), noise mean (0.1² + 0 + 0.1²) / 3 = 0.02 / 3.
+        let db = psnr(&[2.0, -1.0, 0.5], &[2.1, -1.0, 0.4]);
+        let expected = 10.0 * ((4.0f64 + 1e-5) / (0.02 / 3.0 + 1e-10)).log10();
+        assert!((db - expected).abs() < 1e-4, "{db} vs {expected}");
+        // Equal signals: only the epsilons are left (10 log10(4 / 1e-10) ≈ 106 dB).
+        assert!(psnr(&[2.0, 1.0], &[2.0, 1.0]) > 100.0);
+    }
 }

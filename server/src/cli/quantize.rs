@@ -24,7 +24,7 @@ use mil_proto::package::WEIGHT_FILE;
 use mil_proto::weights::{MODEL_PATH_PREFIX, WeightFiles, hold_in_memory, write_memory_weights};
 use mil_quant::fp16::compute_in_fp16;
 use mil_quant::linear::{IntType, Mode};
-use mil_quant::psnr::output_psnr;
+use mil_quant::psnr::{Model, output_psnr};
 use mil_quant::{
     Config, Granularity, PaletteConfig, QuantError, Quantized, palettize_weights, quantize_weights,
 };
@@ -227,20 +227,8 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     }
     print_report(&done);
     println!("wrote {}", target.display());
-    let target_dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    match output_psnr((&float, Some(&model_dir)), (&program, Some(target_dir)), &[]) {
-        Ok(outputs) => {
-            for o in outputs {
-                println!(
-                    "output {}: PSNR {:.1} dB, SNR {:.1} dB against the float program (interpreter, random inputs)",
-                    o.name, o.psnr_db, o.snr_db
-                );
-            }
-        }
-        Err(e) => println!("no output PSNR: {e}"),
+    if let Err(e) = print_psnr(&float, &model_dir, &program, &target) {
+        println!("no output PSNR: {e}");
     }
     ExitCode::Clean
 }
@@ -280,6 +268,34 @@ fn write_output(
     let mut text = mil_ir::printer::print_program(program);
     text.push('\n');
     write_atomically(target, text.as_bytes())
+}
+
+/// Runs the written program and the float one on random inputs (floats in [-1, 1), seed 0) and
+/// prints each output's PSNR.
+fn print_psnr(float: &Program, model_dir: &Path, quantized: &Program, target: &Path) -> Result<(), String> {
+    let target_dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let reference = Model {
+        program: float,
+        model_dir: Some(model_dir),
+    };
+    let f = mil_eval::Interpreter::new(float, Some(model_dir))
+        .function(None)
+        .map_err(|e| e.to_string())?;
+    let samples = [mil_eval::inputs::random(f, 0)?];
+    let quantized = Model {
+        program: quantized,
+        model_dir: Some(target_dir),
+    };
+    for out in output_psnr(&reference, &quantized, None, &samples)? {
+        println!(
+            "output {}: PSNR {:.1} dB against the float model",
+            out.name, out.psnr
+        );
+    }
+    Ok(())
 }
 
 /// Prints one line per quantised weight (name, shape, bytes before and after) and the totals.
