@@ -64,6 +64,7 @@ pub fn quick_fixes(m: &Model, range: Span) -> Vec<CodeAction> {
                 fixes: Some(d.clone()),
                 edits,
                 preferred: true,
+                command: None,
             })
         })
         .collect()
@@ -86,6 +87,7 @@ pub fn fix_all(m: &Model, _: Span) -> Vec<CodeAction> {
         fixes: None,
         edits: fixed.edits,
         preferred: false,
+        command: None,
     }]
 }
 

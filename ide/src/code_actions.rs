@@ -1,12 +1,14 @@
 //! Code actions: quick fixes that rewrite a statement written in a lenient form (MIL0102–MIL0107)
 //! into the compiler's form, and a fix-all that formats the document.
 //!
-//! Actions come from the providers in [`PROVIDERS`]; the ANE rewrites' are in [`crate::ane_fixes`].
+//! Actions come from the providers in [`PROVIDERS`]; the ANE rewrites' are in [`crate::ane_fixes`],
+//! the quantisations' in [`crate::quant_actions`].
 
 use crate::ane_fixes;
 use crate::formatting::{self, Indentation};
 use crate::locate;
 use crate::model::Model;
+use crate::quant_actions::{self, QuantizeCommand};
 use crate::text_edit::TextEdit;
 use mil_ir::{Diagnostic, Span, codes};
 
@@ -23,6 +25,8 @@ pub struct CodeAction {
     pub edits: Vec<TextEdit>,
     /// Whether it is the fix to apply by default.
     pub preferred: bool,
+    /// What the server does when it is chosen, instead of edits ([`crate::quant_actions`]).
+    pub command: Option<QuantizeCommand>,
 }
 
 /// What kind of action a [`CodeAction`] is.
@@ -34,6 +38,10 @@ pub enum CodeActionKind {
     FixAll,
     /// Every helpful ANE rewrite of the document (`source.fixAll.ane`).
     FixAllAne,
+    /// A rewrite of the program at the cursor (`refactor.rewrite`).
+    RefactorRewrite,
+    /// A quantisation of the whole document (`source.quantize`).
+    SourceQuantize,
 }
 
 /// Something that offers code actions for a range.
@@ -45,6 +53,8 @@ const PROVIDERS: &[(CodeActionKind, Provider)] = &[
     (CodeActionKind::QuickFix, ane_fixes::quick_fixes),
     (CodeActionKind::FixAll, fix_all),
     (CodeActionKind::FixAllAne, ane_fixes::fix_all),
+    (CodeActionKind::RefactorRewrite, quant_actions::weight_actions),
+    (CodeActionKind::SourceQuantize, quant_actions::file_actions),
 ];
 
 /// The lenient-form codes and what their fix does.
@@ -85,6 +95,7 @@ fn lenient_form_fixes(m: &Model, range: Span) -> Vec<CodeAction> {
                 fixes: Some(d.clone()),
                 edits: vec![TextEdit::new(span, text)],
                 preferred: true,
+                command: None,
             })
         })
         .collect()
@@ -108,6 +119,7 @@ fn fix_all(m: &Model, _: Span) -> Vec<CodeAction> {
         fixes: None,
         edits,
         preferred: false,
+        command: None,
     }]
 }
 

@@ -1,6 +1,7 @@
 //! Hover: for an op, its catalogue signature, summary and result types; for a value, its type and
 //! where it comes from; for an argument key, the input's type, default and note; for a BLOBFILE,
-//! the weight record it points at.
+//! the weight record it points at; for a quantised weight (a `constexpr_*` op), its scheme, size
+//! and error bound.
 //!
 //! An op's hover is a list of sections, each from one provider in [`OP_SECTIONS`]; analyses that
 //! know more about an op (inferred types, ANE placement with its reason and cost per backend) add
@@ -19,7 +20,12 @@ use mil_ir::{ConstData, Function, OpId, Span};
 type OpSection = fn(&Model, &Config, usize, OpId) -> Option<String>;
 
 /// The sections of an op's hover, in order.
-const OP_SECTIONS: &[OpSection] = &[signature_section, results_section, placement_section];
+const OP_SECTIONS: &[OpSection] = &[
+    signature_section,
+    results_section,
+    quantized_weight_section,
+    placement_section,
+];
 
 /// What a hover shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +113,27 @@ fn results_section(m: &Model, _: &Config, fi: usize, op: OpId) -> Option<String>
         lines.insert(0, format!("op name `{name}`"));
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// A quantised weight's scheme, size and error bound ([`mil_quant::describe`]).
+fn quantized_weight_section(m: &Model, _: &Config, fi: usize, op: OpId) -> Option<String> {
+    let f = &m.program.functions[fi];
+    if !f.op(op).kind.starts_with("constexpr_") {
+        return None;
+    }
+    // A document not on disk has only its inline values.
+    let s = match &m.model_dir {
+        Some(dir) => mil_quant::describe::describe(f, op, &mut mil_proto::weights::WeightFiles::new(dir)),
+        None => mil_quant::describe::describe(f, op, &mut mil_ir::weights::MemoryWeights::default()),
+    }?;
+    Some(format!(
+        "**Quantised weight**: {}\n\n{} bytes for {} dense ({:.1}× smaller); error {}",
+        s.scheme,
+        s.bytes,
+        s.dense_bytes,
+        s.dense_bytes as f64 / s.bytes.max(1) as f64,
+        s.error
+    ))
 }
 
 /// Where the op runs, why, and what it would cost on each device.
@@ -280,6 +307,40 @@ mod tests {
 
             estimated: ANE 0.000 ms · GPU — · CPU 0.000 ms"#]]
         .assert_eq(a14.rsplit("---").next().unwrap());
+    }
+
+    #[test]
+    fn a_quantised_weight_shows_its_scheme_size_and_error_bound() {
+        let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 3]> x) {\n            \
+            tensor<fp16, [4, 3]> w = constexpr_blockwise_shift_scale(data = tensor<int8, [4, 3]>([[1, 2, 3], [4, 5, 6], [7, 8, 9], [-1, -2, -3]]), scale = tensor<fp16, [4, 1]>([[0.5], [0.25], [1.0], [2.0]]))[name = string(\"w\")];\n            \
+            tensor<fp16, [4, 3]> p = constexpr_lut_to_dense(indices = tensor<uint2, [4, 3]>([[0, 1, 2], [3, 0, 1], [2, 3, 0], [1, 2, 3]]), lut = tensor<fp16, [1, 1, 4, 1]>([[[[-1.0], [0.0], [0.5], [2.0]]]]))[name = string(\"p\")];\n            \
+            tensor<fp16, [1, 4]> y = linear(weight = w, x = x)[name = string(\"y\")];\n            \
+            tensor<fp16, [1, 4]> z = linear(weight = p, x = x)[name = string(\"z\")];\n        \
+            } -> (y, z);\n}\n";
+        let section = |needle: &str| {
+            let h = at(text, needle, 0, None);
+            let quantised = h
+                .split("---")
+                .find(|s| s.contains("Quantised weight"))
+                .unwrap()
+                .trim()
+                .to_string();
+            format!("{}\n{quantised}", h.lines().next().unwrap())
+        };
+        expect![[r#"
+            3:37 "constexpr_blockwise_shift_scale"
+            **Quantised weight**: int8, per channel (4 scales along axis 0), symmetric
+
+            20 bytes for 24 dense (1.2× smaller); error at most half a step: ≤ 1.000e0 (largest scale 2.000e0 / 2)"#]]
+        .assert_eq(&section("constexpr_blockwise"));
+        expect![[r#"
+            4:37 "constexpr_lut_to_dense"
+            **Quantised weight**: 4-entry look-up table (2-bit indices), one table
+
+            11 bytes for 24 dense (2.2× smaller); error between neighbouring entries at most half their gap: ≤ 7.500e-1 (values beyond the outermost entries can be further)"#]]
+        .assert_eq(&section("constexpr_lut"));
+        // Other ops have no such section.
+        assert!(!at(text, "linear", 0, None).contains("Quantised weight"));
     }
 
     #[test]

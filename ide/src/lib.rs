@@ -24,6 +24,7 @@ pub mod locate;
 pub mod model;
 pub mod placement;
 pub mod position;
+pub mod quant_actions;
 pub mod recheck;
 pub mod references;
 pub mod rename;

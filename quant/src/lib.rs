@@ -1,4 +1,10 @@
-//! Weight quantisation of MIL programs, bit-identical to coremltools 9.0.
+//! Quantisation of MIL programs as coremltools 9.0 does it.
+//!
+//! [`fp16::compute_in_fp16`] moves a program to fp16 compute precision as its
+//! `FP16ComputePrecision` pass (and the clean-up after it) does. [`palettize_weights`] replaces
+//! weights by k-means look-up tables as `palettize_weights` does ([`palette`], [`kmeans`]).
+//! [`psnr::output_psnr`] runs the float and the quantised program in the interpreter and compares
+//! their outputs.
 //!
 //! [`quantize_weights`] does what `coremltools.optimize.coreml.linear_quantize_weights` does with
 //! an `OpLinearQuantizerConfig` (8- or 4-bit, symmetric or affine, per tensor, channel or block):
@@ -10,7 +16,11 @@
 
 pub mod activations;
 pub mod calibrate;
+pub mod describe;
+pub mod fp16;
+pub mod kmeans;
 pub mod linear;
+pub mod palette;
 pub mod psnr;
 pub mod select;
 pub mod weights;
@@ -58,8 +68,36 @@ impl Default for Config {
     }
 }
 
+/// How far a quantised weight is from the original.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightError {
+    /// The largest absolute difference.
+    pub max_abs: f32,
+    /// The signal-to-noise ratio in dB: `10 log10(Σ w² / Σ (w − q)²)`; infinite when exact.
+    pub snr_db: f64,
+}
+
+impl WeightError {
+    /// The error of `approx` standing for `original` (element by element).
+    pub fn between(original: &[f32], approx: &[f32]) -> WeightError {
+        let (mut max_abs, mut signal, mut noise) = (0f32, 0f64, 0f64);
+        for (&w, &q) in original.iter().zip(approx) {
+            let d = w - q;
+            max_abs = max_abs.max(d.abs());
+            signal += f64::from(w) * f64::from(w);
+            noise += f64::from(d) * f64::from(d);
+        }
+        let snr_db = if noise == 0.0 {
+            f64::INFINITY
+        } else {
+            10.0 * (signal / noise).log10()
+        };
+        WeightError { max_abs, snr_db }
+    }
+}
+
 /// One quantised weight, for the report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Quantized {
     /// The function holding it.
     pub function: String,
@@ -69,8 +107,10 @@ pub struct Quantized {
     pub shape: Vec<u64>,
     /// Its bytes before (fp16 or fp32 values).
     pub bytes_before: u64,
-    /// The bytes of the quantised data, scales and zero points.
+    /// The bytes of the quantised data, scales and zero points (or tables and indices).
     pub bytes_after: u64,
+    /// How far the quantised weight is from the original.
+    pub error: WeightError,
 }
 
 /// Why a program cannot be quantised; nothing was changed.
@@ -83,7 +123,8 @@ pub enum QuantError {
         /// Its opset as written.
         opset: String,
     },
-    /// Per-block scales and 4-bit data need `constexpr_blockwise_shift_scale` (iOS18).
+    /// Per-block scales and 4-bit data need `constexpr_blockwise_shift_scale`, tables per channel
+    /// group the iOS18 `constexpr_lut_to_dense` (iOS18).
     NeedsIos18 {
         /// The function.
         function: String,
@@ -120,7 +161,7 @@ impl std::fmt::Display for QuantError {
             ),
             QuantError::NeedsIos18 { function, opset } => write!(
                 f,
-                "function `{function}` targets {opset}; per-block scales and 4-bit weights need ios18 or later (change its opset)"
+                "function `{function}` targets {opset}; per-block scales, 4-bit weights and tables per channel group need ios18 or later (change its opset)"
             ),
             QuantError::NeedsIos17 { function, opset } => write!(
                 f,
@@ -148,6 +189,17 @@ pub fn quantize_weights(
     memory: &mut MemoryWeights,
     config: &Config,
 ) -> Result<Vec<Quantized>, QuantError> {
+    quantize_weights_where(program, weights, memory, config, &|_| true)
+}
+
+/// [`quantize_weights`] for the consts whose name `keep` accepts.
+pub fn quantize_weights_where(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+    config: &Config,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Quantized>, QuantError> {
     let mut plans = Vec::new();
     for (index, f) in program.functions.iter().enumerate() {
         let opset = Opset::parse(&f.opset);
@@ -166,7 +218,9 @@ pub fn quantize_weights(
             });
         }
         for op in f.walk_ops() {
-            if let Some(plan) = plan(f, op, weights, config)? {
+            if let Some(plan) = plan(f, op, weights, config)?
+                && keep(&plan.name)
+            {
                 plans.push((index, blockwise, plan));
             }
         }
@@ -180,7 +234,7 @@ pub fn quantize_weights(
         let function = f.name.clone();
         let mut editor = f.edit();
         while let Some((_, blockwise, plan)) = plans.next_if(|(i, _, _)| *i == index) {
-            let (new_op, bytes_after) = plan.op(&mut values, config, blockwise);
+            let (new_op, bytes_after, error) = plan.op(&mut values, config, blockwise);
             editor
                 .replace(plan.op, new_op)
                 .expect("a const read by ops is replaced by an op of one result");
@@ -191,6 +245,7 @@ pub fn quantize_weights(
                     * u64::from(plan.weight.dtype.bits().unwrap_or(32) / 8),
                 shape: plan.shape,
                 bytes_after,
+                error,
             });
         }
     }
@@ -213,6 +268,38 @@ fn plan(
     weights: &mut dyn Weights,
     config: &Config,
 ) -> Result<Option<Plan>, QuantError> {
+    let Some(c) = candidate(f, op, weights, config.threshold)? else {
+        return Ok(None);
+    };
+    let Some(block_sizes) = select::block_sizes(config.granularity, &c.shape, c.axes) else {
+        return Ok(None);
+    };
+    Ok(Some(Plan {
+        op,
+        name: c.name,
+        shape: c.shape,
+        weight: c.weight,
+        block_sizes,
+    }))
+}
+
+/// A const coremltools would compress: its name, shape, values and channel axes.
+struct Candidate {
+    name: String,
+    shape: Vec<u64>,
+    weight: FloatWeight,
+    /// The (output, input) channel axes.
+    axes: (usize, usize),
+}
+
+/// `op` as a candidate when it is a const coremltools compresses with `threshold`
+/// ([`select`]'s rules).
+fn candidate(
+    f: &Function,
+    op: OpId,
+    weights: &mut dyn Weights,
+    threshold: u64,
+) -> Result<Option<Candidate>, QuantError> {
     let o = f.op(op);
     let (Some(val), [value]) = (o.attribute("val"), o.results.as_slice()) else {
         return Ok(None);
@@ -225,13 +312,10 @@ fn plan(
     };
     let readers = select::readers(f, *value);
     let elements: u64 = shape.iter().product();
-    if !select::is_candidate(f, &readers, shape.len(), elements, config.threshold) {
+    if !select::is_candidate(f, &readers, shape.len(), elements, threshold) {
         return Ok(None);
     }
     let Some(axes) = select::channel_axes(f, *value, &readers, shape.len()) else {
-        return Ok(None);
-    };
-    let Some(block_sizes) = select::block_sizes(config.granularity, &shape, axes) else {
         return Ok(None);
     };
     let name = o.name().unwrap_or(&f.value(*value).name).to_string();
@@ -244,13 +328,100 @@ fn plan(
     if weight.values.len() as u64 != elements || weight.values.iter().any(|x| !x.is_finite()) {
         return Ok(None);
     }
-    Ok(Some(Plan {
-        op,
+    Ok(Some(Candidate {
         name,
         shape,
         weight,
-        block_sizes,
+        axes,
     }))
+}
+
+/// The settings of a palettisation (coremltools' `OpPalettizerConfig` with mode `kmeans`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaletteConfig {
+    /// Bits per index: 1, 2, 3, 4, 6 or 8 ([`palette::BITS`]).
+    pub bits: u32,
+    /// One table for the whole tensor (`None`, `per_tensor`), or one per this many output
+    /// channels (`per_grouped_channel` with `group_size`; iOS18).
+    pub group: Option<u64>,
+    /// Consts of this many elements or fewer are left alone (`weight_threshold`).
+    pub threshold: u64,
+}
+
+/// Palettises the weights of every function of `program` as `config` says (k-means tables,
+/// `constexpr_lut_to_dense`), reading weights through `weights` and putting the new ones in
+/// `memory`; returns what was palettised, in program order. On error nothing is changed.
+pub fn palettize_weights(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+    config: &PaletteConfig,
+) -> Result<Vec<Quantized>, QuantError> {
+    palettize_weights_where(program, weights, memory, config, &|_| true)
+}
+
+/// [`palettize_weights`] for the consts whose name `keep` accepts.
+pub fn palettize_weights_where(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+    config: &PaletteConfig,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Quantized>, QuantError> {
+    let mut plans = Vec::new();
+    for (index, f) in program.functions.iter().enumerate() {
+        let opset = Opset::parse(&f.opset);
+        if opset.is_some_and(|o| o < Opset::Ios16) {
+            return Err(QuantError::OpsetTooOld {
+                function: f.name.clone(),
+                opset: f.opset.clone(),
+            });
+        }
+        let ios18 = opset.is_some_and(|o| o >= Opset::Ios18);
+        if config.group.is_some() && !ios18 {
+            return Err(QuantError::NeedsIos18 {
+                function: f.name.clone(),
+                opset: f.opset.clone(),
+            });
+        }
+        for op in f.walk_ops() {
+            let Some(c) = candidate(f, op, weights, config.threshold)? else {
+                continue;
+            };
+            let grouping = config.group.map(|g| (c.axes.0, g));
+            if !keep(&c.name) || grouping.is_some_and(|(axis, g)| c.shape[axis] % g != 0) {
+                continue;
+            }
+            plans.push((index, ios18, op, c, grouping));
+        }
+    }
+    let rank0 = program.version == "1.0";
+    let mut values = ValueMaker { memory, rank0 };
+    let mut done = Vec::with_capacity(plans.len());
+    for (index, ios18, op, c, grouping) in plans {
+        let layout = palette::Layout {
+            dtype: c.weight.dtype,
+            shape: &c.shape,
+            bits: config.bits,
+            grouping,
+        };
+        let p = palette::palettize(&c.weight.values, &layout);
+        let (new_op, bytes_after) = p.op(&mut values, &c.name, &layout, ios18);
+        let error = WeightError::between(&c.weight.values, &p.dense(&layout));
+        let f = &mut program.functions[index];
+        f.edit()
+            .replace(op, new_op)
+            .expect("a const read by ops is replaced by an op of one result");
+        done.push(Quantized {
+            function: f.name.clone(),
+            bytes_before: c.weight.values.len() as u64 * u64::from(c.weight.dtype.bits().unwrap_or(32) / 8),
+            bytes_after,
+            error,
+            name: c.name,
+            shape: c.shape,
+        });
+    }
+    Ok(done)
 }
 
 impl Plan {
@@ -284,8 +455,8 @@ impl Plan {
             .collect()
     }
 
-    /// The op replacing the const, and the bytes of its weights.
-    fn op(&self, values: &mut ValueMaker, config: &Config, blockwise: bool) -> (NewOp, u64) {
+    /// The op replacing the const, the bytes of its weights and its error.
+    fn op(&self, values: &mut ValueMaker, config: &Config, blockwise: bool) -> (NewOp, u64, WeightError) {
         let precision = if self.weight.dtype == DType::Fp16 {
             Precision::Fp16
         } else {
@@ -308,6 +479,10 @@ impl Plan {
             .collect();
         let scales: Vec<f32> = params.iter().map(|p| p.scale).collect();
         let zero_points: Vec<i32> = params.iter().map(BlockParams::stored_zero_point).collect();
+        let dequantized: Vec<f32> = (blocks.iter().zip(&data))
+            .map(|(&b, &q)| precision.round((q - zero_points[b]) as f32 * scales[b]))
+            .collect();
+        let error = WeightError::between(&self.weight.values, &dequantized);
         let has_offset = params[0].zero_point.is_some();
         let int_dtype = match config.int {
             IntType::Int8 => DType::Int8,
@@ -356,6 +531,7 @@ impl Plan {
         (
             op,
             int_bytes(data.len()) + channels as u64 * float_bytes + zero_point_bytes,
+            error,
         )
     }
 }

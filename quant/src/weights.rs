@@ -72,22 +72,17 @@ pub struct ValueMaker<'m> {
 }
 
 impl ValueMaker<'_> {
-    /// A tensor of `shape` holding `ints` as `dtype` (int8, uint8, int4 or uint4; 4-bit values are
-    /// packed two to a byte, the first in the low nibble, as Core ML's weight files hold them).
+    /// A tensor of `shape` holding `ints` as `dtype` (an 8-bit or narrower integer type; narrower
+    /// values are packed into bytes, see [`pack_bits`]).
     pub fn ints(&mut self, dtype: DType, shape: &[u64], ints: &[i32]) -> TypedValue {
-        let bytes = if dtype.bits() == Some(4) {
-            (ints.chunks(2))
-                .map(|pair| {
-                    pair.iter()
-                        .rev()
-                        .fold(0u8, |byte, &q| byte << 4 | (q as u8 & 0xF))
-                })
-                .collect()
-        } else {
-            ints.iter().map(|&q| q as u8).collect()
+        let bytes = match dtype.bits() {
+            Some(bits) if bits < 8 => pack_bits(ints, bits),
+            _ => ints.iter().map(|&q| q as u8).collect(),
         };
         let inline = || match dtype {
-            DType::UInt8 | DType::UInt4 => Elements::UInt(ints.iter().map(|&q| q as u64).collect()),
+            DType::UInt8 | DType::UInt6 | DType::UInt4 | DType::UInt3 | DType::UInt2 | DType::UInt1 => {
+                Elements::UInt(ints.iter().map(|&q| q as u64).collect())
+            }
             _ => Elements::Int(ints.iter().map(|&q| i64::from(q)).collect()),
         };
         self.value(dtype, shape, bytes, inline)
@@ -152,4 +147,21 @@ impl ValueMaker<'_> {
             data: ConstData::Tensor(inline()),
         }
     }
+}
+
+/// `ints` packed `bits` to a value into bytes, least significant bit first, as Core ML's weight
+/// files hold sub-byte types (coremltools' `pack_elements_into_bits`): 4-bit values two to a byte,
+/// the first in the low nibble.
+pub fn pack_bits(ints: &[i32], bits: u32) -> Vec<u8> {
+    let mut bytes = vec![0u8; (ints.len() * bits as usize).div_ceil(8)];
+    let mask = (1u32 << bits) - 1;
+    for (i, &q) in ints.iter().enumerate() {
+        let at = i * bits as usize;
+        let word = (q as u32 & mask) << (at % 8);
+        bytes[at / 8] |= word as u8;
+        if at % 8 + bits as usize > 8 {
+            bytes[at / 8 + 1] |= (word >> 8) as u8;
+        }
+    }
+    bytes
 }

@@ -1,7 +1,8 @@
 //! `mil quantize` end to end: what it writes stands on its own wherever it goes, it prints the size
-//! table, and a program with errors, an opset without quantised weights or an existing output
-//! (without `--force`) gets an error and nothing written. The numbers themselves are checked
-//! against coremltools by tests/oracle/test_quantize.py.
+//! and error table and the output PSNR, fp16 and lut modes write checkable programs, and a program
+//! with errors, an opset without quantised weights or an existing output (without `--force`) gets
+//! an error and nothing written. The numbers themselves are checked against coremltools by
+//! tests/oracle/test_quantize.py and tests/oracle/test_fp16_and_palettize.py.
 
 use std::fs;
 use std::path::Path;
@@ -61,7 +62,12 @@ fn the_output_stands_on_its_own_in_another_folder_and_the_input_is_untouched() {
     assert!(
         report
             .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["w", "[64,", "48]", "6144", "3200"]),
+            .any(|l| l.split_whitespace().take(5).collect::<Vec<_>>() == ["w", "[64,", "48]", "6144", "3200"]),
+        "{report}"
+    );
+    // Its error, and the output's against the float program, in the interpreter.
+    assert!(
+        report.contains("max error") && report.contains("output y: PSNR"),
         "{report}"
     );
     let written = fs::read_to_string(&out).unwrap();
@@ -296,4 +302,82 @@ fn w8a8_below_ios17_an_empty_folder_and_no_calibration_are_refused() {
     let run = mil(&["quantize", &path(dir.path(), "model.mil"), "--mode", "w8a8"]);
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("needs --calibration DIR"));
+}
+
+/// `program` with an fp32 input, weight and output (the returned bias stays fp16).
+fn fp32_program(opset: &str) -> String {
+    program(opset)
+        .replace("fp16, [1, 48]", "fp32, [1, 48]")
+        .replace("fp16, [64, 48]", "fp32, [64, 48]")
+        .replace("fp16, [1, 64]", "fp32, [1, 64]")
+}
+
+/// Runs `mil quantize` on `text` with `args`; the report and the written text.
+fn quantize_text(text: &str, args: &[&str]) -> (String, String) {
+    let dir = model_dir(text);
+    let out = path(dir.path(), "q.mil");
+    let input = path(dir.path(), "model.mil");
+    let mut full = vec!["quantize", input.as_str()];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["-o", &out]);
+    let run = mil(&full);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let check = mil(&["check", &out]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    (
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        fs::read_to_string(&out).unwrap(),
+    )
+}
+
+#[test]
+fn fp16_mode_casts_at_the_edges_and_keeps_the_output_name() {
+    let (report, written) = quantize_text(&fp32_program("ios17"), &["--mode", "fp16"]);
+    assert!(
+        report.contains("1 ops compute in fp16") && report.contains("output y: PSNR"),
+        "{report}"
+    );
+    for expected in [
+        "tensor<fp16, [1, 48]> x_to_fp16 = cast(",
+        "tensor<fp16, [64, 48]> w_to_fp16 = const()",
+        "tensor<fp16, [1, 64]> y_cast_fp16 = linear(weight = w_to_fp16, x = x_to_fp16)",
+        "tensor<fp32, [1, 64]> y = cast(",
+    ] {
+        assert!(written.contains(expected), "{expected} in\n{written}");
+    }
+}
+
+#[test]
+fn lut_modes_write_a_table_and_indices() {
+    let (report, written) = quantize_text(&program("ios18"), &["--mode", "lut4"]);
+    assert!(report.contains("output y: PSNR"), "{report}");
+    assert!(
+        written.contains("w_palettized = constexpr_lut_to_dense(indices = tensor<uint4, [64, 48]>"),
+        "{written}"
+    );
+    let (_, written) = quantize_text(&program("ios16"), &["--mode", "lut6"]);
+    assert!(
+        written.contains("w_palettized = constexpr_lut_to_dense()[indices = tensor<uint8, [2304]>"),
+        "{written}"
+    );
+    // One table per 8 output channels needs iOS18.
+    let dir = model_dir(&program("ios17"));
+    let out = path(dir.path(), "q.mil");
+    let run = mil(&[
+        "quantize",
+        &path(dir.path(), "model.mil"),
+        "--mode",
+        "lut4",
+        "--granularity",
+        "per-block:8",
+        "-o",
+        &out,
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("ios18 or later"));
+    assert!(!Path::new(&out).exists());
 }

@@ -1,7 +1,9 @@
-//! `mil quantize FILE.mil --mode w8|w4 [--granularity per-tensor|per-channel|per-block:N] [--symmetric|--affine]
-//! [--unsigned] [--threshold N] [-o OUT.mil] [--force]`: quantise the weights of a MIL file as
-//! coremltools' `linear_quantize_weights` does ([`mil_quant`]), and print each quantised tensor's
-//! size before and after.
+//! `mil quantize FILE.mil --mode fp16|w8|w4|lut2|lut4|lut6|lut8 [--granularity
+//! per-tensor|per-channel|per-block:N] [--symmetric|--affine] [--unsigned] [--threshold N] [-o OUT.mil]
+//! [--force]`: move a MIL file to fp16 compute precision as coremltools' `FP16ComputePrecision`
+//! does, quantise its weights as `linear_quantize_weights` does, or palettise them as
+//! `palettize_weights` (k-means) does ([`mil_quant`]); print each changed tensor's size before
+//! and after and its error.
 //!
 //! The program is checked first, as `mil compile` checks it; a program with errors, or one the
 //! mode cannot be expressed in, gets its errors and nothing is written. The output (default:
@@ -22,21 +24,34 @@ use mil_proto::package::WEIGHT_FILE;
 use mil_proto::weights::{WeightFiles, hold_in_memory};
 use mil_quant::activations::{self, ActivationConfig, ActivationReport, quantize_activations};
 use mil_quant::calibrate::{Range, Statistics, calibrate, read_samples};
+use mil_quant::fp16::compute_in_fp16;
 use mil_quant::linear::{IntType, Mode};
 use mil_quant::psnr::{Model, output_psnr};
-use mil_quant::{Config, Granularity, Quantized, quantize_weights};
+use mil_quant::{
+    Config, Granularity, PaletteConfig, QuantError, Quantized, palettize_weights, quantize_weights,
+};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// What to quantise to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum QuantMode {
+    /// fp16 compute precision: fp16 consts and ops, casts at the edges.
+    Fp16,
     /// 8-bit linear weights (int8, or uint8 with `--unsigned`).
     W8,
     /// 4-bit linear weights (int4, or uint4 with `--unsigned`; iOS18).
     W4,
     /// 8-bit weights and 8-bit activations, calibrated on `--calibration DIR` (iOS17).
     W8a8,
+    /// A 4-entry k-means table per tensor (or per group of channels) and 2-bit indices.
+    Lut2,
+    /// A 16-entry k-means table and 4-bit indices.
+    Lut4,
+    /// A 64-entry k-means table and 6-bit indices.
+    Lut6,
+    /// A 256-entry k-means table and 8-bit indices.
+    Lut8,
 }
 
 /// Reads `per-tensor`, `per-channel`, `per-block` (blocks of 32, coremltools' default) or
@@ -60,9 +75,11 @@ pub struct Args {
     #[arg(long, value_enum)]
     mode: QuantMode,
     /// One scale per tensor, per output channel, or per block of N input channels in each output
-    /// channel (iOS18): per-tensor, per-channel, per-block (N = 32) or per-block:N.
-    #[arg(long, value_parser = parse_granularity, default_value = "per-channel")]
-    granularity: Granularity,
+    /// channel (iOS18): per-tensor, per-channel (the default), per-block (N = 32) or per-block:N.
+    /// For lut modes: one table per tensor (the default), per output channel, or per group of N
+    /// output channels (per-block:N; iOS18).
+    #[arg(long, value_parser = parse_granularity)]
+    granularity: Option<Granularity>,
     /// A range symmetric around zero (coremltools' `linear_symmetric`; the default).
     #[arg(long, conflicts_with = "affine")]
     symmetric: bool,
@@ -104,9 +121,25 @@ impl QuantMode {
     /// The mode as spelled on the command line.
     fn name(self) -> &'static str {
         match self {
+            QuantMode::Fp16 => "fp16",
             QuantMode::W8 => "w8",
             QuantMode::W4 => "w4",
             QuantMode::W8a8 => "w8a8",
+            QuantMode::Lut2 => "lut2",
+            QuantMode::Lut4 => "lut4",
+            QuantMode::Lut6 => "lut6",
+            QuantMode::Lut8 => "lut8",
+        }
+    }
+
+    /// The index width of a lut mode.
+    fn lut_bits(self) -> Option<u32> {
+        match self {
+            QuantMode::Lut2 => Some(2),
+            QuantMode::Lut4 => Some(4),
+            QuantMode::Lut6 => Some(6),
+            QuantMode::Lut8 => Some(8),
+            QuantMode::Fp16 | QuantMode::W8 | QuantMode::W4 | QuantMode::W8a8 => None,
         }
     }
 }
@@ -119,14 +152,49 @@ impl Args {
                 (QuantMode::W8 | QuantMode::W8a8, true) => IntType::UInt8,
                 (QuantMode::W4, false) => IntType::Int4,
                 (QuantMode::W4, true) => IntType::UInt4,
+                (_, false) => IntType::Int8,
+                (_, true) => IntType::UInt8,
             },
             mode: if self.affine {
                 Mode::Affine
             } else {
                 Mode::Symmetric
             },
-            granularity: self.granularity,
+            granularity: self.granularity.unwrap_or(Granularity::PerChannel),
             threshold: self.threshold,
+        }
+    }
+
+    /// The palettisation settings of a lut mode.
+    fn palette_config(&self, bits: u32) -> PaletteConfig {
+        PaletteConfig {
+            bits,
+            group: match self.granularity {
+                None | Some(Granularity::PerTensor) => None,
+                Some(Granularity::PerChannel) => Some(1),
+                Some(Granularity::PerBlock(n)) => Some(n),
+            },
+            threshold: self.threshold,
+        }
+    }
+
+    /// Changes `program` as the mode says; what changed, for the report.
+    fn apply(
+        &self,
+        program: &mut Program,
+        files: &mut WeightFiles,
+        memory: &mut MemoryWeights,
+    ) -> Result<Vec<Quantized>, QuantError> {
+        match (self.mode, self.mode.lut_bits()) {
+            (QuantMode::Fp16, _) => compute_in_fp16(program, files, memory).map(|s| {
+                for (function, op) in &s.overflowing {
+                    println!("{function}: `{op}` stays fp32 (a const input overflows fp16)");
+                }
+                println!("{} ops compute in fp16", s.ops);
+                s.consts
+            }),
+            (_, Some(bits)) => palettize_weights(program, files, memory, &self.palette_config(bits)),
+            _ => quantize_weights(program, files, memory, &self.config()),
         }
     }
 }
@@ -164,8 +232,8 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     if has_errors(&analysed.diagnostics) {
         return refuse("quantizing", &name, &text, &analysed.diagnostics, color);
     }
+    let float = analysed.program.clone();
     let mut program = analysed.program;
-    let float = w8a8.then(|| program.clone());
     let activations = if w8a8 {
         match quantize_activations_of(args, &mut program, &model_dir) {
             Ok(a) => Some(a),
@@ -176,7 +244,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     };
     let mut files = WeightFiles::new(&model_dir);
     let mut memory = MemoryWeights::default();
-    let done = match quantize_weights(&mut program, &mut files, &mut memory, &args.config()) {
+    let done = match args.apply(&mut program, &mut files, &mut memory) {
         Ok(done) => done,
         Err(e) => {
             eprintln!("mil: not quantizing {name}: {e}");
@@ -192,24 +260,24 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         return ExitCode::Usage;
     }
     print_report(&done);
-    if let (Some(a), Some(float)) = (activations, float) {
+    if let Some(a) = &activations {
         if let Some(file) = &args.save_statistics
             && let Err(e) = write_atomically(file, statistics_json(&a.statistics).as_bytes())
         {
             eprintln!("mil: cannot write {}: {e}", file.display());
             return ExitCode::Usage;
         }
-        print_activations(&a);
-        let reference = Model {
-            program: &float,
-            model_dir: Some(&model_dir),
-        };
-        if let Err(e) = print_psnr(&reference, &target, &config, &a.samples) {
-            eprintln!("mil: cannot measure the output PSNR: {e}");
-            return ExitCode::Errors;
-        }
+        print_activations(a);
     }
     println!("wrote {}", target.display());
+    let reference = Model {
+        program: &float,
+        model_dir: Some(&model_dir),
+    };
+    let samples = activations.map(|a| a.samples);
+    if let Err(e) = print_psnr(&reference, &program, &target, samples) {
+        println!("no output PSNR: {e}");
+    }
     ExitCode::Clean
 }
 
@@ -402,24 +470,32 @@ fn print_activations(a: &Activations) {
     );
 }
 
-/// Runs the written program and the float one on the samples and prints each output's PSNR.
+/// Runs the written program and the float one on `samples` (by default random inputs: floats in
+/// [-1, 1), seed 0) and prints each output's PSNR.
 fn print_psnr(
     reference: &Model,
+    quantized: &Program,
     target: &Path,
-    config: &mil_ide::config::Config,
-    samples: &[Named],
+    samples: Option<Vec<Named>>,
 ) -> Result<(), String> {
-    let text = std::fs::read_to_string(target).map_err(|e| e.to_string())?;
-    let dir = target
+    let target_dir = target
         .parent()
-        .filter(|p| !p.as_os_str().is_empty())
+        .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let analysed = analysis::analyse(&text, Some(dir), config);
-    let quantized = Model {
-        program: &analysed.program,
-        model_dir: Some(dir),
+    let samples = match samples {
+        Some(samples) => samples,
+        None => {
+            let f = mil_eval::Interpreter::new(reference.program, reference.model_dir)
+                .function(None)
+                .map_err(|e| e.to_string())?;
+            vec![mil_eval::inputs::random(f, 0)?]
+        }
     };
-    for out in output_psnr(reference, &quantized, None, samples)? {
+    let quantized = Model {
+        program: quantized,
+        model_dir: Some(target_dir),
+    };
+    for out in output_psnr(reference, &quantized, None, &samples)? {
         println!(
             "output {}: PSNR {:.1} dB against the float model",
             out.name, out.psnr
@@ -436,14 +512,14 @@ fn print_report(done: &[Quantized]) {
     }
     let width = done.iter().map(|q| q.name.len()).max().unwrap_or(0).max(6);
     println!(
-        "{:<width$}  {:<20}  {:>12}  {:>12}",
-        "weight", "shape", "before", "after"
+        "{:<width$}  {:<20}  {:>12}  {:>12}  {:>10}  {:>7}",
+        "weight", "shape", "before", "after", "max error", "SNR dB"
     );
     for q in done {
         let shape = format!("{:?}", q.shape);
         println!(
-            "{:<width$}  {shape:<20}  {:>12}  {:>12}",
-            q.name, q.bytes_before, q.bytes_after
+            "{:<width$}  {shape:<20}  {:>12}  {:>12}  {:>10.3e}  {:>7.1}",
+            q.name, q.bytes_before, q.bytes_after, q.error.max_abs, q.error.snr_db
         );
     }
     let before: u64 = done.iter().map(|q| q.bytes_before).sum();

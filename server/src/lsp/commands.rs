@@ -5,7 +5,9 @@
 //! progress) and returns each output's statistics and the table `mil run` prints; its options
 //! follow the URI: `{ "function": NAME, "inputs": ["NAME=PATH.npy", "PATH.npz"], "seed": N }`.
 //! `mil.w8a8` quantises the document to W8A8 with the samples of the `mil.calibrationFolder`
-//! setting (progress per sample) and writes `NAME.w8a8.mil` into the output folder.
+//! setting (progress per sample) and writes `NAME.w8a8.mil` into the output folder. `mil.quantize`
+//! (`{uri, mode, weight}`, from a quantisation code action) writes the new weights beside the
+//! document and asks the client to apply the edit.
 
 use crate::lsp::config::Config;
 use crate::lsp::open_documents::{Documents, OpenDocument};
@@ -26,9 +28,18 @@ pub const RUN: &str = "mil.run";
 /// Quantise the document to W8A8, calibrated on the samples of `mil.calibrationFolder`.
 pub const W8A8: &str = "mil.w8a8";
 
+/// Quantise the document (or one weight) as a code action chose.
+pub const QUANTIZE: &str = "mil.quantize";
+
 /// The commands the server runs.
 pub fn available() -> Vec<String> {
-    vec![COMPILE.into(), PLACEMENT_REPORT.into(), RUN.into(), W8A8.into()]
+    vec![
+        COMPILE.into(),
+        PLACEMENT_REPORT.into(),
+        RUN.into(),
+        W8A8.into(),
+        QUANTIZE.into(),
+    ]
 }
 
 fn failure(message: impl Into<String>) -> Error {
@@ -63,6 +74,7 @@ pub async fn execute(
         RUN => run(&doc, run_request(params.arguments.get(1)), shared)
             .await
             .map(Some),
+        QUANTIZE => quantize(&doc, params.arguments.first(), shared).await.map(Some),
         W8A8 => {
             let (path, message) = w8a8(&doc, shared).await?;
             Ok(Some(serde_json::json!({ "path": path, "message": message })))
@@ -338,4 +350,92 @@ pub async fn w8a8(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(Stri
         Ok(_) => Ok((target.display().to_string(), message)),
         Err(_) => Err(failure(message)),
     }
+}
+
+/// Quantises `doc` as `argument` (`{mode, weight}`) says: the new weights go to a new folder
+/// `NAME.MODE[.N].weights/weight.bin` beside the document, written through a temporary file renamed
+/// into place, and then the client is asked to apply the edit (the folder is removed if it does
+/// not). Returns what was quantised.
+async fn quantize(
+    doc: &Arc<OpenDocument>,
+    argument: Option<&LSPAny>,
+    shared: &Arc<Shared>,
+) -> Result<LSPAny> {
+    use mil_ide::quant_actions::{Mode, QuantizeCommand, quantize};
+    let mode = argument
+        .and_then(|a| a.get("mode")?.as_str())
+        .and_then(Mode::parse)
+        .ok_or_else(|| failure("mil.quantize: pass {uri, mode, weight}"))?;
+    let weight = argument.and_then(|a| a.get("weight")?.as_str()).map(String::from);
+    let folder = doc
+        .model_dir
+        .clone()
+        .ok_or_else(|| failure("the document is not on disk: save it first"))?;
+    let name = (0..)
+        .map(|n| match n {
+            0 => format!("{}.{}.weights", stem(doc), mode.name()),
+            n => format!("{}.{}.{n}.weights", stem(doc), mode.name()),
+        })
+        .find(|name| !folder.join(name).exists())
+        .expect("some name is free");
+    let reference = format!(
+        "{}{name}/{}",
+        mil_proto::weights::MODEL_PATH_PREFIX,
+        mil_proto::package::WEIGHT_FILE
+    );
+    let dir = folder.join(&name);
+    let (edit, q) = {
+        let model = doc.whole_model();
+        let q = quantize(&model, &QuantizeCommand { mode, weight }, &reference).map_err(failure)?;
+        if let Some(bytes) = &q.weight_file {
+            write_weights(&dir, bytes)
+                .map_err(|e| failure(format!("cannot write {}: {e}", dir.display())))?;
+        }
+        let config = shared.config_for(doc);
+        let caps = shared.caps();
+        let cx = crate::lsp::server::Ctx {
+            uri: &doc.uri,
+            enc: shared.encoding(),
+            config: &config,
+            caps: &caps,
+        };
+        let edits = q.edits.clone();
+        (crate::lsp::to_proto::workspace_edit(&model, &cx, edits), q)
+    };
+    let applied = shared
+        .client
+        .apply_edit(edit)
+        .await
+        .map(|r| r.applied)
+        .unwrap_or(false);
+    if !applied {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(failure("the client did not apply the edit; nothing was written"));
+    }
+    let weights: Vec<LSPAny> = (q.done.iter())
+        .map(|w| {
+            serde_json::json!({
+                "name": w.name,
+                "bytesBefore": w.bytes_before,
+                "bytesAfter": w.bytes_after,
+                "snrDb": w.error.snr_db.is_finite().then_some(w.error.snr_db),
+            })
+        })
+        .collect();
+    Ok(
+        serde_json::json!({ "weights": weights, "weightFile": q.weight_file.map(|_| dir.join(mil_proto::package::WEIGHT_FILE)) }),
+    )
+}
+
+/// Writes `bytes` to `dir/weight.bin` (a new folder) through a temporary file renamed into place.
+fn write_weights(dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut staged = tempfile::NamedTempFile::new_in(dir)?;
+    staged.write_all(bytes)?;
+    staged.as_file().sync_all()?;
+    staged
+        .persist(dir.join(mil_proto::package::WEIGHT_FILE))
+        .map_err(|e| e.error)?;
+    Ok(())
 }

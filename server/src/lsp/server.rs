@@ -81,6 +81,11 @@ impl Shared {
         self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The client's abilities.
+    pub fn caps(&self) -> ClientCaps {
+        self.caps.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The settings of one document: the client's, then the `mil.toml` nearest above the document
     /// (as `mil check` reads it), or the workspace's when it has none or is not on disk.
     pub fn config_for(&self, doc: &OpenDocument) -> Config {
@@ -356,6 +361,8 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
                 CodeActionKind::QUICKFIX,
                 CodeActionKind::SOURCE_FIX_ALL,
                 CodeActionKind::new(to_proto::FIX_ALL_ANE),
+                CodeActionKind::REFACTOR_REWRITE,
+                CodeActionKind::new(to_proto::SOURCE_QUANTIZE),
             ]),
             ..CodeActionOptions::default()
         })),

@@ -184,17 +184,31 @@ pub fn code_lens(m: &Model, cx: &Ctx, lens: code_lens::CodeLens) -> CodeLens {
 /// The kind of the action that applies every helpful ANE rewrite.
 pub const FIX_ALL_ANE: &str = "source.fixAll.ane";
 
+/// The kind of the actions that quantise the whole document.
+pub const SOURCE_QUANTIZE: &str = "source.quantize";
+
 /// A code action with its edits and the diagnostic it fixes.
 pub fn code_action(m: &Model, cx: &Ctx, a: code_actions::CodeAction) -> CodeAction {
     let diagnostics = a
         .fixes
         .and_then(|d| diagnostic(&m.rope, cx.uri, cx.config, cx.enc, &d))
         .map(|d| vec![d]);
+    // A quantisation is computed, and its weights written, when it is chosen.
+    let command = a.command.map(|c| Command {
+        title: a.title.clone(),
+        command: crate::lsp::commands::QUANTIZE.into(),
+        arguments: Some(vec![serde_json::json!({
+            "uri": cx.uri.as_str(),
+            "mode": c.mode.name(),
+            "weight": c.weight,
+        })]),
+    });
     CodeAction {
         title: a.title,
         kind: Some(action_kind(a.kind)),
         diagnostics,
-        edit: Some(workspace_edit(m, cx, a.edits)),
+        edit: command.is_none().then(|| workspace_edit(m, cx, a.edits)),
+        command,
         is_preferred: a.preferred.then_some(true),
         ..CodeAction::default()
     }
@@ -206,17 +220,22 @@ fn action_kind(kind: code_actions::CodeActionKind) -> CodeActionKind {
         code_actions::CodeActionKind::QuickFix => CodeActionKind::QUICKFIX,
         code_actions::CodeActionKind::FixAll => CodeActionKind::SOURCE_FIX_ALL,
         code_actions::CodeActionKind::FixAllAne => CodeActionKind::new(FIX_ALL_ANE),
+        code_actions::CodeActionKind::RefactorRewrite => CodeActionKind::REFACTOR_REWRITE,
+        code_actions::CodeActionKind::SourceQuantize => CodeActionKind::new(SOURCE_QUANTIZE),
     }
 }
 
 /// Whether a client that asks for the kinds `only` wants actions of `kind`: one of those kinds or
 /// a sub-kind of one. A request that names no kind (an editor's light bulb, at every cursor move)
-/// gets every kind but the whole document's ANE rewrites, which cost a placement per rewritten op
-/// and are offered when the client asks for source actions.
+/// gets every kind but the whole document's ANE rewrites, which cost a placement per rewritten op,
+/// and its quantisations; both are offered when the client asks for source actions.
 pub fn wants(only: Option<&[CodeActionKind]>, kind: code_actions::CodeActionKind) -> bool {
     let name = action_kind(kind);
     match only {
-        None => kind != code_actions::CodeActionKind::FixAllAne,
+        None => !matches!(
+            kind,
+            code_actions::CodeActionKind::FixAllAne | code_actions::CodeActionKind::SourceQuantize
+        ),
         Some(kinds) => kinds
             .iter()
             .any(|k| name.as_str() == k.as_str() || name.as_str().starts_with(&format!("{}.", k.as_str()))),
