@@ -132,6 +132,7 @@ fn rewriting_the_corpus_leaves_only_uncovered_ops_refused() {
         rnn.mil: 1 → 0 refused, not run (weights absent)
         sliding_windows.mil: 0 → 0 refused, not run (weights absent)
         hand_written.mil: 0 → 0 refused, equal in the interpreter
-        off_ane.mil: 1 → 0 refused, equal in the interpreter"#]]
+        off_ane.mil: 1 → 0 refused, equal in the interpreter
+        resnet_w8a8.mil: 0 → 0 refused, not run (weights absent)"#]]
     .assert_eq(&rewritten_files.join("\n"));
 }
