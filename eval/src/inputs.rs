@@ -41,7 +41,7 @@ pub fn check(f: &Function, inputs: &[(String, Tensor)]) -> Vec<String> {
                 v.name, t.dtype
             ));
         }
-        if let Some(shape) = ty.shape()
+        if let Some(shape) = ty.data_shape()
             && !fits(shape, &t.shape)
         {
             problems.push(format!(
@@ -96,7 +96,7 @@ pub fn random(f: &Function, seed: u64) -> Result<Vec<(String, Tensor)>, String> 
     for &p in &f.params {
         let v = f.value(p);
         let ty = param_type(&v.ty);
-        let (Some(dtype), Some(dims)) = (ty.dtype(), ty.shape()) else {
+        let (Some(dtype), Some(dims)) = (ty.dtype(), ty.data_shape()) else {
             return Err(format!(
                 "input `{}` ({ty}) is not a tensor; give it with --input",
                 v.name

@@ -70,14 +70,22 @@ pub fn program_checks(program: &Program, map: &SourceMap, target: Target) -> Vec
     diagnostics
 }
 
-/// Analyses `text` completely for the settings `config`: [`read`], then [`program_checks`], then
-/// (when nothing so far is an error) what a package cannot hold
-/// ([`mil_proto::compile::package_problems`]): what this reports as errors is exactly what stops
-/// [`compile`].
-pub fn analyse(text: &str, model_dir: Option<&Path>, config: &Config) -> Analysis {
+/// Analyses `text` as MIL for the settings `config`: [`read`], then [`program_checks`]. Its errors
+/// are what stops running or rewriting the program; what only a package cannot hold (a runtime
+/// buffer type in Core ML's analytics files, say) is left to [`analyse`].
+pub fn analyse_text(text: &str, model_dir: Option<&Path>, config: &Config) -> Analysis {
     let mut a = read(text, model_dir);
     a.diagnostics
         .extend(program_checks(&a.program, &a.source_map, config.target()));
+    a.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    a
+}
+
+/// Analyses `text` completely for the settings `config`: [`analyse_text`], then (when nothing so
+/// far is an error) what a package cannot hold ([`mil_proto::compile::package_problems`]): what
+/// this reports as errors is exactly what stops [`compile`].
+pub fn analyse(text: &str, model_dir: Option<&Path>, config: &Config) -> Analysis {
+    let mut a = analyse_text(text, model_dir, config);
     if !mil_ir::diagnostic::has_errors(&a.diagnostics) {
         let found = mil_proto::compile::package_problems(&a.program, &a.source_map);
         a.diagnostics.extend(found);

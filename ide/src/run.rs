@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 /// (what only a package cannot hold, which `mil check` also reports, does not stop the
 /// interpreter).
 pub fn read(text: &str, model_dir: Option<&Path>) -> Result<Program, Vec<Diagnostic>> {
-    let mut a = analysis::read(text, model_dir);
-    let target = crate::config::Config::default().target();
-    a.diagnostics
-        .extend(analysis::program_checks(&a.program, &a.source_map, target));
+    let a = analysis::analyse_text(text, model_dir, &crate::config::Config::default());
     if mil_ir::diagnostic::has_errors(&a.diagnostics) {
         Err(a.diagnostics)
     } else {

@@ -289,6 +289,18 @@ impl Type {
         }
     }
 
+    /// The shape of the data a value of this type holds: a tensor's or scalar's shape, or a tensor
+    /// buffer's `shape` parameter (its strides and interleaving say only how it is laid out).
+    pub fn data_shape(&self) -> Option<&[Dim]> {
+        match self {
+            Type::TensorBuffer { params, .. } => params
+                .iter()
+                .find(|(key, _)| key == "shape")
+                .map(|(_, dims)| &dims[..]),
+            _ => self.shape(),
+        }
+    }
+
     /// The number of elements a tensor or scalar type holds, when every dim is known and the
     /// product does not overflow.
     pub fn element_count(&self) -> Option<u64> {

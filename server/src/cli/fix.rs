@@ -1,6 +1,7 @@
 //! `mil fix FILE.mil [-o OUT.mil] [--rewrite ID]... [--chip C] [--compute-units U] [--dry-run]`:
 //! apply every ANE rewrite that helps on the configured chip and compute units (or only the named
 //! ones), as the editor's `source.fixAll.ane` action does ([`mil_ide::ane_fixes::fix_text`]).
+//! `mil fix --list` prints every rewrite's id and what it does.
 //!
 //! A program with errors gets its diagnostics and nothing is written. Otherwise the rewrites are
 //! listed with a before/after table of the planner's prediction (ops on the ANE, segments,
@@ -23,9 +24,8 @@ pub struct Args {
     /// The MIL file to write (default: the input, in place).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Apply only this rewrite (repeatable): tan-to-sin-cos, arc-to-atan, atanh-to-log,
-    /// hyperbolic-to-exp, mod-to-floor-div, band-part-to-mask, cumsum-to-matmul,
-    /// linear-to-conv1x1; spell-out-defaults is applied only when named.
+    /// Apply only this rewrite (repeatable; `--list` names them all; spell-out-defaults is
+    /// applied only when named).
     #[arg(long = "rewrite", value_name = "ID", value_parser = parse_rewrite)]
     rewrites: Vec<&'static Rewrite>,
     /// Print the changes as a unified diff and write nothing.
@@ -34,8 +34,12 @@ pub struct Args {
     /// The chip, the compute units and the settings file the rewrites are judged for.
     #[command(flatten)]
     settings: SettingsArgs,
+    /// Print every rewrite (its id and what it does) and exit.
+    #[arg(long, exclusive = true)]
+    list: bool,
     /// The MIL file.
-    file: PathBuf,
+    #[arg(required_unless_present = "list")]
+    file: Option<PathBuf>,
 }
 
 fn parse_rewrite(id: &str) -> Result<&'static Rewrite, String> {
@@ -48,12 +52,17 @@ fn parse_rewrite(id: &str) -> Result<&'static Rewrite, String> {
 /// Fixes the file; exit 0 when it was fixed (or nothing helped), 1 when the program has errors,
 /// 2 when a file cannot be read or written.
 pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
-    let path = &args.file;
+    let Some(path) = &args.file else {
+        print_rewrites();
+        return ExitCode::Clean;
+    };
     let Some((config, text, model_dir)) = read_file_for("fix", path, &args.settings) else {
         return ExitCode::Usage;
     };
     let name = path.display().to_string();
-    let analysed = analysis::analyse(&text, Some(&model_dir), &config);
+    // Rewriting needs a well-formed, well-typed program; what only a package cannot hold (Core
+    // ML's runtime buffers in its analytics files) does not stop it.
+    let analysed = analysis::analyse_text(&text, Some(&model_dir), &config);
     if has_errors(&analysed.diagnostics) {
         return refuse("fixing", &name, &text, &analysed.diagnostics, color);
     }
@@ -84,6 +93,20 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
             eprintln!("mil: cannot write {}: {e}", out.display());
             ExitCode::Usage
         }
+    }
+}
+
+/// One line per rewrite: its id and what it does ("Rewrite sinh/cosh with exp"), and whether it is
+/// applied only when named.
+fn print_rewrites() {
+    for r in mil_rewrite::ALL {
+        let title = r.title.replace("{kind}", &r.kinds.join("/"));
+        let named = if mil_rewrite::is_opt_in(r) {
+            " (only when named)"
+        } else {
+            ""
+        };
+        println!("{:<24} {title}{named}", r.id.0);
     }
 }
 
