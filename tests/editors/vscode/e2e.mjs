@@ -201,7 +201,9 @@ try {
   // 7. A quick fix: the positional argument of rsqrt gets its key.
   await step("quick-fix", async () => {
     await page.keyboard.press("Escape");
-    await page.locator(".monaco-editor .view-line span", { hasText: /^rsqrt$/ }).first().click();
+    // On the positional argument itself: the cursor on `rsqrt` gets that op's own fixes.
+    const call = page.locator(".monaco-editor .view-line", { hasText: "rsqrt(" }).first();
+    await call.locator("span", { hasText: /^ms_eps$/ }).last().click();
     await page.keyboard.press("Control+.");
     const fix = page.locator(".action-widget .monaco-list-row", { hasText: /argument keys/ });
     await fix.first().waitFor({ state: "visible", timeout: 15000 });
