@@ -5,22 +5,16 @@
 
 mod common;
 
-use common::{find, parse};
-use mil_eval::inputs::SplitMix;
-use mil_eval::{Named, Tensor};
-use mil_ir::{DType, Program, Severity};
+use common::{find, findings, parse, random_inputs, rewrite_first, well_formed};
+use mil_eval::Named;
+use mil_ir::{DType, Program};
 use mil_rewrite::proof::compare;
 use mil_rewrite::spell_out_defaults::SPELL_OUT_DEFAULTS;
 use mil_rewrite::{Refused, apply};
 
 /// Whether our rules find a default left implicit (ANE115).
 fn implicit_default(p: &Program) -> bool {
-    let placed = mil_ane::placement::place_function(
-        &p.functions[0],
-        mil_ane::Target::default(),
-        mil_ane::placement::Source::Ours,
-    );
-    placed.findings.iter().any(|f| f.rule.code.id == "ANE115")
+    findings(p).contains(&"ANE115")
 }
 
 /// `out = kind(x)` (for concat, of `x` and `y` along the last axis) in `opset`.
@@ -41,20 +35,8 @@ fn program(kind: &str, dtype: DType, opset: &str) -> String {
 }
 
 /// Inputs in (0, 4) with 0 and tiny values first.
-fn inputs(p: &Program, dtype: DType, seed: u64) -> Named {
-    let mut rng = SplitMix::new(seed);
-    let f = &p.functions[0];
-    let edges = [0.0, 1e-30, 6.2e-5, 1.0];
-    f.params
-        .iter()
-        .map(|&v| {
-            let values = (0..6)
-                .map(|i| edges.get(i).copied().unwrap_or_else(|| 4.0 * rng.unit()))
-                .collect();
-            let name = f.value(v).name.to_string();
-            (name, Tensor::from_f32(dtype, vec![2, 3], values))
-        })
-        .collect()
+fn inputs(p: &Program, seed: u64) -> Named {
+    random_inputs(p, seed, 0.0, 4.0, &[0.0, 1e-30, 6.2e-5, 1.0])
 }
 
 #[test]
@@ -63,26 +45,11 @@ fn spelled_out_defaults_change_no_output() {
         for dtype in [DType::Fp32, DType::Fp16] {
             let (original, map) = parse(&program(kind, dtype, "ios18"));
             assert!(implicit_default(&original), "{kind}");
-            let (mut rewritten, mut map_after) = (original.clone(), map.clone());
-            let op = find(&original, kind);
-            apply(
-                &SPELL_OUT_DEFAULTS,
-                &mut rewritten.functions[0],
-                &mut map_after.functions[0],
-                op,
-            )
-            .unwrap();
-            let problems: Vec<_> = mil_ir::verify::verify(&rewritten, &map_after)
-                .into_iter()
-                .chain(mil_ir::typecheck::check(&rewritten, &map_after))
-                .filter(|d| d.severity == Severity::Error)
-                .collect();
-            let printed = mil_ir::printer::print_program(&rewritten);
-            assert!(problems.is_empty(), "{problems:?}\n{printed}");
-            let (reparsed, _) = parse(&printed);
+            let (rewritten, map_after) = rewrite_first(&SPELL_OUT_DEFAULTS, &original, &map, kind);
+            let (printed, reparsed) = well_formed(&rewritten, &map_after);
             assert!(!implicit_default(&reparsed), "{printed}");
             for seed in 0..3 {
-                let inputs = inputs(&original, dtype, seed);
+                let inputs = inputs(&original, seed);
                 for a in compare(&original, &reparsed, &inputs, 1e-6).unwrap() {
                     assert_eq!(a.max_rel_error, 0.0, "{kind} {dtype:?}: {a:?}\n{printed}");
                 }

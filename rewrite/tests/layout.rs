@@ -11,26 +11,20 @@
 
 mod common;
 
-use common::{find, parse};
+use common::{agrees, find, input_seeds, parse, random_inputs, rewrite_first, tensor_type, well_formed};
+use mil_eval::Named;
 use mil_eval::inputs::SplitMix;
-use mil_eval::{Named, Tensor};
-use mil_ir::{DType, Program, Severity};
+use mil_ir::{DType, Program};
 use mil_rewrite::apply;
 use mil_rewrite::linear_to_conv::LINEAR_TO_CONV1X1;
 use mil_rewrite::proof::compare;
 use proptest::prelude::*;
 
-/// `tensor<fp32, [2, 3]>`.
-fn ty(dtype: DType, shape: &[u64]) -> String {
-    let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
-    format!("tensor<{}, [{}]>", dtype.name(), dims.join(", "))
-}
-
 /// A constant of `shape` with values in [−1, 1) drawn from `rng`.
 fn constant(rng: &mut SplitMix, dtype: DType, name: &str, shape: &[u64]) -> String {
     let n: u64 = shape.iter().product();
     let values: Vec<String> = (0..n).map(|_| format!("{:?}", 2.0 * rng.unit() - 1.0)).collect();
-    let t = ty(dtype, shape);
+    let t = tensor_type(dtype, shape);
     format!(
         "        {t} {name} = const()[name = string(\"{name}\"), val = {t}([{}])];\n",
         values.join(", ")
@@ -70,38 +64,14 @@ fn program_text(form: Form, dtype: DType, shape: &[u64], cout: u64, seed: u64) -
     };
     format!(
         "program(1.3)\n{{\n    func main<ios18>({} x) {{\n{body}        {} out = {call}[name = string(\"out\")];\n    }} -> (out);\n}}\n",
-        ty(dtype, shape),
-        ty(dtype, &out_shape),
+        tensor_type(dtype, shape),
+        tensor_type(dtype, &out_shape),
     )
 }
 
 /// Random inputs in [−1, 1), with 0 and ±1 first.
 fn inputs(p: &Program, seed: u64) -> Named {
-    let mut rng = SplitMix::new(seed);
-    let f = &p.functions[0];
-    f.params
-        .iter()
-        .map(|&v| {
-            let value = f.value(v);
-            let dims: Vec<usize> = value
-                .ty
-                .shape()
-                .unwrap()
-                .iter()
-                .map(|d| match d {
-                    mil_ir::Dim::Known(n) => *n as usize,
-                    mil_ir::Dim::Unknown => unreachable!("known shapes"),
-                })
-                .collect();
-            let n: usize = dims.iter().product();
-            let edges = [0.0, 1.0, -1.0];
-            let values = (0..n)
-                .map(|i| edges.get(i).copied().unwrap_or_else(|| 2.0 * rng.unit() - 1.0))
-                .collect();
-            let dtype = value.ty.dtype().unwrap();
-            (value.name.to_string(), Tensor::from_f32(dtype, dims, values))
-        })
-        .collect()
+    random_inputs(p, seed, -1.0, 1.0, &[0.0, 1.0, -1.0])
 }
 
 /// Checks `rewritten` against `original` as the module's documentation says; returns its text.
@@ -112,22 +82,11 @@ fn check(
     dtype: DType,
     seed: u64,
 ) -> String {
-    let problems: Vec<_> = mil_ir::verify::verify(rewritten, map)
-        .into_iter()
-        .chain(mil_ir::typecheck::check(rewritten, map))
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    let printed = mil_ir::printer::print_program(rewritten);
-    assert!(problems.is_empty(), "{problems:?}\n{printed}");
-    let (reparsed, _) = parse(&printed);
-    assert_eq!(mil_ir::printer::print_program(&reparsed), printed);
-    for k in 0..3 {
-        let inputs = inputs(original, seed.wrapping_mul(31).wrapping_add(k));
+    let (printed, reparsed) = well_formed(rewritten, map);
+    for seed in input_seeds(seed) {
+        let inputs = inputs(original, seed);
         for a in compare(original, &reparsed, &inputs, 1.0).unwrap() {
-            match dtype {
-                DType::Fp16 => assert!(a.psnr_db >= 60.0, "{a:?}\n{printed}"),
-                _ => assert!(a.max_rel_error <= 1e-5, "{a:?}\n{printed}"),
-            }
+            assert!(agrees(dtype, &a, a.max_rel_error, 0.0), "{a:?}\n{printed}");
         }
     }
     printed
@@ -141,15 +100,7 @@ fn prove(form: Form, dtype: DType, shape: &[u64], cout: u64, seed: u64) {
         Form::Linear { .. } => "linear",
         Form::Matmul { .. } => "matmul",
     };
-    let (mut rewritten, mut map_after) = (original.clone(), map.clone());
-    let op = find(&original, kind);
-    apply(
-        &LINEAR_TO_CONV1X1,
-        &mut rewritten.functions[0],
-        &mut map_after.functions[0],
-        op,
-    )
-    .unwrap();
+    let (rewritten, map_after) = rewrite_first(&LINEAR_TO_CONV1X1, &original, &map, kind);
     let printed = check(&original, &rewritten, &map_after, dtype, seed);
     assert!(
         printed.contains("conv(") && !printed.contains(&format!("{kind}(")),
@@ -211,7 +162,7 @@ fn a_chain_keeps_one_layout_change_at_each_end() {
             body += &constant(&mut rng, dtype, &format!("w{i}"), &[cout, cin]);
             body += &constant(&mut rng, dtype, &format!("b{i}"), &[cout]);
         }
-        let t = |c: u64| ty(dtype, &[2, 5, c]);
+        let t = |c: u64| tensor_type(dtype, &[2, 5, c]);
         let text = format!(
             "program(1.3)\n{{\n    func main<ios18>({} x) {{\n{body}\
              \x20       {} h0 = linear(x = x, weight = w0, bias = b0)[name = string(\"h0\")];\n\
@@ -288,7 +239,7 @@ fn the_rewrite_helps_at_a_transformers_sizes() {
 
 fn helps_at_a_transformers_sizes() {
     let mut rng = SplitMix::new(3);
-    let t = ty(DType::Fp16, &[1, 128, 144]);
+    let t = tensor_type(DType::Fp16, &[1, 128, 144]);
     let text = format!(
         "program(1.3)\n{{\n    func main<ios18>({t} x) {{\n{}\
          \x20       {t} a = relu(x = x)[name = string(\"a\")];\n\

@@ -17,12 +17,14 @@
 
 mod common;
 
-use common::{find, parse};
+use common::{
+    agrees, find, findings, input_seeds, parse, random_values, rewrite_first, tensor_type, well_formed,
+};
 use mil_eval::inputs::SplitMix;
 use mil_eval::{Named, Tensor};
-use mil_ir::{DType, Program, Severity};
+use mil_ir::DType;
 use mil_rewrite::proof::compare;
-use mil_rewrite::{apply, recurrent::UNROLL_RECURRENT};
+use mil_rewrite::recurrent::UNROLL_RECURRENT;
 use proptest::prelude::*;
 
 /// In fp16, the error per step (in ulps of 1, relative above 1) that passes a PSNR below 60 dB
@@ -104,12 +106,6 @@ impl Layer {
     }
 }
 
-/// `tensor<fp32, [2, 3]>`.
-fn tensor_type(dtype: DType, shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    format!("tensor<{}, [{}]>", dtype.name(), dims.join(", "))
-}
-
 /// The program `out, h[, c] = kind(x, h0[, c0], …)` with random constant weights in [−1, 1].
 fn program_text(l: &Layer, dtype: DType) -> String {
     let mut rng = SplitMix::new(l.seed ^ 0x5eed);
@@ -186,12 +182,8 @@ fn inputs(l: &Layer, dtype: DType, seed: u64) -> Named {
     let (b, d) = (l.batch, l.dirs() * l.hidden);
     let mut tensor = |shape: Vec<usize>, scale: f32, edges: &[f32]| {
         let n: usize = shape.iter().product();
-        let values = (0..n)
-            .map(|k| match edges.get(k).filter(|_| k < n.div_ceil(2)) {
-                Some(&e) => e,
-                None => scale * (2.0 * rng.unit() - 1.0),
-            })
-            .collect();
+        let edges = &edges[..edges.len().min(n.div_ceil(2))];
+        let values = random_values(&mut rng, n, -scale, scale, edges);
         Tensor::from_f32(dtype, shape, values)
     };
     let mut named = vec![
@@ -207,56 +199,27 @@ fn inputs(l: &Layer, dtype: DType, seed: u64) -> Named {
     named
 }
 
-/// Whether the planner finds an op the Neural Engine refuses by kind (ANE001).
-fn has_refused_op(p: &Program) -> bool {
-    let placed = mil_ane::placement::place_function(
-        &p.functions[0],
-        mil_ane::Target::default(),
-        mil_ane::placement::Source::Ours,
-    );
-    placed.findings.iter().any(|f| f.rule.code.id == "ANE001")
-}
-
 /// Unrolls the layer and checks the result as the module's documentation says.
 fn prove(l: &Layer, dtype: DType) {
     let text = program_text(l, dtype);
     let (original, map) = parse(&text);
     assert!(
-        has_refused_op(&original),
+        findings(&original).contains(&"ANE001"),
         "the ANE should refuse `{}`\n{text}",
         l.kind
     );
-    let op = find(&original, l.kind);
-    let (mut rewritten, mut map_after) = (original.clone(), map.clone());
-    apply(
-        &UNROLL_RECURRENT,
-        &mut rewritten.functions[0],
-        &mut map_after.functions[0],
-        op,
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let problems: Vec<_> = mil_ir::verify::verify(&rewritten, &map_after)
-        .into_iter()
-        .chain(mil_ir::typecheck::check(&rewritten, &map_after))
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    let printed = mil_ir::printer::print_program(&rewritten);
-    assert!(problems.is_empty(), "{problems:?}\n{printed}");
-    let (reparsed, _) = parse(&printed);
-    assert_eq!(mil_ir::printer::print_program(&reparsed), printed);
-    assert!(!has_refused_op(&reparsed), "an op is still refused:\n{printed}");
-    for k in 0..3 {
-        let inputs = inputs(l, dtype, l.seed.wrapping_mul(31).wrapping_add(k));
+    let (rewritten, map_after) = rewrite_first(&UNROLL_RECURRENT, &original, &map, l.kind);
+    let (printed, reparsed) = well_formed(&rewritten, &map_after);
+    assert!(
+        !findings(&reparsed).contains(&"ANE001"),
+        "an op is still refused:\n{printed}"
+    );
+    for seed in input_seeds(l.seed) {
+        let inputs = inputs(l, dtype, seed);
         let agreement = compare(&original, &reparsed, &inputs, 1.0).unwrap();
         let near = FP16_ULPS_PER_STEP * l.steps as f64 / 2048.0;
         for a in &agreement {
-            match dtype {
-                DType::Fp16 => assert!(
-                    a.psnr_db >= 60.0 || a.max_rel_error <= near,
-                    "{a:?} {l:?}\n{text}"
-                ),
-                _ => assert!(a.max_rel_error <= 1e-5, "{a:?} {l:?}\n{text}"),
-            }
+            assert!(agrees(dtype, a, a.max_rel_error, near), "{a:?} {l:?}\n{text}");
         }
     }
 }

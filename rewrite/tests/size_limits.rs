@@ -21,12 +21,14 @@
 
 mod common;
 
-use common::{find, parse};
+use common::{
+    agrees, find, findings, input_seeds, parse, random_values, rewrite_first, tensor_type, well_formed,
+};
 use mil_eval::inputs::SplitMix;
 use mil_eval::{Named, Tensor};
-use mil_ir::{DType, Program, Severity};
+use mil_ir::DType;
 use mil_rewrite::proof::compare;
-use mil_rewrite::{Rewrite, apply, large_kernel, matmul_inner, pool_cascade};
+use mil_rewrite::{Rewrite, large_kernel, matmul_inner, pool_cascade};
 use proptest::prelude::*;
 
 /// In fp16, the error relative to the sum of magnitudes that passes a PSNR below 60 dB: half an
@@ -43,12 +45,6 @@ struct Case {
     /// Each input's name and shape.
     inputs: Vec<(String, Vec<usize>)>,
     floor: f64,
-}
-
-/// `tensor<fp32, [2, 3]>`.
-fn tensor_type(dtype: DType, shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    format!("tensor<{}, [{}]>", dtype.name(), dims.join(", "))
 }
 
 /// `tensor<int32, [2]>([1, 2])`.
@@ -244,26 +240,11 @@ fn inputs(case: &Case, dtype: DType, seed: u64) -> Named {
     case.inputs
         .iter()
         .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let values = (0..n)
-                .map(|i| match [0.0, 1.0, -1.0].get(i) {
-                    Some(&e) => e,
-                    None => 2.0 * rng.unit() - 1.0,
-                })
-                .collect();
+            let n = shape.iter().product();
+            let values = random_values(&mut rng, n, -1.0, 1.0, &[0.0, 1.0, -1.0]);
             (name.clone(), Tensor::from_f32(dtype, shape.clone(), values))
         })
         .collect()
-}
-
-/// The codes of the rules our planner finds in `p`.
-fn findings(p: &Program) -> Vec<&'static str> {
-    let placed = mil_ane::placement::place_function(
-        &p.functions[0],
-        mil_ane::Target::default(),
-        mil_ane::placement::Source::Ours,
-    );
-    placed.findings.iter().map(|f| f.rule.code.id).collect()
 }
 
 /// Rewrites the case's op and checks the result as the module's documentation says.
@@ -275,39 +256,17 @@ fn prove(case: &Case, dtype: DType, seed: u64) {
         "{} should fire\n{text}",
         case.rule
     );
-    let op = find(&original, case.kind);
-    let (mut rewritten, mut map_after) = (original.clone(), map.clone());
-    apply(
-        case.rewrite,
-        &mut rewritten.functions[0],
-        &mut map_after.functions[0],
-        op,
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let problems: Vec<_> = mil_ir::verify::verify(&rewritten, &map_after)
-        .into_iter()
-        .chain(mil_ir::typecheck::check(&rewritten, &map_after))
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    let printed = mil_ir::printer::print_program(&rewritten);
-    assert!(problems.is_empty(), "{problems:?}\n{printed}");
-    let (reparsed, _) = parse(&printed);
-    assert_eq!(mil_ir::printer::print_program(&reparsed), printed);
+    let (rewritten, map_after) = rewrite_first(case.rewrite, &original, &map, case.kind);
+    let (printed, reparsed) = well_formed(&rewritten, &map_after);
     let after = findings(&reparsed);
     assert!(
         !after.contains(&case.rule) && !after.contains(&"ANE001"),
         "{after:?}\n{printed}"
     );
-    for k in 0..3 {
-        let inputs = inputs(case, dtype, seed.wrapping_mul(31).wrapping_add(k));
+    for seed in input_seeds(seed) {
+        let inputs = inputs(case, dtype, seed);
         for a in compare(&original, &reparsed, &inputs, case.floor).unwrap() {
-            match dtype {
-                DType::Fp16 => assert!(
-                    a.psnr_db >= 60.0 || a.max_rel_error <= FP16_HALF_ULP,
-                    "{a:?}\n{text}"
-                ),
-                _ => assert!(a.max_rel_error <= 1e-5, "{a:?}\n{text}"),
-            }
+            assert!(agrees(dtype, &a, a.max_rel_error, FP16_HALF_ULP), "{a:?}\n{text}");
         }
     }
 }
