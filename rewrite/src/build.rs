@@ -160,7 +160,8 @@ pub fn ints(values: &[i64]) -> Operand {
     })
 }
 
-/// A shape as an inline `tensor<int32, [n]>` operand.
+/// A shape, or other dims (a slice's begin, strides, pads), as an inline `tensor<int32, [n]>`
+/// operand.
 pub fn shape_operand(shape: &[u64]) -> Operand {
     ints(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>())
 }
@@ -256,6 +257,41 @@ impl<'a, 'f> Chain<'a, 'f> {
             .fold(NewOp::new(kind), |new, (key, operand)| new.arg(key, operand))
             .result(&name, ty);
         self.insert(new)
+    }
+
+    /// Inserts `slice_by_size(x, begin, size)` with a result of the replaced op's element type and
+    /// shape `size`, named `<result>_<suffix>`.
+    pub fn slice(
+        &mut self,
+        suffix: &str,
+        x: Operand,
+        begin: &[u64],
+        size: &[u64],
+    ) -> Result<ValueId, EditError> {
+        let args = vec![
+            ("begin", shape_operand(begin)),
+            ("size", shape_operand(size)),
+            ("x", x),
+        ];
+        let ty = Type::tensor(self.dtype(), size);
+        self.typed_op("slice_by_size", suffix, args, ty)
+    }
+
+    /// Adds `part` to the running `sum` with an `add` named `<result>_<suffix>`, or starts the
+    /// sum with `part`; returns the new sum.
+    pub fn accumulate(
+        &mut self,
+        sum: Option<ValueId>,
+        part: ValueId,
+        suffix: &str,
+    ) -> Result<ValueId, EditError> {
+        match sum {
+            None => Ok(part),
+            Some(s) => {
+                let args = vec![("x", self.operand(s)), ("y", self.operand(part))];
+                self.op("add", suffix, args)
+            }
+        }
     }
 
     /// Inserts a `const` holding `val`, named `<result>_<suffix>`.

@@ -14,7 +14,8 @@
 //! the magnitudes of its terms.
 
 use crate::build::{
-    Chain, arg_shape, const_int, float_result, input, int32, ints, operand_arg, same_dtype, scalar, string,
+    Chain, arg_shape, const_int, float_result, input, int32, operand_arg, same_dtype, scalar, shape_operand,
+    string,
 };
 use crate::window::{Window, pieces};
 use crate::{NotApplicable, Rewrite};
@@ -105,14 +106,13 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
     let mut c = Chain::new(e, op);
     let (dtype, ty) = (c.dtype(), c.ty().clone());
     let w = &split.window;
-    let signed = |v: &[u64]| v.iter().map(|&d| d as i64).collect::<Vec<_>>();
     let padded_shape = w.padded_input();
     let padded = if w.padded() {
         let pad: Vec<u64> = w.pads.iter().flat_map(|&(b, a)| [b, a]).collect();
         let args = vec![
             ("constant_val", scalar(dtype, 0.0)),
             ("mode", string("constant")),
-            ("pad", ints(&signed(&pad))),
+            ("pad", shape_operand(&pad)),
             ("x", c.operand(x)),
         ];
         c.typed_op("pad", "padded", args, Type::tensor(dtype, &padded_shape))?
@@ -134,34 +134,15 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
         let xs = if size == padded_shape {
             padded
         } else {
-            let args = vec![
-                ("begin", ints(&signed(&begin))),
-                ("size", ints(&signed(&size))),
-                ("x", c.operand(padded)),
-            ];
-            c.typed_op(
-                "slice_by_size",
-                &format!("x{k}"),
-                args,
-                Type::tensor(dtype, &size),
-            )?
+            let x = c.operand(padded);
+            c.slice(&format!("x{k}"), x, &begin, &size)?
         };
-        let args = vec![
-            ("begin", ints(&signed(&w_begin))),
-            ("size", ints(&signed(&w_size))),
-            ("x", weight.clone()),
-        ];
-        let ws = c.typed_op(
-            "slice_by_size",
-            &format!("w{k}"),
-            args,
-            Type::tensor(dtype, &w_size),
-        )?;
+        let ws = c.slice(&format!("w{k}"), weight.clone(), &w_begin, &w_size)?;
         let mut args = vec![
-            ("dilations", ints(&signed(&w.dilations))),
+            ("dilations", shape_operand(&w.dilations)),
             ("groups", int32(split.groups)),
             ("pad_type", string("valid")),
-            ("strides", ints(&signed(&w.strides))),
+            ("strides", shape_operand(&w.strides)),
             ("weight", c.operand(ws)),
             ("x", c.operand(xs)),
         ];
@@ -169,14 +150,7 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
             args.extend(bias.clone().map(|b| ("bias", b)));
         }
         let part = c.typed_op("conv", &format!("tile{k}"), args, ty.clone())?;
-        sum = Some(match sum {
-            None => part,
-            Some(s) => c.op(
-                "add",
-                &format!("sum{k}"),
-                vec![("x", c.operand(s)), ("y", c.operand(part))],
-            )?,
-        });
+        sum = Some(c.accumulate(sum, part, &format!("sum{k}"))?);
     }
     c.finish(sum.expect("a kernel has a tile"))
 }

@@ -10,12 +10,12 @@
 //! The sum rounds differently from one product: the proof measures its error relative to the sum
 //! of the magnitudes of its terms.
 
-use crate::build::{Chain, arg_shape, const_int, float_result, ints, operand_arg, same_dtype};
+use crate::build::{Chain, arg_shape, const_int, float_result, operand_arg, same_dtype};
 use crate::window::pieces;
 use crate::{NotApplicable, Rewrite};
 use mil_ane::rules::MAX_MATMUL_INNER;
 use mil_ir::mutate::{EditError, Editor, RewriteId};
-use mil_ir::{Function, OpId, Type, ValueId};
+use mil_ir::{Function, OpId, ValueId};
 
 /// Splits a matmul's inner dimension.
 pub const SPLIT_MATMUL_INNER: Rewrite = Rewrite {
@@ -80,8 +80,6 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
     let operand = |key: &str| operand_arg(f, op, key).ok_or_else(|| EditError::Unresolved(key.into()));
     let (x, y) = (operand("x")?, operand("y")?);
     let mut c = Chain::new(e, op);
-    let dtype = c.dtype();
-    let signed = |v: &[u64]| v.iter().map(|&d| d as i64).collect::<Vec<_>>();
     let mut sum: Option<ValueId> = None;
     for (k, (offset, len)) in pieces(inner.x[inner.x_axis], MAX_MATMUL_INNER)
         .into_iter()
@@ -90,17 +88,7 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
         let mut slice = |name: &str, operand: &mil_ir::Operand, shape: &[u64], axis: usize| {
             let (mut begin, mut size) = (vec![0; shape.len()], shape.to_vec());
             (begin[axis], size[axis]) = (offset, len);
-            let args = vec![
-                ("begin", ints(&signed(&begin))),
-                ("size", ints(&signed(&size))),
-                ("x", operand.clone()),
-            ];
-            c.typed_op(
-                "slice_by_size",
-                &format!("{name}{k}"),
-                args,
-                Type::tensor(dtype, &size),
-            )
+            c.slice(&format!("{name}{k}"), operand.clone(), &begin, &size)
         };
         let xs = slice("x", &x, &inner.x, inner.x_axis)?;
         let ys = slice("y", &y, &inner.y, inner.y_axis)?;
@@ -111,14 +99,7 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
             ("y", c.operand(ys)),
         ];
         let part = c.op("matmul", &format!("part{k}"), args)?;
-        sum = Some(match sum {
-            None => part,
-            Some(s) => c.op(
-                "add",
-                &format!("sum{k}"),
-                vec![("x", c.operand(s)), ("y", c.operand(part))],
-            )?,
-        });
+        sum = Some(c.accumulate(sum, part, &format!("sum{k}"))?);
     }
     c.finish(sum.expect("the inner dimension has a part"))
 }

@@ -9,7 +9,7 @@
 //! original strides and the other axes' padding. Every output is the maximum over the same window
 //! of inputs as the original's, so the result is exact.
 
-use crate::build::{Chain, const_int, const_ints, float_result, input, ints, same_dtype, string};
+use crate::build::{Chain, const_int, const_ints, float_result, input, same_dtype, shape_operand, string};
 use crate::window::Window;
 use crate::{NotApplicable, Rewrite};
 use mil_ane::rules::pool_width_fits;
@@ -75,7 +75,6 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
     let mut c = Chain::new(e, op);
     let (dtype, w) = (c.dtype(), &cascade.window);
     let n = w.kernel.len();
-    let signed = |v: &[u64]| v.iter().map(|&d| d as i64).collect::<Vec<_>>();
     let last_axis = n - 1;
     let mut shape = w.input.clone();
     let mut value = x;
@@ -103,10 +102,10 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
         };
         let args = vec![
             ("ceil_mode", crate::build::boolean(false)),
-            ("kernel_sizes", ints(&signed(&kernel))),
-            ("pad", ints(&signed(&pad))),
+            ("kernel_sizes", shape_operand(&kernel)),
+            ("pad", shape_operand(&pad)),
             ("pad_type", string("custom")),
-            ("strides", ints(&signed(&strides))),
+            ("strides", shape_operand(&strides)),
             ("x", c.operand(value)),
         ];
         value = c.typed_op(

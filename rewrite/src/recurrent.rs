@@ -247,23 +247,11 @@ impl Unroll<'_, '_, '_> {
         self.op(kind, suffix, args, &ty)
     }
 
-    /// `slice_by_size(x, begin, size)` with a result of shape `size`.
-    fn slice(&mut self, suffix: &str, x: Operand, begin: &[u64], size: &[u64]) -> Result<ValueId, EditError> {
-        let signed = |v: &[u64]| v.iter().map(|&d| d as i64).collect::<Vec<_>>();
-        let args = vec![
-            ("begin", ints(&signed(begin))),
-            ("size", ints(&signed(size))),
-            ("x", x),
-        ];
-        let ty = Type::tensor(self.layer.dtype, size);
-        self.op("slice_by_size", suffix, args, &ty)
-    }
-
     /// Gate `g` (`[1, batch, hidden]`) of a `[1, batch, gates·hidden]` projection.
     fn gate(&mut self, suffix: &str, projection: ValueId, g: u64) -> Result<ValueId, EditError> {
         let (b, h) = (self.layer.batch, self.layer.hidden);
         let x = self.c.operand(projection);
-        self.slice(suffix, x, &[0, 0, g * h], &[1, b, h])
+        self.c.slice(suffix, x, &[0, 0, g * h], &[1, b, h])
     }
 
     /// `activation(x)`; `linear` is `x` itself.
@@ -323,7 +311,9 @@ impl Unroll<'_, '_, '_> {
         let part = if self.layer.directions.len() == 1 {
             v
         } else {
-            let part = self.slice(&format!("{suffix}_part"), v, &[0, di * h], &[b, h])?;
+            let part = self
+                .c
+                .slice(&format!("{suffix}_part"), v, &[0, di * h], &[b, h])?;
             self.c.operand(part)
         };
         self.reshape(suffix, part, &[1, b, h])
@@ -517,13 +507,15 @@ fn run(
     let peepholes = match ops.peephole {
         Some(p) => Some(
             (0..3)
-                .map(|k| u.slice(&format!("{tag}_peephole{k}"), p.clone(), &[k * h], &[h]))
+                .map(|k| {
+                    u.c.slice(&format!("{tag}_peephole{k}"), p.clone(), &[k * h], &[h])
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         None => None,
     };
     let w_ho = if l.cell == Cell::Gru && !l.reset_after {
-        Some(u.slice(&format!("{tag}_w_ho"), ops.weight_hh.clone(), &[h, 0], &[h, h])?)
+        Some(u.c.slice(&format!("{tag}_w_ho"), ops.weight_hh.clone(), &[h, 0], &[h, h])?)
     } else {
         None
     };
@@ -532,7 +524,7 @@ fn run(
         let t = if backward { s - 1 - step } else { step };
         let n = format!("{tag}{t}");
         let x = u.c.operand(gx);
-        let gx_t = u.slice(&format!("{n}_x"), x, &[t, 0, 0], &[1, b, g * h])?;
+        let gx_t = u.c.slice(&format!("{n}_x"), x, &[t, 0, 0], &[1, b, g * h])?;
         let h = u.c.operand(h_state);
         let gh = u.linear(&format!("{n}_h"), h, ops.weight_hh.clone(), None, &l.state(g))?;
         let step = Step { n: &n, gx: gx_t, gh };
