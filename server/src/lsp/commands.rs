@@ -12,11 +12,12 @@
 use crate::lsp::config::Config;
 use crate::lsp::open_documents::{Documents, OpenDocument};
 use crate::lsp::placement;
+use crate::lsp::progress::Work;
 use crate::lsp::server::Shared;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny, NumberOrString, ProgressToken, Uri};
+use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny, Uri};
 
 /// Compile the document to an .mlpackage in the output folder.
 pub const COMPILE: &str = "mil.compile";
@@ -106,6 +107,22 @@ fn stem(doc: &OpenDocument) -> String {
         .unwrap_or_else(|| "model".into())
 }
 
+/// Shows `message` to the user (as an error when the command failed) and returns it with
+/// `target`'s path, or as the command's failure.
+async fn conclude(shared: &Shared, ok: bool, target: &Path, message: String) -> Result<(String, String)> {
+    let kind = if ok {
+        tower_lsp_server::ls_types::MessageType::INFO
+    } else {
+        tower_lsp_server::ls_types::MessageType::ERROR
+    };
+    shared.client.show_message(kind, &message).await;
+    if ok {
+        Ok((target.display().to_string(), message))
+    } else {
+        Err(failure(message))
+    }
+}
+
 /// Compiles `doc`'s current text into `<output folder>/<name>.mlpackage`, reporting progress;
 /// returns the package's path and a message.
 pub async fn compile(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(String, String)> {
@@ -115,27 +132,8 @@ pub async fn compile(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(S
         .clone()
         .ok_or_else(|| failure("the document is not on disk: BLOBFILE paths need its folder"))?;
     let target = output_dir(doc, &config, shared)?.join(format!("{}.mlpackage", stem(doc)));
-    let token = ProgressToken::from(NumberOrString::String(format!(
-        "mil.compile/{}",
-        doc.uri.as_str()
-    )));
-    let progress = if shared
-        .client
-        .create_work_done_progress(token.clone())
-        .await
-        .is_ok()
-    {
-        Some(
-            shared
-                .client
-                .progress(token, "Compiling")
-                .with_message(stem(doc))
-                .begin()
-                .await,
-        )
-    } else {
-        None
-    };
+    let token = format!("mil.compile/{}", doc.uri.as_str());
+    let work = Work::begin(&shared.client, token, "Compiling", stem(doc)).await;
     let text = doc.snapshot().0.to_string();
     let out = target.clone();
     let outcome = tokio::task::spawn_blocking(move || {
@@ -151,19 +149,8 @@ pub async fn compile(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(S
         Err(0) => format!("cannot write {}", target.display()),
         Err(n) => format!("not compiled: the program has {n} error(s)"),
     };
-    if let Some(p) = progress {
-        p.finish_with_message(message.clone()).await;
-    }
-    let kind = if outcome.is_ok() {
-        tower_lsp_server::ls_types::MessageType::INFO
-    } else {
-        tower_lsp_server::ls_types::MessageType::ERROR
-    };
-    shared.client.show_message(kind, &message).await;
-    match outcome {
-        Ok(_) => Ok((target.display().to_string(), message)),
-        Err(_) => Err(failure(message)),
-    }
+    work.finish(&message).await;
+    conclude(shared, outcome.is_ok(), &target, message).await
 }
 
 /// The run options of `mil.run`'s second argument (all optional).
@@ -194,27 +181,8 @@ async fn run(
     // A token per run: a client may still hold the last one's.
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let token = ProgressToken::from(NumberOrString::String(format!(
-        "mil.run/{n}/{}",
-        doc.uri.as_str()
-    )));
-    let progress = if shared
-        .client
-        .create_work_done_progress(token.clone())
-        .await
-        .is_ok()
-    {
-        Some(
-            shared
-                .client
-                .progress(token, "Running")
-                .with_message(stem(doc))
-                .begin()
-                .await,
-        )
-    } else {
-        None
-    };
+    let token = format!("mil.run/{n}/{}", doc.uri.as_str());
+    let work = Work::begin(&shared.client, token, "Running", stem(doc)).await;
     let text = doc.snapshot().0.to_string();
     let model_dir = doc.model_dir.clone();
     let outcome =
@@ -230,9 +198,7 @@ async fn run(
         ),
         Err(e) => e.clone(),
     };
-    if let Some(p) = progress {
-        p.finish_with_message(message.clone()).await;
-    }
+    work.finish(&message).await;
     let outcome = outcome.map_err(failure)?;
     let table = mil_ide::run::table(&outcome.outputs);
     shared
@@ -296,25 +262,8 @@ pub async fn w8a8(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(Stri
         .unwrap_or_default()
         .join(folder);
     let target = output_dir(doc, &config, shared)?.join(format!("{}.w8a8.mil", stem(doc)));
-    let token = ProgressToken::from(NumberOrString::String(format!("mil.w8a8/{}", doc.uri.as_str())));
-    let progress = if shared
-        .client
-        .create_work_done_progress(token.clone())
-        .await
-        .is_ok()
-    {
-        Some(
-            shared
-                .client
-                .progress(token, "Quantizing to W8A8")
-                .with_message("calibrating")
-                .with_percentage(0)
-                .begin()
-                .await,
-        )
-    } else {
-        None
-    };
+    let token = format!("mil.w8a8/{}", doc.uri.as_str());
+    let work = Work::begin_bounded(&shared.client, token, "Quantizing to W8A8", "calibrating").await;
     let text = doc.snapshot().0.to_string();
     let out = target.clone();
     let (sender, mut done) = tokio::sync::mpsc::unbounded_channel();
@@ -324,11 +273,9 @@ pub async fn w8a8(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(Stri
         })
     });
     while let Some((n, total)) = done.recv().await {
-        if let Some(p) = &progress {
-            let percent = (n * 100 / total.max(1)) as u32;
-            p.report_with_message(format!("calibrated on {n}/{total} samples"), percent)
-                .await;
-        }
+        let percent = (n * 100 / total.max(1)) as u32;
+        work.report(format!("calibrated on {n}/{total} samples"), percent)
+            .await;
     }
     let outcome = job
         .await
@@ -337,19 +284,8 @@ pub async fn w8a8(doc: &Arc<OpenDocument>, shared: &Arc<Shared>) -> Result<(Stri
         Ok(o) => o.summary(),
         Err(e) => format!("not quantized: {e}"),
     };
-    if let Some(p) = progress {
-        p.finish_with_message(message.clone()).await;
-    }
-    let kind = if outcome.is_ok() {
-        tower_lsp_server::ls_types::MessageType::INFO
-    } else {
-        tower_lsp_server::ls_types::MessageType::ERROR
-    };
-    shared.client.show_message(kind, &message).await;
-    match outcome {
-        Ok(_) => Ok((target.display().to_string(), message)),
-        Err(_) => Err(failure(message)),
-    }
+    work.finish(&message).await;
+    conclude(shared, outcome.is_ok(), &target, message).await
 }
 
 /// Quantises `doc` as `argument` (`{mode, weight}`) says: the new weights go to a new folder

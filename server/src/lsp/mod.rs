@@ -9,6 +9,7 @@
 pub mod commands;
 pub mod from_proto;
 pub mod open_documents;
+pub mod progress;
 pub mod server;
 pub mod to_proto;
 pub mod worker;
