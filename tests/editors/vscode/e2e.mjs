@@ -1,8 +1,9 @@
 // The VS Code end-to-end test: code-server with the packaged extension installed, driven by
 // playwright-core in Debian's Chromium, everything on 127.0.0.1. Opens a MIL file and checks what a
 // person would see: the squiggles and the problem count, the ANE share in the status bar, the hover
-// of an op (and the device it runs on), a quick fix applied, the Compile command writing a package
-// and the placement report in a webview. Each check is written to the result file as
+// of an op (and the device it runs on), a quick fix applied, the Run command's table of outputs in
+// the MIL output channel, the Compile command writing a package and the placement report in a
+// webview. Each check is written to the result file as
 // {name, ok, detail}; screenshots go to the screenshots folder.
 //
 // usage: node e2e.mjs --mil-bin BIN --vsix FILE --sample FILE --out DIR
@@ -30,8 +31,8 @@ fs.copyFileSync(args.sample, path.join(workspace, sampleName));
 
 const results = [];
 const log = (m) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${m}`);
-function record(name, ok, detail) {
-  results.push({ name, ok, detail });
+function record(name, ok, detail, extra = {}) {
+  results.push({ name, ok, detail, ...extra });
   log(`${ok ? "ok  " : "FAIL"} ${name}: ${detail}`);
 }
 
@@ -56,6 +57,8 @@ async function waitHttp(url, ms) {
 }
 
 const text = (s) => s.replace(/\u00a0/g, " ");
+// The seed the Run command is given (tests/editors/test_vscode.py runs `mil run` with it).
+const RUN_SEED = 7;
 
 // 1. The extension, installed from the .vsix as a user would.
 const userData = path.join(tmp, "user-data");
@@ -129,11 +132,11 @@ try {
   await page.waitForSelector(".monaco-workbench .part.editor", { timeout: 60000 });
   await page.waitForTimeout(1500);
   const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`) });
-  const editorText = async () => text(await page.locator(".monaco-editor .view-lines").first().innerText());
+  const editorText = async () => text(await page.locator(".part.editor .monaco-editor .view-lines").first().innerText());
   // Runs a command from the Command Palette: typed, then its row clicked.
   const palette = async (command) => {
     await page.keyboard.press("Escape");
-    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.locator(".part.editor .monaco-editor .view-lines").first().click();
     await page.keyboard.press("Control+Shift+P");
     const input = page.locator(".quick-input-widget input");
     await input.waitFor({ state: "visible" });
@@ -222,7 +225,37 @@ try {
     record("quick-fix", true, `after the fix: ${line.trim()}`);
   });
 
-  // 8. Compile through the command palette; the package appears in the output folder.
+  // 8. Run with the reference interpreter: the seed asked for, then each output's statistics in the
+  // MIL output channel (the table `mil run` prints), which the test compares with `mil run`'s outputs.
+  await step("run", async () => {
+    await palette("MIL: Run with the reference interpreter");
+    const input = page.locator(".quick-input-widget input");
+    await page.locator(".quick-input-widget", { hasText: "Seed of the random inputs" }).waitFor({ state: "visible" });
+    await input.fill(String(RUN_SEED));
+    await page.keyboard.press("Enter");
+    // The output channel's lines in order (monaco positions its line elements; their DOM order may differ).
+    const outputLines = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll(".part.panel .monaco-editor .view-line")]
+          .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+          .map((l) => l.textContent.replace(/\u00a0/g, " ")),
+      );
+    const end = Date.now() + 30000;
+    let lines = [];
+    let header = -1;
+    while (Date.now() < end) {
+      lines = await outputLines();
+      header = lines.findLastIndex((l) => /^output\s+shape\s+dtype/.test(l));
+      if (header >= 0 && lines.length > header + 1 && /\S/.test(lines[header + 1])) break;
+      await page.waitForTimeout(500);
+    }
+    await shot("5-run");
+    const table = header >= 0 ? lines.slice(header).filter((l) => l.trim() !== "") : [];
+    const ran = lines.slice(0, Math.max(header, 0)).findLast((l) => l.includes("(seed")) ?? lines.join(" | ").slice(-300);
+    record("run", table.length > 1, `${ran.trim()}\n${table.join("\n")}`, { seed: RUN_SEED, table });
+  });
+
+  // 9. Compile through the command palette; the package appears in the output folder.
   await step("compile", async () => {
     await palette("MIL: Compile to .mlpackage");
     const build = path.join(workspace, "build");
@@ -235,13 +268,13 @@ try {
     await page.locator("#status\\.notifications").click().catch(() => {});
     await page.waitForTimeout(500);
     const messages = await page.locator(".notifications-center .notification-list-item-message").allInnerTexts();
-    await shot("5-compile");
+    await shot("6-compile");
     await page.locator("#status\\.notifications").click().catch(() => {});
     const detail = found.length ? `wrote build/${found[0]}` : `no package in build/; notifications: ${messages.join(" | ")}`;
     record("compile", found.length > 0, detail);
   });
 
-  // 9. Decompile the package from the explorer's context menu; its text opens.
+  // 10. Decompile the package from the explorer's context menu; its text opens.
   await step("decompile", async () => {
     const build = page.locator(".explorer-folders-view .monaco-list-row", { hasText: /^build$/ });
     await build.first().waitFor({ timeout: 15000 });
@@ -251,7 +284,7 @@ try {
     await pkg.first().click({ button: "right" });
     const item = page.locator(".context-view .action-label", { hasText: "Decompile a .mlpackage" });
     await item.first().waitFor({ state: "visible", timeout: 10000 });
-    await shot("6-decompile-menu");
+    await shot("7-decompile-menu");
     await item.first().click();
     await page.waitForFunction(
       () => document.querySelector(".breadcrumbs-control")?.textContent.includes(".decompiled"),
@@ -259,18 +292,18 @@ try {
       { timeout: 20000 },
     );
     await page.waitForTimeout(1000);
-    await shot("7-decompiled");
+    await shot("8-decompiled");
     const body = await editorText();
     record("decompile", body.includes("rsqrt(x = ms_eps)"), `opened ${(await page.locator(".breadcrumbs-control").first().innerText()).replace(/\s+/g, " ")}`);
   });
 
-  // 10. The placement report in a webview.
+  // 11. The placement report in a webview.
   await step("placement-report", async () => {
     await palette("MIL: Show placement report");
     const tab = page.locator(".tab", { hasText: `Placement: ${sampleName}` });
     await tab.first().waitFor({ timeout: 20000 });
     await page.waitForTimeout(2500);
-    await shot("8-placement-report");
+    await shot("9-placement-report");
     record("placement-report", true, `webview tab "${(await tab.first().innerText()).trim()}"`);
   });
 } catch (e) {
