@@ -36,5 +36,13 @@ pub mod symbols;
 pub mod text_edit;
 pub mod w8a8;
 
+/// The reference interpreter, whose tensors, `.npy` files and random inputs the command line hands
+/// on as they are (`mil run`, `mil quantize`).
+pub use mil_eval as eval;
+/// The quantisers and their calibration (`mil quantize`).
+pub use mil_quant as quant;
+/// The rewrites of ANE surgery (`mil fix`).
+pub use mil_rewrite as rewrite;
+
 #[cfg(test)]
 mod tests;

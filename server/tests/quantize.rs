@@ -202,14 +202,14 @@ fn w8a8_model(opset: &str) -> tempfile::TempDir {
 }
 
 /// Writes `tensor` as `DIR/calibration/NAME`.
-fn sample_file(dir: &Path, name: &str, tensor: &mil_eval::Tensor) {
-    let bytes = mil_eval::npy::write_npy(tensor).unwrap();
+fn sample_file(dir: &Path, name: &str, tensor: &mil_ide::eval::Tensor) {
+    let bytes = mil_ide::eval::npy::write_npy(tensor).unwrap();
     fs::write(dir.join("calibration").join(name), bytes).unwrap();
 }
 
-fn input(dtype: mil_ir::DType, shape: &[usize]) -> mil_eval::Tensor {
+fn input(dtype: mil_ir::DType, shape: &[usize]) -> mil_ide::eval::Tensor {
     let n = shape.iter().product();
-    mil_eval::Tensor::from_f32(
+    mil_ide::eval::Tensor::from_f32(
         dtype,
         shape.to_vec(),
         (0..n).map(|i| i as f32 / n as f32).collect(),
@@ -274,7 +274,7 @@ fn a_calibration_sample_that_does_not_fit_is_named_with_what_is_wrong() {
 #[test]
 fn an_npz_sample_must_name_the_inputs() {
     let dir = w8a8_model("ios17");
-    let npy = mil_eval::npy::write_npy(&input(mil_ir::DType::Fp16, &[1, 48])).unwrap();
+    let npy = mil_ide::eval::npy::write_npy(&input(mil_ir::DType::Fp16, &[1, 48])).unwrap();
     let file = fs::File::create(dir.path().join("calibration/s.npz")).unwrap();
     let mut zip = zip::ZipWriter::new(file);
     zip.start_file("image.npy", zip::write::SimpleFileOptions::default())

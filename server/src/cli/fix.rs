@@ -13,9 +13,9 @@ use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
 use crate::report::ColorWhen;
 use mil_ide::ane_fixes::{Plan, fix_text, plans};
+use mil_ide::rewrite::Rewrite;
+use mil_ide::rewrite::helps::ms;
 use mil_ir::diagnostic::has_errors;
-use mil_rewrite::Rewrite;
-use mil_rewrite::helps::ms;
 use std::path::PathBuf;
 
 /// The arguments of `mil fix`.
@@ -43,8 +43,8 @@ pub struct Args {
 }
 
 fn parse_rewrite(id: &str) -> Result<&'static Rewrite, String> {
-    mil_rewrite::by_id(id).ok_or_else(|| {
-        let ids: Vec<&str> = mil_rewrite::ALL.iter().map(|r| r.id.0).collect();
+    mil_ide::rewrite::by_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = mil_ide::rewrite::ALL.iter().map(|r| r.id.0).collect();
         format!("unknown rewrite `{id}` ({})", ids.join(", "))
     })
 }
@@ -99,9 +99,9 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
 /// One line per rewrite: its id and what it does ("Rewrite sinh/cosh with exp"), and whether it is
 /// applied only when named.
 fn print_rewrites() {
-    for r in mil_rewrite::ALL {
+    for r in mil_ide::rewrite::ALL {
         let title = r.title.replace("{kind}", &r.kinds.join("/"));
-        let named = if mil_rewrite::is_opt_in(r) {
+        let named = if mil_ide::rewrite::is_opt_in(r) {
             " (only when named)"
         } else {
             ""

@@ -2,7 +2,7 @@
 //! per-tensor|per-channel|per-block:N] [--symmetric|--affine] [--unsigned] [--threshold N] [-o OUT.mil]
 //! [--force]`: move a MIL file to fp16 compute precision as coremltools' `FP16ComputePrecision`
 //! does, quantise its weights as `linear_quantize_weights` does, or palettise them as
-//! `palettize_weights` (k-means) does ([`mil_quant`]); print each changed tensor's size before
+//! `palettize_weights` (k-means) does ([`mil_ide::quant`]); print each changed tensor's size before
 //! and after and its error.
 //!
 //! The program is checked first, as `mil compile` checks it; a program with errors, or one the
@@ -15,21 +15,21 @@ use crate::analysis;
 use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
 use crate::report::ColorWhen;
-use mil_eval::{Interpreter, Named};
+use mil_ide::eval::{Interpreter, Named};
+use mil_ide::quant::activations::{self, ActivationConfig, ActivationReport, quantize_activations};
+use mil_ide::quant::calibrate::{Range, Statistics, calibrate, read_samples};
+use mil_ide::quant::fp16::compute_in_fp16;
+use mil_ide::quant::linear::{IntType, Mode};
+use mil_ide::quant::psnr::{Model, output_psnr};
+use mil_ide::quant::{
+    Config, Granularity, PaletteConfig, QuantError, Quantized, palettize_weights, quantize_weights,
+};
 use mil_ir::Program;
 use mil_ir::diagnostic::has_errors;
 use mil_ir::weights::MemoryWeights;
 use mil_proto::decompile::weights_dir;
 use mil_proto::package::WEIGHT_FILE;
 use mil_proto::weights::{WeightFiles, hold_in_memory};
-use mil_quant::activations::{self, ActivationConfig, ActivationReport, quantize_activations};
-use mil_quant::calibrate::{Range, Statistics, calibrate, read_samples};
-use mil_quant::fp16::compute_in_fp16;
-use mil_quant::linear::{IntType, Mode};
-use mil_quant::psnr::{Model, output_psnr};
-use mil_quant::{
-    Config, Granularity, PaletteConfig, QuantError, Quantized, palettize_weights, quantize_weights,
-};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -329,7 +329,7 @@ fn quantize_activations_of(
                 eprintln!("mil: cannot read the statistics {}: {e}", file.display());
                 ExitCode::Usage
             })?;
-            let random = mil_eval::inputs::random(f, 0).map_err(|e| {
+            let random = mil_ide::eval::inputs::random(f, 0).map_err(|e| {
                 eprintln!("mil: not quantizing {name}: {e}");
                 ExitCode::Errors
             })?;
@@ -485,10 +485,10 @@ fn print_psnr(
     let samples = match samples {
         Some(samples) => samples,
         None => {
-            let f = mil_eval::Interpreter::new(reference.program, reference.model_dir)
+            let f = mil_ide::eval::Interpreter::new(reference.program, reference.model_dir)
                 .function(None)
                 .map_err(|e| e.to_string())?;
-            vec![mil_eval::inputs::random(f, 0)?]
+            vec![mil_ide::eval::inputs::random(f, 0)?]
         }
     };
     let quantized = Model {

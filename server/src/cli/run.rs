@@ -8,7 +8,7 @@
 
 use crate::cli::{ExitCode, read_source, refuse, write_atomically};
 use crate::report::ColorWhen;
-use mil_eval::{Interpreter, Tensor, inputs, npy};
+use mil_ide::eval::{Interpreter, Tensor, inputs, npy};
 use mil_ide::run::{Stats, add_random, read_inputs, table};
 use mil_ir::Program;
 use std::path::{Path, PathBuf};
