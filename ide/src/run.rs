@@ -86,6 +86,27 @@ pub fn add_random(f: &Function, given: &mut Named, seed: u64) -> Result<Vec<Stri
     Ok(made_up)
 }
 
+/// The inputs of a run of `f`: those `specs` name ([`read_inputs`], relative to `base`) and, with a
+/// `seed`, the others made up from it ([`add_random`]), checked against `f`'s parameters. Returns
+/// them with the names of those made up; the error lists what is wrong, a problem an item.
+pub fn inputs_for(
+    f: &Function,
+    specs: &[String],
+    base: Option<&Path>,
+    seed: Option<u64>,
+) -> Result<(Named, Vec<String>), Vec<String>> {
+    let mut given = read_inputs(specs, base).map_err(|e| vec![e])?;
+    let made_up = match seed {
+        Some(seed) => add_random(f, &mut given, seed).map_err(|e| vec![e])?,
+        None => Vec::new(),
+    };
+    let problems = inputs::check(f, &given);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok((given, made_up))
+}
+
 /// What a run reports of one output.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
@@ -210,12 +231,8 @@ pub fn run(text: &str, model_dir: Option<&Path>, request: &Request) -> Result<Ou
     let f = interp
         .function(request.function.as_deref())
         .map_err(|e| e.to_string())?;
-    let mut given = read_inputs(&request.inputs, model_dir)?;
-    let made_up = add_random(f, &mut given, request.seed)?;
-    let problems = inputs::check(f, &given);
-    if !problems.is_empty() {
-        return Err(problems.join("\n"));
-    }
+    let (given, made_up) = inputs_for(f, &request.inputs, model_dir, Some(request.seed))
+        .map_err(|problems| problems.join("\n"))?;
     let start = Instant::now();
     let out = interp.run(f, given).map_err(|e| format!("the run failed: {e}"))?;
     Ok(Outcome {

@@ -8,8 +8,8 @@
 
 use crate::cli::{ExitCode, read_source, refuse, write_atomically};
 use crate::report::ColorWhen;
-use mil_ide::eval::{Interpreter, Tensor, inputs, npy};
-use mil_ide::run::{Stats, add_random, read_inputs, table};
+use mil_ide::eval::{Interpreter, Tensor, npy};
+use mil_ide::run::{Stats, inputs_for, table};
 use mil_ir::Program;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -59,22 +59,16 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string()),
     };
-    let mut given = match read_inputs(&args.inputs, None) {
-        Ok(g) => g,
-        Err(e) => return fail(&e),
-    };
-    if args.random_inputs
-        && let Err(e) = add_random(f, &mut given, args.seed)
-    {
-        return fail(&e);
-    }
-    let problems = inputs::check(f, &given);
-    if !problems.is_empty() {
-        for p in &problems {
-            eprintln!("mil: {p}");
+    let seed = args.random_inputs.then_some(args.seed);
+    let given = match inputs_for(f, &args.inputs, None, seed) {
+        Ok((given, _)) => given,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("mil: {p}");
+            }
+            return ExitCode::Errors;
         }
-        return ExitCode::Errors;
-    }
+    };
     let mut times = Vec::new();
     let mut outputs = Vec::new();
     for _ in 0..args.repeat.max(1) {
