@@ -118,6 +118,7 @@ fn edit(e: &mut Editor<'_>) -> Result<(), EditError> {
     }
     let f = e.function();
     let mut outputs: Vec<ValueId> = outputs(f).filter(|&v| is_fp32_tensor(f, v)).collect();
+    outputs.sort();
     outputs.dedup();
     for v in outputs {
         declare_output(e, v)?;
