@@ -305,14 +305,23 @@ fn the_rewrite_helps_at_a_transformers_sizes() {
 /// between the blocks, and the outputs are the same.
 #[test]
 fn residual_blocks_keep_one_layout_change_at_each_end() {
-    for dtype in [DType::Fp32, DType::Fp16] {
+    // (B, S, C, hidden widths): a batch, a sequence of one, one channel.
+    let shapes = [
+        (2u64, 5u64, 4u64, [8u64, 6]),
+        (1, 1, 3, [2, 5]),
+        (3, 4, 1, [3, 1]),
+    ];
+    for ((b, s, c, [h0, h1]), dtype) in shapes
+        .into_iter()
+        .flat_map(|shape| [DType::Fp32, DType::Fp16].map(|d| (shape, d)))
+    {
         let mut rng = SplitMix::new(9);
         let mut body = String::new();
-        for (i, (cout, cin)) in [(8u64, 4u64), (4, 8), (6, 4), (4, 6)].into_iter().enumerate() {
+        for (i, (cout, cin)) in [(h0, c), (c, h0), (h1, c), (c, h1)].into_iter().enumerate() {
             body += &constant(&mut rng, dtype, &format!("w{i}"), &[cout, cin]);
             body += &constant(&mut rng, dtype, &format!("b{i}"), &[cout]);
         }
-        let t = |c: u64| ty(dtype, &[2, 5, c]);
+        let t = |c: u64| ty(dtype, &[b, s, c]);
         let text = format!(
             "program(1.3)\n{{\n    func main<ios18>({} x) {{\n{body}\
              \x20       {} h0 = linear(x = x, weight = w0, bias = b0)[name = string(\"h0\")];\n\
@@ -324,15 +333,15 @@ fn residual_blocks_keep_one_layout_change_at_each_end() {
              \x20       {} h3 = linear(x = a2, weight = w3, bias = b3)[name = string(\"h3\")];\n\
              \x20       {} out = add(x = h3, y = y)[name = string(\"out\")];\n\
              \x20   }} -> (out);\n}}\n",
-            t(4),
-            t(8),
-            t(8),
-            t(4),
-            t(4),
-            t(6),
-            t(6),
-            t(4),
-            t(4)
+            t(c),
+            t(h0),
+            t(h0),
+            t(c),
+            t(c),
+            t(h1),
+            t(h1),
+            t(c),
+            t(c)
         );
         let (original, map) = parse(&text);
         let (mut rewritten, mut map_after) = (original.clone(), map.clone());
