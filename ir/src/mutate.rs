@@ -483,6 +483,35 @@ impl<'f> Editor<'f> {
         self.replace_uses_except(from, to, None)
     }
 
+    /// Makes the uses of `from` that `keep` accepts uses of `to` (the function's outputs alone,
+    /// say, or the readers that are not casts); returns how many. Function outputs keep their
+    /// names as with [`Editor::replace_all_uses`].
+    pub fn replace_uses_where(
+        &mut self,
+        from: ValueId,
+        to: ValueId,
+        keep: impl Fn(Use) -> bool,
+    ) -> Result<usize, EditError> {
+        self.live_value(from)?;
+        self.live_value(to)?;
+        if from == to {
+            return Err(EditError::SelfReplacement(from));
+        }
+        Ok(self.substitute(from, to, keep))
+    }
+
+    /// Declares the function's parameter `index` of type `ty`: a change of the function's
+    /// interface, whose readers are the caller's to keep well typed (a cast inserted after it).
+    pub fn set_param_type(&mut self, index: usize, ty: Type) -> Result<(), EditError> {
+        let &param = self
+            .f
+            .params
+            .get(index)
+            .ok_or(EditError::NoSuchValue(ValueId(index as u32)))?;
+        self.f.values[param.index()].ty = ty;
+        Ok(())
+    }
+
     /// Makes every use of `from` a use of `to`, except those by op `except` (the op that computes
     /// `to` from `from`, such as a cast inserted after `from`'s definition); returns how many.
     pub fn replace_uses_except(

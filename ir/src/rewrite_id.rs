@@ -35,8 +35,11 @@ impl RewriteId {
     pub const LINEAR_TO_CONV1X1: RewriteId = RewriteId("linear-to-conv1x1");
     /// The defaults the private ANE compiler needs, written out.
     pub const SPELL_OUT_DEFAULTS: RewriteId = RewriteId("spell-out-defaults");
+    /// A function's fp32 inputs and outputs declared fp16: a change of its interface, not of an op.
+    pub const IO_TO_FP16: RewriteId = RewriteId("io-to-fp16");
 
-    /// Every id that has its rewrite, in the order of `mil_rewrite::ALL`.
+    /// Every id that has its rewrite, in the order of `mil_rewrite::ALL`, then the rewrites of a
+    /// function's interface (`mil_rewrite::io_fp16`).
     pub const ALL: &'static [RewriteId] = &[
         RewriteId::TAN_TO_SIN_COS,
         RewriteId::ARC_TO_ATAN,
@@ -51,6 +54,7 @@ impl RewriteId {
         RewriteId::SPLIT_MATMUL_INNER,
         RewriteId::LINEAR_TO_CONV1X1,
         RewriteId::SPELL_OUT_DEFAULTS,
+        RewriteId::IO_TO_FP16,
     ];
 
     /// The id as written (`tan-to-sin-cos`).

@@ -13,6 +13,12 @@
 //!   kind, parameters and input type), and whose result is read only by layout ops, is applied
 //!   before the layout change instead: `relu(transpose(t))` becomes `transpose(relu(t))`, which
 //!   the readers' layout ops can then cancel.
+//! - **hoist**: an elementwise op with one input through a layout change that only it reads, and
+//!   other inputs in the changed layout that an earlier layout op already takes back to the
+//!   source's layout (a residual `add(x, transpose(c))` where `transpose(x)` feeds the block), is
+//!   applied before the change on those: `add(x, T(c))` becomes `T(add(T⁻¹(x), c))` with
+//!   `T⁻¹(x)` the op already there, so the op stays in the source's layout and the change moves
+//!   after it, where the next block's layout ops cancel it.
 //!
 //! Both only touch runs that contain an op the current rewrite made (ids from `first_new` on),
 //! so the rest of the user's program is left as written; ops the pass leaves unread are erased.
@@ -277,23 +283,40 @@ fn is_identity(f: &Function, source: ValueId, run: &[(OpId, Layout)]) -> bool {
     view.is_some_and(|v| v.is_identity(&shape))
 }
 
+/// How [`sink`] moves an elementwise op before a layout change.
+struct Sink {
+    /// Each tensor input of the op, and what the moved op reads instead.
+    inputs: Vec<(ValueId, ValueId)>,
+    /// The layout op applied again after the moved op.
+    change: OpId,
+    /// The type of the moved op's tensor inputs.
+    source_ty: Type,
+    /// The layout ops the op no longer reads.
+    left: Vec<OpId>,
+}
+
 /// Moves one elementwise op from after a layout change to before it; whether one was moved.
 fn sink(e: &mut Editor<'_>, first_new: usize, touched: &mut Vec<OpId>) -> Result<bool, EditError> {
     let f = e.function();
     for op in f.walk_ops() {
-        let Some((layouts, source_ty)) = sinkable(f, op, first_new) else {
+        let Some(plan) = sinkable(f, op, first_new).or_else(|| hoistable(f, op, first_new)) else {
             continue;
         };
+        let Sink {
+            inputs,
+            change: first,
+            source_ty,
+            left,
+        } = plan;
         let o = f.op(op).clone();
         let result = f.value(o.results[0]).clone();
-        let first = layouts[0].0;
         // The op on the layout change's inputs, with the result of their type.
         let mut moved = NewOp::new(&o.kind);
         for a in &o.args {
             let key = a.key.as_deref().unwrap_or_default();
             let operand = match &a.value {
-                Operand::Value(r) => match layouts.iter().find(|(p, _)| Some(f.op(*p).results[0]) == r.id) {
-                    Some((_, l)) => e.operand(l.x),
+                Operand::Value(r) => match inputs.iter().find(|(v, _)| Some(*v) == r.id) {
+                    Some(&(_, instead)) => e.operand(instead),
                     None => a.value.clone(),
                 },
                 other => other.clone(),
@@ -328,7 +351,14 @@ fn sink(e: &mut Editor<'_>, first_new: usize, touched: &mut Vec<OpId>) -> Result
         let again = e.insert(Place::Before(op), again)?;
         let again_value = e.function().op(again).results[0];
         e.replace_op_with(op, &[again_value])?;
-        touched.extend(layouts.iter().map(|(p, _)| *p));
+        // Erased at once when unread, so that its input is read only by what still needs it.
+        for &p in &left {
+            let f = e.function();
+            if e.is_live(p) && f.value(f.op(p).results[0]).uses.is_empty() {
+                e.erase(p)?;
+            }
+        }
+        touched.extend(left);
         return Ok(true);
     }
     Ok(false)
@@ -337,7 +367,7 @@ fn sink(e: &mut Editor<'_>, first_new: usize, touched: &mut Vec<OpId>) -> Result
 /// The layout ops feeding elementwise `op` and the type of their inputs, when [`sink`] may move
 /// `op` before them: every tensor input is the result of the same layout change of tensors of one
 /// type, only layout ops read `op`'s result, and one of these layout ops is new.
-fn sinkable(f: &Function, op: OpId, first_new: usize) -> Option<(Vec<(OpId, Layout)>, Type)> {
+fn sinkable(f: &Function, op: OpId, first_new: usize) -> Option<Sink> {
     let o = f.op(op);
     if !ELEMENTWISE.contains(&o.kind.as_str()) || o.results.len() != 1 {
         return None;
@@ -380,7 +410,84 @@ fn sinkable(f: &Function, op: OpId, first_new: usize) -> Option<(Vec<(OpId, Layo
         .map(|(p, _)| p)
         .chain(&readers)
         .any(|p| p.index() >= first_new);
-    (same && made_here && dims(&source_ty).is_some()).then_some((layouts, source_ty))
+    (same && made_here && dims(&source_ty).is_some()).then(|| Sink {
+        inputs: layouts.iter().map(|(p, l)| (f.op(*p).results[0], l.x)).collect(),
+        change: *first,
+        source_ty,
+        left: layouts.iter().map(|(p, _)| *p).collect(),
+    })
+}
+
+/// The hoist of elementwise `op` (see the module documentation): one tensor input is the result
+/// of a new layout op `via` that only `op` reads; every other is a tensor of `via`'s result type
+/// that the same change made from one of `via`'s input type, or that a layout op before `op`,
+/// whose result is read, changes into one of `via`'s input type such that `via` changes it back.
+fn hoistable(f: &Function, op: OpId, first_new: usize) -> Option<Sink> {
+    let o = f.op(op);
+    if !ELEMENTWISE.contains(&o.kind.as_str()) || o.results.len() != 1 {
+        return None;
+    }
+    let tensors: Vec<ValueId> = (o.args.iter())
+        .filter_map(|a| match &a.value {
+            Operand::Value(r) => r.id,
+            _ => None,
+        })
+        .filter(|&v| !is_scalar(&f.value(v).ty))
+        .collect();
+    let only_reader = |v: ValueId| {
+        f.value(v)
+            .uses
+            .iter()
+            .all(|u| matches!(u, Use::Operand { op: r, .. } if *r == op))
+    };
+    tensors.iter().find_map(|&through| {
+        let via = producer(f, through).filter(|p| p.index() >= first_new && only_reader(through))?;
+        let l = layout(f, via)?;
+        let source_ty = f.value(l.x).ty.clone();
+        dims(&source_ty)?;
+        let mut inputs = vec![(through, l.x)];
+        let mut left = vec![via];
+        for &v in tensors.iter().filter(|&&v| v != through) {
+            if f.value(v).ty != f.value(through).ty {
+                return None;
+            }
+            // `v` made by the same change, or changed back by a layout op already there.
+            let same_change = producer(f, v).and_then(|e| {
+                let el = layout(f, e).filter(|el| el.change == l.change && f.value(el.x).ty == source_ty)?;
+                left.push(e);
+                Some(el.x)
+            });
+            let back = same_change.or_else(|| {
+                f.value(v).uses.iter().find_map(|u| {
+                    let Use::Operand { op: d, .. } = *u else {
+                        return None;
+                    };
+                    let dl = layout(f, d).filter(|dl| dl.x == v)?;
+                    let w = f.op(d).results[0];
+                    let fits = f.value(w).ty == source_ty
+                        && !f.value(w).uses.is_empty()
+                        && precedes(f, d, op)
+                        && is_identity(f, v, &[(via, l.clone()), (d, dl)]);
+                    fits.then_some(w)
+                })
+            })?;
+            inputs.push((v, back));
+        }
+        (inputs.len() > 1).then_some(Sink {
+            inputs,
+            change: via,
+            source_ty,
+            left,
+        })
+    })
+}
+
+/// Whether op `a` comes before op `b` in the same block.
+fn precedes(f: &Function, a: OpId, b: OpId) -> bool {
+    let block = f.op(a).parent;
+    let ops = &f.block(block).ops;
+    let at = |op: OpId| ops.iter().position(|&o| o == op);
+    f.op(b).parent == block && matches!((at(a), at(b)), (Some(i), Some(j)) if i < j)
 }
 
 /// Whether `ty` is a scalar (or a rank-0 tensor).

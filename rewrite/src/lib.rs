@@ -13,6 +13,7 @@ pub mod cumsum;
 pub mod helps;
 pub mod hyperbolic;
 pub mod inverse_trig;
+pub mod io_fp16;
 pub mod large_kernel;
 pub mod layout;
 pub mod linear_to_conv;
@@ -79,7 +80,7 @@ pub const ALL: &[&Rewrite] = &[
 /// The rewrites that the fix-all action and `mil fix` apply only when named (`--rewrite`), and
 /// that are offered when the op stays where it ran: what they change is outside Core ML's plan
 /// (the private compiler's needs).
-pub const OPT_IN: &[RewriteId] = &[RewriteId::SPELL_OUT_DEFAULTS];
+pub const OPT_IN: &[RewriteId] = &[RewriteId::SPELL_OUT_DEFAULTS, RewriteId::IO_TO_FP16];
 
 /// Whether `rewrite` is applied only when named ([`OPT_IN`]).
 pub fn is_opt_in(rewrite: &Rewrite) -> bool {

@@ -227,17 +227,6 @@ fn a_chain_keeps_one_layout_change_at_each_end() {
 /// CPU before and after; the conv is priced well below the linear there too).
 #[test]
 fn the_rewrite_helps_at_a_transformers_sizes() {
-    // In a debug build the lexer (logos) recurses per character of the 20,736-value literal,
-    // beyond a test thread's 2 MiB stack; release builds do not.
-    let big_stack = std::thread::Builder::new().stack_size(256 << 20);
-    big_stack
-        .spawn(helps_at_a_transformers_sizes)
-        .unwrap()
-        .join()
-        .unwrap();
-}
-
-fn helps_at_a_transformers_sizes() {
     let mut rng = SplitMix::new(3);
     let t = tensor_type(DType::Fp16, &[1, 128, 144]);
     let text = format!(
@@ -259,4 +248,92 @@ fn helps_at_a_transformers_sizes() {
         "{}",
         a.title
     );
+}
+
+/// Two residual blocks, `y = x + linear(relu(linear(x)))` and `out = y + linear(relu(linear(y)))`
+/// on (B, S, C), rewritten one linear at a time in program order: the residual `add`s stay in
+/// (B, C, 1, S) with the convs, so one transpose and one reshape are left at each end and none
+/// between the blocks, and the outputs are the same.
+#[test]
+fn residual_blocks_keep_one_layout_change_at_each_end() {
+    // (B, S, C, hidden widths): a batch, a sequence of one, one channel.
+    let shapes = [
+        (2u64, 5u64, 4u64, [8u64, 6]),
+        (1, 1, 3, [2, 5]),
+        (3, 4, 1, [3, 1]),
+    ];
+    for ((b, s, c, [h0, h1]), dtype) in shapes
+        .into_iter()
+        .flat_map(|shape| [DType::Fp32, DType::Fp16].map(|d| (shape, d)))
+    {
+        let mut rng = SplitMix::new(9);
+        let mut body = String::new();
+        for (i, (cout, cin)) in [(h0, c), (c, h0), (h1, c), (c, h1)].into_iter().enumerate() {
+            body += &constant(&mut rng, dtype, &format!("w{i}"), &[cout, cin]);
+            body += &constant(&mut rng, dtype, &format!("b{i}"), &[cout]);
+        }
+        let t = |c: u64| ty(dtype, &[b, s, c]);
+        let text = format!(
+            "program(1.3)\n{{\n    func main<ios18>({} x) {{\n{body}\
+             \x20       {} h0 = linear(x = x, weight = w0, bias = b0)[name = string(\"h0\")];\n\
+             \x20       {} a0 = relu(x = h0)[name = string(\"a0\")];\n\
+             \x20       {} h1 = linear(x = a0, weight = w1, bias = b1)[name = string(\"h1\")];\n\
+             \x20       {} y = add(x = x, y = h1)[name = string(\"y\")];\n\
+             \x20       {} h2 = linear(x = y, weight = w2, bias = b2)[name = string(\"h2\")];\n\
+             \x20       {} a2 = relu(x = h2)[name = string(\"a2\")];\n\
+             \x20       {} h3 = linear(x = a2, weight = w3, bias = b3)[name = string(\"h3\")];\n\
+             \x20       {} out = add(x = h3, y = y)[name = string(\"out\")];\n\
+             \x20   }} -> (out);\n}}\n",
+            t(c),
+            t(h0),
+            t(h0),
+            t(c),
+            t(c),
+            t(h1),
+            t(h1),
+            t(c),
+            t(c)
+        );
+        let (original, map) = parse(&text);
+        let (mut rewritten, mut map_after) = (original.clone(), map.clone());
+        while let Some(op) = {
+            let f = &rewritten.functions[0];
+            f.walk_ops().into_iter().find(|&op| f.op(op).kind == "linear")
+        } {
+            apply(
+                &LINEAR_TO_CONV1X1,
+                &mut rewritten.functions[0],
+                &mut map_after.functions[0],
+                op,
+            )
+            .unwrap();
+        }
+        let printed = check(&original, &rewritten, &map_after, dtype, 13);
+        let f = &rewritten.functions[0];
+        let kinds: Vec<&str> = f
+            .walk_ops()
+            .into_iter()
+            .map(|op| f.op(op).kind.as_str())
+            .filter(|k| *k != "const")
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "transpose",
+                "reshape",
+                "conv",
+                "relu",
+                "conv",
+                "add",
+                "conv",
+                "relu",
+                "conv",
+                "add",
+                "reshape",
+                "transpose"
+            ],
+            "{printed}"
+        );
+        assert!(printed.contains("} -> (out);"), "{printed}");
+    }
 }

@@ -154,3 +154,49 @@ fn nothing_is_written_when_no_rewrite_helps() {
     );
     assert_eq!(fs::read_to_string(&file).unwrap(), text);
 }
+
+/// coremltools' fp16 model with an fp32 interface, written for `opset`.
+fn fp32_interface(opset: &str) -> String {
+    format!(
+        "program(1.3)\n{{\n    func main<{opset}>(tensor<fp32, [1, 64]> x) {{\n        tensor<fp16, [1, 64]> h = cast(dtype = string(\"fp16\"), x = x)[name = string(\"h\")];\n        tensor<fp16, [1, 64]> r = relu(x = h)[name = string(\"r\")];\n        tensor<fp32, [1, 64]> out = cast(dtype = string(\"fp32\"), x = r)[name = string(\"out\")];\n    }} -> (out);\n}}\n"
+    )
+}
+
+#[test]
+fn the_interface_change_is_made_only_when_named_and_refused_before_ios16_with_the_reason() {
+    let list = stdout(&mil(&["fix", "--list"]));
+    let io = list
+        .lines()
+        .find(|l| l.starts_with("io-to-fp16 "))
+        .unwrap_or_default();
+    assert!(io.ends_with("(interface change) (only when named)"), "{list}");
+    let text = fp32_interface("ios16");
+    let dir = model_dir(&text);
+    let file = dir.path().join("model.mil");
+    let unasked = mil(&["fix", file.to_str().unwrap()]);
+    assert!(stdout(&unasked).contains("no rewrite helps"), "{unasked:?}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), text);
+    let named = mil(&["fix", "--rewrite", "io-to-fp16", file.to_str().unwrap()]);
+    assert!(
+        stdout(&named).contains("Change input x and output out to fp16 (interface change) — est."),
+        "{named:?}"
+    );
+    let fixed = fs::read_to_string(&file).unwrap();
+    assert!(
+        fixed.contains("main<ios16>(tensor<fp16, [1, 64]> x)") && !has_op(&fixed, "cast"),
+        "{fixed}"
+    );
+    let check = mil(&["check", file.to_str().unwrap()]);
+    assert!(check.status.success(), "{check:?}");
+
+    let old = fp32_interface("ios15");
+    fs::write(&file, &old).unwrap();
+    let refused = mil(&["fix", "--rewrite", "io-to-fp16", file.to_str().unwrap()]);
+    assert!(
+        stdout(&refused).contains(
+            "io-to-fp16 does not apply to `main`: Core ML takes fp16 inputs and outputs from iOS16 on"
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), old);
+}

@@ -1,8 +1,10 @@
 """ANE rewrites as code actions over stdio: the quick fix on the ANE diagnostic that names
-`tan-to-sin-cos`, and `source.fixAll.ane`, whose edit gives a program `mil check` finds no error in
-and with neither `tan` nor `cumsum` left."""
+`tan-to-sin-cos`, and `source.fixAll.ane`, whose title says what changes and whose edit gives a
+program `mil check` finds no error in and with neither `tan` nor `cumsum` left; the interface change
+`io-to-fp16` on the finding on an fp32 input, never part of the fix-all."""
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -67,7 +69,47 @@ async def test_ane_diagnostics_get_rewrites_as_quick_fixes_and_a_fix_all(client)
     )
     # `source.fixAll` takes its sub-kind `source.fixAll.ane`; the lenient-form fix-all has nothing to do.
     assert [a.kind for a in actions] == ["source.fixAll.ane"], actions
+    title = re.fullmatch(r"Apply 2 ANE rewrites — 2 ops CPU → ANE, est\. ([0-9.]+) → ([0-9.]+) ms", actions[0].title)
+    assert title and float(title[2]) < float(title[1]), actions[0].title
     fixed = apply_edits(TEXT, actions[0].edit.changes[uri], enc)
     assert "= tan(" not in fixed and "= cumsum(" not in fixed
     check = subprocess.run([mil_binary(), "check", "--format", "json", "-"], input=fixed, capture_output=True, text=True)
     assert [d for d in json.loads(check.stdout) if d["severity"] == "error"] == [], check.stdout
+
+
+# coremltools' fp16 model with fp32 interface: a cast after the input and before the output.
+FP32_IO = (
+    "program(1.3)\n{\n    func main<ios16>(tensor<fp32, [1, 64]> x) {\n"
+    '        tensor<fp16, [1, 64]> h = cast(dtype = string("fp16"), x = x)[name = string("h")];\n'
+    '        tensor<fp16, [1, 64]> r = relu(x = h)[name = string("r")];\n'
+    '        tensor<fp32, [1, 64]> out = cast(dtype = string("fp32"), x = r)[name = string("out")];\n'
+    "    } -> (out);\n}\n"
+)
+
+
+async def test_an_fp32_input_gets_the_interface_change_as_a_quick_fix_and_not_in_the_fix_all(client):
+    enc = client.encoding
+    uri = (client.root / "io.mil").as_uri()
+    await open_doc(client, uri, FP32_IO)
+    diags = await diagnostics_of(client, uri, 1)
+    on_input = next(d for d in diags if "`io-to-fp16`" in d.message and d.range.start.line == 2)
+
+    async def actions(range, only):
+        return await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=range,
+                context=types.CodeActionContext(diagnostics=[on_input] if only == types.CodeActionKind.QuickFix else [], only=[only]),
+            )
+        )
+
+    fixes = await actions(on_input.range, types.CodeActionKind.QuickFix)
+    assert [a.title.split(" — ")[0] for a in fixes] == ["Change input x and output out to fp16 (interface change)"], fixes
+    assert not fixes[0].is_preferred
+    fixed = apply_edits(FP32_IO, fixes[0].edit.changes[uri], enc)
+    assert "func main<ios16>(tensor<fp16, [1, 64]> x)" in fixed and "cast(" not in fixed, fixed
+    check = subprocess.run([mil_binary(), "check", "--format", "json", "-"], input=fixed, capture_output=True, text=True)
+    assert [d for d in json.loads(check.stdout) if d["severity"] == "error" or d["code"] == "ANE010"] == [], check.stdout
+
+    whole = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=len(FP32_IO.splitlines()), character=0))
+    assert [a.kind for a in await actions(whole, types.CodeActionKind.SourceFixAll)] == []

@@ -60,7 +60,10 @@ rules! {
     "An int8 graph output makes Core ML insert a cast to int32 (`..._pre__output__int32__cast`), which is CPU-only.";
     /// An fp32 function input or output, for which Core ML inserts casts.
     FP32_IO = "ANE010", Slowdown, CoreMlVerdict, "fp32 function input or output",
-    fix: Some(Fix::Advice("declare inputs and outputs fp16")),
+    fix: Some(Fix::Rewrite(
+        RewriteId::IO_TO_FP16,
+        "declare the inputs and outputs fp16, a change of the model's interface (iOS16 and later)",
+    )),
     "fp32 inputs and outputs get fp32↔fp16 casts inserted; the casts and the op are eligible (compute is fp16).";
     /// A comparison with an int32 scalar.
     INT32_SCALAR_COMPARE = "ANE011", Fallback, CoreMlVerdict, "comparison with an int32 scalar",

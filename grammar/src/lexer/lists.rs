@@ -100,13 +100,15 @@ fn value_end(text: &str, at: usize, close: u8) -> Option<(usize, Value)> {
         return Some((end, Value::Name));
     }
     let mut lexer = Lexeme::lexer(&text[at..]);
-    let kind = match lexer.next()? {
-        Ok(Lexeme::ScalarLit) => Value::Scalar,
-        Ok(Lexeme::TensorLit) => Value::Tensor,
-        Ok(Lexeme::BlobLit) => Value::Blob,
+    let lexeme = lexer.next()?.ok()?;
+    let (lexeme, end) = super::scan::complete(&text[at..], lexeme, lexer.span().start, lexer.span().end);
+    let kind = match lexeme {
+        Lexeme::ScalarLit => Value::Scalar,
+        Lexeme::TensorLit => Value::Tensor,
+        Lexeme::BlobLit => Value::Blob,
         _ => return None,
     };
-    (lexer.span().start == 0).then_some((at + lexer.span().end, kind))
+    (lexer.span().start == 0).then_some((at + end, kind))
 }
 
 /// Where the `string("...")` starting at `at` ends, when it is written tightly and its text has

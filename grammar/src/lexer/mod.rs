@@ -13,6 +13,7 @@
 //! too, so fusing never changes what a text means.
 
 mod lists;
+mod scan;
 
 pub use lists::{Item, ItemRange, Items};
 use logos::Logos;
@@ -38,16 +39,17 @@ pub enum Lexeme {
     #[regex(r"tensor<[ \t]*[a-z0-9]+[ \t]*,[ \t]*\[[0-9?, \t]*\][ \t]*>")]
     TensorType,
     /// A whole scalar literal `DTYPE(value)` (`string("x")`, `uint64(64)`, `fp16(-0x1p-3)`,
-    /// `bool(true)`), read as one token for speed.
-    #[regex(r#"(bool|string|fp16|fp32|fp64|bf16|int4|int8|int16|int32|int64|uint1|uint2|uint3|uint4|uint6|uint8|uint16|uint32|uint64|fp8e4m3fn|fp8e5m2)\([ \t]*(-?[0-9A-Za-z_.+\-]+|"([^"\\\n]|\\.)*")[ \t]*\)"#)]
+    /// `bool(true)`), read as one token for speed; one whose value is a string is read by
+    /// [`scan::complete`] after its dtype.
+    #[regex(r#"(bool|string|fp16|fp32|fp64|bf16|int4|int8|int16|int32|int64|uint1|uint2|uint3|uint4|uint6|uint8|uint16|uint32|uint64|fp8e4m3fn|fp8e5m2)\([ \t]*-?[0-9A-Za-z_.+\-]+[ \t]*\)"#)]
     ScalarLit,
     /// A whole `tensor<DTYPE, [dims]>([a, b, ...])` literal whose elements form one flat list of
-    /// numbers or words, read as one token for speed (nested and string lists go through the grammar).
-    #[regex(r"tensor<[ \t]*[a-z0-9]+[ \t]*,[ \t]*\[[0-9?, \t]*\][ \t]*>[ \t]*\([ \t]*\[[ \t\r\n]*(-?([0-9]+|0[xX][0-9a-fA-F]*(\.[0-9a-fA-F]*)?[pP][+-]?[0-9]+|([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[A-Za-z_][A-Za-z0-9_]*)([ \t\r\n]*,[ \t\r\n]*-?([0-9]+|0[xX][0-9a-fA-F]*(\.[0-9a-fA-F]*)?[pP][+-]?[0-9]+|([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[A-Za-z_][A-Za-z0-9_]*))*[ \t\r\n]*,?[ \t\r\n]*)?\][ \t]*\)")]
+    /// numbers or words, read as one token for speed (nested and string lists go through the
+    /// grammar); read by [`scan::complete`] after its type.
     TensorLit,
     /// A whole `tensor<DTYPE, [dims]>(BLOBFILE(path = string("..."), offset = uint64(N)))`, as Core ML
-    /// writes it, read as one token for speed (other spellings go through the grammar).
-    #[regex(r#"tensor<[ \t]*[a-z0-9]+[ \t]*,[ \t]*\[[0-9?, \t]*\][ \t]*>[ \t]*\([ \t]*BLOBFILE[ \t]*\([ \t]*path[ \t]*=[ \t]*string\([ \t]*"([^"\\\n]|\\.)*"[ \t]*\)[ \t]*,[ \t]*offset[ \t]*=[ \t]*uint64\([ \t]*[0-9]+[ \t]*\)[ \t]*\)[ \t]*\)"#)]
+    /// writes it, read as one token for speed (other spellings go through the grammar); read by
+    /// [`scan::complete`] after its type.
     BlobLit,
     /// An identifier: names, types, dtypes, op kinds, `true`, `inf`.
     #[regex("[A-Za-z_][A-Za-z0-9_]*")]
@@ -60,11 +62,10 @@ pub enum Lexeme {
     #[regex(r"-?([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")]
     #[regex(r"-?[0-9]+[eE][+-]?[0-9]+")]
     Float,
-    /// A string with its quotes.
-    #[regex(r#""([^"\\]|\\.)*""#)]
+    /// A string with its quotes (logos reads the `"`, [`scan::complete`] the rest).
+    #[token("\"")]
     Str,
-    /// A string missing its closing quote (up to the end of the line).
-    #[regex(r#""([^"\\\n]|\\.)*"#, priority = 0)]
+    /// A string missing its closing quote (up to the end of the line), made by [`scan::complete`].
     UnterminatedStr,
     /// A `//` comment up to the end of the line.
     #[regex(r"//[^\n]*", allow_greedy = true)]
@@ -243,6 +244,9 @@ impl<'a> Lexer<'a> {
                 self.bad = Some(self.bad.map_or(s, |b| b.cover(s)));
                 continue;
             };
+            let (lexeme, end) = scan::complete(self.text, lexeme, span.start, span.end);
+            self.inner.bump(end - span.end);
+            let span = span.start..end;
             self.flush_bad();
             use Lexeme::*;
             match lexeme {

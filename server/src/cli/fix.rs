@@ -13,8 +13,9 @@ use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
 use crate::report::ColorWhen;
 use mil_ide::ane_fixes::{Plan, fix_text, plans};
-use mil_ide::rewrite::Rewrite;
 use mil_ide::rewrite::helps::ms;
+use mil_ide::rewrite::io_fp16;
+use mil_ir::RewriteId;
 use mil_ir::diagnostic::has_errors;
 use std::path::PathBuf;
 
@@ -24,10 +25,10 @@ pub struct Args {
     /// The MIL file to write (default: the input, in place).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Apply only this rewrite (repeatable; `--list` names them all; spell-out-defaults is
-    /// applied only when named).
+    /// Apply only this rewrite (repeatable; `--list` names them all; spell-out-defaults and
+    /// io-to-fp16 are applied only when named).
     #[arg(long = "rewrite", value_name = "ID", value_parser = parse_rewrite)]
-    rewrites: Vec<&'static Rewrite>,
+    rewrites: Vec<RewriteId>,
     /// Print the changes as a unified diff and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -42,9 +43,9 @@ pub struct Args {
     file: Option<PathBuf>,
 }
 
-fn parse_rewrite(id: &str) -> Result<&'static Rewrite, String> {
-    mil_ide::rewrite::by_id(id).ok_or_else(|| {
-        let ids: Vec<&str> = mil_ide::rewrite::ALL.iter().map(|r| r.id.0).collect();
+fn parse_rewrite(id: &str) -> Result<RewriteId, String> {
+    RewriteId::parse(id).ok_or_else(|| {
+        let ids: Vec<&str> = RewriteId::ALL.iter().map(|r| r.name()).collect();
         format!("unknown rewrite `{id}` ({})", ids.join(", "))
     })
 }
@@ -68,6 +69,13 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     }
     let target = config.target();
     let only = (!args.rewrites.is_empty()).then_some(&args.rewrites[..]);
+    if args.rewrites.contains(&io_fp16::ID) {
+        for f in &analysed.program.functions {
+            if let Err(why) = io_fp16::check(f) {
+                println!("{name}: {} does not apply to `{}`: {why}", io_fp16::ID, f.name);
+            }
+        }
+    }
     let Some(fixed) = fix_text(&text, &analysed.program, &analysed.source_map, target, only) else {
         println!("{name}: no rewrite helps on {}", target_name(&config));
         return ExitCode::Clean;
@@ -108,6 +116,7 @@ fn print_rewrites() {
         };
         println!("{:<24} {title}{named}", r.id.0);
     }
+    println!("{:<24} {} (only when named)", io_fp16::ID.name(), io_fp16::TITLE);
 }
 
 /// `m4, cpu_and_ne`.

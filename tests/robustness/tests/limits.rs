@@ -110,3 +110,31 @@ fn declared_sizes_whose_arithmetic_overflows_are_not_panics() {
     // no panic and no stack overflow.
     let _ = errors_on_small_stack(text);
 }
+
+#[test]
+fn long_literals_and_strings_are_read_on_a_small_stack() {
+    // A list's elements and a string's characters are siblings, not nesting: a debug build reads
+    // 100,000 elements inline, and strings of 200,000 escapes (bare, in a scalar literal, as a
+    // weight file's path), on a 2 MiB stack.
+    let n = 100_000;
+    let values: Vec<String> = (0..n).map(|i| format!("{}.5", i % 7)).collect();
+    let text = statement(&format!(
+        "tensor<fp16, [{n}]> a = const()[name = string(\"a\"), val = tensor<fp16, [{n}]>([{}])];",
+        values.join(", ")
+    ));
+    assert_eq!(errors_on_small_stack(text), Vec::<String>::new());
+    let escaped = "a\\\"".repeat(200_000);
+    for value in [
+        format!("string(\"{escaped}\")"),
+        format!("tensor<fp16, [2]>(BLOBFILE(path = string(\"{escaped}\"), offset = uint64(64)))"),
+    ] {
+        let text = statement(&format!(
+            "tensor<fp16, [2]> a = const()[name = string(\"a\"), val = {value}];"
+        ));
+        let _ = errors_on_small_stack(text);
+    }
+    let text = statement(&format!(
+        "tensor<fp16, [2]> a = const()[name = \"{escaped}\", val = fp16(1)];"
+    ));
+    let _ = errors_on_small_stack(text);
+}
