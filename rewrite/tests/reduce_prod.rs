@@ -133,7 +133,11 @@ fn inputs(dtype: DType, shape: &[usize], seed: u64) -> Named {
         .map(|i| match edges.get(i).filter(|_| i < n / 2) {
             Some(&e) => e,
             None => {
-                let sign = if rng.next_u64().is_multiple_of(2) { 1.0 } else { -1.0 };
+                let sign = if rng.next_u64().is_multiple_of(2) {
+                    1.0
+                } else {
+                    -1.0
+                };
                 sign * (0.85 + 0.3 * rng.unit())
             }
         })
