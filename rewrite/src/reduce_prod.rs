@@ -1,8 +1,9 @@
 //! `reduce-prod-to-mul`: `reduce_prod(x, axes, keep_dims)` → a tree of `mul` over halves of `x`
 //! sliced along each reduced axis.
 //!
-//! Core ML refuses `reduce_prod` on the Neural Engine and runs `slice_by_size`, `mul` and
-//! `reshape` there (`../shared/docs/ane.md`). The product along an axis of length L is taken by
+//! Core ML refuses `reduce_prod` on the Neural Engine and runs `slice_by_index` (with `begin` and
+//! `end`, as here: `slice_c.mil`), `mul` and `reshape` there (`../shared/docs/ane.md`; `ane` in
+//! their `BackendSupport` in the analytics corpus). The product along an axis of length L is taken by
 //! halving: the first ⌊L/2⌋ elements times the next ⌊L/2⌋, again until one is left, an odd
 //! element out at some level kept aside and multiplied in at the end. That is ⌈log₂ L⌉ levels of
 //! two slices and a `mul` (one slice more at an odd length), for every length, so the rewrite has
@@ -102,15 +103,13 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
             let part = |c: &mut Chain<'_, '_>, suffix: &str, begin: u64, len: u64| {
                 let mut at = vec![0; shape.len()];
                 at[axis] = begin as i64;
+                let mut end: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+                end[axis] = (begin + len) as i64;
                 let mut size: Vec<u64> = shape.clone();
                 size[axis] = len;
-                let args = vec![
-                    ("begin", ints(&at)),
-                    ("size", shape_operand(&size)),
-                    ("x", c.operand(value)),
-                ];
+                let args = vec![("begin", ints(&at)), ("end", ints(&end)), ("x", c.operand(value))];
                 c.typed_op(
-                    "slice_by_size",
+                    "slice_by_index",
                     &format!("{n}_{suffix}"),
                     args,
                     Type::tensor(p.dtype, &size),
