@@ -137,6 +137,7 @@ fn edit(e: &mut Editor<'_>, op: OpId) -> Result<(), EditError> {
             )?;
         }
     }
+    // A reshape drops the reduced axes, or stands for the op when every reduced axis was 1 long.
     if !p.keep_dims || !made {
         let args = vec![("shape", shape_operand(&p.result)), ("x", c.operand(value))];
         value = c.typed_op("reshape", "shape", args, Type::tensor(p.dtype, &p.result))?;
