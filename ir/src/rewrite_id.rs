@@ -23,6 +23,8 @@ impl RewriteId {
     pub const BAND_PART_TO_MASK: RewriteId = RewriteId("band-part-to-mask");
     /// `cumsum` → `matmul` with a triangular constant.
     pub const CUMSUM_TO_MATMUL: RewriteId = RewriteId("cumsum-to-matmul");
+    /// `reduce_prod` → a tree of `mul` over slices.
+    pub const REDUCE_PROD_TO_MUL: RewriteId = RewriteId("reduce-prod-to-mul");
     /// `lstm`, `gru`, `rnn` of a static length → unrolled cells.
     pub const UNROLL_RECURRENT: RewriteId = RewriteId("unroll-recurrent");
     /// A conv kernel beyond the ANE's sizes → a sum of convs with smaller kernels on shifted inputs.
@@ -48,6 +50,7 @@ impl RewriteId {
         RewriteId::MOD_TO_FLOOR_DIV,
         RewriteId::BAND_PART_TO_MASK,
         RewriteId::CUMSUM_TO_MATMUL,
+        RewriteId::REDUCE_PROD_TO_MUL,
         RewriteId::UNROLL_RECURRENT,
         RewriteId::SPLIT_LARGE_KERNEL,
         RewriteId::CASCADE_MAX_POOL,

@@ -22,6 +22,7 @@ pub mod modulo;
 pub mod pool_cascade;
 pub mod proof;
 pub mod recurrent;
+pub mod reduce_prod;
 pub mod spell_out_defaults;
 pub mod tan;
 pub mod window;
@@ -69,6 +70,7 @@ pub const ALL: &[&Rewrite] = &[
     &modulo::MOD_TO_FLOOR_DIV,
     &band_part::BAND_PART_TO_MASK,
     &cumsum::CUMSUM_TO_MATMUL,
+    &reduce_prod::REDUCE_PROD_TO_MUL,
     &recurrent::UNROLL_RECURRENT,
     &large_kernel::SPLIT_LARGE_KERNEL,
     &pool_cascade::CASCADE_MAX_POOL,

@@ -1,19 +1,26 @@
 //! `unroll-recurrent`: `lstm`, `gru` and `rnn` over a sequence of static length → one cell per
-//! step, made of `linear`, `matmul`, `slice_by_size`, `sigmoid`/`tanh`/…, `mul`, `add` and
-//! `concat`.
+//! step, made of `matmul`, `add`, `slice_by_size`, `sigmoid`/`tanh`/…, `mul` and `concat`.
 //!
-//! Core ML refuses the three recurrent ops on the Neural Engine and runs linear, matmul, the
-//! activations, elementwise arithmetic, slices and concat there (`../shared/docs/ane.md`). The
-//! layer is coremltools' (`ops/defs/iOS15/recurrent.py`, `iOS18` for gru's `reset_after` and
+//! Core ML refuses the three recurrent ops on the Neural Engine and runs matmul, the activations,
+//! elementwise arithmetic, slices and concat there (`../shared/docs/ane.md`). The layer is
+//! coremltools' (`ops/defs/iOS15/recurrent.py`, `iOS18` for gru's `reset_after` and
 //! `input_bias`), as the interpreter computes it (`eval/src/kernels/recurrent.rs`):
 //!
-//! - the input projections of every step at once: `linear(x, weight_ih, bias)`, `[S, B, G·H]`;
-//! - per step, the hidden projection `linear(h, weight_hh)` and the gates sliced from the last
-//!   axis in coremltools' order (lstm `[i, f, o, z]`, gru `[r, o, z]`), with peepholes, cell
-//!   clipping, gru's reset before or after its product, and the layer's activations;
+//! - the input projections of every step at once: `matmul(x, weight_ih, transpose_y = true)`
+//!   plus `bias`, `[S, B, G·H]`;
+//! - per step, the hidden projection `matmul(h, weight_hh, transpose_y = true)` and the gates
+//!   sliced from the last axis in coremltools' order (lstm `[i, f, o, z]`, gru `[r, o, z]`), with
+//!   peepholes, cell clipping, gru's reset before or after its product, and the layer's activations;
 //! - a `reverse` layer runs from the last step to the first and emits its states in the order it
 //!   ran them; a bidirectional one runs both ways, the backward states put back in time order beside
 //!   the forward ones, and the final states concatenated forward first.
+//!
+//! The projections are matmuls by the weight rather than `linear` layers because that is what
+//! makes the unrolled layer cheaper than the op in Core ML's plan: its planner prices a `linear`
+//! with fewer than 512 outputs at about 89 ps per multiply-accumulate on the CPU, above the
+//! recurrent op's own 86 (so the unrolled layer's projections alone cost as much as the layer), and
+//! a matmul by a constant at 2.65 (`matmul_const.mil` against `linear.mil` in the analytics
+//! corpus; `mil_ane::cost`). Both are eligible on the Neural Engine.
 //!
 //! The weights are read where they are (a `const` or inline): the rewrite makes no constant but
 //! the slice bounds, so a layer with its weights in a file is rewritten as well. Sequences longer
@@ -30,7 +37,7 @@ use mil_ir::{DType, Function, OpId, Operand, Type, ValueId};
 pub const UNROLL_RECURRENT: Rewrite = Rewrite {
     id: RewriteId::UNROLL_RECURRENT,
     kinds: &["lstm", "gru", "rnn"],
-    title: "Unroll {kind} into per-step linear layers and activations",
+    title: "Unroll {kind} into per-step matmuls and activations",
     precondition: |f, op| Layer::read(f, op).map(drop),
     edit,
 };
@@ -271,8 +278,10 @@ impl Unroll<'_, '_, '_> {
         self.op(kind, suffix, vec![("x", self.c.operand(x))], &ty)
     }
 
-    /// `linear(x, weight[, bias])` with a result of type `ty`.
-    fn linear(
+    /// `x·weightᵀ (+ bias)` with a result of type `ty`: a `matmul` with `transpose_y`, then an
+    /// `add` of the bias. Core ML's planner prices a matmul by a constant far below a `linear` on
+    /// the CPU (see the module's documentation), and both run on the Neural Engine.
+    fn project(
         &mut self,
         suffix: &str,
         x: Operand,
@@ -280,9 +289,16 @@ impl Unroll<'_, '_, '_> {
         bias: Option<Operand>,
         ty: &Type,
     ) -> Result<ValueId, EditError> {
-        let mut args = vec![("weight", weight), ("x", x)];
-        args.extend(bias.map(|b| ("bias", b)));
-        self.op("linear", suffix, args, ty)
+        let args = vec![
+            ("transpose_x", boolean(false)),
+            ("transpose_y", boolean(true)),
+            ("x", x),
+            ("y", weight),
+        ];
+        let product = self.op("matmul", suffix, args, ty)?;
+        let Some(bias) = bias else { return Ok(product) };
+        let args = vec![("x", self.c.operand(product)), ("y", bias)];
+        self.op("add", &format!("{suffix}_b"), args, ty)
     }
 
     /// `concat(values, axis)`, or the value itself when there is one.
@@ -494,7 +510,7 @@ fn run(
     let ops = Operands::of(u.c.function(), op, suffix, l.cell)?;
 
     let projected = Type::tensor(l.dtype, &[s, b, g * h]);
-    let mut gx = u.linear(&format!("{tag}_x"), ops.x, ops.weight_ih, ops.bias, &projected)?;
+    let mut gx = u.project(&format!("{tag}_x"), ops.x, ops.weight_ih, ops.bias, &projected)?;
     if let Some(ib) = ops.input_bias {
         let args = vec![("x", u.c.operand(gx)), ("y", ib)];
         gx = u.op("add", &format!("{tag}_x_in"), args, &projected)?;
@@ -526,7 +542,7 @@ fn run(
         let x = u.c.operand(gx);
         let gx_t = u.c.slice(&format!("{n}_x"), x, &[t, 0, 0], &[1, b, g * h])?;
         let h = u.c.operand(h_state);
-        let gh = u.linear(&format!("{n}_h"), h, ops.weight_hh.clone(), None, &l.state(g))?;
+        let gh = u.project(&format!("{n}_h"), h, ops.weight_hh.clone(), None, &l.state(g))?;
         let step = Step { n: &n, gx: gx_t, gh };
         h_state = match (l.cell, c_state) {
             (Cell::Rnn, _) => rnn_step(u, &step)?,

@@ -97,8 +97,8 @@ fn rewriting_the_corpus_leaves_only_uncovered_ops_refused() {
             after.len()
         ));
     }
-    // The corpus has one model each of asin, band_part, cumsum, mod, gru, lstm, rnn, a 17×17 and a
-    // 1×31 conv and a max_pool of width 15; samples/off_ane.mil has a cumsum. Counts are of ops
+    // The corpus has one model each of asin, band_part, cumsum, mod, reduce_prod, gru, lstm, rnn, a
+    // 17×17 and a 1×31 conv and a max_pool of width 15; samples/off_ane.mil has a cumsum. Counts are of ops
     // refused by kind or size (ANE001, ANE015–ANE017). Files listed with none refused have a
     // projection (`linear-to-conv1x1`) or, hand_written.mil, defaults left implicit
     // (`spell-out-defaults`).
@@ -119,6 +119,7 @@ fn rewriting_the_corpus_leaves_only_uncovered_ops_refused() {
         matmul_dyn.mil: 0 → 0 refused, not run (weights absent)
         max_pool_k15.mil: 1 → 0 refused, not run (weights absent)
         mod.mil: 1 → 0 refused, not run (weights absent)
+        reduce_prod_c.mil: 1 → 0 refused, not run (weights absent)
         reshape.mil: 0 → 0 refused, not run (weights absent)
         rnn.mil: 1 → 0 refused, not run (weights absent)
         sliding_windows.mil: 0 → 0 refused, not run (weights absent)

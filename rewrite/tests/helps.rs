@@ -122,6 +122,7 @@ fn recurrent_and_size_limit_rewrites_on_the_corpus_models() {
         ("conv_k17.mil", "conv"),
         ("conv_k1x31.mil", "conv"),
         ("max_pool_k15.mil", "max_pool"),
+        ("reduce_prod_c.mil", "reduce_prod"),
     ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         let (p, map) = parse(&text);
@@ -136,12 +137,13 @@ fn recurrent_and_size_limit_rewrites_on_the_corpus_models() {
         lines.push(format!("{file}: {} (offered: {})", a.title, a.helps()));
     }
     expect_test::expect![[r#"
-        lstm.mil: Unroll lstm into per-step linear layers and activations — CPU → CPU, est. 0.0685 → 0.0755 ms (offered: false)
-        gru.mil: Unroll gru into per-step linear layers and activations — CPU → CPU, est. 0.0572 → 0.0639 ms (offered: false)
-        rnn.mil: Unroll rnn into per-step linear layers and activations — CPU → CPU, est. 0.0347 → 0.0361 ms (offered: false)
+        lstm.mil: Unroll lstm into per-step matmuls and activations — CPU → CPU, est. 0.0685 → 0.0304 ms (offered: true)
+        gru.mil: Unroll gru into per-step matmuls and activations — CPU → CPU, est. 0.0572 → 0.0301 ms (offered: true)
+        rnn.mil: Unroll rnn into per-step matmuls and activations — CPU → CPU, est. 0.0347 → 0.0248 ms (offered: true)
         conv_k17.mil: Split the conv's large kernel into tiles the Neural Engine takes — CPU → ANE, est. 3.624 → 0.646 ms (offered: true)
         conv_k1x31.mil: Split the conv's large kernel into tiles the Neural Engine takes — CPU → ANE, est. 0.755 → 0.346 ms (offered: true)
-        max_pool_k15.mil: Cascade the max_pool's wide window into pools of width at most 8 — CPU → ANE, est. 0.415 → 0.287 ms (offered: true)"#]].assert_eq(&lines.join("\n"));
+        max_pool_k15.mil: Cascade the max_pool's wide window into pools of width at most 8 — CPU → ANE, est. 0.415 → 0.287 ms (offered: true)
+        reduce_prod_c.mil: Rewrite reduce_prod as a tree of products of slices — CPU → CPU, est. 0.209 → 0.242 ms (offered: false)"#]].assert_eq(&lines.join("\n"));
 }
 
 /// An lstm of Silero's size (hidden 128) and a larger one (hidden 512), fp16, weights in a file:
@@ -174,7 +176,7 @@ fn unrolled_lstms_by_size() {
         ));
     }
     expect_test::expect![[r#"
-        8 steps, hidden 128: Unroll lstm into per-step linear layers and activations — CPU → CPU, est. 0.0902 → 0.00761 ms (offered: true)
-        8 steps, hidden 512: Unroll lstm into per-step linear layers and activations — CPU → CPU, est. 1.443 → 0.218 ms (offered: true)
-        64 steps, hidden 512: Unroll lstm into per-step linear layers and activations — CPU → CPU+ANE, est. 11.543 → 0.594 ms (offered: true)"#]].assert_eq(&lines.join("\n"));
+        8 steps, hidden 128: Unroll lstm into per-step matmuls and activations — CPU → CPU, est. 0.0902 → 0.0077 ms (offered: true)
+        8 steps, hidden 512: Unroll lstm into per-step matmuls and activations — CPU → CPU, est. 1.443 → 0.0641 ms (offered: true)
+        64 steps, hidden 512: Unroll lstm into per-step matmuls and activations — CPU → CPU, est. 11.543 → 0.752 ms (offered: true)"#]].assert_eq(&lines.join("\n"));
 }

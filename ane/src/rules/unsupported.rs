@@ -48,7 +48,10 @@ const REFUSED: &[(&str, Option<Fix>)] = &[
     ),
     (
         "reduce_prod",
-        Some(Fix::Advice("exp(reduce_sum(log(x))) for positive x")),
+        Some(Fix::Rewrite(
+            RewriteId::REDUCE_PROD_TO_MUL,
+            "a tree of mul over halves sliced along each reduced axis",
+        )),
     ),
     (
         "mod",
@@ -56,7 +59,9 @@ const REFUSED: &[(&str, Option<Fix>)] = &[
     ),
     (
         "one_hot",
-        Some(Fix::Advice("equal against a constant range, cast to fp16")),
+        Some(Fix::Advice(
+            "none eligible: its indices are int32 only, and every op reading them is refused (ANE005); compare fp16 indices with a constant range upstream, if the model has them",
+        )),
     ),
     ("non_zero", None),
     ("random_normal", None),
@@ -65,21 +70,21 @@ const REFUSED: &[(&str, Option<Fix>)] = &[
         "lstm",
         Some(Fix::Rewrite(
             RewriteId::UNROLL_RECURRENT,
-            "one cell per step of linear, sigmoid/tanh, mul and add",
+            "one cell per step of matmul, sigmoid/tanh, mul and add",
         )),
     ),
     (
         "gru",
         Some(Fix::Rewrite(
             RewriteId::UNROLL_RECURRENT,
-            "one cell per step of linear, sigmoid/tanh, mul and add",
+            "one cell per step of matmul, sigmoid/tanh, mul and add",
         )),
     ),
     (
         "rnn",
         Some(Fix::Rewrite(
             RewriteId::UNROLL_RECURRENT,
-            "one cell per step of linear, activation and add",
+            "one cell per step of matmul, activation and add",
         )),
     ),
 ];

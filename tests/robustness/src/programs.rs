@@ -1,6 +1,7 @@
 //! One-op programs built from fuzz bytes, of the ops the ANE rewrites take: a recurrent layer
 //! (lstm, gru or rnn, any direction, activations and options), a conv with a kernel beyond the
-//! Neural Engine's, a max_pool wider than 8, a matmul with an inner dimension above 32,768. Sizes
+//! Neural Engine's, a max_pool wider than 8, a matmul with an inner dimension above 32,768, a
+//! reduce_prod over any axes. Sizes
 //! stay small, so that the interpreter runs each in well under a millisecond or two.
 
 /// Reads the fuzz bytes one at a time, then zeros.
@@ -52,14 +53,15 @@ fn program(params: &[String], consts: &[String], results: &[String], statement: 
     )
 }
 
-/// A one-op program of one of the four families, its every choice read from `b`.
+/// A one-op program of one of the five families, its every choice read from `b`.
 pub fn one_op(b: &mut Bytes<'_>) -> String {
     let dtype = b.one(&["fp32", "fp16"]);
-    match b.pick(4) {
+    match b.pick(5) {
         0 => recurrent(b, dtype),
         1 => conv(b, dtype),
         2 => max_pool(b, dtype),
-        _ => matmul(b, dtype),
+        3 => matmul(b, dtype),
+        _ => reduce_prod(b, dtype),
     }
 }
 
@@ -246,5 +248,52 @@ fn matmul(b: &mut Bytes<'_>, dtype: &str) -> String {
         &[],
         &[format!("{} out", tensor(dtype, &[m, n]))],
         &statement,
+    )
+}
+
+fn reduce_prod(b: &mut Bytes<'_>, dtype: &str) -> String {
+    let rank = 1 + b.pick(4);
+    let x: Vec<usize> = (0..rank).map(|_| 1 + b.pick(9)).collect();
+    // Each axis reduced or not, written negative or not; `axes` absent reduces every axis.
+    let mut axes = None;
+    if b.pick(4) != 0 {
+        let mut chosen = Vec::new();
+        for a in 0..rank {
+            if b.pick(2) == 0 {
+                let negative = b.pick(2) == 1;
+                chosen.push((
+                    a,
+                    if negative {
+                        a as i64 - rank as i64
+                    } else {
+                        a as i64
+                    },
+                ));
+            }
+        }
+        axes = Some(chosen);
+    }
+    let reduced = |a: usize| axes.as_ref().is_none_or(|axes| axes.iter().any(|&(r, _)| r == a));
+    // A scalar result is not a case the rewrite takes: every axis reduced keeps its dims.
+    let keep_dims = b.pick(2) == 1 || (0..rank).all(reduced);
+    let out: Vec<usize> = (0..rank)
+        .filter_map(|a| match reduced(a) {
+            true if keep_dims => Some(1),
+            true => None,
+            false => Some(x[a]),
+        })
+        .collect();
+    let axes_arg = match &axes {
+        None => String::new(),
+        Some(axes) => {
+            let list: Vec<String> = axes.iter().map(|(_, written)| written.to_string()).collect();
+            format!("axes = tensor<int32, [{}]>([{}]), ", axes.len(), list.join(", "))
+        }
+    };
+    program(
+        &[format!("{} x", tensor(dtype, &x))],
+        &[],
+        &[format!("{} out", tensor(dtype, &out))],
+        &format!("reduce_prod({axes_arg}keep_dims = {keep_dims}, x = x)"),
     )
 }
