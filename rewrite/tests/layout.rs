@@ -272,7 +272,7 @@ fn residual_blocks_keep_one_layout_change_at_each_end() {
             body += &constant(&mut rng, dtype, &format!("w{i}"), &[cout, cin]);
             body += &constant(&mut rng, dtype, &format!("b{i}"), &[cout]);
         }
-        let t = |c: u64| ty(dtype, &[b, s, c]);
+        let t = |c: u64| tensor_type(dtype, &[b, s, c]);
         let text = format!(
             "program(1.3)\n{{\n    func main<ios18>({} x) {{\n{body}\
              \x20       {} h0 = linear(x = x, weight = w0, bias = b0)[name = string(\"h0\")];\n\
