@@ -100,3 +100,16 @@ def test_inline_literals_reach_the_weight_file_intact(rust_packages):
     assert op.scale.val == np.float16(0.5) and op.zero_point.val == 1
     op = loaded_val(rust_packages / "conv_ios15.mlpackage", "w")
     assert op.val.val.shape == (3, 2, 2, 2) and op.val.val[0, 1, 1, 1] == 1.5 and op.val.val[2, 1, 1, 1] == -1
+
+
+def test_weights_inline_in_arguments_are_bound_through_consts(rust_packages):
+    """An argument holding a weight-file-sized value becomes a `const` (coremltools' loader takes only
+    immediate values in bindings), named after its op and input, unique in the function."""
+    package = rust_packages / "inline_weights_ios17.mlpackage"
+    weight = loaded_val(package, "y_weight_")
+    assert weight.op_type == "const"
+    np.testing.assert_array_equal(weight.val.val, np.array([[1, 2, 3, 4], [5, 6, 7, 8], [-1, -2, -3, -4]], np.float16))
+    blob = loaded_val(package, "s_y")
+    np.testing.assert_array_equal(blob.val.val, np.array(fixture_values(64), dtype=np.float16))
+    linear = loaded_val(package, "y")
+    assert linear.weight.name == "y_weight_" and linear.bias.val.tolist() == [0.5, 0, -0.5]

@@ -359,13 +359,24 @@ impl<W: Write + Seek> Converter<'_, W> {
         mil::Block {
             inputs: block.params.iter().map(|&p| self.named(f, spans, p)).collect(),
             outputs: block.outputs.iter().map(|o| o.name.to_string()).collect(),
-            operations: block.ops.iter().map(|&op| self.operation(f, spans, op)).collect(),
+            operations: block
+                .ops
+                .iter()
+                .flat_map(|&op| self.operation(f, spans, op))
+                .collect(),
             attributes: BTreeMap::new(),
         }
     }
 
-    fn operation(&mut self, f: &Function, spans: Option<&FunctionSpans>, id: OpId) -> mil::Operation {
+    /// The operation `id`, after a `const` for each of its argument values that belongs in the
+    /// weight file (see [`Converter::lift`]).
+    fn operation(&mut self, f: &Function, spans: Option<&FunctionSpans>, id: OpId) -> Vec<mil::Operation> {
         let op = f.op(id);
+        let owner = match op.results.first() {
+            Some(&r) => f.value(r).name.to_string(),
+            None => op.kind.to_string(),
+        };
+        let mut operations = Vec::new();
         let op_spans = spans.and_then(|s| s.ops.get(id.index()));
         let span = op_spans.map(|s| s.whole).unwrap_or_default();
         let opset = op.opset.as_deref().unwrap_or(&f.opset);
@@ -389,19 +400,82 @@ impl<W: Write + Seek> Converter<'_, W> {
                 ));
                 continue;
             };
+            let mut bind = |this: &mut Self, operand: &Operand, name: String| match operand {
+                Operand::Const(value) if this.belongs_in_weight_file(value) => argument::Binding {
+                    binding: Some(argument::binding::Binding::Name(this.lift(
+                        f,
+                        value,
+                        name,
+                        span,
+                        &mut operations,
+                    ))),
+                },
+                _ => this.binding(operand, span),
+            };
             let arguments = match &arg.value {
-                Operand::Tuple(items) => items.iter().map(|o| self.binding(o, span)).collect(),
-                single => vec![self.binding(single, span)],
+                Operand::Tuple(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| bind(self, o, format!("{owner}_{key}_{i}")))
+                    .collect(),
+                single => vec![bind(self, single, format!("{owner}_{key}"))],
             };
             inputs.insert(key.to_string(), mil::Argument { arguments });
         }
-        mil::Operation {
+        operations.push(mil::Operation {
             r#type: op.kind.to_string(),
             inputs,
             outputs: op.results.iter().map(|&r| self.named(f, spans, r)).collect(),
             blocks: op.blocks.iter().map(|&b| self.block(f, spans, b)).collect(),
             attributes: self.attributes(&op.attributes, span),
+        });
+        operations
+    }
+
+    /// Whether `value` is written to the weight file rather than inline.
+    fn belongs_in_weight_file(&self, value: &TypedValue) -> bool {
+        match &value.data {
+            ConstData::Blob(_) => true,
+            ConstData::Tensor(elements) => value
+                .ty
+                .dtype()
+                .is_some_and(|d| value::goes_to_weight_file(d, elements.len(), self.specification_version)),
+            ConstData::Literal(_) => false,
         }
+    }
+
+    /// Appends to `operations` a `const` holding `value`, named `name` (made unique in `f`), and
+    /// returns its name.
+    ///
+    /// A MIL text argument may hold a weight inline (`weight = tensor<fp16, [64, 64]>(BLOBFILE(…))`),
+    /// but a program's argument bindings hold immediate values only: coremltools' loader refuses any
+    /// other (`The value_spec should be immediateValue`), and what coremltools writes binds every
+    /// weight by the name of a `const`.
+    fn lift(
+        &mut self,
+        f: &Function,
+        value: &TypedValue,
+        mut name: String,
+        span: Span,
+        operations: &mut Vec<mil::Operation>,
+    ) -> String {
+        while f.lookup(&name).is_some() || operations.iter().any(|o| o.outputs[0].name == name) {
+            name.push('_');
+        }
+        let ty = value::value_type(&value.ty).unwrap_or_default();
+        let name_value = value::inline(&TypedValue::string(&name)).unwrap_or_default();
+        let val = self.value(value, span);
+        operations.push(mil::Operation {
+            r#type: "const".into(),
+            inputs: BTreeMap::new(),
+            outputs: vec![mil::NamedValueType {
+                name: name.clone(),
+                r#type: Some(ty),
+            }],
+            blocks: Vec::new(),
+            attributes: BTreeMap::from([("name".to_string(), name_value), ("val".to_string(), val)]),
+        });
+        name
     }
 
     fn binding(&mut self, operand: &Operand, span: Span) -> argument::Binding {
