@@ -35,6 +35,8 @@ impl RewriteId {
     pub const LINEAR_TO_CONV1X1: RewriteId = RewriteId("linear-to-conv1x1");
     /// The defaults the private ANE compiler needs, written out.
     pub const SPELL_OUT_DEFAULTS: RewriteId = RewriteId("spell-out-defaults");
+    /// An axis above 65,536 → the ops chained along it on pieces of it, concatenated.
+    pub const SPLIT_AXIS: RewriteId = RewriteId("split-axis");
 
     /// Every id that has its rewrite, in the order of `mil_rewrite::ALL`.
     pub const ALL: &'static [RewriteId] = &[
@@ -51,6 +53,7 @@ impl RewriteId {
         RewriteId::SPLIT_MATMUL_INNER,
         RewriteId::LINEAR_TO_CONV1X1,
         RewriteId::SPELL_OUT_DEFAULTS,
+        RewriteId::SPLIT_AXIS,
     ];
 
     /// The id as written (`tan-to-sin-cos`).
