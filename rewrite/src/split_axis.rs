@@ -139,6 +139,7 @@ impl Stage {
             format!("`{key}` and the result differ in rank")
         })?;
         let mut long: Vec<usize> = long_axes(&input).chain(long_axes(&shape)).collect();
+        long.sort_unstable();
         long.dedup();
         let a = match (&long[..], axis) {
             ([a], None) => *a,

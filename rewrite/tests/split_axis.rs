@@ -108,7 +108,7 @@ fn chain(dtype: DType, axis: usize, seed: u64) -> Case {
 type Input = (String, Vec<usize>);
 
 /// The conv number `i` on `x` of `shape`, keeping `axis` long: depthwise along the channels,
-/// with random 1–3 kernels, strides, dilations and custom padding otherwise. Returns the
+/// with random 1–3 kernels, strides, dilations and custom or `same` padding otherwise. Returns the
 /// statement, the output's shape, and its weight and bias inputs.
 fn conv(
     pick: &mut impl FnMut(u64) -> usize,
@@ -130,9 +130,13 @@ fn conv(
             [need / 2 + pick(2), need - need / 2 + pick(2)]
         })
         .collect();
+    // `same` padding a third of the time (the rewrite works its pads out as MIL defines them).
+    let same = pick(3) == 0;
     let outputs = |strides: [usize; 2]| -> Vec<usize> {
-        let spatial =
-            (0..2).map(|d| (shape[d + 2] + pads[2 * d] + pads[2 * d + 1] - spans[d]) / strides[d] + 1);
+        let spatial = (0..2).map(|d| match same {
+            true => shape[d + 2].div_ceil(strides[d]),
+            false => (shape[d + 2] + pads[2 * d] + pads[2 * d + 1] - spans[d]) / strides[d] + 1,
+        });
         [shape[0], cout].into_iter().chain(spatial).collect()
     };
     // Strides of 2 now and then, unless they take the long axis below the limit.
@@ -144,10 +148,13 @@ fn conv(
     };
     let out = outputs(strides);
     let (weight, bias) = (format!("w{i}"), format!("b{i}"));
+    let padding = match same {
+        true => "pad_type = string(\"same\")".to_string(),
+        false => format!("pad = {}, pad_type = string(\"custom\")", list(&pads)),
+    };
     let statement = format!(
-        "conv(bias = {bias}, dilations = {}, groups = {groups}, pad = {}, pad_type = string(\"custom\"), strides = {}, weight = {weight}, x = {x})",
+        "conv(bias = {bias}, dilations = {}, groups = {groups}, {padding}, strides = {}, weight = {weight}, x = {x})",
         list(&dilations),
-        list(&pads),
         list(&strides),
     );
     let w_shape = vec![cout, cin / groups, kernel[0], kernel[1]];
