@@ -664,4 +664,52 @@ mod tests {
         "#]]
         .assert_eq(&after);
     }
+
+    #[test]
+    fn the_quick_fix_on_one_op_of_a_chain_along_an_axis_above_65536_splits_the_whole_chain() {
+        // conv 3×3 → relu, twice, on 1×16×1×70,000 fp16: every op is refused (ANE014), and the
+        // quick fix on any of them splits the four (proven equal in rewrite/tests/split_axis.rs).
+        let t = "tensor<fp16, [1, 16, 1, 70000]>";
+        let conv = |name: &str, x: &str| {
+            format!(
+                "        {t} {name} = conv(dilations = [1, 1], groups = 1, pad_type = string(\"same\"), strides = [1, 1], weight = k, x = {x})[name = string(\"{name}\")];\n"
+            )
+        };
+        let text = format!(
+            "program(1.3)\n{{\n    func main<ios18>({t} x, tensor<fp16, [16, 16, 3, 3]> k) {{\n{}        {t} r = relu(x = a)[name = string(\"r\")];\n{}        {t} out = relu(x = b)[name = string(\"out\")];\n    }} -> (out);\n}}\n",
+            conv("a", "x"),
+            conv("b", "r"),
+        );
+        let m = model(&text);
+        let at = text.find("relu(x = a)").unwrap();
+        let fixes = quick_fixes(&m, Span::new(at, at + 4));
+        let titles: Vec<&str> = fixes.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Split the ops along an axis above 65,536 into pieces of at most 65,536 — CPU → CPU+ANE, est. 0.945 → 0.81 ms"
+            ]
+        );
+        let fixed = apply(&text, &fixes[0].edits);
+        let after = crate::analysis::analyse(&fixed, None, &Default::default());
+        let errors: Vec<_> = after
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == mil_ir::Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{fixed}");
+        let f = &after.program.functions[0];
+        let kinds: Vec<&str> = f.walk_ops().iter().map(|&o| f.op(o).kind.as_str()).collect();
+        let count = |k: &str| kinds.iter().filter(|&&x| x == k).count();
+        assert_eq!(
+            (
+                count("slice_by_size"),
+                count("conv"),
+                count("relu"),
+                count("concat")
+            ),
+            (2, 4, 4, 1)
+        );
+        assert!(fixed.contains("out = concat("), "{fixed}");
+    }
 }

@@ -37,6 +37,8 @@ impl RewriteId {
     pub const LINEAR_TO_CONV1X1: RewriteId = RewriteId("linear-to-conv1x1");
     /// The defaults the private ANE compiler needs, written out.
     pub const SPELL_OUT_DEFAULTS: RewriteId = RewriteId("spell-out-defaults");
+    /// An axis above 65,536 → the ops chained along it on pieces of it, concatenated.
+    pub const SPLIT_AXIS: RewriteId = RewriteId("split-axis");
     /// A function's fp32 inputs and outputs declared fp16: a change of its interface, not of an op.
     pub const IO_TO_FP16: RewriteId = RewriteId("io-to-fp16");
 
@@ -57,6 +59,7 @@ impl RewriteId {
         RewriteId::SPLIT_MATMUL_INNER,
         RewriteId::LINEAR_TO_CONV1X1,
         RewriteId::SPELL_OUT_DEFAULTS,
+        RewriteId::SPLIT_AXIS,
         RewriteId::IO_TO_FP16,
     ];
 

@@ -24,6 +24,7 @@ pub mod proof;
 pub mod recurrent;
 pub mod reduce_prod;
 pub mod spell_out_defaults;
+pub mod split_axis;
 pub mod tan;
 pub mod window;
 
@@ -77,6 +78,7 @@ pub const ALL: &[&Rewrite] = &[
     &matmul_inner::SPLIT_MATMUL_INNER,
     &linear_to_conv::LINEAR_TO_CONV1X1,
     &spell_out_defaults::SPELL_OUT_DEFAULTS,
+    &split_axis::SPLIT_AXIS,
 ];
 
 /// The rewrites that the fix-all action and `mil fix` apply only when named (`--rewrite`), and

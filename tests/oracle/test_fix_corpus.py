@@ -212,7 +212,7 @@ def fix_one(source, scratch, ids):
 
     was, now = refused(before), refused(after)
     rewrites = sorted({fix for _, _, fix in fixes_named(before, ids)} - {fix for _, _, fix in left})
-    still_named = "; ".join(declined)
+    still_named = "; ".join(dict.fromkeys(declined))  # each rewrite and kind once
     if not was and not rewrites:
         return None
     still = ", ".join(sorted(f"{kind} ({rule})" for _, _, kind, rule in now)) or "—"

@@ -3,6 +3,7 @@
 use super::{CONV_KERNEL, Cx, DIM_ABOVE_65536, Finding, MATMUL_INNER, MAX_POOL_WIDTH, Site};
 use crate::facts::{Input, OpFacts};
 use crate::kind::Kind;
+use crate::rule::Fix;
 use crate::tensor::{const_any_above, const_int, const_ints, known_dims, operand_type};
 use mil_ir::Operation;
 
@@ -10,6 +11,15 @@ use mil_ir::Operation;
 pub const MAX_DIM: u64 = 65_536;
 /// The largest inner dimension of a matmul (Core ML's verdict).
 pub const MAX_MATMUL_INNER: u64 = 32_768;
+
+/// Ops that only cut or join tensors, which `split-axis` does not take: it leaves them with the
+/// long axis at the edges of the chains it splits.
+const CUTS_AND_JOINS: [&str; 4] = ["slice_by_size", "slice_by_index", "split", "concat"];
+
+/// ANE014's fix on [`CUTS_AND_JOINS`].
+const SPLIT_AT_THE_INTERFACE: Fix = Fix::Advice(
+    "give the function the axis already split (inputs or outputs of at most 65,536), which changes its interface",
+);
 
 /// Fires on ops beyond a size limit.
 pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>) {
@@ -24,7 +34,11 @@ pub(super) fn check(cx: &Cx, facts: &OpFacts, site: Site, out: &mut Vec<Finding>
         let what = format!(
             "runs on CPU: a dimension of {n} is above 65,536 and Core ML reports 'Tensor dimensions ... are not within supported range, N[1-65536]D[1-65536]C[1-65536]H[1-65536]W[1-65536]'"
         );
-        out.push(Finding::new(&DIM_ABOVE_65536, site, what));
+        let finding = Finding::new(&DIM_ABOVE_65536, site, what);
+        out.push(match CUTS_AND_JOINS.contains(&op.kind.as_str()) {
+            true => finding.with_fix(Some(SPLIT_AT_THE_INTERFACE)),
+            false => finding,
+        });
     }
     match facts.kind {
         Kind::Conv => check_conv_kernel(cx, facts, site, out),

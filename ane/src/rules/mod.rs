@@ -79,7 +79,10 @@ rules! {
     "gather_nd and gather_along_axis are eligible, but their int32 indices are cast to int16 on the CPU first.";
     /// A dimension (or group count) above 65,536.
     DIM_ABOVE_65536 = "ANE014", Fallback, CoreMlVerdict, "dimension above 65,536",
-    fix: Some(Fix::Advice("split the axis into chunks of at most 65,536 and concatenate")),
+    fix: Some(Fix::Rewrite(
+        RewriteId::SPLIT_AXIS,
+        "the ops chained along the axis on pieces of at most 65,536, concatenated",
+    )),
     "`Tensor dimensions ... are not within supported range, N[1-65536]D[1-65536]C[1-65536]H[1-65536]W[1-65536]`; groups > 65,536 likewise.";
     /// A conv kernel beyond what the Neural Engine decomposes.
     CONV_KERNEL = "ANE015", Fallback, CoreMlVerdict, "conv kernel too large",
