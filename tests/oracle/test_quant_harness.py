@@ -121,9 +121,6 @@ class Activations(Weights):
 
 # fp16 runs skipped, by the op in the program's text that makes the difference.
 FP16_SKIPS = {
-    # We leave the ops inside `cond`/`while_loop` blocks in fp32, coremltools converts them
-    # (docs/quantisation.md, FP16 compute precision, Differences).
-    "fp16 control flow": r"= (cond|while_loop)\(",
     # coremltools' `const_elimination` folds `fill`/`range_1d` of constants, which the compiled program
     # still has (coremltools' save folded them in the fp32 packages the fp16 test compares); we convert,
     # we do not fold.
