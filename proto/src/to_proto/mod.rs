@@ -395,12 +395,33 @@ impl<W: Write + Seek> Converter<'_, W> {
             };
             inputs.insert(key.to_string(), mil::Argument { arguments });
         }
+        let mut attributes = self.attributes(&op.attributes, span);
+        // From ios18 Core ML takes a constexpr op's parameters as inputs bound to values, as
+        // coremltools writes them (`translate_constexpr`); a text moved from ios17 may still spell
+        // them as attributes.
+        if op.kind.starts_with("constexpr_") && Opset::parse(opset).is_some_and(|o| o >= Opset::Ios18) {
+            for (key, value) in std::mem::take(&mut attributes) {
+                if key == "name" {
+                    attributes.insert(key, value);
+                    continue;
+                }
+                let binding = argument::Binding {
+                    binding: Some(argument::binding::Binding::Value(value)),
+                };
+                inputs.insert(
+                    key,
+                    mil::Argument {
+                        arguments: vec![binding],
+                    },
+                );
+            }
+        }
         mil::Operation {
             r#type: op.kind.to_string(),
             inputs,
             outputs: op.results.iter().map(|&r| self.named(f, spans, r)).collect(),
             blocks: op.blocks.iter().map(|&b| self.block(f, spans, b)).collect(),
-            attributes: self.attributes(&op.attributes, span),
+            attributes,
         }
     }
 

@@ -589,3 +589,31 @@ fn a_kept_description_is_written_while_it_fits_and_else_a_warning_says_what_is_l
         found[1].message
     );
 }
+
+#[test]
+fn constexpr_parameters_are_inputs_from_ios18_and_attributes_before() {
+    let op = |opset: &str| {
+        let body = "            tensor<fp32, [2]> c = constexpr_cast()[name = string(\"c\"), output_dtype = string(\"fp32\"), source_val = tensor<fp16, [2]>([0x1p+0, 0x1p+1])];\n            tensor<fp32, [2]> y = add(x = x, y = c)[name = string(\"y\")];";
+        let (model, _) = convert(&program(opset, body, "y")).unwrap();
+        let c = main_ops(&model)[0].clone();
+        (
+            c.inputs.keys().cloned().collect::<Vec<_>>(),
+            c.attributes.keys().cloned().collect::<Vec<_>>(),
+        )
+    };
+    // coremltools' `translate_constexpr`: attributes up to ios17, inputs bound to values from ios18.
+    assert_eq!(
+        op("ios17"),
+        (
+            vec![],
+            vec!["name".into(), "output_dtype".into(), "source_val".into()]
+        )
+    );
+    assert_eq!(
+        op("ios18"),
+        (
+            vec!["output_dtype".into(), "source_val".into()],
+            vec!["name".into()]
+        )
+    );
+}
