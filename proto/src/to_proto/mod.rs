@@ -396,10 +396,15 @@ impl<W: Write + Seek> Converter<'_, W> {
             inputs.insert(key.to_string(), mil::Argument { arguments });
         }
         let mut attributes = self.attributes(&op.attributes, span);
-        // From ios18 Core ML takes a constexpr op's parameters as inputs bound to values, as
-        // coremltools writes them (`translate_constexpr`); a text moved from ios17 may still spell
-        // them as attributes.
-        if op.kind.starts_with("constexpr_") && Opset::parse(opset).is_some_and(|o| o >= Opset::Ios18) {
+        // A constexpr op defined from ios18 on (the version the function's opset uses) takes its
+        // parameters as inputs bound to values, as coremltools writes them (`translate_constexpr`,
+        // by the op's own `opset_version`); a text moved from ios17 may still spell them as
+        // attributes. Older definitions (constexpr_affine_dequantize in an ios18 function) keep
+        // attributes.
+        let defined_from = catalogue::lookup(&op.kind, opset)
+            .ok()
+            .and_then(|v| v.opsets.first().copied());
+        if op.kind.starts_with("constexpr_") && defined_from.is_some_and(|o| o >= Opset::Ios18) {
             for (key, value) in std::mem::take(&mut attributes) {
                 if key == "name" {
                     attributes.insert(key, value);

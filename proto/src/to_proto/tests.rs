@@ -616,4 +616,9 @@ fn constexpr_parameters_are_inputs_from_ios18_and_attributes_before() {
             vec!["name".into()]
         )
     );
+    // An op whose definition predates ios18 keeps attributes in an ios18 function, as coremltools
+    // writes it (by the op's own opset version).
+    let body = "            tensor<fp32, [2]> c = constexpr_affine_dequantize()[axis = int32(0), name = string(\"c\"), quantized_data = tensor<int8, [2]>([1, 2]), scale = fp32(0.5), zero_point = int8(0)];\n            tensor<fp32, [2]> y = add(x = x, y = c)[name = string(\"y\")];";
+    let (model, _) = convert(&program("ios18", body, "y")).unwrap();
+    assert!(main_ops(&model)[0].inputs.is_empty());
 }
