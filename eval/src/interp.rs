@@ -8,6 +8,7 @@ use crate::error::{EvalError, Result};
 use crate::kernels;
 use crate::tensor::Tensor;
 use crate::weights::Weights;
+use mil_ir::weights::MemoryWeights;
 use mil_ir::{BlockId, Function, OpId, Operand, Program, Type, ValueId};
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +31,19 @@ impl<'p> Interpreter<'p> {
         Interpreter {
             program,
             weights: Weights::new(model_dir),
+        }
+    }
+
+    /// An interpreter for `program`, which also names weights held in `memory` (made by a
+    /// rewrite and not written out yet).
+    pub fn with_memory(
+        program: &'p Program,
+        model_dir: Option<&Path>,
+        memory: MemoryWeights,
+    ) -> Interpreter<'p> {
+        Interpreter {
+            program,
+            weights: Weights::new(model_dir).with_memory(memory),
         }
     }
 

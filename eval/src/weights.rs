@@ -8,6 +8,7 @@ use crate::error::{EvalError, Result};
 use crate::floats::Floats;
 use crate::tensor::{Data, Tensor, numel};
 use memmap2::Mmap;
+use mil_ir::weights::{MEMORY_PATH, MemoryWeights};
 use mil_ir::{ConstData, DType, Literal, TypedValue};
 use mil_proto::weights::WeightFiles;
 use std::cell::RefCell;
@@ -15,9 +16,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The weight files of one model folder (`@model_path`).
+/// The weight files of one model folder (`@model_path`), and the weights a rewrite made in memory.
 pub struct Weights {
     files: Option<RefCell<WeightFiles>>,
+    memory: MemoryWeights,
     model_dir: PathBuf,
     maps: RefCell<HashMap<String, Arc<Mmap>>>,
 }
@@ -28,9 +30,16 @@ impl Weights {
     pub fn new(model_dir: Option<&Path>) -> Weights {
         Weights {
             files: model_dir.map(|d| RefCell::new(WeightFiles::new(d))),
+            memory: MemoryWeights::default(),
             model_dir: model_dir.map(Path::to_path_buf).unwrap_or_default(),
             maps: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// These weights, and `memory` for the references to [`MEMORY_PATH`] (a program a rewrite made
+    /// and did not write out yet).
+    pub fn with_memory(self, memory: MemoryWeights) -> Weights {
+        Weights { memory, ..self }
     }
 
     /// The tensor a typed constant holds.
@@ -45,6 +54,20 @@ impl Weights {
         };
         match &value.data {
             ConstData::Tensor(elements) => Tensor::from_elements(dtype, shape, elements),
+            ConstData::Blob(blob) if blob.path == MEMORY_PATH => {
+                let Some((info, bytes)) = self.memory.get(blob) else {
+                    bail!("no weight {} is held in memory", blob.offset);
+                };
+                let count = numel(&shape) as u64;
+                let Some(elements) = mil_proto::raw::decode(bytes, info.dtype, count) else {
+                    bail!(
+                        "weight {} in memory does not hold {count} {} values",
+                        blob.offset,
+                        info.dtype
+                    );
+                };
+                Tensor::from_elements(dtype, shape, &elements)
+            }
             ConstData::Blob(blob) => {
                 let Some(files) = &self.files else {
                     bail!(

@@ -1,7 +1,15 @@
 //! Quantisation as code actions: on a const (or an op reading one) that coremltools would
 //! quantise, `refactor.rewrite` actions that quantise that weight (int8 per channel, int4 per
-//! channel, a 16-entry k-means table), titled with the sizes and the weight's SNR; and whole-file
-//! source actions (`source.quantize`) for each mode of `mil quantize`.
+//! channel, a 16-entry k-means table); and whole-file source actions (`source.quantize`) for each
+//! mode of `mil quantize`.
+//!
+//! Titles say what their figures are. A weight's action gives the sizes and the weight's SNR
+//! (dequantised weight against the original); a whole-file action the sizes. Both add the
+//! model's worst output PSNR against the float program, run by the interpreter on one set of
+//! random inputs (seed 0, as `mil quantize` reports it), when the program is small enough to
+//! quantise and run twice per action at a light bulb ([`MEASURED_UP_TO`]); otherwise the title
+//! says it was not measured (a whole-file action then has no sizes either: `mil quantize`
+//! reports them).
 //!
 //! An action carries a [`QuantizeCommand`] rather than edits: the quantised weights must be
 //! written beside the document when the edit is applied, so the server runs [`quantize`] then —
@@ -12,16 +20,22 @@ use crate::code_actions::{CodeAction, CodeActionKind};
 use crate::locate;
 use crate::model::Model;
 use crate::text_edit::TextEdit;
+use mil_eval::Interpreter;
 use mil_ir::weights::{MemoryWeights, Weights};
 use mil_ir::{OpId, Operand, Program, Span, ValueDef};
 use mil_proto::blob::BlobWriter;
 use mil_proto::weights::{WeightFiles, write_memory_weights};
 use mil_quant::linear::{IntType, Mode as LinearMode};
+use mil_quant::psnr::Model as Psnr;
 use mil_quant::{Config, Granularity, PaletteConfig, Quantized};
 
 /// Weights of more elements get no k-means action at the cursor (its title would cost a
 /// clustering at every light bulb); the whole-file actions still palettise them.
 const LIGHT_BULB_TABLES_UP_TO: u64 = 1 << 20;
+
+/// Programs whose values (every op result of every function, consts included, counted in
+/// elements) number at most this many get their figures measured for the action titles.
+const MEASURED_UP_TO: u64 = 1 << 20;
 
 /// What to quantise to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,11 +228,12 @@ pub fn weight_actions(m: &Model, range: Span) -> Vec<CodeAction> {
             };
             actions.push(CodeAction {
                 title: format!(
-                    "Quantize weight `{name}` to {} — {} → {}, weight SNR {:.0} dB",
+                    "Quantize weight `{name}` to {} — {} → {}, weight SNR {:.0} dB, {}",
                     mode.phrase(),
                     size(q.bytes_before),
                     size(q.bytes_after),
-                    q.error.snr_db
+                    q.error.snr_db,
+                    output_psnr(m, dir, &program, &memory)
                 ),
                 kind: CodeActionKind::RefactorRewrite,
                 fixes: None,
@@ -234,16 +249,41 @@ pub fn weight_actions(m: &Model, range: Span) -> Vec<CodeAction> {
     actions
 }
 
-/// One `source.quantize` action per mode, for the whole document (computed when chosen).
+/// One `source.quantize` action per mode, for the whole document: the edits are computed when it
+/// is chosen, the figures of the title now (a mode with nothing to quantise gets no action).
 pub fn file_actions(m: &Model, _: Span) -> Vec<CodeAction> {
-    if m.model_dir.is_none() || m.program.functions.is_empty() {
+    let Some(dir) = m.model_dir.as_deref() else {
+        return Vec::new();
+    };
+    if m.program.functions.is_empty() {
         return Vec::new();
     }
-    Mode::ALL
-        .into_iter()
-        .map(|mode| CodeAction {
+    let measured = is_small(&m.program);
+    let mut actions = Vec::new();
+    for mode in Mode::ALL {
+        let figures = if measured {
+            let mut program = m.program.clone();
+            let mut memory = MemoryWeights::default();
+            let Ok(done) = mode.apply(&mut program, &mut WeightFiles::new(dir), &mut memory, None) else {
+                continue;
+            };
+            if done.is_empty() && mode != Mode::Fp16 {
+                continue;
+            }
+            let before: u64 = done.iter().map(|q| q.bytes_before).sum();
+            let after: u64 = done.iter().map(|q| q.bytes_after).sum();
+            format!(
+                " — {} → {}, {}",
+                size(before),
+                size(after),
+                output_psnr(m, dir, &program, &memory)
+            )
+        } else {
+            NOT_MEASURED.into()
+        };
+        actions.push(CodeAction {
             title: format!(
-                "Quantize the file: {} (mil quantize --mode {})",
+                "Quantize the file to {}{figures} (mil quantize --mode {})",
                 mode.phrase(),
                 mode.name()
             ),
@@ -252,8 +292,54 @@ pub fn file_actions(m: &Model, _: Span) -> Vec<CodeAction> {
             edits: Vec::new(),
             preferred: false,
             command: Some(QuantizeCommand { mode, weight: None }),
-        })
-        .collect()
+        });
+    }
+    actions
+}
+
+/// What a title says of a program too large to measure at a light bulb.
+const NOT_MEASURED: &str = " — output PSNR not measured (program too large to run here)";
+
+/// Whether `program` is small enough to quantise and run for a title ([`MEASURED_UP_TO`]).
+fn is_small(program: &Program) -> bool {
+    let elements = program.functions.iter().try_fold(0u64, |sum, f| {
+        f.walk_ops()
+            .into_iter()
+            .flat_map(|op| f.op(op).results.iter())
+            .try_fold(sum, |sum, &r| sum.checked_add(f.value(r).ty.element_count()?))
+    });
+    elements.is_some_and(|n| n <= MEASURED_UP_TO)
+}
+
+/// The worst output PSNR of `quantized` (its new weights in `memory`) against the document, as a
+/// title says it: measured by the interpreter on random inputs (seed 0) when the program is small
+/// enough ([`is_small`]).
+fn output_psnr(m: &Model, dir: &std::path::Path, quantized: &Program, memory: &MemoryWeights) -> String {
+    if !is_small(&m.program) {
+        return NOT_MEASURED.trim_start_matches(" — ").into();
+    }
+    let reference = Psnr {
+        program: &m.program,
+        model_dir: Some(dir),
+        memory: None,
+    };
+    let test = Psnr {
+        program: quantized,
+        model_dir: Some(dir),
+        memory: Some(memory),
+    };
+    let measured = Interpreter::new(&m.program, Some(dir))
+        .function(None)
+        .map_err(|e| e.to_string())
+        .and_then(|f| mil_eval::inputs::random(f, 0))
+        .and_then(|inputs| mil_quant::psnr::output_psnr(&reference, &test, None, &[inputs]));
+    match measured {
+        Ok(outputs) => match outputs.iter().map(|o| o.psnr).reduce(f64::min) {
+            Some(worst) => format!("output PSNR {worst:.0} dB on random inputs"),
+            None => "no float output to measure".into(),
+        },
+        Err(_) => "output PSNR not measured (the interpreter cannot run the program)".into(),
+    }
 }
 
 /// A byte count as people read it (B, KB, MB).
@@ -314,9 +400,9 @@ mod tests {
                 .collect::<String>()
         };
         expect![[r#"
-            Quantize weight `w` to int8 per channel — 12.0 KB → 3.2 KB, weight SNR 49 dB
-            Quantize weight `w` to int4 per channel — 12.0 KB → 1.8 KB, weight SNR 24 dB
-            Quantize weight `w` to a 16-entry k-means table (4-bit) — 12.0 KB → 1.6 KB, weight SNR 24 dB
+            Quantize weight `w` to int8 per channel — 12.0 KB → 3.2 KB, weight SNR 49 dB, output PSNR 60 dB on random inputs
+            Quantize weight `w` to int4 per channel — 12.0 KB → 1.8 KB, weight SNR 24 dB, output PSNR 36 dB on random inputs
+            Quantize weight `w` to a 16-entry k-means table (4-bit) — 12.0 KB → 1.6 KB, weight SNR 24 dB, output PSNR 40 dB on random inputs
         "#]]
         .assert_eq(&at("tensor<fp32, [64, 48]> w"));
         // On the op reading it, the same; the small weight gets none.
@@ -325,12 +411,40 @@ mod tests {
         // Whole-file actions are asked for as source actions.
         let o = text.find("linear").unwrap();
         let files = code_actions(&m, Span::new(o, o), |k| k == CodeActionKind::SourceQuantize);
-        assert_eq!(files.len(), Mode::ALL.len());
+        expect![[r#"
+            Quantize the file to fp16 compute precision — 12.1 KB → 6.0 KB, output PSNR 71 dB on random inputs (mil quantize --mode fp16)
+            Quantize the file to int8 per channel — 12.0 KB → 3.2 KB, output PSNR 60 dB on random inputs (mil quantize --mode w8)
+            Quantize the file to int4 per channel — 12.0 KB → 1.8 KB, output PSNR 36 dB on random inputs (mil quantize --mode w4)
+            Quantize the file to a 16-entry k-means table (4-bit) — 12.0 KB → 1.6 KB, output PSNR 40 dB on random inputs (mil quantize --mode lut4)
+            Quantize the file to a 64-entry k-means table (6-bit) — 12.0 KB → 2.5 KB, output PSNR 45 dB on random inputs (mil quantize --mode lut6)
+            Quantize the file to a 256-entry k-means table (8-bit) — 12.0 KB → 4.0 KB, output PSNR 113 dB on random inputs (mil quantize --mode lut8)
+        "#]]
+        .assert_eq(&files.iter().map(|a| format!("{}\n", a.title)).collect::<String>());
         assert!(
             files
                 .iter()
                 .all(|a| a.command.as_ref().is_some_and(|c| c.weight.is_none()))
         );
+    }
+
+    #[test]
+    fn a_program_too_large_to_run_at_a_light_bulb_gets_titles_without_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        // 2²⁰ + 1024 elements of results: over the budget (the weight file is never read).
+        let text = "program(1.3)\n{\n    func main<ios18>(tensor<fp32, [1, 1024]> x) {\n            \
+             tensor<fp32, [1025, 1024]> w = const()[name = string(\"w\"), val = tensor<fp32, [1025, 1024]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(64)))];\n            \
+             tensor<fp32, [1, 1025]> y = linear(weight = w, x = x)[name = string(\"y\")];\n        } -> (y);\n}\n";
+        let m = model_in(dir.path(), text);
+        let files = code_actions(&m, Span::new(0, 0), |k| k == CodeActionKind::SourceQuantize);
+        expect![[r#"
+            Quantize the file to fp16 compute precision — output PSNR not measured (program too large to run here) (mil quantize --mode fp16)
+            Quantize the file to int8 per channel — output PSNR not measured (program too large to run here) (mil quantize --mode w8)
+            Quantize the file to int4 per channel — output PSNR not measured (program too large to run here) (mil quantize --mode w4)
+            Quantize the file to a 16-entry k-means table (4-bit) — output PSNR not measured (program too large to run here) (mil quantize --mode lut4)
+            Quantize the file to a 64-entry k-means table (6-bit) — output PSNR not measured (program too large to run here) (mil quantize --mode lut6)
+            Quantize the file to a 256-entry k-means table (8-bit) — output PSNR not measured (program too large to run here) (mil quantize --mode lut8)
+        "#]]
+        .assert_eq(&files.iter().map(|a| format!("{}\n", a.title)).collect::<String>());
     }
 
     #[test]

@@ -108,10 +108,12 @@ pub fn w8a8(
         &Model {
             program: &float,
             model_dir: Some(model_dir),
+            memory: None,
         },
         &Model {
             program: &quantized,
             model_dir: Some(out_dir),
+            memory: None,
         },
         None,
         &inputs,

@@ -24,7 +24,12 @@
 //!   its name. A `cast` reading a result reads the fp16 value itself (a cast to fp16 then is
 //!   dropped).
 //!
-//! Ops inside `cond` and `while_loop` blocks are left alone (coremltools converts them too).
+//! - **Blocks** of `cond` and `while_loop` are converted like the body, each before the op that
+//!   owns it (`apply_block` recurses first), while the op itself stays fp32: an fp32 value a nested
+//!   op reads (a block parameter, a value or const from outside) gets a twin of its own inside the
+//!   block (coremltools caches casts per block), and a result the block returns is cast back to
+//!   fp32. A converted result from an enclosing block is read in fp16 directly: its cast back and
+//!   the block's cast to fp16 are the pair `cast_optimization` cancels.
 
 use std::collections::HashMap;
 
@@ -32,8 +37,8 @@ use half::f16;
 use mil_ir::catalogue::{self, Input, Opset};
 use mil_ir::weights::{MemoryWeights, Weights};
 use mil_ir::{
-    ConstData, DType, Elements, Function, NewOp, OpId, Operand, Place, Program, Type, TypedValue, Use,
-    ValueDef, ValueId, ValueRef,
+    BlockId, ConstData, DType, Elements, Function, NewOp, OpId, Operand, Place, Program, Type, TypedValue,
+    Use, ValueDef, ValueId, ValueRef,
 };
 
 use crate::weights::{ValueMaker, read_floats};
@@ -92,7 +97,8 @@ pub fn compute_in_fp16(
             weights,
             values: &mut values,
             summary: &mut summary,
-            twins: HashMap::new(),
+            twins: Vec::new(),
+            fp16_of_back: HashMap::new(),
             const_twins: Vec::new(),
             casts_back: Vec::new(),
         }
@@ -108,8 +114,11 @@ struct Converter<'a, 'm> {
     weights: &'a mut dyn Weights,
     values: &'a mut ValueMaker<'m>,
     summary: &'a mut Fp16Summary,
-    /// The fp16 value standing for each fp32 value an fp16 op reads.
-    twins: HashMap<ValueId, ValueId>,
+    /// For each block being converted, innermost last: the fp16 value standing in it for each
+    /// fp32 value an fp16 op of the block reads.
+    twins: Vec<HashMap<ValueId, ValueId>>,
+    /// The fp16 result each cast back to fp32 reads.
+    fp16_of_back: HashMap<ValueId, ValueId>,
     /// The fp32 consts that got a twin.
     const_twins: Vec<OpId>,
     /// The casts back to fp32 after converted ops.
@@ -119,8 +128,18 @@ struct Converter<'a, 'm> {
 impl Converter<'_, '_> {
     fn run(mut self) -> Result<(), QuantError> {
         let opset = Opset::parse(&self.f.opset);
-        let body = self.f.block(self.f.body).ops.clone();
-        for op in body {
+        self.convert_block(self.f.body, opset)?;
+        self.finish();
+        Ok(())
+    }
+
+    /// Converts the ops of `block`, each after the blocks it owns.
+    fn convert_block(&mut self, block: BlockId, opset: Option<Opset>) -> Result<(), QuantError> {
+        self.twins.push(HashMap::new());
+        for op in self.f.block(block).ops.clone() {
+            for inner in self.f.op(op).blocks.clone() {
+                self.convert_block(inner, opset)?;
+            }
             let o = self.f.op(op);
             if UNSUPPORTED.contains(&o.kind.as_str()) || !o.blocks.is_empty() {
                 continue;
@@ -147,7 +166,7 @@ impl Converter<'_, '_> {
                 .collect();
             self.convert(op, &castable)?;
         }
-        self.finish();
+        self.twins.pop();
         Ok(())
     }
 
@@ -264,7 +283,7 @@ impl Converter<'_, '_> {
                 .expect("the result is live");
             let back = edit.function().op(cast).results[0];
             self.casts_back.push(cast);
-            self.twins.insert(back, new);
+            self.fp16_of_back.insert(back, new);
             replacements.push(back);
         }
         edit.replace_op_with(op, &replacements)
@@ -273,10 +292,12 @@ impl Converter<'_, '_> {
         Ok(())
     }
 
-    /// The fp16 twin of the fp32 value `id`, made before `reader` the first time: the value itself
-    /// before a cast back, an fp16 const for a const, else a cast.
+    /// The fp16 twin of the fp32 value `id`, made before `reader` the first time in the block
+    /// being converted: the value itself before a cast back, an fp16 const for a const, else a
+    /// cast.
     fn twin(&mut self, id: ValueId, reader: OpId) -> Result<ValueId, QuantError> {
-        if let Some(&twin) = self.twins.get(&id) {
+        let in_block = self.twins.last().and_then(|twins| twins.get(&id));
+        if let Some(&twin) = self.fp16_of_back.get(&id).or(in_block) {
             return Ok(twin);
         }
         let name = format!("{}_to_fp16", self.f.value(id).name);
@@ -318,8 +339,13 @@ impl Converter<'_, '_> {
             .insert(Place::Before(reader), new)
             .expect("the value is live");
         let twin = edit.function().op(op).results[0];
-        self.twins.insert(id, twin);
+        self.block_twins().insert(id, twin);
         Ok(twin)
+    }
+
+    /// The twins made in the block being converted.
+    fn block_twins(&mut self) -> &mut HashMap<ValueId, ValueId> {
+        self.twins.last_mut().expect("inside a block")
     }
 
     /// Lets `cast` ops read fp16 results directly, and erases the casts back and fp32 consts
@@ -328,7 +354,7 @@ impl Converter<'_, '_> {
         let mut edit = self.f.edit();
         for &cast in &self.casts_back {
             let back = edit.function().op(cast).results[0];
-            let fp16 = self.twins[&back];
+            let fp16 = self.fp16_of_back[&back];
             let readers: Vec<OpId> = (edit.function().value(back).uses.iter())
                 .filter_map(|u| match u {
                     Use::Operand { op, .. } if edit.function().op(*op).kind == "cast" => Some(*op),

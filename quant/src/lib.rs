@@ -200,6 +200,71 @@ pub fn quantize_weights_where(
     config: &Config,
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Quantized>, QuantError> {
+    compress_consts(program, weights, memory, &Linear { config, keep })
+}
+
+/// A weight compression, as [`compress_consts`] runs it.
+trait Compression {
+    /// What it decides of a const it takes.
+    type Plan;
+    /// Whether its settings need iOS18 (per-block scales, 4-bit data, tables per channel group).
+    fn needs_ios18(&self) -> bool;
+    /// Consts of this many elements or fewer are left alone (`weight_threshold`).
+    fn threshold(&self) -> u64;
+    /// Whether it takes the candidate `c`, and what it decides of it.
+    fn plan(&self, c: &Candidate) -> Option<Self::Plan>;
+    /// The op standing for `c` (in a function at iOS18 or later with `ios18`).
+    fn compress(&self, c: &Candidate, plan: Self::Plan, values: &mut ValueMaker, ios18: bool) -> Compressed;
+}
+
+/// Linear quantisation of the consts whose name `keep` accepts.
+struct Linear<'a> {
+    config: &'a Config,
+    keep: &'a dyn Fn(&str) -> bool,
+}
+
+impl Compression for Linear<'_> {
+    /// The block size along each axis.
+    type Plan = Vec<u64>;
+
+    fn needs_ios18(&self) -> bool {
+        matches!(self.config.granularity, Granularity::PerBlock(_)) || self.config.int.bits() < 8
+    }
+
+    fn threshold(&self) -> u64 {
+        self.config.threshold
+    }
+
+    fn plan(&self, c: &Candidate) -> Option<Vec<u64>> {
+        (self.keep)(&c.name)
+            .then(|| select::block_sizes(self.config.granularity, &c.shape, c.axes))
+            .flatten()
+    }
+
+    fn compress(
+        &self,
+        c: &Candidate,
+        block_sizes: Vec<u64>,
+        values: &mut ValueMaker,
+        ios18: bool,
+    ) -> Compressed {
+        Plan { c, block_sizes }.op(values, self.config, ios18)
+    }
+}
+
+/// What compressing one const gives: the op standing for it, the bytes of its new weights and
+/// their error.
+type Compressed = (NewOp, u64, WeightError);
+
+/// Runs `compression` over every function of `program`: checks each function's opset, plans each
+/// [`candidate`] const it takes, then replaces those consts, in program order, by the ops it
+/// makes; returns the report. On error nothing is changed.
+fn compress_consts<C: Compression>(
+    program: &mut Program,
+    weights: &mut dyn Weights,
+    memory: &mut MemoryWeights,
+    compression: &C,
+) -> Result<Vec<Quantized>, QuantError> {
     let mut plans = Vec::new();
     for (index, f) in program.functions.iter().enumerate() {
         let opset = Opset::parse(&f.opset);
@@ -209,19 +274,18 @@ pub fn quantize_weights_where(
                 opset: f.opset.clone(),
             });
         }
-        let blockwise = opset.is_some_and(|o| o >= Opset::Ios18);
-        let needs_ios18 = matches!(config.granularity, Granularity::PerBlock(_)) || config.int.bits() < 8;
-        if needs_ios18 && !blockwise {
+        let ios18 = opset.is_some_and(|o| o >= Opset::Ios18);
+        if compression.needs_ios18() && !ios18 {
             return Err(QuantError::NeedsIos18 {
                 function: f.name.clone(),
                 opset: f.opset.clone(),
             });
         }
         for op in f.walk_ops() {
-            if let Some(plan) = plan(f, op, weights, config)?
-                && keep(&plan.name)
+            if let Some(c) = candidate(f, op, weights, compression.threshold())?
+                && let Some(extra) = compression.plan(&c)
             {
-                plans.push((index, blockwise, plan));
+                plans.push((index, ios18, op, c, extra));
             }
         }
     }
@@ -233,54 +297,30 @@ pub fn quantize_weights_where(
     for (index, f) in program.functions.iter_mut().enumerate() {
         let function = f.name.clone();
         let mut editor = f.edit();
-        while let Some((_, blockwise, plan)) = plans.next_if(|(i, _, _)| *i == index) {
-            let (new_op, bytes_after, error) = plan.op(&mut values, config, blockwise);
+        while let Some((_, ios18, op, c, extra)) = plans.next_if(|p| p.0 == index) {
+            let (new_op, bytes_after, error) = compression.compress(&c, extra, &mut values, ios18);
             editor
-                .replace(plan.op, new_op)
+                .replace(op, new_op)
                 .expect("a const read by ops is replaced by an op of one result");
             done.push(Quantized {
                 function: function.clone(),
-                name: plan.name,
-                bytes_before: plan.weight.values.len() as u64
-                    * u64::from(plan.weight.dtype.bits().unwrap_or(32) / 8),
-                shape: plan.shape,
+                bytes_before: c.weight.values.len() as u64
+                    * u64::from(c.weight.dtype.bits().unwrap_or(32) / 8),
                 bytes_after,
                 error,
+                name: c.name,
+                shape: c.shape,
             });
         }
     }
     Ok(done)
 }
 
-/// A const to replace, with its weight and its block size along each axis (0: the whole axis).
-struct Plan {
-    op: OpId,
-    name: String,
-    shape: Vec<u64>,
-    weight: FloatWeight,
+/// A candidate const to quantise linearly, with its block size along each axis (0: the whole
+/// axis).
+struct Plan<'c> {
+    c: &'c Candidate,
     block_sizes: Vec<u64>,
-}
-
-/// The plan for `op` when it is a const coremltools would quantise with `config`.
-fn plan(
-    f: &Function,
-    op: OpId,
-    weights: &mut dyn Weights,
-    config: &Config,
-) -> Result<Option<Plan>, QuantError> {
-    let Some(c) = candidate(f, op, weights, config.threshold)? else {
-        return Ok(None);
-    };
-    let Some(block_sizes) = select::block_sizes(config.granularity, &c.shape, c.axes) else {
-        return Ok(None);
-    };
-    Ok(Some(Plan {
-        op,
-        name: c.name,
-        shape: c.shape,
-        weight: c.weight,
-        block_sizes,
-    }))
 }
 
 /// A const coremltools would compress: its name, shape, values and channel axes.
@@ -368,66 +408,57 @@ pub fn palettize_weights_where(
     config: &PaletteConfig,
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Quantized>, QuantError> {
-    let mut plans = Vec::new();
-    for (index, f) in program.functions.iter().enumerate() {
-        let opset = Opset::parse(&f.opset);
-        if opset.is_some_and(|o| o < Opset::Ios16) {
-            return Err(QuantError::OpsetTooOld {
-                function: f.name.clone(),
-                opset: f.opset.clone(),
-            });
-        }
-        let ios18 = opset.is_some_and(|o| o >= Opset::Ios18);
-        if config.group.is_some() && !ios18 {
-            return Err(QuantError::NeedsIos18 {
-                function: f.name.clone(),
-                opset: f.opset.clone(),
-            });
-        }
-        for op in f.walk_ops() {
-            let Some(c) = candidate(f, op, weights, config.threshold)? else {
-                continue;
-            };
-            let grouping = config.group.map(|g| (c.axes.0, g));
-            if !keep(&c.name) || grouping.is_some_and(|(axis, g)| c.shape[axis] % g != 0) {
-                continue;
-            }
-            plans.push((index, ios18, op, c, grouping));
-        }
+    compress_consts(program, weights, memory, &Palettize { config, keep })
+}
+
+/// Palettisation of the consts whose name `keep` accepts.
+struct Palettize<'a> {
+    config: &'a PaletteConfig,
+    keep: &'a dyn Fn(&str) -> bool,
+}
+
+impl Compression for Palettize<'_> {
+    /// The grouping of the tables: (output axis, channels per table), or one table.
+    type Plan = Option<(usize, u64)>;
+
+    fn needs_ios18(&self) -> bool {
+        self.config.group.is_some()
     }
-    let rank0 = program.version == "1.0";
-    let mut values = ValueMaker { memory, rank0 };
-    let mut done = Vec::with_capacity(plans.len());
-    for (index, ios18, op, c, grouping) in plans {
+
+    fn threshold(&self) -> u64 {
+        self.config.threshold
+    }
+
+    fn plan(&self, c: &Candidate) -> Option<Self::Plan> {
+        let grouping = self.config.group.map(|g| (c.axes.0, g));
+        let divides = grouping.is_none_or(|(axis, g)| c.shape[axis].is_multiple_of(g));
+        ((self.keep)(&c.name) && divides).then_some(grouping)
+    }
+
+    fn compress(
+        &self,
+        c: &Candidate,
+        grouping: Self::Plan,
+        values: &mut ValueMaker,
+        ios18: bool,
+    ) -> Compressed {
         let layout = palette::Layout {
             dtype: c.weight.dtype,
             shape: &c.shape,
-            bits: config.bits,
+            bits: self.config.bits,
             grouping,
         };
         let p = palette::palettize(&c.weight.values, &layout);
-        let (new_op, bytes_after) = p.op(&mut values, &c.name, &layout, ios18);
+        let (new_op, bytes_after) = p.op(values, &c.name, &layout, ios18);
         let error = WeightError::between(&c.weight.values, &p.dense(&layout));
-        let f = &mut program.functions[index];
-        f.edit()
-            .replace(op, new_op)
-            .expect("a const read by ops is replaced by an op of one result");
-        done.push(Quantized {
-            function: f.name.clone(),
-            bytes_before: c.weight.values.len() as u64 * u64::from(c.weight.dtype.bits().unwrap_or(32) / 8),
-            bytes_after,
-            error,
-            name: c.name,
-            shape: c.shape,
-        });
+        (new_op, bytes_after, error)
     }
-    Ok(done)
 }
 
-impl Plan {
+impl Plan<'_> {
     /// The shape of the scales: per axis, the number of blocks along it.
     fn param_shape(&self) -> Vec<u64> {
-        (self.shape.iter().zip(&self.block_sizes))
+        (self.c.shape.iter().zip(&self.block_sizes))
             .map(|(&dim, &size)| dim.checked_div(size).unwrap_or(1))
             .collect()
     }
@@ -438,12 +469,12 @@ impl Plan {
         for a in (0..param_shape.len().saturating_sub(1)).rev() {
             strides[a] = strides[a + 1] * param_shape[a + 1] as usize;
         }
-        (0..self.weight.values.len())
+        (0..self.c.weight.values.len())
             .map(|i| {
                 let mut rest = i;
                 let mut block = 0;
-                for a in (0..self.shape.len()).rev() {
-                    let dim = self.shape[a] as usize;
+                for a in (0..self.c.shape.len()).rev() {
+                    let dim = self.c.shape[a] as usize;
                     let coordinate = rest % dim;
                     rest /= dim;
                     if self.block_sizes[a] > 0 {
@@ -457,7 +488,7 @@ impl Plan {
 
     /// The op replacing the const, the bytes of its weights and its error.
     fn op(&self, values: &mut ValueMaker, config: &Config, blockwise: bool) -> (NewOp, u64, WeightError) {
-        let precision = if self.weight.dtype == DType::Fp16 {
+        let precision = if self.c.weight.dtype == DType::Fp16 {
             Precision::Fp16
         } else {
             Precision::Fp32
@@ -466,7 +497,7 @@ impl Plan {
         let blocks = self.block_of_each(&param_shape);
         let channels = param_shape.iter().product::<u64>() as usize;
         let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); channels];
-        for (&block, &w) in blocks.iter().zip(&self.weight.values) {
+        for (&block, &w) in blocks.iter().zip(&self.c.weight.values) {
             let r = &mut ranges[block];
             *r = (r.0.min(w), r.1.max(w));
         }
@@ -474,7 +505,7 @@ impl Plan {
             .iter()
             .map(|&(lo, hi)| block_params(lo, hi, config.int, config.mode, precision))
             .collect();
-        let data: Vec<i32> = (blocks.iter().zip(&self.weight.values))
+        let data: Vec<i32> = (blocks.iter().zip(&self.c.weight.values))
             .map(|(&block, &w)| params[block].quantize(w, config.int, config.mode, precision))
             .collect();
         let scales: Vec<f32> = params.iter().map(|p| p.scale).collect();
@@ -482,7 +513,7 @@ impl Plan {
         let dequantized: Vec<f32> = (blocks.iter().zip(&data))
             .map(|(&b, &q)| precision.round((q - zero_points[b]) as f32 * scales[b]))
             .collect();
-        let error = WeightError::between(&self.weight.values, &dequantized);
+        let error = WeightError::between(&self.c.weight.values, &dequantized);
         let has_offset = params[0].zero_point.is_some();
         let int_dtype = match config.int {
             IntType::Int8 => DType::Int8,
@@ -490,20 +521,20 @@ impl Plan {
             IntType::Int4 => DType::Int4,
             IntType::UInt4 => DType::UInt4,
         };
-        let float_bytes = u64::from(self.weight.dtype.bits().unwrap_or(32) / 8);
-        let data_value = values.ints(int_dtype, &self.shape, &data);
-        let name = format!("{}_quantized", self.name);
+        let float_bytes = u64::from(self.c.weight.dtype.bits().unwrap_or(32) / 8);
+        let data_value = values.ints(int_dtype, &self.c.shape, &data);
+        let name = format!("{}_quantized", self.c.name);
         let mut op = NewOp::new(if blockwise {
             "constexpr_blockwise_shift_scale"
         } else {
             "constexpr_affine_dequantize"
         })
         .named(&name)
-        .result(&name, mil_ir::Type::tensor(self.weight.dtype, &self.shape));
+        .result(&name, mil_ir::Type::tensor(self.c.weight.dtype, &self.c.shape));
         if blockwise {
             op = op.arg("data", Operand::Const(data_value)).arg(
                 "scale",
-                Operand::Const(values.floats(self.weight.dtype, &param_shape, &scales)),
+                Operand::Const(values.floats(self.c.weight.dtype, &param_shape, &scales)),
             );
             if has_offset {
                 op = op.arg(
@@ -519,7 +550,7 @@ impl Plan {
             op = op
                 .attr("axis", values.int32(axis as i32))
                 .attr("quantized_data", data_value)
-                .attr("scale", values.floats(self.weight.dtype, &squeezed, &scales))
+                .attr("scale", values.floats(self.c.weight.dtype, &squeezed, &scales))
                 .attr("zero_point", values.ints(int_dtype, &squeezed, &zero_points));
         }
         let int_bytes = |n: usize| payload_size(int_dtype, n as u64).unwrap_or(0);

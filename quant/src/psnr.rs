@@ -5,6 +5,7 @@ use std::path::Path;
 
 use mil_eval::{Interpreter, Named};
 use mil_ir::Program;
+use mil_ir::weights::MemoryWeights;
 
 /// The PSNR of `test` against `reference` in dB, as coremltools' `compute_snr_and_psnr`
 /// (`converters/mil/testing_utils.py`) computes it: `10 log10((max(ref²) + 1e-5) / (mean((test −
@@ -37,6 +38,8 @@ pub struct Model<'p> {
     pub program: &'p Program,
     /// Its `@model_path` folder.
     pub model_dir: Option<&'p Path>,
+    /// The weights its references to `@memory` name (a quantisation not written out yet).
+    pub memory: Option<&'p MemoryWeights>,
 }
 
 /// The PSNR of each output of `function` (or the only/`main` one) of `quantized` against
@@ -48,7 +51,8 @@ pub fn output_psnr(
     samples: &[Named],
 ) -> Result<Vec<OutputPsnr>, String> {
     let outputs = |model: &Model| -> Result<Vec<(String, Vec<f32>)>, String> {
-        let interp = Interpreter::new(model.program, model.model_dir);
+        let memory = model.memory.cloned().unwrap_or_default();
+        let interp = Interpreter::with_memory(model.program, model.model_dir, memory);
         let f = interp.function(function).map_err(|e| e.to_string())?;
         let mut all: Vec<(String, Vec<f32>)> = Vec::new();
         for sample in samples {

@@ -1,5 +1,9 @@
 """Quantisation as code actions over stdio: on a weight coremltools would quantise, `refactor.rewrite`
-actions titled with the sizes and the weight's SNR; whole-file `source.quantize` actions for each mode.
+actions titled with the sizes, the weight's SNR and the model's output PSNR; whole-file
+`source.quantize` actions for each mode, titled with the sizes and the output PSNR. The output PSNR
+of a title is checked against coremltools' `compute_snr_and_psnr` over the outputs of the float
+program and of the program the action writes, both run by `mil run --random-inputs` (seed 0, the
+inputs the title's figure was measured on).
 Choosing one runs `mil.quantize`, which writes the new weight file beside the document and asks the
 client to apply the edit; the edited text, with that file, is a program `mil check` accepts. A
 client that refuses the edit leaves no weight file behind. Hover on the quantised weight shows its
@@ -7,6 +11,7 @@ scheme."""
 
 import ast
 import json
+import re
 import subprocess
 
 import coremltools as ct
@@ -47,6 +52,25 @@ def command_of(action):
         return action.command.command, action.command.arguments
     nested = ast.literal_eval(action.command)
     return nested["command"], nested["arguments"]
+
+
+def output_psnr(float_program, quantized_program, tmp):
+    """coremltools' PSNR (`compute_snr_and_psnr`) of the quantised program's output `y` against the
+    float program's, both run by the interpreter on random inputs of seed 0."""
+    from coremltools.converters.mil.testing_utils import compute_snr_and_psnr
+
+    outputs = []
+    for i, program in enumerate((float_program, quantized_program)):
+        folder = tmp / f"outputs{i}"
+        subprocess.run([mil_binary(), "run", program, "--random-inputs", "--seed", "0", "--output-dir", folder],
+                       check=True, capture_output=True)
+        outputs.append(np.load(folder / "y.npy").astype(np.float64).ravel())
+    return compute_snr_and_psnr(outputs[1], outputs[0])[1]
+
+
+def title_psnr(title):
+    """The output PSNR a title gives."""
+    return float(re.search(r"output PSNR (-?\d+) dB on random inputs", title).group(1))
 
 
 def check_errors(path):
@@ -104,6 +128,9 @@ async def test_quantize_a_weight_and_the_file_from_code_actions(client):
     assert '"@model_path/model.w8.weights/weight.bin"' in quantized
     (client.root / "quantized.mil").write_text(quantized)
     assert check_errors(client.root / "quantized.mil") == []
+    # The title's output PSNR is that of the program the action wrote.
+    psnr = output_psnr(client.root / "model.mil", client.root / "quantized.mil", client.root)
+    assert abs(title_psnr(titles[0]) - psnr) <= 0.5, (titles[0], psnr)
 
     # Hover on the new op shows its scheme.
     doc2 = (client.root / "quantized.mil").as_uri()
@@ -125,8 +152,10 @@ async def test_quantize_a_weight_and_the_file_from_code_actions(client):
     )
     # Other source actions (the ANE fix-all, which turns this linear into a 1×1 conv) are not ours;
     # a command-only action reaches us as a `Command` (see command_of), which has no kind.
-    quantize = [command_of(a) for a in actions if getattr(a, "kind", "source.quantize") == "source.quantize"]
+    ours = [a for a in actions if getattr(a, "kind", "source.quantize") == "source.quantize"]
+    quantize = [command_of(a) for a in ours]
     assert [arguments[0]["mode"] for _, arguments in quantize] == ["fp16", "w8", "w4", "lut4", "lut6", "lut8"]
+    assert ours[0].title.startswith("Quantize the file to fp16 compute precision — "), ours[0].title
     assert all(arguments[0]["weight"] is None for _, arguments in quantize)
     command, arguments = quantize[0]
     await client.workspace_execute_command_async(types.ExecuteCommandParams(command=command, arguments=arguments))
@@ -134,3 +163,5 @@ async def test_quantize_a_weight_and_the_file_from_code_actions(client):
     assert "y_cast_fp16 = linear(" in halved and "tensor<fp32, [1, 64]> y = cast(" in halved
     (client.root / "half.mil").write_text(halved)
     assert check_errors(client.root / "half.mil") == []
+    psnr = output_psnr(client.root / "model.mil", client.root / "half.mil", client.root)
+    assert abs(title_psnr(ours[0].title) - psnr) <= 0.5, (ours[0].title, psnr)

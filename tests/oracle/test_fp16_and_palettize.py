@@ -21,6 +21,7 @@ Needs the `mil` binary: target/release/mil or $MIL_BIN, and scikit-learn (coreml
 """
 
 import pathlib
+import re
 
 import coremltools as ct
 import coremltools.optimize as cto
@@ -77,13 +78,51 @@ def mixed():
     return [mb.TensorSpec(shape=(16, 16)), mb.TensorSpec(shape=(16, 8))], body
 
 
-FP16_PROGRAMS = {"convs": convs, "mixed": mixed}
+def control_flow():
+    def body(x, t):
+        shared = mb.const(val=rand(4, 4), name="shared")
+        a = mb.matmul(x=x, y=shared, name="before")
+        pred = mb.squeeze(x=mb.greater(x=t, y=np.float32(0), name="gt"), name="pred")
+        # The branches read an outer fp16 result, an outer const and an input the body also reads.
+        c = mb.cond(pred=pred, _true_fn=lambda: mb.add(x=mb.mul(x=a, y=shared, name="t_mul"), y=x, name="t_add"),
+                    _false_fn=lambda: mb.sub(x=x, y=np.float32(1), name="f_sub"), name="branch")
+
+        def loop_cond(i, v):
+            return mb.less(x=i, y=np.int32(3), name="lt")
+
+        def loop_body(i, v):
+            w = mb.add(x=mb.matmul(x=v, y=shared, name="l_mm"), y=a, name="l_add")
+            big = mb.const(val=np.full((4,), 7e4, dtype=np.float32), name="l_big")
+            w = mb.cond(pred=mb.less(x=i, y=np.int32(1), name="first"),
+                        _true_fn=lambda: mb.tanh(x=w, name="inner_tanh"),
+                        _false_fn=lambda: mb.sub(x=mb.add(x=w, y=big, name="inner_over"), y=big, name="inner_back"),
+                        name="inner")
+            return mb.add(x=i, y=np.int32(1), name="inc"), mb.mul(x=w, y=np.float32(0.5), name="l_half")
+
+        _, out = mb.while_loop(_cond=loop_cond, _body=loop_body, loop_vars=(np.int32(0), c), name="loop")
+        return mb.relu(x=out, name="after"), c
+
+    return [mb.TensorSpec(shape=(4, 4)), mb.TensorSpec(shape=(1,))], body
 
 
-# The passes of coremltools' default pipeline that its fp16 conversion adds or that clean up after it
-# (pass_pipeline.py, ~lines 103–114), without `add_int16_cast` and `guard_negative_gather_indices`.
-FP16_PASSES = ["common::add_fp16_cast", "common::update_output_dtypes", "common::const_elimination",
-               "common::dead_code_elimination", "common::cast_optimization", "common::dead_code_elimination"]
+FP16_PROGRAMS = {"convs": convs, "mixed": mixed, "control_flow": control_flow}
+# The programs whose values fit fp16 (`convs` and `mixed` push values above 65504 through fp16 on
+# purpose, so their outputs hold infinities in either model and have no PSNR).
+FINITE_IN_FP16 = {"control_flow"}
+
+
+# The precision passes of coremltools' default pipeline, in its order (pass_pipeline.py, `_COMMON_PASSES`
+# from the `dedup_op_and_var_names` that must precede `add_fp16_cast` to the last `const_elimination`
+# before the state passes, ~lines 103–117), and the `dedup_op_and_var_names` its clean-up ends with
+# (`_CLEANUP_PASSES`), which numbers the casts a value gets in each block. The rest of the pipeline
+# optimises (fusions, `add_conv_transpose_output_shape`, ...), which `mil quantize` does not
+# (docs/quantisation.md, FP16 compute precision).
+FP16_PASSES = ["common::dedup_op_and_var_names", "common::add_fp16_cast", "common::add_int16_cast",
+               "common::update_output_dtypes", "common::guard_negative_gather_indices",
+               "common::const_elimination", "common::dead_code_elimination", "common::cast_optimization",
+               "common::dead_code_elimination", "common::add_int16_cast", "common::const_elimination",
+               "common::dead_code_elimination", "common::cast_optimization", "common::dead_code_elimination",
+               "common::const_elimination", "common::dedup_op_and_var_names"]
 
 
 def fp16_reference(package, target, out, passes=None):
@@ -104,9 +143,19 @@ def save_fp32(prog, target, out):
     return out
 
 
-def graph(side, block):
-    """The block as {output names: (type, outputs, inputs, attributes)}, consts folded into values."""
-    consts = {}
+def graph(side, block, outer=None, params=None, depth=0):
+    """The block as {output names: (type, outputs, inputs, attributes, nested blocks)}, consts folded
+    into values (those of enclosing blocks too); a nested block is its parameters, graph and
+    outputs. Block parameters are named by position (`param<depth>_<i>`, and their casts
+    `…_to_fp16` after them): coremltools' pipeline renames the parameters the blocks of a
+    `while_loop` share (`dedup_op_and_var_names`, not a precision pass)."""
+    consts = dict(outer or {})
+    params = dict(params or {})
+
+    def canon(name):
+        stem = name.removesuffix("_to_fp16")
+        return params[stem] + name[len(stem):] if stem in params else name
+
     for op in block.operations:
         if op.type == "const":
             consts[op.outputs[0].name] = side.value(op.attributes["val"])
@@ -115,14 +164,19 @@ def graph(side, block):
         if op.type == "const":
             continue
         inputs = {
-            key: [consts.get(b.name, ("name", b.name)) if b.WhichOneof("binding") == "name" else side.binding(b)
+            key: [consts.get(b.name, ("name", canon(b.name))) if b.WhichOneof("binding") == "name" else side.binding(b)
                   for b in arg.arguments]
             for key, arg in op.inputs.items()
         }
         attributes = {k: side.value(v) for k, v in op.attributes.items() if not (k == "name" and op.type == "cast")}
-        outputs = tuple((o.name, o.type.SerializeToString(deterministic=True)) for o in op.outputs)
-        ops[tuple(o[0] for o in outputs)] = (op.type, outputs, inputs, attributes)
-    return ops, list(block.outputs)
+        outputs = tuple((canon(o.name), o.type.SerializeToString(deterministic=True)) for o in op.outputs)
+        blocks = []
+        for b in op.blocks:
+            inner = {**params, **{p.name: f"param{depth}_{i}" for i, p in enumerate(b.inputs)}}
+            blocks.append((tuple((inner[p.name], p.type.SerializeToString(deterministic=True)) for p in b.inputs),
+                           graph(side, b, consts, inner, depth + 1)))
+        ops[tuple(o[0] for o in outputs)] = (op.type, outputs, inputs, attributes, blocks)
+    return ops, [canon(o) for o in block.outputs]
 
 
 def compare_graphs(reference, ours, require_change=True):
@@ -159,6 +213,11 @@ def test_fp16_equals_coremltools(name, target, tmp_path):
     ours_text.parent.mkdir()
     report = mil("quantize", text, "--mode", "fp16", "-o", ours_text)
     assert "ops compute in fp16" in report
+    if name in FINITE_IN_FP16:
+        # The interpreter ran the fp32 and our fp16 program on the same random inputs: every float
+        # output (through the blocks of `cond`/`while_loop` too) is the fp32 one up to fp16 rounding.
+        psnrs = [float(p) for p in re.findall(r"^output \S+: PSNR (\S+) dB", report, re.M)]
+        assert psnrs and min(psnrs) >= 40, report
     ours = tmp_path / "ours.mlpackage"
     mil("compile", ours_text, "-o", ours)
     compare_graphs(reference, ours)

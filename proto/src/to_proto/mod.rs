@@ -400,36 +400,73 @@ impl<W: Write + Seek> Converter<'_, W> {
                 ));
                 continue;
             };
-            let mut bind = |this: &mut Self, operand: &Operand, name: String| match operand {
-                Operand::Const(value) if this.belongs_in_weight_file(value) => argument::Binding {
-                    binding: Some(argument::binding::Binding::Name(this.lift(
-                        f,
-                        value,
-                        name,
-                        span,
-                        &mut operations,
-                    ))),
-                },
-                _ => this.binding(operand, span),
-            };
             let arguments = match &arg.value {
                 Operand::Tuple(items) => items
                     .iter()
                     .enumerate()
-                    .map(|(i, o)| bind(self, o, format!("{owner}_{key}_{i}")))
+                    .map(|(i, o)| self.bind(f, o, format!("{owner}_{key}_{i}"), span, &mut operations))
                     .collect(),
-                single => vec![bind(self, single, format!("{owner}_{key}"))],
+                single => vec![self.bind(f, single, format!("{owner}_{key}"), span, &mut operations)],
             };
             inputs.insert(key.to_string(), mil::Argument { arguments });
+        }
+        // A constexpr op defined from ios18 on (the version the function's opset uses) takes its
+        // parameters as inputs, as coremltools writes them (`translate_constexpr`, by the op's own
+        // `opset_version`); a text moved from ios17 may still spell them as attributes. Older
+        // definitions (constexpr_affine_dequantize in an ios18 function) keep attributes.
+        let defined_from = catalogue::lookup(&op.kind, opset)
+            .ok()
+            .and_then(|v| v.opsets.first().copied());
+        let as_inputs = op.kind.starts_with("constexpr_") && defined_from.is_some_and(|o| o >= Opset::Ios18);
+        let mut attributes = Vec::new();
+        for attribute in &op.attributes {
+            if !as_inputs || &*attribute.key == "name" {
+                attributes.push(attribute.clone());
+                continue;
+            }
+            let operand = Operand::Const(attribute.value.clone());
+            let binding = self.bind(
+                f,
+                &operand,
+                format!("{owner}_{}", attribute.key),
+                span,
+                &mut operations,
+            );
+            inputs.insert(
+                attribute.key.to_string(),
+                mil::Argument {
+                    arguments: vec![binding],
+                },
+            );
         }
         operations.push(mil::Operation {
             r#type: op.kind.to_string(),
             inputs,
             outputs: op.results.iter().map(|&r| self.named(f, spans, r)).collect(),
             blocks: op.blocks.iter().map(|&b| self.block(f, spans, b)).collect(),
-            attributes: self.attributes(&op.attributes, span),
+            attributes: self.attributes(&attributes, span),
         });
         operations
+    }
+
+    /// The binding of `operand`: by the name of a `const` appended to `operations` (named from
+    /// `name`, see [`Converter::lift`]) when its value belongs in the weight file, else as it is.
+    fn bind(
+        &mut self,
+        f: &Function,
+        operand: &Operand,
+        name: String,
+        span: Span,
+        operations: &mut Vec<mil::Operation>,
+    ) -> argument::Binding {
+        match operand {
+            Operand::Const(value) if self.belongs_in_weight_file(value) => argument::Binding {
+                binding: Some(argument::binding::Binding::Name(
+                    self.lift(f, value, name, span, operations),
+                )),
+            },
+            _ => self.binding(operand, span),
+        }
     }
 
     /// Whether `value` is written to the weight file rather than inline.

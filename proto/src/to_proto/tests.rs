@@ -589,3 +589,36 @@ fn a_kept_description_is_written_while_it_fits_and_else_a_warning_says_what_is_l
         found[1].message
     );
 }
+
+#[test]
+fn constexpr_parameters_are_inputs_from_ios18_and_attributes_before() {
+    let op = |opset: &str| {
+        let body = "            tensor<fp32, [2]> c = constexpr_cast()[name = string(\"c\"), output_dtype = string(\"fp32\"), source_val = tensor<fp16, [2]>([0x1p+0, 0x1p+1])];\n            tensor<fp32, [2]> y = add(x = x, y = c)[name = string(\"y\")];";
+        let (model, _) = convert(&program(opset, body, "y")).unwrap();
+        let c = main_ops(&model)[0].clone();
+        (
+            c.inputs.keys().cloned().collect::<Vec<_>>(),
+            c.attributes.keys().cloned().collect::<Vec<_>>(),
+        )
+    };
+    // coremltools' `translate_constexpr`: attributes up to ios17, inputs bound to values from ios18.
+    assert_eq!(
+        op("ios17"),
+        (
+            vec![],
+            vec!["name".into(), "output_dtype".into(), "source_val".into()]
+        )
+    );
+    assert_eq!(
+        op("ios18"),
+        (
+            vec!["output_dtype".into(), "source_val".into()],
+            vec!["name".into()]
+        )
+    );
+    // An op whose definition predates ios18 keeps attributes in an ios18 function, as coremltools
+    // writes it (by the op's own opset version).
+    let body = "            tensor<fp32, [2]> c = constexpr_affine_dequantize()[axis = int32(0), name = string(\"c\"), quantized_data = tensor<int8, [2]>([1, 2]), scale = fp32(0.5), zero_point = int8(0)];\n            tensor<fp32, [2]> y = add(x = x, y = c)[name = string(\"y\")];";
+    let (model, _) = convert(&program("ios18", body, "y")).unwrap();
+    assert!(main_ops(&model)[0].inputs.is_empty());
+}

@@ -273,6 +273,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let reference = Model {
         program: &float,
         model_dir: Some(&model_dir),
+        memory: None,
     };
     let samples = activations.map(|a| a.samples);
     if let Err(e) = print_psnr(&reference, &program, &target, samples) {
@@ -494,6 +495,7 @@ fn print_psnr(
     let quantized = Model {
         program: quantized,
         model_dir: Some(target_dir),
+        memory: None,
     };
     for out in output_psnr(reference, &quantized, None, &samples)? {
         println!(
