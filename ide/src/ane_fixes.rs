@@ -123,6 +123,44 @@ pub fn fix_text(
     })
 }
 
+/// What [`fix_file`] made of a file.
+pub struct FixedFile {
+    /// The title of each rewrite applied, in the order applied.
+    pub applied: Vec<String>,
+    /// The planner's prediction for each function before the rewrites.
+    pub before: Vec<Plan>,
+    /// And after them.
+    pub after: Vec<Plan>,
+    /// The rewritten text.
+    pub text: String,
+}
+
+/// Every helpful rewrite (of `only`, when given) of the file `text` (its weights under
+/// `model_dir`) on the chip and compute units of `config`, as `mil fix` applies them: the
+/// diagnostics when the program has errors (what only a package cannot hold, Core ML's runtime
+/// buffers in its analytics files, does not stop it), `None` when no rewrite helps.
+pub fn fix_file(
+    text: &str,
+    model_dir: Option<&std::path::Path>,
+    config: &crate::config::Config,
+    only: Option<&[&'static Rewrite]>,
+) -> Result<Option<FixedFile>, Vec<Diagnostic>> {
+    let analysed = crate::analysis::analyse_text(text, model_dir, config);
+    if mil_ir::diagnostic::has_errors(&analysed.diagnostics) {
+        return Err(analysed.diagnostics);
+    }
+    let target = config.target();
+    let Some(fixed) = fix_text(text, &analysed.program, &analysed.source_map, target, only) else {
+        return Ok(None);
+    };
+    Ok(Some(FixedFile {
+        before: plans(&analysed.program, target),
+        after: plans(&fixed.program, target),
+        text: crate::text_edit::apply(text, &fixed.edits),
+        applied: fixed.applied,
+    }))
+}
+
 /// What the planner predicts for one function.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {

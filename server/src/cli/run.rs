@@ -6,7 +6,7 @@
 //! wrong shape or dtype. Outputs go to `DIR/<output>.npy`, each written atomically, only after the
 //! whole run succeeded.
 
-use crate::cli::{ExitCode, read_source, refuse, write_atomically};
+use crate::cli::{ExitCode, print_model_problems, read_source, refuse, write_atomically};
 use crate::report::ColorWhen;
 use mil_ide::eval::Interpreter;
 use mil_ide::run::{LoadError, Loaded, Stats, encode_outputs, inputs_for, is_package, run_timed, table};
@@ -100,9 +100,7 @@ fn load(path: &Path, color: ColorWhen) -> Result<Loaded, ExitCode> {
             LoadError::Decompile(e) => {
                 eprintln!("mil: cannot read {}: {e}", path.display());
                 if let mil_proto::decompile::DecompileError::Model(ds) = e {
-                    for d in ds {
-                        eprintln!("{}[{}]: {}", d.severity.name(), d.code.id, d.message);
-                    }
+                    print_model_problems(&ds);
                 }
                 ExitCode::Errors
             }
