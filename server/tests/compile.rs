@@ -6,14 +6,21 @@ mod common;
 use common::{mil, stderr, stdout, with_weights};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
-/// `net.mil` (the program above) in a folder with coremltools' weight file (fp16 ×5 at offset
-/// 64, fp32 ×7 at 192, int8 ×5 at 320, ...), compiled beside it to `net.mlpackage`.
+/// Writes `text` to `dir/NAME.mil` and runs `mil compile` on it.
+fn compile_text(dir: &Path, name: &str, text: &str) -> (PathBuf, Output) {
+    let file = dir.join(format!("{name}.mil"));
+    fs::write(&file, text).unwrap();
+    let out = mil::<&Path>(&["compile".as_ref(), &file]);
+    (file, out)
+}
+
+/// `net.mil` ([`PROGRAM`]) in a folder with coremltools' weight file (fp16 ×5 at offset 64,
+/// fp32 ×7 at 192, int8 ×5 at 320, ...), compiled beside it to `net.mlpackage`.
 fn compiled() -> (tempfile::TempDir, PathBuf) {
     let dir = with_weights();
-    let file = dir.path().join("net.mil");
-    fs::write(&file, PROGRAM).unwrap();
-    let out = mil::<&Path>(&["compile".as_ref(), &file]);
+    let (file, out) = compile_text(dir.path(), "net", PROGRAM);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     (dir, file)
 }
@@ -124,28 +131,24 @@ fn decompile_defaults_to_the_package_name_and_reads_a_bare_model_file() {
 fn a_program_with_errors_writes_nothing() {
     let dir = with_weights();
     let before = listing(dir.path());
-    let file = dir.path().join("bad.mil");
-    fs::write(&file, PROGRAM.replace("relu(x = y)", "relu(x = nowhere)")).unwrap();
-    let out = mil::<&Path>(&["compile".as_ref(), &file]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));
-    let missing = dir.path().join("missing.mil");
-    fs::write(
-        &missing,
-        PROGRAM.replace("weights/weight.bin", "weights/gone.bin"),
-    )
-    .unwrap();
-    let out = mil::<&Path>(&["compile".as_ref(), &missing]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("MIL0302"), "{}", stderr(&out));
-    let wrong_dtype = dir.path().join("wrong_dtype.mil");
-    fs::write(&wrong_dtype, PROGRAM.replace("fp16", "fp32")).unwrap();
-    let out = mil::<&Path>(&["compile".as_ref(), &wrong_dtype]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("MIL0304"), "{}", stderr(&out));
-    fs::remove_file(file).unwrap();
-    fs::remove_file(missing).unwrap();
-    fs::remove_file(wrong_dtype).unwrap();
+    for (name, text, expected) in [
+        (
+            "bad",
+            PROGRAM.replace("relu(x = y)", "relu(x = nowhere)"),
+            "nowhere",
+        ),
+        (
+            "missing",
+            PROGRAM.replace("weights/weight.bin", "weights/gone.bin"),
+            "MIL0302",
+        ),
+        ("wrong_dtype", PROGRAM.replace("fp16", "fp32"), "MIL0304"),
+    ] {
+        let (file, out) = compile_text(dir.path(), name, &text);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+        fs::remove_file(file).unwrap();
+    }
     assert_eq!(listing(dir.path()), before);
 }
 
@@ -271,14 +274,9 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
 #[test]
 fn compile_prints_the_package_and_its_warnings() {
     let dir = with_weights();
-    let file = dir.path().join("net.mil");
     // A comment is a warning (MIL0101): compiling succeeds and shows it.
-    fs::write(
-        &file,
-        PROGRAM.replace("{\n    func", "{\n    // a comment\n    func"),
-    )
-    .unwrap();
-    let out = mil::<&Path>(&["compile".as_ref(), &file]);
+    let commented = PROGRAM.replace("{\n    func", "{\n    // a comment\n    func");
+    let (_, out) = compile_text(dir.path(), "net", &commented);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -293,32 +291,29 @@ fn a_missing_output_folder_is_named() {
     let file = dir.path().join("net.mil");
     fs::write(&file, PROGRAM).unwrap();
     let nowhere = dir.path().join("nowhere");
-    let out = mil::<&Path>(&[
+    let refused = |out: Output| {
+        assert_eq!(out.status.code(), Some(2));
+        let message = stderr(&out);
+        assert!(
+            message.contains(&format!("{}: no such folder", nowhere.display())),
+            "{message}"
+        );
+        message
+    };
+    let message = refused(mil::<&Path>(&[
         "compile".as_ref(),
         &file,
         "-o".as_ref(),
         &nowhere.join("net.mlpackage"),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let message = stderr(&out);
-    assert!(
-        message.contains(&format!("{}: no such folder", nowhere.display())),
-        "{message}"
-    );
+    ]));
     assert!(!message.contains(".net.mlpackage."), "{message}");
     assert_eq!(mil::<&Path>(&["compile".as_ref(), &file]).status.code(), Some(0));
-    let out = mil::<&Path>(&[
+    refused(mil::<&Path>(&[
         "decompile".as_ref(),
         &dir.path().join("net.mlpackage"),
         "-o".as_ref(),
         &nowhere.join("net.mil"),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let message = stderr(&out);
-    assert!(
-        message.contains(&format!("{}: no such folder", nowhere.display())),
-        "{message}"
-    );
+    ]));
 }
 
 #[test]
