@@ -303,3 +303,30 @@ pub fn write_quantized(program: &mut Program, memory: &MemoryWeights, target: &P
     staged.persist(target).map_err(|e| e.error)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_statistics_read_back_as_coremltools_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("stats.json");
+        let stats: Statistics = [
+            ("x".to_string(), Range { min: -1.5, max: 2.25 }),
+            ("conv \"out\"".to_string(), Range { min: 0.0, max: 6.0 }),
+        ]
+        .into_iter()
+        .collect();
+        std::fs::write(&file, statistics_json(&stats)).unwrap();
+        assert_eq!(read_statistics(&file).unwrap(), stats);
+        // coremltools' `activation_stats` as json.dumps writes it.
+        std::fs::write(&file, r#"{"x": {"rmin": -1.5, "rmax": 2.25}}"#).unwrap();
+        assert_eq!(
+            read_statistics(&file).unwrap()["x"],
+            Range { min: -1.5, max: 2.25 }
+        );
+        std::fs::write(&file, r#"{"x": {"rmin": -1.5}}"#).unwrap();
+        assert_eq!(read_statistics(&file).unwrap_err(), "`x` has no number `rmax`");
+    }
+}
