@@ -196,6 +196,60 @@ pub fn fix_text(
     })
 }
 
+/// What [`fix_file`] made of a file.
+pub struct FixedFile {
+    /// The title of each rewrite applied, in the order applied.
+    pub applied: Vec<String>,
+    /// The planner's prediction for each function before the rewrites.
+    pub before: Vec<Plan>,
+    /// And after them.
+    pub after: Vec<Plan>,
+    /// The rewritten text.
+    pub text: String,
+}
+
+/// What [`fix_file`] made of a file: the fix, if a rewrite helps, and why a rewrite asked for by
+/// name does not apply where it cannot be tried op by op ("io-to-fp16 does not apply to `main`: …").
+pub struct FixOutcome {
+    /// The rewritten file, `None` when no rewrite helps.
+    pub fixed: Option<FixedFile>,
+    /// One sentence per function a named whole-function rewrite does not apply to.
+    pub not_applied: Vec<String>,
+}
+
+/// Every helpful rewrite (of `only`, when given) of the file `text` (its weights under
+/// `model_dir`) on the chip and compute units of `config`, as `mil fix` applies them: the
+/// diagnostics when the program has errors (what only a package cannot hold, Core ML's runtime
+/// buffers in its analytics files, does not stop it).
+pub fn fix_file(
+    text: &str,
+    model_dir: Option<&std::path::Path>,
+    config: &crate::config::Config,
+    only: Option<&[RewriteId]>,
+) -> Result<FixOutcome, Vec<Diagnostic>> {
+    let analysed = crate::analysis::analyse_text(text, model_dir, config);
+    if mil_ir::diagnostic::has_errors(&analysed.diagnostics) {
+        return Err(analysed.diagnostics);
+    }
+    let mut not_applied = Vec::new();
+    if only.is_some_and(|ids| ids.contains(&io_fp16::ID)) {
+        for f in &analysed.program.functions {
+            if let Err(why) = io_fp16::check(f) {
+                not_applied.push(format!("{} does not apply to `{}`: {why}", io_fp16::ID, f.name));
+            }
+        }
+    }
+    let target = config.target();
+    let fixed =
+        fix_text(text, &analysed.program, &analysed.source_map, target, only).map(|fixed| FixedFile {
+            before: plans(&analysed.program, target),
+            after: plans(&fixed.program, target),
+            text: crate::text_edit::apply(text, &fixed.edits),
+            applied: fixed.applied,
+        });
+    Ok(FixOutcome { fixed, not_applied })
+}
+
 /// What the planner predicts for one function.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {

@@ -25,6 +25,7 @@ pub mod model;
 pub mod placement;
 pub mod position;
 pub mod quant_actions;
+pub mod quantize;
 pub mod recheck;
 pub mod references;
 pub mod rename;

@@ -2,12 +2,15 @@
 //! server's `mil.run`: reading the program as a run needs it, reading the inputs named as
 //! `NAME=PATH.npy` or `PATH.npz`, making up the others from a seed, and the statistics of the
 //! outputs (shape, dtype, min/max/mean of the finite values, non-finite count) with the table both
-//! print.
+//! print; for `mil run` also a package decompiled to run, repeated runs' times, and the outputs
+//! encoded as `.npy`.
 
 use crate::analysis;
 use mil_eval::{Interpreter, Named, Tensor, inputs, npy};
 use mil_ir::diagnostic::Diagnostic;
 use mil_ir::{Function, Program};
+use mil_proto::decompile::{self, DecompileError};
+use mil_proto::package::{PackageError, WEIGHT_FILE};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,100 @@ pub fn read(text: &str, model_dir: Option<&Path>) -> Result<Program, Vec<Diagnos
     } else {
         Ok(a.program)
     }
+}
+
+/// A program to run with the folder its weights resolve against; a package's lives in a temporary
+/// folder that is removed when this is dropped.
+pub struct Loaded {
+    /// The program.
+    pub program: Program,
+    /// The folder `@model_path` stands for.
+    pub model_dir: Option<PathBuf>,
+    _staging: Option<tempfile::TempDir>,
+}
+
+/// Why a package cannot be run.
+#[derive(Debug)]
+pub enum LoadError {
+    /// No temporary folder for its weights.
+    Staging(std::io::Error),
+    /// It cannot be read or turned into MIL.
+    Decompile(DecompileError),
+}
+
+impl Loaded {
+    /// Reads the program `text` for a run ([`read`]).
+    pub fn text(text: &str, model_dir: Option<PathBuf>) -> Result<Loaded, Vec<Diagnostic>> {
+        Ok(Loaded {
+            program: read(text, model_dir.as_deref())?,
+            model_dir,
+            _staging: None,
+        })
+    }
+
+    /// Decompiles the `.mlpackage` (or `model.mlmodel`) at `path`, its weights into a temporary
+    /// folder.
+    pub fn package(path: &Path) -> Result<Loaded, LoadError> {
+        let staging = tempfile::tempdir().map_err(LoadError::Staging)?;
+        let weights = decompile::weights_dir(&staging.path().join("model.mil"));
+        let input =
+            decompile::read_input(path).map_err(|e| LoadError::Decompile(DecompileError::Package(e)))?;
+        std::fs::create_dir_all(&weights).map_err(|error| {
+            LoadError::Decompile(DecompileError::Package(PackageError::Io {
+                path: weights.clone(),
+                error,
+            }))
+        })?;
+        let file = weights.join(WEIGHT_FILE);
+        let weight_path = "@model_path/model.weights/weight.bin";
+        let (program, _) = decompile::decompile_model(&input.model, &input.model_dir, &file, weight_path)
+            .map_err(LoadError::Decompile)?;
+        Ok(Loaded {
+            program,
+            model_dir: Some(staging.path().to_path_buf()),
+            _staging: Some(staging),
+        })
+    }
+}
+
+/// Whether `path` names a model `mil run` decompiles first: a folder (an `.mlpackage`) or an
+/// `.mlmodel`.
+pub fn is_package(path: &Path) -> bool {
+    path.is_dir() || path.extension().is_some_and(|e| e == "mlmodel")
+}
+
+/// Runs `f` on `given` `repeat` times (at least once); gives the last run's outputs and each
+/// run's time, fastest first.
+pub fn run_timed(
+    interp: &Interpreter,
+    f: &Function,
+    given: &Named,
+    repeat: usize,
+) -> Result<(Named, Vec<Duration>), String> {
+    let mut times = Vec::new();
+    let mut outputs = Vec::new();
+    for _ in 0..repeat.max(1) {
+        let start = Instant::now();
+        outputs = interp
+            .run(f, given.clone())
+            .map_err(|e| format!("the run failed: {e}"))?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok((outputs, times))
+}
+
+/// Each output encoded as `.npy`, with the file `dir/<name>.npy` it goes to; all are encoded
+/// before any is written.
+pub fn encode_outputs(dir: &Path, outputs: &Named) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+    outputs
+        .iter()
+        .map(|(name, t)| {
+            npy::write_npy(t)
+                .map(|bytes| (dir.join(format!("{name}.npy")), bytes))
+                .map_err(|e| format!("output `{name}`: {e}"))
+        })
+        .collect()
 }
 
 /// The tensors that `specs` name: `NAME=PATH.npy`, `NAME=PATH.npz` (an archive of one array) or
@@ -233,13 +330,12 @@ pub fn run(text: &str, model_dir: Option<&Path>, request: &Request) -> Result<Ou
         .map_err(|e| e.to_string())?;
     let (given, made_up) = inputs_for(f, &request.inputs, model_dir, Some(request.seed))
         .map_err(|problems| problems.join("\n"))?;
-    let start = Instant::now();
-    let out = interp.run(f, given).map_err(|e| format!("the run failed: {e}"))?;
+    let (out, times) = run_timed(&interp, f, &given, 1)?;
     Ok(Outcome {
         function: f.name.to_string(),
         made_up,
         outputs: out.iter().map(|(n, t)| Stats::of(n, t)).collect(),
-        elapsed: start.elapsed(),
+        elapsed: times[0],
     })
 }
 

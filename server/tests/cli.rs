@@ -1,16 +1,12 @@
 //! The `mil` binary end to end: exit codes, JSON diagnostics with LSP positions, and formatting in
 //! place, to standard output and as a check.
 
+mod common;
+
+use common::{command, mil, stderr, stdout};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn mil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil"))
-        .args(args)
-        .output()
-        .expect("run mil")
-}
+use std::process::Stdio;
 
 fn corpus(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -34,12 +30,7 @@ fn check_exits_zero_on_compiler_output() {
         "json",
         corpus("004_fa_transpose.mil").to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let diags: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(diags.iter().all(|d| d["severity"] != "error"), "{diags:?}");
     assert!(
@@ -120,7 +111,7 @@ fn fmt_rewrites_lenient_files_in_place_and_check_agrees() {
 #[test]
 fn fmt_reads_stdin_and_keeps_compiler_output_unchanged() {
     let text = std::fs::read_to_string(corpus("015_m6_hwx_model.mil")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mil"))
+    let mut child = command()
         .args(["fmt", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -139,7 +130,7 @@ fn fmt_refuses_files_with_syntax_errors_and_leaves_them_alone() {
     let file = write(dir.path(), "bad.mil", text);
     let out = mil(&["fmt", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("syntax errors"));
+    assert!(stderr(&out).contains("syntax errors"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 }
 
@@ -159,12 +150,7 @@ fn fmt_writes_through_a_symbolic_link() {
     let link = dir.path().join("link.mil");
     std::os::unix::fs::symlink("real/model.mil", &link).unwrap();
     let out = mil(&["fmt", link.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(
         std::fs::read_link(&link).unwrap(),

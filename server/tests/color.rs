@@ -1,6 +1,8 @@
 //! `--color auto|always|never` end to end: escape codes reach a terminal (unless `NO_COLOR` is set)
 //! or anything when asked for, and never a pipe by default.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -16,8 +18,9 @@ fn broken(dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs `mil` with `NO_COLOR` unset, whatever the test's environment says.
 fn mil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil"))
+    common::command()
         .args(args)
         .env_remove("NO_COLOR")
         .output()

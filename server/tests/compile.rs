@@ -1,29 +1,28 @@
 //! `mil compile` and `mil decompile` end to end: default and explicit outputs, the round trip
 //! text → package → text, and that a failure writes nothing.
 
+mod common;
+
+use common::{mil, stderr, stdout, with_weights};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn mil(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil"))
-        .args(args)
-        .output()
-        .expect("run mil")
+/// Writes `text` to `dir/NAME.mil` and runs `mil compile` on it.
+fn compile_text(dir: &Path, name: &str, text: &str) -> (PathBuf, Output) {
+    let file = dir.join(format!("{name}.mil"));
+    fs::write(&file, text).unwrap();
+    let out = mil::<&Path>(&["compile".as_ref(), &file]);
+    (file, out)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A folder with `weights/weight.bin`, the weight file coremltools wrote for the proto tests
-/// (fp16 ×5 at offset 64, fp32 ×7 at 192, int8 ×5 at 320, ...).
-fn model_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    fs::create_dir(dir.path().join("weights")).unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/tests/data/coremltools_weight.bin");
-    fs::copy(fixture, dir.path().join("weights/weight.bin")).unwrap();
-    dir
+/// `net.mil` ([`PROGRAM`]) in a folder with coremltools' weight file (fp16 ×5 at offset 64,
+/// fp32 ×7 at 192, int8 ×5 at 320, ...), compiled beside it to `net.mlpackage`.
+fn compiled() -> (tempfile::TempDir, PathBuf) {
+    let dir = with_weights();
+    let (file, out) = compile_text(dir.path(), "net", PROGRAM);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (dir, file)
 }
 
 /// Every entry of `dir`, sorted, as paths relative to it.
@@ -69,21 +68,13 @@ fn decompiled(name: &str) -> String {
     PROGRAM.replace("weights/weight.bin", &format!("{name}.weights/weight.bin"))
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn model_bytes(package: &Path) -> Vec<u8> {
     fs::read(package.join("Data/com.apple.CoreML/model.mlmodel")).unwrap()
 }
 
 #[test]
 fn compile_writes_the_package_beside_the_file_and_decompile_gives_the_text_back() {
-    let dir = model_dir();
-    let file = dir.path().join("net.mil");
-    fs::write(&file, PROGRAM).unwrap();
-    let out = mil(&["compile".as_ref(), &file]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (dir, _) = compiled();
     let package = dir.path().join("net.mlpackage");
     assert!(package.join("Manifest.json").is_file());
     assert!(package.join("Data/com.apple.CoreML/weights/weight.bin").is_file());
@@ -91,7 +82,7 @@ fn compile_writes_the_package_beside_the_file_and_decompile_gives_the_text_back(
     let back = dir.path().join("back");
     fs::create_dir(&back).unwrap();
     let text = back.join("net.mil");
-    let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &text]);
+    let out = mil::<&Path>(&["decompile".as_ref(), &package, "-o".as_ref(), &text]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&text).unwrap(), decompiled("net"));
     assert_eq!(
@@ -112,7 +103,7 @@ fn compile_writes_the_package_beside_the_file_and_decompile_gives_the_text_back(
     );
 
     let again = dir.path().join("again.mlpackage");
-    let out = mil(&["compile".as_ref(), &text, "-o".as_ref(), &again]);
+    let out = mil::<&Path>(&["compile".as_ref(), &text, "-o".as_ref(), &again]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(model_bytes(&package), model_bytes(&again));
     let weights = |p: &Path| fs::read(p.join("Data/com.apple.CoreML/weights/weight.bin")).unwrap();
@@ -121,17 +112,14 @@ fn compile_writes_the_package_beside_the_file_and_decompile_gives_the_text_back(
 
 #[test]
 fn decompile_defaults_to_the_package_name_and_reads_a_bare_model_file() {
-    let dir = model_dir();
-    let file = dir.path().join("net.mil");
-    fs::write(&file, PROGRAM).unwrap();
-    assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
+    let (dir, file) = compiled();
     fs::remove_file(&file).unwrap();
-    let out = mil(&["decompile".as_ref(), &dir.path().join("net.mlpackage")]);
+    let out = mil::<&Path>(&["decompile".as_ref(), &dir.path().join("net.mlpackage")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&file).unwrap(), decompiled("net"));
 
     let inner = dir.path().join("net.mlpackage/Data/com.apple.CoreML");
-    let out = mil(&["decompile".as_ref(), &inner.join("model.mlmodel")]);
+    let out = mil::<&Path>(&["decompile".as_ref(), &inner.join("model.mlmodel")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         fs::read_to_string(inner.join("model.mil")).unwrap(),
@@ -141,39 +129,32 @@ fn decompile_defaults_to_the_package_name_and_reads_a_bare_model_file() {
 
 #[test]
 fn a_program_with_errors_writes_nothing() {
-    let dir = model_dir();
+    let dir = with_weights();
     let before = listing(dir.path());
-    let file = dir.path().join("bad.mil");
-    fs::write(&file, PROGRAM.replace("relu(x = y)", "relu(x = nowhere)")).unwrap();
-    let out = mil(&["compile".as_ref(), &file]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));
-    let missing = dir.path().join("missing.mil");
-    fs::write(
-        &missing,
-        PROGRAM.replace("weights/weight.bin", "weights/gone.bin"),
-    )
-    .unwrap();
-    let out = mil(&["compile".as_ref(), &missing]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("MIL0302"), "{}", stderr(&out));
-    let wrong_dtype = dir.path().join("wrong_dtype.mil");
-    fs::write(&wrong_dtype, PROGRAM.replace("fp16", "fp32")).unwrap();
-    let out = mil(&["compile".as_ref(), &wrong_dtype]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("MIL0304"), "{}", stderr(&out));
-    fs::remove_file(file).unwrap();
-    fs::remove_file(missing).unwrap();
-    fs::remove_file(wrong_dtype).unwrap();
+    for (name, text, expected) in [
+        (
+            "bad",
+            PROGRAM.replace("relu(x = y)", "relu(x = nowhere)"),
+            "nowhere",
+        ),
+        (
+            "missing",
+            PROGRAM.replace("weights/weight.bin", "weights/gone.bin"),
+            "MIL0302",
+        ),
+        ("wrong_dtype", PROGRAM.replace("fp16", "fp32"), "MIL0304"),
+    ] {
+        let (file, out) = compile_text(dir.path(), name, &text);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+        fs::remove_file(file).unwrap();
+    }
     assert_eq!(listing(dir.path()), before);
 }
 
 #[test]
 fn a_malformed_package_writes_nothing() {
-    let dir = model_dir();
-    let file = dir.path().join("net.mil");
-    fs::write(&file, PROGRAM).unwrap();
-    assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
+    let (dir, _) = compiled();
     let package = dir.path().join("net.mlpackage");
     let weight = package.join("Data/com.apple.CoreML/weights/weight.bin");
     let mut bytes = fs::read(&weight).unwrap();
@@ -181,7 +162,7 @@ fn a_malformed_package_writes_nothing() {
     fs::write(&weight, bytes).unwrap();
     let out_dir = dir.path().join("out");
     fs::create_dir(&out_dir).unwrap();
-    let out = mil(&[
+    let out = mil::<&Path>(&[
         "decompile".as_ref(),
         &package,
         "-o".as_ref(),
@@ -190,7 +171,7 @@ fn a_malformed_package_writes_nothing() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("error[MIL0303]"), "{}", stderr(&out));
     fs::write(package.join("Data/com.apple.CoreML/model.mlmodel"), b"\xff\xff").unwrap();
-    let out = mil(&[
+    let out = mil::<&Path>(&[
         "decompile".as_ref(),
         &package,
         "-o".as_ref(),
@@ -207,23 +188,20 @@ fn a_malformed_package_writes_nothing() {
 
 #[test]
 fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weights() {
-    let dir = model_dir();
-    let file = dir.path().join("net.mil");
-    fs::write(&file, PROGRAM).unwrap();
-    assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
+    let (dir, _) = compiled();
     let package = dir.path().join("net.mlpackage");
     // A second model with other weights (the fixture's int8 blob), so that mixing the two weight
     // files up would show.
     let other = dir.path().join("other.mil");
     fs::write(&other, OTHER_PROGRAM).unwrap();
-    assert_eq!(mil(&["compile".as_ref(), &other]).status.code(), Some(0));
+    assert_eq!(mil::<&Path>(&["compile".as_ref(), &other]).status.code(), Some(0));
 
     let out_dir = dir.path().join("out");
     fs::create_dir(&out_dir).unwrap();
     let a = out_dir.join("a.mil");
     let b = out_dir.join("b.mil");
     assert_eq!(
-        mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a])
+        mil::<&Path>(&["decompile".as_ref(), &package, "-o".as_ref(), &a])
             .status
             .code(),
         Some(0)
@@ -233,7 +211,7 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
     fs::write(&a, &edited).unwrap();
 
     // Again into the same file: refused, the edits and weights kept.
-    let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a]);
+    let out = mil::<&Path>(&["decompile".as_ref(), &package, "-o".as_ref(), &a]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("exists") && stderr(&out).contains("--force"),
@@ -243,7 +221,7 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
     assert_eq!(fs::read_to_string(&a).unwrap(), edited);
     // Only the weight file in the way is refused too.
     fs::rename(&a, out_dir.join("kept.mil")).unwrap();
-    let out = mil(&["decompile".as_ref(), &package, "-o".as_ref(), &a]);
+    let out = mil::<&Path>(&["decompile".as_ref(), &package, "-o".as_ref(), &a]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("a.weights/weight.bin: exists"),
@@ -256,7 +234,7 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
     // Another program in the same folder does not touch the first one's weights.
     let other_package = dir.path().join("other.mlpackage");
     assert_eq!(
-        mil(&["decompile".as_ref(), &other_package, "-o".as_ref(), &b])
+        mil::<&Path>(&["decompile".as_ref(), &other_package, "-o".as_ref(), &b])
             .status
             .code(),
         Some(0)
@@ -268,12 +246,12 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
             .contains("@model_path/b.weights/weight.bin")
     );
     for text in [&a, &b] {
-        let out = mil(&["check".as_ref(), text]);
+        let out = mil::<&Path>(&["check".as_ref(), text]);
         assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     }
 
     // --force replaces both.
-    let out = mil(&[
+    let out = mil::<&Path>(&[
         "decompile".as_ref(),
         &package,
         "-o".as_ref(),
@@ -295,15 +273,10 @@ fn decompile_replaces_nothing_without_force_and_gives_each_program_its_own_weigh
 
 #[test]
 fn compile_prints_the_package_and_its_warnings() {
-    let dir = model_dir();
-    let file = dir.path().join("net.mil");
+    let dir = with_weights();
     // A comment is a warning (MIL0101): compiling succeeds and shows it.
-    fs::write(
-        &file,
-        PROGRAM.replace("{\n    func", "{\n    // a comment\n    func"),
-    )
-    .unwrap();
-    let out = mil(&["compile".as_ref(), &file]);
+    let commented = PROGRAM.replace("{\n    func", "{\n    // a comment\n    func");
+    let (_, out) = compile_text(dir.path(), "net", &commented);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -314,47 +287,41 @@ fn compile_prints_the_package_and_its_warnings() {
 
 #[test]
 fn a_missing_output_folder_is_named() {
-    let dir = model_dir();
+    let dir = with_weights();
     let file = dir.path().join("net.mil");
     fs::write(&file, PROGRAM).unwrap();
     let nowhere = dir.path().join("nowhere");
-    let out = mil(&[
+    let refused = |out: Output| {
+        assert_eq!(out.status.code(), Some(2));
+        let message = stderr(&out);
+        assert!(
+            message.contains(&format!("{}: no such folder", nowhere.display())),
+            "{message}"
+        );
+        message
+    };
+    let message = refused(mil::<&Path>(&[
         "compile".as_ref(),
         &file,
         "-o".as_ref(),
         &nowhere.join("net.mlpackage"),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let message = stderr(&out);
-    assert!(
-        message.contains(&format!("{}: no such folder", nowhere.display())),
-        "{message}"
-    );
+    ]));
     assert!(!message.contains(".net.mlpackage."), "{message}");
-    assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
-    let out = mil(&[
+    assert_eq!(mil::<&Path>(&["compile".as_ref(), &file]).status.code(), Some(0));
+    refused(mil::<&Path>(&[
         "decompile".as_ref(),
         &dir.path().join("net.mlpackage"),
         "-o".as_ref(),
         &nowhere.join("net.mil"),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let message = stderr(&out);
-    assert!(
-        message.contains(&format!("{}: no such folder", nowhere.display())),
-        "{message}"
-    );
+    ]));
 }
 
 #[test]
 fn the_wrong_kind_of_input_gets_the_command_that_reads_it() {
-    let dir = model_dir();
-    let file = dir.path().join("net.mil");
-    fs::write(&file, PROGRAM).unwrap();
-    assert_eq!(mil(&["compile".as_ref(), &file]).status.code(), Some(0));
+    let (dir, file) = compiled();
     let package = dir.path().join("net.mlpackage");
     for command in ["check", "compile", "fmt"] {
-        let out = mil(&[command.as_ref(), &package]);
+        let out = mil::<&Path>(&[command.as_ref(), &package]);
         assert_eq!(out.status.code(), Some(2), "{command}");
         assert!(
             stderr(&out).contains("use `mil decompile"),
@@ -362,7 +329,7 @@ fn the_wrong_kind_of_input_gets_the_command_that_reads_it() {
             stderr(&out)
         );
     }
-    let out = mil(&["decompile".as_ref(), &file]);
+    let out = mil::<&Path>(&["decompile".as_ref(), &file]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("use `mil compile"), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&file).unwrap(), PROGRAM);
@@ -370,7 +337,7 @@ fn the_wrong_kind_of_input_gets_the_command_that_reads_it() {
 
 #[test]
 fn check_reports_as_errors_exactly_what_compile_refuses() {
-    let dir = model_dir();
+    let dir = with_weights();
     let string_output = PROGRAM.replace(
         "tensor<fp16, [1, 5]> z = relu(x = y)[name = string(\"z\")];",
         "string z = const()[name = string(\"z\"), val = string(\"a\")];",
@@ -382,7 +349,7 @@ fn check_reports_as_errors_exactly_what_compile_refuses() {
     ] {
         let file = dir.path().join(format!("{name}.mil"));
         fs::write(&file, text).unwrap();
-        let check = mil(&["check".as_ref(), "--format".as_ref(), "json".as_ref(), &file]);
+        let check = mil::<&Path>(&["check".as_ref(), "--format".as_ref(), "json".as_ref(), &file]);
         assert_eq!(check.status.code(), Some(1), "{name}: {}", stdout(&check));
         let found: Vec<serde_json::Value> = serde_json::from_slice(&check.stdout).unwrap();
         let errors: Vec<&str> = found
@@ -391,7 +358,7 @@ fn check_reports_as_errors_exactly_what_compile_refuses() {
             .map(|d| d["code"].as_str().unwrap())
             .collect();
         assert_eq!(errors, [code], "{name}");
-        let compile = mil(&["compile".as_ref(), &file]);
+        let compile = mil::<&Path>(&["compile".as_ref(), &file]);
         assert_eq!(compile.status.code(), Some(1), "{name}");
         assert!(
             stderr(&compile).contains(&format!("error[{code}]")),

@@ -3,16 +3,11 @@
 //! writes passes `mil check`. That the rewritten program computes what the original did is
 //! checked in the interpreter by mil-ide's `ane_fixes` tests, on the same program.
 
+mod common;
+
+use common::{mil, stderr, stdout, temp_dir};
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn mil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil"))
-        .args(args)
-        .output()
-        .expect("run mil")
-}
 
 /// `x → conv 3×3 → tan → conv 3×3 → cumsum (last axis) → conv 3×3 → out`, fp16, `c` channels of
 /// `s`×`s`; `out` is declared `out_type` (a wrong one makes an error).
@@ -33,7 +28,7 @@ fn program(c: usize, s: usize, out_type: &str) -> String {
 
 /// A folder holding `model.mil` with `text`.
 fn model_dir(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = temp_dir();
     fs::write(dir.path().join("model.mil"), text).unwrap();
     dir
 }
@@ -45,10 +40,6 @@ fn files(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Whether the text has a statement of op `kind`.
@@ -122,7 +113,7 @@ fn rewrite_applies_only_the_named_rewrites() {
     assert!(!has_op(&fixed, "tan") && has_op(&fixed, "cumsum"), "{fixed}");
     let unknown = mil(&["fix", "--rewrite", "no-such-rewrite", file.to_str().unwrap()]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown rewrite `no-such-rewrite`"));
+    assert!(stderr(&unknown).contains("unknown rewrite `no-such-rewrite`"));
 }
 
 #[test]
@@ -133,10 +124,7 @@ fn a_program_with_errors_gets_them_and_nothing_is_written() {
     let (file, to) = (dir.path().join("model.mil"), dir.path().join("fixed.mil"));
     let out = mil(&["fix", file.to_str().unwrap(), "-o", to.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not fixing"),
-        "{out:?}"
-    );
+    assert!(stderr(&out).contains("not fixing"), "{out:?}");
     assert_eq!(fs::read_to_string(&file).unwrap(), text);
     assert_eq!(files(dir.path()), ["model.mil"]);
 }

@@ -1,14 +1,9 @@
 //! `mil placement` and the ANE diagnostics of `mil check`, end to end on a Core ML analytics file.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn mil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil"))
-        .args(args)
-        .output()
-        .expect("run mil")
-}
+use common::{command, mil, stderr};
+use std::path::PathBuf;
 
 fn analytics(file: &str) -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,12 +22,7 @@ fn placement_json_agrees_with_core_ml_on_mod() {
         "--chip",
         "M4",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["compute_units"], "cpu_and_ne");
     for o in doc["functions"][0]["ops"].as_array().unwrap() {
@@ -152,7 +142,7 @@ fn stdin_target(args: &[&str]) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("mil.toml"), "chip = \"m1\"\n").unwrap();
     let file = dir.path().join("m.mil");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mil"))
+    let mut child = command()
         .args(["placement", "--format", "json", "--stdin-path"])
         .arg(&file)
         .args(args)

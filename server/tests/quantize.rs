@@ -4,16 +4,12 @@
 //! an error and nothing written. The numbers themselves are checked against coremltools by
 //! tests/oracle/test_quantize.py and tests/oracle/test_fp16_and_palettize.py.
 
+mod common;
+
+use common::{mil, stderr, stdout, temp_dir, with_weights};
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn mil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil"))
-        .args(args)
-        .output()
-        .expect("run mil")
-}
+use std::process::Output;
 
 /// A linear layer with a 64×48 inline weight (3072 elements, above the default threshold) and an
 /// fp16 bias read from `weights/weight.bin` (the proto tests' fixture, fp16 ×5 at offset 64).
@@ -32,10 +28,7 @@ fn program(opset: &str) -> String {
 
 /// A folder holding `model.mil` (`text`) and the weight fixture.
 fn model_dir(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    fs::create_dir(dir.path().join("weights")).unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/tests/data/coremltools_weight.bin");
-    fs::copy(fixture, dir.path().join("weights/weight.bin")).unwrap();
+    let dir = with_weights();
     fs::write(dir.path().join("model.mil"), text).unwrap();
     dir
 }
@@ -56,8 +49,8 @@ fn the_output_stands_on_its_own_in_another_folder_and_the_input_is_untouched() {
     fs::create_dir(dir.path().join("elsewhere")).unwrap();
     let out = path(dir.path(), "elsewhere/q.mil");
     let run = quantize_into(dir.path(), &out);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = stdout(&run);
     // 3072 fp16 values (6144 bytes) → 3072 int8 values and 64 fp16 scales (128 bytes).
     assert!(
         report
@@ -82,11 +75,7 @@ fn the_output_stands_on_its_own_in_another_folder_and_the_input_is_untouched() {
     );
     assert_eq!(fs::read_to_string(dir.path().join("model.mil")).unwrap(), text);
     let check = mil(&["check", &out]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    assert!(check.status.success(), "{}", stdout(&check));
 }
 
 #[test]
@@ -97,14 +86,10 @@ fn an_existing_output_is_replaced_only_with_force() {
     fs::write(&out, "mine").unwrap();
     let refused = mil(&["quantize", &input, "--mode", "w8"]);
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert!(stderr(&refused).contains("--force"));
     assert_eq!(fs::read_to_string(&out).unwrap(), "mine");
     let forced = mil(&["quantize", &input, "--mode", "w8", "--force"]);
-    assert!(
-        forced.status.success(),
-        "{}",
-        String::from_utf8_lossy(&forced.stderr)
-    );
+    assert!(forced.status.success(), "{}", stderr(&forced));
     assert!(
         fs::read_to_string(&out)
             .unwrap()
@@ -124,17 +109,8 @@ fn errors_and_old_opsets_write_nothing() {
         let dir = model_dir(&text);
         let out = path(dir.path(), "q.mil");
         let run = quantize_into(dir.path(), &out);
-        assert_eq!(
-            run.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        assert!(
-            String::from_utf8_lossy(&run.stderr).contains(expected),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+        assert!(stderr(&run).contains(expected), "{}", stderr(&run));
         assert!(!Path::new(&out).exists() && !dir.path().join("q.weights").exists());
     }
 }
@@ -160,7 +136,7 @@ fn psnr(report: &str) -> f64 {
 
 #[test]
 fn the_resnet_sample_keeps_30_db_under_w8a8_on_its_calibration_set() {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = temp_dir();
     let out = path(dir.path(), "q.mil");
     let stats = path(dir.path(), "stats.json");
     let run = mil(&[
@@ -175,8 +151,8 @@ fn the_resnet_sample_keeps_30_db_under_w8a8_on_its_calibration_set() {
         "-o",
         &out,
     ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = stdout(&run);
     assert!(psnr(&report) >= 30.0, "{report}");
     assert!(report.contains("ranges from 8 calibration samples"), "{report}");
     // The pairs are there and the result reads back clean.
@@ -185,7 +161,7 @@ fn the_resnet_sample_keeps_30_db_under_w8a8_on_its_calibration_set() {
     assert!(written.contains("constexpr_blockwise_shift_scale"), "{written}");
     assert!(mil(&["check", &out]).status.success());
     // Not a terminal: no progress bar on standard error.
-    assert!(!String::from_utf8_lossy(&run.stderr).contains("calibrating"));
+    assert!(!stderr(&run).contains("calibrating"));
     // The ranges used, as JSON coremltools' passes take.
     let json = fs::read_to_string(&stats).unwrap();
     assert!(
@@ -232,14 +208,9 @@ fn refused(dir: &Path) -> String {
         "-o",
         &out,
     ]);
-    assert_eq!(
-        run.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&run.stdout)
-    );
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
     assert!(!dir.join("out").exists(), "nothing is written");
-    String::from_utf8_lossy(&run.stderr).into_owned()
+    stderr(&run)
 }
 
 #[test]
@@ -301,7 +272,7 @@ fn w8a8_below_ios17_an_empty_folder_and_no_calibration_are_refused() {
 
     let run = mil(&["quantize", &path(dir.path(), "model.mil"), "--mode", "w8a8"]);
     assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("needs --calibration DIR"));
+    assert!(stderr(&run).contains("needs --calibration DIR"));
 }
 
 /// `program` with an fp32 input, weight and output (the returned bias stays fp16).
@@ -321,17 +292,10 @@ fn quantize_text(text: &str, args: &[&str]) -> (String, String) {
     full.extend_from_slice(args);
     full.extend_from_slice(&["-o", &out]);
     let run = mil(&full);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{}", stderr(&run));
     let check = mil(&["check", &out]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
-    (
-        String::from_utf8_lossy(&run.stdout).into_owned(),
-        fs::read_to_string(&out).unwrap(),
-    )
+    assert!(check.status.success(), "{}", stdout(&check));
+    (stdout(&run), fs::read_to_string(&out).unwrap())
 }
 
 #[test]
@@ -378,6 +342,6 @@ fn lut_modes_write_a_table_and_indices() {
         &out,
     ]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("ios18 or later"));
+    assert!(stderr(&run).contains("ios18 or later"));
     assert!(!Path::new(&out).exists());
 }

@@ -2,19 +2,20 @@
 //! a file that is not text), never a panic, a hang or partial output. The damage itself is covered
 //! kind by kind in tests/robustness/tests/corrupted_packages.rs; this checks the exit codes.
 
+mod common;
+
+use common::{stderr, stdout};
+
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// Runs `mil` and checks it neither panicked nor took more than 30 s (debug build).
 fn mil(args: &[&Path]) -> Output {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_mil"))
-        .args(args)
-        .output()
-        .expect("run mil");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = common::mil(args);
+    let stderr = stderr(&out);
     assert!(
         !stderr.contains("panicked") && !stderr.contains("overflow"),
         "{stderr}"
@@ -34,7 +35,7 @@ type Damage<'a> = Box<dyn Fn() + 'a>;
 
 #[test]
 fn damaged_packages_exit_1_without_output() {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = common::temp_dir();
     let source = dir.path().join("m.mil");
     fs::write(&source, PROGRAM).unwrap();
     let pkg = dir.path().join("m.mlpackage");
@@ -77,16 +78,8 @@ fn damaged_packages_exit_1_without_output() {
         let target = dir.path().join("out/m.mil");
         fs::create_dir_all(target.parent().unwrap()).unwrap();
         let out = mil(&[Path::new("decompile"), &pkg, Path::new("-o"), &target]);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("cannot decompile"),
-            "{what}"
-        );
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", stderr(&out));
+        assert!(stderr(&out).contains("cannot decompile"), "{what}");
         assert_eq!(
             fs::read_dir(target.parent().unwrap()).unwrap().count(),
             0,
@@ -97,7 +90,7 @@ fn damaged_packages_exit_1_without_output() {
 
 #[test]
 fn hostile_texts_get_a_diagnostic() {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = common::temp_dir();
     let binary = dir.path().join("binary.mil");
     fs::write(
         &binary,
@@ -108,7 +101,7 @@ fn hostile_texts_get_a_diagnostic() {
     .unwrap();
     let out = mil(&[Path::new("check"), &binary]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+    assert!(stderr(&out).contains("not UTF-8"));
 
     let n = 200_000;
     let deep = dir.path().join("deep.mil");
@@ -127,7 +120,7 @@ fn hostile_texts_get_a_diagnostic() {
         &deep,
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nested more than"));
+    assert!(stdout(&out).contains("nested more than"));
 }
 
 /// `mil check --format json` on `text`, as parsed JSON diagnostics, with the exit code.
@@ -146,7 +139,7 @@ fn check_json(dir: &Path, text: &str) -> (Option<i32>, Vec<serde_json::Value>) {
 
 #[test]
 fn repeated_findings_are_summed_up_per_code() {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = common::temp_dir();
     // 1000 unnamed statements (MIL0102, a warning each) and 300 uses of an undefined name
     // (MIL0201, an error each).
     let mut body = String::new();

@@ -1,15 +1,11 @@
 //! `mil run` end to end: outputs written as `.npy` and summed up in a table, and every kind of bad
 //! request refused with exit 1, a message saying what is wrong, and nothing written.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn mil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mil"))
-        .args(args)
-        .output()
-        .expect("run mil")
-}
+use common::{mil, stderr, stdout};
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 const PROGRAM: &str = r#"program(1.3)
 {
@@ -88,12 +84,7 @@ impl Setup {
 
 /// Asserts that `mil` exited 0, showing its errors otherwise.
 fn assert_ran(out: &Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
 }
 
 fn read_npy_f32(path: &Path) -> Vec<f32> {
@@ -109,7 +100,7 @@ fn read_npy_f32(path: &Path) -> Vec<f32> {
 fn run_writes_each_output_and_prints_a_table() {
     let s = Setup::new();
     let out = s.run(&[s.input("x", "x.npy"), s.input("k", "k.npy")].concat());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = stdout(&out);
     assert_ran(&out);
     assert_eq!(read_npy_f32(&s.out().join("y.npy")), [2.0, -4.0, 1.0, 8.0]);
     let z = std::fs::read(s.out().join("z.npy")).unwrap();
@@ -138,7 +129,7 @@ fn random_inputs_and_repeat_report_times() {
         "--repeat",
         "3",
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = stdout(&out);
     assert_ran(&out);
     assert!(stdout.contains("3 runs: min "), "{stdout}");
     assert!(!s.out().exists());
@@ -185,7 +176,7 @@ fn bad_requests_are_refused_and_write_nothing() {
     ];
     for (args, message) in cases {
         let out = s.run(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert!(!s.out().exists(), "{args:?} wrote outputs");
@@ -201,7 +192,7 @@ fn a_program_with_errors_gets_its_diagnostics() {
     )
     .unwrap();
     let out = s.run(&[s.input("x", "x.npy"), s.input("k", "k.npy")].concat());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("not running") && stderr.contains("nope"),
@@ -219,7 +210,7 @@ fn a_failing_op_is_named_and_nothing_is_written() {
     );
     std::fs::write(s.dir.path().join("model.mil"), text).unwrap();
     let out = s.run(&[s.input("x", "x.npy"), s.input("k", "k.npy")].concat());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("gather \"z\": index 9 is out of range"),

@@ -5,7 +5,7 @@
 //! The output defaults to the input's name with `.mil`, beside it. Nothing is written unless the
 //! whole model could be read, and no existing file is replaced without `--force`.
 
-use crate::cli::{ExitCode, is_mil_text};
+use crate::cli::{ExitCode, is_mil_text, print_model_problems};
 use mil_proto::decompile::{DecompileError, decompile};
 use mil_proto::package::PackageError;
 use std::path::PathBuf;
@@ -46,9 +46,7 @@ pub fn run(args: &Args) -> ExitCode {
         }
         Err(DecompileError::Model(diagnostics)) => {
             eprintln!("mil: cannot decompile {name}: {} problem(s)", diagnostics.len());
-            for d in diagnostics {
-                eprintln!("{}[{}]: {}", d.severity.name(), d.code.id, d.message);
-            }
+            print_model_problems(&diagnostics);
             ExitCode::Errors
         }
         Err(DecompileError::Package(e @ PackageError::Io { .. })) => {

@@ -1,6 +1,6 @@
 //! `mil fix FILE.mil [-o OUT.mil] [--rewrite ID]... [--chip C] [--compute-units U] [--dry-run]`:
 //! apply every ANE rewrite that helps on the configured chip and compute units (or only the named
-//! ones), as the editor's `source.fixAll.ane` action does ([`mil_ide::ane_fixes::fix_text`]).
+//! ones), as the editor's `source.fixAll.ane` action does ([`mil_ide::ane_fixes::fix_file`]).
 //! `mil fix --list` prints every rewrite's id and what it does.
 //!
 //! A program with errors gets its diagnostics and nothing is written. Otherwise the rewrites are
@@ -8,15 +8,13 @@
 //! estimated ms), and the result is written whole through a temporary file (in place without
 //! `-o`), or with `--dry-run` shown as a unified diff and not written.
 
-use crate::analysis;
 use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
 use crate::report::ColorWhen;
-use mil_ide::ane_fixes::{Plan, fix_text, plans};
+use mil_ide::ane_fixes::{Plan, fix_file};
 use mil_ide::rewrite::helps::ms;
 use mil_ide::rewrite::io_fp16;
 use mil_ir::RewriteId;
-use mil_ir::diagnostic::has_errors;
 use std::path::PathBuf;
 
 /// The arguments of `mil fix`.
@@ -61,30 +59,23 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         return ExitCode::Usage;
     };
     let name = path.display().to_string();
-    // Rewriting needs a well-formed, well-typed program; what only a package cannot hold (Core
-    // ML's runtime buffers in its analytics files) does not stop it.
-    let analysed = analysis::analyse_text(&text, Some(&model_dir), &config);
-    if has_errors(&analysed.diagnostics) {
-        return refuse("fixing", &name, &text, &analysed.diagnostics, color);
-    }
-    let target = config.target();
     let only = (!args.rewrites.is_empty()).then_some(&args.rewrites[..]);
-    if args.rewrites.contains(&io_fp16::ID) {
-        for f in &analysed.program.functions {
-            if let Err(why) = io_fp16::check(f) {
-                println!("{name}: {} does not apply to `{}`: {why}", io_fp16::ID, f.name);
-            }
-        }
+    let outcome = match fix_file(&text, Some(&model_dir), &config, only) {
+        Ok(outcome) => outcome,
+        Err(diagnostics) => return refuse("fixing", &name, &text, &diagnostics, color),
+    };
+    for why in &outcome.not_applied {
+        println!("{name}: {why}");
     }
-    let Some(fixed) = fix_text(&text, &analysed.program, &analysed.source_map, target, only) else {
+    let Some(fixed) = outcome.fixed else {
         println!("{name}: no rewrite helps on {}", target_name(&config));
         return ExitCode::Clean;
     };
     for title in &fixed.applied {
         println!("{title}");
     }
-    print_table(&plans(&analysed.program, target), &plans(&fixed.program, target));
-    let result = mil_ide::text_edit::apply(&text, &fixed.edits);
+    print_table(&fixed.before, &fixed.after);
+    let result = fixed.text;
     let out = args.output.as_ref().unwrap_or(path);
     if args.dry_run {
         let diff = similar::TextDiff::from_lines(&text, &result);

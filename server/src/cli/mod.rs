@@ -171,3 +171,11 @@ pub fn refuse(
     let _ = crate::report::human(&mut err, name, text, &shown);
     ExitCode::Errors
 }
+
+/// Prints a model's problems (what keeps it from being read or decompiled), one a line:
+/// `error[CODE]: message`.
+pub fn print_model_problems(diagnostics: &[mil_ir::Diagnostic]) {
+    for d in diagnostics {
+        eprintln!("{}[{}]: {}", d.severity.name(), d.code.id, d.message);
+    }
+}

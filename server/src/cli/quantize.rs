@@ -11,27 +11,18 @@
 //! its own; both files are written whole or not at all, and an existing one is replaced only with
 //! `--force`.
 
-use crate::analysis;
 use crate::cli::settings::SettingsArgs;
 use crate::cli::{ExitCode, read_file_for, refuse, write_atomically};
 use crate::report::ColorWhen;
-use mil_ide::eval::{Interpreter, Named};
-use mil_ide::quant::activations::{self, ActivationConfig, ActivationReport, quantize_activations};
-use mil_ide::quant::calibrate::{Range, Statistics, calibrate, read_samples};
-use mil_ide::quant::fp16::compute_in_fp16;
 use mil_ide::quant::linear::{IntType, Mode};
-use mil_ide::quant::psnr::{Model, output_psnr};
-use mil_ide::quant::{
-    Config, Granularity, PaletteConfig, QuantError, Quantized, palettize_weights, quantize_weights,
+use mil_ide::quant::{Config, Granularity, PaletteConfig, Quantized};
+use mil_ide::quantize::{
+    Activations, Quantization, QuantizeError, Ranges, Scheme, quantize, read_statistics, statistics_json,
 };
-use mil_ir::Program;
-use mil_ir::diagnostic::has_errors;
-use mil_ir::weights::MemoryWeights;
 use mil_proto::decompile::weights_dir;
 use mil_proto::package::WEIGHT_FILE;
-use mil_proto::weights::{WeightFiles, hold_in_memory};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What to quantise to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -178,23 +169,32 @@ impl Args {
         }
     }
 
-    /// Changes `program` as the mode says; what changed, for the report.
-    fn apply(
-        &self,
-        program: &mut Program,
-        files: &mut WeightFiles,
-        memory: &mut MemoryWeights,
-    ) -> Result<Vec<Quantized>, QuantError> {
-        match (self.mode, self.mode.lut_bits()) {
-            (QuantMode::Fp16, _) => compute_in_fp16(program, files, memory).map(|s| {
-                for (function, op) in &s.overflowing {
-                    println!("{function}: `{op}` stays fp32 (a const input overflows fp16)");
-                }
-                println!("{} ops compute in fp16", s.ops);
-                s.consts
+    /// What the mode does, with the activation ranges `ranges` for W8A8.
+    fn scheme<'a>(&self, ranges: Option<Ranges<'a>>) -> Scheme<'a> {
+        match (self.mode, self.mode.lut_bits(), ranges) {
+            (QuantMode::Fp16, _, _) => Scheme::Fp16,
+            (_, Some(bits), _) => Scheme::Palette(self.palette_config(bits)),
+            (_, _, Some(ranges)) => Scheme::W8a8 {
+                weights: self.config(),
+                ranges,
+            },
+            _ => Scheme::Weights(self.config()),
+        }
+    }
+
+    /// Where W8A8's activation ranges come from: `--calibration`, or `--statistics` read here;
+    /// prints why not and gives the exit code when neither is usable.
+    fn ranges(&self) -> Result<Ranges<'_>, ExitCode> {
+        match (&self.calibration, &self.statistics) {
+            (Some(dir), _) => Ok(Ranges::Calibration(dir)),
+            (None, Some(file)) => read_statistics(file).map(Ranges::Given).map_err(|e| {
+                eprintln!("mil: cannot read the statistics {}: {e}", file.display());
+                ExitCode::Usage
             }),
-            (_, Some(bits)) => palettize_weights(program, files, memory, &self.palette_config(bits)),
-            _ => quantize_weights(program, files, memory, &self.config()),
+            (None, None) => {
+                eprintln!("mil: --mode w8a8 needs --calibration DIR (or --statistics FILE.json)");
+                Err(ExitCode::Usage)
+            }
         }
     }
 }
@@ -227,40 +227,44 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         eprintln!("mil: --calibration and --statistics are for --mode w8a8");
         return ExitCode::Usage;
     }
-    let name = path.display().to_string();
-    let analysed = analysis::analyse(&text, Some(&model_dir), &config);
-    if has_errors(&analysed.diagnostics) {
-        return refuse("quantizing", &name, &text, &analysed.diagnostics, color);
-    }
-    let float = analysed.program.clone();
-    let mut program = analysed.program;
-    let activations = if w8a8 {
-        match quantize_activations_of(args, &mut program, &model_dir) {
-            Ok(a) => Some(a),
+    let ranges = if w8a8 {
+        match args.ranges() {
+            Ok(ranges) => Some(ranges),
             Err(code) => return code,
         }
     } else {
         None
     };
-    let mut files = WeightFiles::new(&model_dir);
-    let mut memory = MemoryWeights::default();
-    let done = match args.apply(&mut program, &mut files, &mut memory) {
+    let name = path.display().to_string();
+    let mut bar = None;
+    let mut progress = |done, total| bar.get_or_insert_with(|| Progress::new(total)).show(done);
+    let quantized = quantize(
+        &text,
+        &model_dir,
+        &config,
+        args.scheme(ranges),
+        &target,
+        &mut progress,
+    );
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let done = match quantized {
         Ok(done) => done,
-        Err(e) => {
+        Err(QuantizeError::Program(diagnostics)) => {
+            return refuse("quantizing", &name, &text, &diagnostics, color);
+        }
+        Err(QuantizeError::Refused(e)) => {
             eprintln!("mil: not quantizing {name}: {e}");
             return ExitCode::Errors;
         }
+        Err(QuantizeError::Write(e)) => {
+            eprintln!("mil: cannot write {}: {e}", target.display());
+            return ExitCode::Usage;
+        }
     };
-    if let Err((_, message)) = hold_in_memory(&mut program, &mut files, &mut memory) {
-        eprintln!("mil: not quantizing {name}: {message}");
-        return ExitCode::Errors;
-    }
-    if let Err(e) = mil_ide::w8a8::write_quantized(&mut program, &memory, &target) {
-        eprintln!("mil: cannot write {}: {e}", target.display());
-        return ExitCode::Usage;
-    }
     print_report(&done);
-    if let Some(a) = &activations {
+    if let Some(a) = &done.activations {
         if let Some(file) = &args.save_statistics
             && let Err(e) = write_atomically(file, statistics_json(&a.statistics).as_bytes())
         {
@@ -270,91 +274,18 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         print_activations(a);
     }
     println!("wrote {}", target.display());
-    let reference = Model {
-        program: &float,
-        model_dir: Some(&model_dir),
-        memory: None,
-    };
-    let samples = activations.map(|a| a.samples);
-    if let Err(e) = print_psnr(&reference, &program, &target, samples) {
-        println!("no output PSNR: {e}");
+    match &done.psnr {
+        Ok(outputs) => {
+            for out in outputs {
+                println!(
+                    "output {}: PSNR {:.1} dB against the float model",
+                    out.name, out.psnr
+                );
+            }
+        }
+        Err(e) => println!("no output PSNR: {e}"),
     }
     ExitCode::Clean
-}
-
-/// The activation ranges used and what was quantised with them.
-struct Activations {
-    statistics: Statistics,
-    /// The samples they came from (random inputs with `--statistics`), for the PSNR.
-    samples: Vec<Named>,
-    /// Whether the samples are the calibration set.
-    calibrated: bool,
-    report: ActivationReport,
-}
-
-/// Gets the activation ranges (calibrated on `--calibration`, or read from `--statistics`) and
-/// puts the quantize/dequantize pairs into `program`; prints why not and gives the exit code when
-/// it cannot.
-fn quantize_activations_of(
-    args: &Args,
-    program: &mut Program,
-    model_dir: &Path,
-) -> Result<Activations, ExitCode> {
-    let name = args.file.display();
-    if let Err(e) = activations::check_opsets(program) {
-        eprintln!("mil: not quantizing {name}: {e}");
-        return Err(ExitCode::Errors);
-    }
-    let interp = Interpreter::new(program, Some(model_dir));
-    let f = interp.function(None).map_err(|e| {
-        eprintln!("mil: not quantizing {name}: {e}");
-        ExitCode::Errors
-    })?;
-    let (statistics, samples, calibrated) = match (&args.calibration, &args.statistics) {
-        (Some(dir), _) => {
-            let samples = read_samples(dir, f).map_err(|e| {
-                eprintln!("mil: not quantizing {name}: {e}");
-                ExitCode::Errors
-            })?;
-            let mut bar = Progress::new(samples.len());
-            let stats = calibrate(program, Some(model_dir), f, &samples, &mut |done| bar.show(done));
-            bar.finish();
-            let stats = stats.map_err(|e| {
-                eprintln!("mil: not quantizing {name}: {e}");
-                ExitCode::Errors
-            })?;
-            (stats, samples.into_iter().map(|s| s.inputs).collect(), true)
-        }
-        (None, Some(file)) => {
-            let stats = read_statistics(file).map_err(|e| {
-                eprintln!("mil: cannot read the statistics {}: {e}", file.display());
-                ExitCode::Usage
-            })?;
-            let random = mil_ide::eval::inputs::random(f, 0).map_err(|e| {
-                eprintln!("mil: not quantizing {name}: {e}");
-                ExitCode::Errors
-            })?;
-            (stats, vec![random], false)
-        }
-        (None, None) => {
-            eprintln!("mil: --mode w8a8 needs --calibration DIR (or --statistics FILE.json)");
-            return Err(ExitCode::Usage);
-        }
-    };
-    let config = ActivationConfig {
-        int: args.config().int,
-        mode: args.config().mode,
-    };
-    let report = quantize_activations(program, &statistics, config).map_err(|e| {
-        eprintln!("mil: not quantizing {name}: {e}");
-        ExitCode::Errors
-    })?;
-    Ok(Activations {
-        statistics,
-        samples,
-        calibrated,
-        report,
-    })
 }
 
 /// A progress bar on standard error while calibrating, drawn only when it is a terminal.
@@ -390,49 +321,6 @@ impl Progress {
             eprintln!();
         }
     }
-}
-
-/// Reads `{"tensor": {"rmin": MIN, "rmax": MAX}, ...}`.
-fn read_statistics(file: &Path) -> Result<Statistics, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let object = json
-        .as_object()
-        .ok_or("expected an object of {\"rmin\": MIN, \"rmax\": MAX} by tensor name")?;
-    object
-        .iter()
-        .map(|(tensor, range)| {
-            let bound = |key: &str| {
-                range
-                    .get(key)
-                    .and_then(serde_json::Value::as_f64)
-                    .ok_or_else(|| format!("`{tensor}` has no number `{key}`"))
-            };
-            Ok((
-                tensor.clone(),
-                Range {
-                    min: bound("rmin")? as f32,
-                    max: bound("rmax")? as f32,
-                },
-            ))
-        })
-        .collect()
-}
-
-/// The ranges as `read_statistics` reads them, one tensor a line.
-fn statistics_json(stats: &Statistics) -> String {
-    let lines: Vec<String> = stats
-        .iter()
-        .map(|(name, r)| {
-            format!(
-                "  {}: {{\"rmin\": {}, \"rmax\": {}}}",
-                serde_json::Value::from(name.as_str()),
-                serde_json::Value::from(f64::from(r.min)),
-                serde_json::Value::from(f64::from(r.max))
-            )
-        })
-        .collect();
-    format!("{{\n{}\n}}\n", lines.join(",\n"))
 }
 
 /// Prints one line per quantised activation (name, shape, range, bytes as floats and as 8-bit
@@ -471,43 +359,16 @@ fn print_activations(a: &Activations) {
     );
 }
 
-/// Runs the written program and the float one on `samples` (by default random inputs: floats in
-/// [-1, 1), seed 0) and prints each output's PSNR.
-fn print_psnr(
-    reference: &Model,
-    quantized: &Program,
-    target: &Path,
-    samples: Option<Vec<Named>>,
-) -> Result<(), String> {
-    let target_dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let samples = match samples {
-        Some(samples) => samples,
-        None => {
-            let f = mil_ide::eval::Interpreter::new(reference.program, reference.model_dir)
-                .function(None)
-                .map_err(|e| e.to_string())?;
-            vec![mil_ide::eval::inputs::random(f, 0)?]
+/// Prints, for fp16, the ops left in fp32 and the count of fp16 ops; then one line per changed
+/// weight (name, shape, bytes before and after, error) and the totals.
+fn print_report(quantization: &Quantization) {
+    if let Some(fp16) = &quantization.fp16 {
+        for (function, op) in &fp16.overflowing {
+            println!("{function}: `{op}` stays fp32 (a const input overflows fp16)");
         }
-    };
-    let quantized = Model {
-        program: quantized,
-        model_dir: Some(target_dir),
-        memory: None,
-    };
-    for out in output_psnr(reference, &quantized, None, &samples)? {
-        println!(
-            "output {}: PSNR {:.1} dB against the float model",
-            out.name, out.psnr
-        );
+        println!("{} ops compute in fp16", fp16.ops);
     }
-    Ok(())
-}
-
-/// Prints one line per quantised weight (name, shape, bytes before and after) and the totals.
-fn print_report(done: &[Quantized]) {
+    let done: &[Quantized] = &quantization.weights;
     if done.is_empty() {
         println!("no weight is large enough to quantise (see --threshold)");
         return;

@@ -6,13 +6,12 @@
 //! wrong shape or dtype. Outputs go to `DIR/<output>.npy`, each written atomically, only after the
 //! whole run succeeded.
 
-use crate::cli::{ExitCode, read_source, refuse, write_atomically};
+use crate::cli::{ExitCode, print_model_problems, read_source, refuse, write_atomically};
 use crate::report::ColorWhen;
-use mil_ide::eval::{Interpreter, Tensor, npy};
-use mil_ide::run::{Stats, inputs_for, table};
-use mil_ir::Program;
+use mil_ide::eval::Interpreter;
+use mil_ide::run::{LoadError, Loaded, Stats, encode_outputs, inputs_for, is_package, run_timed, table};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The arguments of `mil run`.
 #[derive(clap::Args)]
@@ -39,14 +38,6 @@ pub struct Args {
     file: PathBuf,
 }
 
-/// A program to run with the folder its weights resolve against; `_staging` keeps a decompiled
-/// package's weights alive.
-struct Loaded {
-    program: Program,
-    model_dir: Option<PathBuf>,
-    _staging: Option<tempfile::TempDir>,
-}
-
 /// Runs the program; exit 0 when it ran, 1 when the program or the inputs are wrong or the run
 /// fails, 2 when the program file cannot be read or an output cannot be written.
 pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
@@ -69,16 +60,10 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
             return ExitCode::Errors;
         }
     };
-    let mut times = Vec::new();
-    let mut outputs = Vec::new();
-    for _ in 0..args.repeat.max(1) {
-        let start = Instant::now();
-        match interp.run(f, given.clone()) {
-            Ok(out) => outputs = out,
-            Err(e) => return fail(&format!("the run failed: {e}")),
-        }
-        times.push(start.elapsed());
-    }
+    let (outputs, times) = match run_timed(&interp, f, &given, args.repeat) {
+        Ok(run) => run,
+        Err(e) => return fail(&e),
+    };
     if let Some(dir) = &args.output_dir
         && let Err(code) = write_outputs(dir, &outputs)
     {
@@ -87,7 +72,6 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     let stats: Vec<Stats> = outputs.iter().map(|(n, t)| Stats::of(n, t)).collect();
     print!("{}", table(&stats));
     if args.repeat > 1 {
-        times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
             "{} runs: min {:.3} ms, median {:.3} ms",
@@ -107,65 +91,31 @@ fn fail(message: &str) -> ExitCode {
 
 /// Reads and checks the program: a MIL file, or a package decompiled into a temporary folder.
 fn load(path: &Path, color: ColorWhen) -> Result<Loaded, ExitCode> {
-    let is_package = path.is_dir() || path.extension().is_some_and(|e| e == "mlmodel");
-    if is_package {
-        let staging = tempfile::tempdir().map_err(|e| {
-            eprintln!("mil: cannot make a temporary folder: {e}");
-            ExitCode::Usage
-        })?;
-        let weights = mil_proto::decompile::weights_dir(&staging.path().join("model.mil"));
-        let read = mil_proto::decompile::read_input(path)
-            .map_err(mil_proto::decompile::DecompileError::Package)
-            .and_then(|input| {
-                std::fs::create_dir_all(&weights).map_err(|error| mil_proto::package::PackageError::Io {
-                    path: weights.clone(),
-                    error,
-                })?;
-                let file = weights.join(mil_proto::package::WEIGHT_FILE);
-                let weight_path = "@model_path/model.weights/weight.bin";
-                mil_proto::decompile::decompile_model(&input.model, &input.model_dir, &file, weight_path)
-            });
-        return match read {
-            Ok((program, _)) => Ok(Loaded {
-                program,
-                model_dir: Some(staging.path().to_path_buf()),
-                _staging: Some(staging),
-            }),
-            Err(e) => {
+    if is_package(path) {
+        return Loaded::package(path).map_err(|e| match e {
+            LoadError::Staging(e) => {
+                eprintln!("mil: cannot make a temporary folder: {e}");
+                ExitCode::Usage
+            }
+            LoadError::Decompile(e) => {
                 eprintln!("mil: cannot read {}: {e}", path.display());
                 if let mil_proto::decompile::DecompileError::Model(ds) = e {
-                    for d in ds {
-                        eprintln!("{}[{}]: {}", d.severity.name(), d.code.id, d.message);
-                    }
+                    print_model_problems(&ds);
                 }
-                Err(ExitCode::Errors)
+                ExitCode::Errors
             }
-        };
+        });
     }
     let source = read_source(path).ok_or(ExitCode::Usage)?;
-    let program = mil_ide::run::read(&source.text, source.model_dir.as_deref()).map_err(|diagnostics| {
+    Loaded::text(&source.text, source.model_dir).map_err(|diagnostics| {
         let name = path.display().to_string();
         refuse("running", &name, &source.text, &diagnostics, color)
-    })?;
-    Ok(Loaded {
-        program,
-        model_dir: source.model_dir,
-        _staging: None,
     })
 }
 
 /// Writes each output to `dir/<name>.npy`; every file is encoded before the first is written.
-fn write_outputs(dir: &Path, outputs: &[(String, Tensor)]) -> Result<(), ExitCode> {
-    let mut encoded = Vec::new();
-    for (name, t) in outputs {
-        match npy::write_npy(t) {
-            Ok(bytes) => encoded.push((dir.join(format!("{name}.npy")), bytes)),
-            Err(e) => {
-                eprintln!("mil: output `{name}`: {e}");
-                return Err(ExitCode::Errors);
-            }
-        }
-    }
+fn write_outputs(dir: &Path, outputs: &mil_ide::eval::Named) -> Result<(), ExitCode> {
+    let encoded = encode_outputs(dir, outputs).map_err(|e| fail(&e))?;
     if let Err(e) = std::fs::create_dir_all(dir) {
         eprintln!("mil: cannot make {}: {e}", dir.display());
         return Err(ExitCode::Usage);
