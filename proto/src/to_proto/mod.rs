@@ -369,7 +369,7 @@ impl<W: Write + Seek> Converter<'_, W> {
     }
 
     /// The operation `id`, after a `const` for each of its argument values that belongs in the
-    /// weight file (see [`Converter::lift`]).
+    /// weight file, unless it is a constexpr op (see [`Converter::lift`]).
     fn operation(&mut self, f: &Function, spans: Option<&FunctionSpans>, id: OpId) -> Vec<mil::Operation> {
         let op = f.op(id);
         let owner = match op.results.first() {
@@ -387,6 +387,9 @@ impl<W: Write + Seek> Converter<'_, W> {
                 format!("`{}` needs {first} or later; this function is {opset}", op.kind),
             ));
         }
+        // coremltools binds a constexpr op's weight-file data directly (its loader takes them so);
+        // every other op's, through a `const`.
+        let lift = !op.kind.starts_with("constexpr_");
         let mut inputs = BTreeMap::new();
         for arg in &op.args {
             let Some(key) = &arg.key else {
@@ -404,9 +407,9 @@ impl<W: Write + Seek> Converter<'_, W> {
                 Operand::Tuple(items) => items
                     .iter()
                     .enumerate()
-                    .map(|(i, o)| self.bind(f, o, format!("{owner}_{key}_{i}"), span, &mut operations))
+                    .map(|(i, o)| self.bind(f, lift, o, format!("{owner}_{key}_{i}"), span, &mut operations))
                     .collect(),
-                single => vec![self.bind(f, single, format!("{owner}_{key}"), span, &mut operations)],
+                single => vec![self.bind(f, lift, single, format!("{owner}_{key}"), span, &mut operations)],
             };
             inputs.insert(key.to_string(), mil::Argument { arguments });
         }
@@ -427,6 +430,7 @@ impl<W: Write + Seek> Converter<'_, W> {
             let operand = Operand::Const(attribute.value.clone());
             let binding = self.bind(
                 f,
+                lift,
                 &operand,
                 format!("{owner}_{}", attribute.key),
                 span,
@@ -450,17 +454,19 @@ impl<W: Write + Seek> Converter<'_, W> {
     }
 
     /// The binding of `operand`: by the name of a `const` appended to `operations` (named from
-    /// `name`, see [`Converter::lift`]) when its value belongs in the weight file, else as it is.
+    /// `name`, see [`Converter::lift`]) when `lift` and its value belongs in the weight file, else
+    /// as it is.
     fn bind(
         &mut self,
         f: &Function,
+        lift: bool,
         operand: &Operand,
         name: String,
         span: Span,
         operations: &mut Vec<mil::Operation>,
     ) -> argument::Binding {
         match operand {
-            Operand::Const(value) if self.belongs_in_weight_file(value) => argument::Binding {
+            Operand::Const(value) if lift && self.belongs_in_weight_file(value) => argument::Binding {
                 binding: Some(argument::binding::Binding::Name(
                     self.lift(f, value, name, span, operations),
                 )),
