@@ -242,10 +242,6 @@ fn conv(cx: &Cx) -> Result<Vec<Tensor>> {
         bail!("`bias` has {} values for {cout} output channels", bias.len());
     }
     let mut out = vec![0.0f32; n * cout * p];
-    // With one group, a weight from a weight file is transposed once per program, as `linear`'s.
-    let transposed = (groups == 1)
-        .then(|| cx.transposed_weight(&w, cout, cin_g * k))
-        .flatten();
     let pointwise = win.pointwise();
     COLUMNS.with_borrow_mut(|cols| {
         if !pointwise && cols.len() < cin_g * k * p {
@@ -260,18 +256,15 @@ fn conv(cx: &Cx) -> Result<Vec<Tensor>> {
                 win.im2col(planes, cin_g, cols);
                 cols
             };
-            let weights = match &transposed {
-                Some(t) => Mat { data: t, trans: true },
-                None => Mat {
-                    data: &wv[g * cout_g * cin_g * k..][..cout_g * cin_g * k],
-                    trans: false,
-                },
-            };
+            let wg = &wv[g * cout_g * cin_g * k..][..cout_g * cin_g * k];
             gemm(
                 cout_g,
                 cin_g * k,
                 p,
-                weights,
+                Mat {
+                    data: wg,
+                    trans: false,
+                },
                 Mat {
                     data: columns,
                     trans: false,
