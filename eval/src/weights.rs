@@ -15,8 +15,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Transposed weight matrices by where they lie in the mappings (`Floats::mapped_at`).
-type TransposedCache = HashMap<(usize, usize), Arc<Vec<f32>>>;
+/// Transposed weight matrices by where they lie in the mappings (`Floats::mapped_at`) and their
+/// number of rows.
+type TransposedCache = HashMap<(usize, usize, usize), Arc<Vec<f32>>>;
 
 /// The weight files of one model folder (`@model_path`).
 pub struct Weights {
@@ -46,7 +47,8 @@ impl Weights {
     /// so that the weights stay in memory once.
     pub fn transposed(&self, t: &Tensor, rows: usize, cols: usize) -> Option<Arc<Vec<f32>>> {
         let Data::F32(floats) = &t.data else { return None };
-        let key = floats.mapped_at()?;
+        let (map, start) = floats.mapped_at()?;
+        let key = (map, start, rows);
         if floats.len() != rows * cols {
             return None;
         }
