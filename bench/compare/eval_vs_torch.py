@@ -15,6 +15,8 @@ script checks the outputs agree — |mil − torch| ≤ ATOL + RTOL·|torch| ele
 tolerances below — and prints the median time of each and the peak resident memory of each process
 (/usr/bin/time's; PyTorch's includes the ~300 MB its libraries take, so the script also prints
 its resident memory before the model is built). "default" leaves the thread count to each.
+Beside the ratio of the medians it prints the ratio of the best runs ("min ratio", the least
+disturbed by other load on the machine) and the one-minute load average after each row.
 
 Usage (the venv comes from bench/compare/setup_torch_venv.sh):
   target/bench-venv/bin/python bench/compare/eval_vs_torch.py [--repeat N] [--threads 1,2,default]
@@ -156,8 +158,8 @@ def main():
             np.save(x_path, x)
             print(f"\n{name}: input {MODELS[name]}, {weights / 1e6:.1f} MB of fp32 weights, "
                   f"median of {args.repeat} runs")
-            print(f"{'threads':>8} {'torch ms':>9} {'mil ms':>8} {'mil/torch':>9} "
-                  f"{'torch peak MB':>13} {'(libs)':>7} {'mil peak MB':>11} {'max |diff|':>10}")
+            print(f"{'threads':>8} {'torch ms':>9} {'mil ms':>8} {'mil/torch':>9} {'min ratio':>9} "
+                  f"{'torch peak MB':>13} {'(libs)':>7} {'mil peak MB':>11} {'max |diff|':>10} {'load':>5}")
             for threads in args.threads.split(","):
                 torch_out = tmp / f"{name}.torch.npy"
                 out, torch_peak = measured([sys.executable, __file__, "--worker", name, threads,
@@ -171,7 +173,8 @@ def main():
                 out_dir = tmp / f"{name}.out"
                 out, mil_peak = measured([args.mil, "run", str(text), "--input", f"x={x_path}",
                                           "--output-dir", str(out_dir), "--repeat", str(args.repeat)], env)
-                mil_ms = float(re.search(r"median ([0-9.]+) ms", out).group(1))
+                mil_min, mil_ms = map(float, re.search(r"min ([0-9.]+) ms, median ([0-9.]+) ms", out).groups())
+                torch_min = min(report["times"]) * 1e3
                 [ours] = [np.load(p) for p in out_dir.glob("*.npy")]
                 theirs = np.load(torch_out)
                 if ours.shape != theirs.shape or not np.allclose(ours, theirs, rtol=RTOL, atol=ATOL):
@@ -180,8 +183,9 @@ def main():
                 diff = float(np.max(np.abs(ours - theirs)))
                 label = threads if threads != "default" else f"def({report['threads']})"
                 print(f"{label:>8} {torch_ms:9.2f} {mil_ms:8.2f} {mil_ms / torch_ms:9.2f} "
+                      f"{mil_min / torch_min:9.2f} "
                       f"{torch_peak / 1e6:13.0f} {report['base_rss'] / 1e6:7.0f} {mil_peak / 1e6:11.0f} "
-                      f"{diff:10.2g}")
+                      f"{diff:10.2g} {os.getloadavg()[0]:5.1f}")
 
 
 if __name__ == "__main__":

@@ -184,6 +184,12 @@ impl<'a> Cx<'a> {
         self.out_type(i).and_then(Type::dtype).unwrap_or(fallback)
     }
 
+    /// The `[cols, rows]` transpose of a `[rows, cols]` weight read from a weight file, made once
+    /// per program (`Weights::transposed`); `None` for other tensors.
+    pub fn transposed_weight(&self, t: &Tensor, rows: usize, cols: usize) -> Option<Arc<Vec<f32>>> {
+        self.weights.transposed(t, rows, cols)
+    }
+
     /// The (first) input tensor `x`.
     pub fn x(&self) -> Result<Shared> {
         self.get("x")

@@ -36,6 +36,28 @@ impl Floats {
         })
     }
 
+    /// Where mapped values lie (the mapping's address and their byte offset), which names them
+    /// for as long as the mapping lives; `None` for owned values.
+    pub fn mapped_at(&self) -> Option<(usize, usize)> {
+        match self {
+            Floats::Owned(_) => None,
+            Floats::Mapped { map, start, .. } => Some((map.as_ptr() as usize, *start)),
+        }
+    }
+
+    /// Lets the system drop the resident pages of mapped values (and the rest of their first and
+    /// last pages): they no longer count in the process's memory, and are read again from the
+    /// file if used again. Nothing for owned values.
+    pub fn release(&self) {
+        if let Floats::Mapped { map, start, len } = self {
+            // SAFETY: the mapping is read-only and private and never written, so its pages hold
+            // the file's bytes: a page dropped here reads back the same values when touched
+            // again, and no slice borrowed from it sees a change.
+            let _ =
+                unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, *start, len * 4) };
+        }
+    }
+
     /// The values as a vector, copied when they are mapped.
     pub fn into_vec(self) -> Vec<f32> {
         match self {

@@ -242,6 +242,25 @@ impl Tensor {
         }
     }
 
+    /// The tensor of `shape` whose element at coordinates `c` is element `offset + Σ c[a]·steps[a]`
+    /// of `self`: a strided view copied out (transposes, slices, splits). Runs along innermost
+    /// axes that are contiguous in `self` are copied whole rather than element by element.
+    pub fn strided_copy(&self, offset: usize, shape: &[usize], steps: &[isize]) -> Tensor {
+        let (shape, steps) = merged_axes(shape, steps);
+        let data = match &self.data {
+            Data::F32(v) => Data::F32(gather_strided(v, offset, &shape, &steps).into()),
+            Data::F16(v) => Data::F16(gather_strided(v, offset, &shape, &steps)),
+            Data::Int(v) => Data::Int(gather_strided(v, offset, &shape, &steps)),
+            Data::Bool(v) => Data::Bool(gather_strided(v, offset, &shape, &steps)),
+            Data::Str(v) => Data::Str(gather_strided(v, offset, &shape, &steps)),
+        };
+        Tensor {
+            dtype: self.dtype,
+            shape: vec![numel(&shape)],
+            data,
+        }
+    }
+
     /// The same elements under another shape of the same size.
     pub fn reshaped(mut self, shape: Vec<usize>) -> Tensor {
         self.shape = shape;
@@ -303,6 +322,62 @@ impl Tensor {
             ))),
         }
     }
+}
+
+/// `shape` and `steps` without size-1 axes, with each axis merged into the one outside it when
+/// stepping through the inner one's whole length lands on the outer one's next element.
+fn merged_axes(shape: &[usize], steps: &[isize]) -> (Vec<usize>, Vec<isize>) {
+    if shape.contains(&0) {
+        return (vec![0], vec![1]);
+    }
+    let (mut dims, mut st): (Vec<usize>, Vec<isize>) = (Vec::new(), Vec::new());
+    for (&d, &s) in shape.iter().zip(steps).rev() {
+        match (dims.last_mut(), st.last_mut()) {
+            _ if d == 1 => {}
+            (Some(inner), Some(step)) if *step * *inner as isize == s => *inner *= d,
+            _ => {
+                dims.push(d);
+                st.push(s);
+            }
+        }
+    }
+    dims.reverse();
+    st.reverse();
+    (dims, st)
+}
+
+/// The elements of `v` at `offset + Σ c[a]·steps[a]` for every coordinate `c` of `shape`, in
+/// row-major order; a unit-step innermost axis is copied as one slice.
+fn gather_strided<T: Clone>(v: &[T], offset: usize, shape: &[usize], steps: &[isize]) -> Vec<T> {
+    let n = numel(shape);
+    let mut out = Vec::with_capacity(n);
+    if n == 0 {
+        return out;
+    }
+    let Some((&run, outer)) = shape.split_last() else {
+        out.push(v[offset].clone());
+        return out;
+    };
+    let step = steps[outer.len()];
+    let mut counter = vec![0usize; outer.len()];
+    let mut at = offset as isize;
+    for _ in 0..n / run {
+        if step == 1 {
+            out.extend_from_slice(&v[at as usize..at as usize + run]);
+        } else {
+            out.extend((0..run as isize).map(|i| v[(at + i * step) as usize].clone()));
+        }
+        for a in (0..outer.len()).rev() {
+            counter[a] += 1;
+            at += steps[a];
+            if counter[a] < outer[a] {
+                break;
+            }
+            at -= steps[a] * counter[a] as isize;
+            counter[a] = 0;
+        }
+    }
+    out
 }
 
 /// For every element of `out_shape` (row-major), the index into a tensor of `in_shape` that
@@ -372,6 +447,31 @@ mod tests {
         assert_eq!(broadcast_index(&[3], &[2, 3]), [0, 1, 2, 0, 1, 2]);
         assert_eq!(broadcast_shapes(&[4, 1, 3], &[2, 1]).unwrap(), [4, 2, 3]);
         assert!(broadcast_shapes(&[2], &[3]).is_err());
+    }
+
+    #[test]
+    fn strided_copies_match_an_index_map() {
+        // A [2, 3, 4] tensor read transposed (perm [2, 0, 1]), sliced with a negative step, and
+        // through size-1 and mergeable axes, against the element-by-element index.
+        let x = Tensor::from_i64(DType::Int32, vec![24], (0..24).collect());
+        let read = |offset: usize, shape: &[usize], steps: &[isize]| {
+            let mut want = Vec::new();
+            for c in 0..numel(shape) {
+                let (mut rest, mut at) = (c, offset as isize);
+                for (&d, &s) in shape.iter().zip(steps).rev() {
+                    at += (rest % d) as isize * s;
+                    rest /= d;
+                }
+                want.push(at as i64);
+            }
+            assert_eq!(x.strided_copy(offset, shape, steps).to_i64().unwrap(), want);
+        };
+        read(0, &[4, 2, 3], &[1, 12, 4]);
+        read(23, &[2, 3, 4], &[-12, -4, -1]);
+        read(1, &[2, 1, 3, 2], &[12, 0, 4, 2]);
+        read(0, &[2, 3, 4], &[12, 4, 1]);
+        read(5, &[], &[]);
+        read(0, &[0, 3], &[3, 1]);
     }
 
     #[test]

@@ -16,12 +16,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Transposed weight matrices by where they lie in the mappings (`Floats::mapped_at`) and their
+/// number of rows.
+type TransposedCache = HashMap<(usize, usize, usize), Arc<Vec<f32>>>;
+
 /// The weight files of one model folder (`@model_path`), and the weights a rewrite made in memory.
 pub struct Weights {
     files: Option<RefCell<WeightFiles>>,
     memory: MemoryWeights,
     model_dir: PathBuf,
     maps: RefCell<HashMap<String, Arc<Mmap>>>,
+    /// Matrices read in place from the mappings, transposed once for GEMM, by where they lie.
+    transposed: RefCell<TransposedCache>,
 }
 
 impl Weights {
@@ -33,6 +39,7 @@ impl Weights {
             memory: MemoryWeights::default(),
             model_dir: model_dir.map(Path::to_path_buf).unwrap_or_default(),
             maps: RefCell::new(HashMap::new()),
+            transposed: RefCell::new(HashMap::new()),
         }
     }
 
@@ -40,6 +47,28 @@ impl Weights {
     /// and did not write out yet).
     pub fn with_memory(self, memory: MemoryWeights) -> Weights {
         Weights { memory, ..self }
+    }
+
+    /// The `[cols, rows]` row-major transpose of the `[rows, cols]` fp32 matrix `t`, when `t` is
+    /// read in place from a weight file; `None` for any other tensor. It is made on first use and
+    /// kept as long as the interpreter (a GEMM whose weight operand is laid out this way copies
+    /// it into its panels without gathering); the mapped pages it came from are then released,
+    /// so that the weights stay in memory once.
+    pub fn transposed(&self, t: &Tensor, rows: usize, cols: usize) -> Option<Arc<Vec<f32>>> {
+        let Data::F32(floats) = &t.data else { return None };
+        let (map, start) = floats.mapped_at()?;
+        let key = (map, start, rows);
+        if floats.len() != rows * cols {
+            return None;
+        }
+        let mut cache = self.transposed.borrow_mut();
+        if let Some(done) = cache.get(&key) {
+            return Some(done.clone());
+        }
+        let done = Arc::new(transpose(floats, rows, cols));
+        floats.release();
+        cache.insert(key, done.clone());
+        Some(done)
     }
 
     /// The tensor a typed constant holds.
@@ -135,6 +164,23 @@ impl Weights {
         // runs could change the values read, as reading it with read(2) midway would.
         unsafe { Mmap::map(&file) }.map_err(|e| EvalError::msg(format!("cannot map {}: {e}", full.display())))
     }
+}
+
+/// The `[cols, rows]` row-major transpose of the row-major `[rows, cols]` matrix `m`, in tiles
+/// that stay in cache.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    let mut out = vec![0.0; rows * cols];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A list literal (`[1, 2]`, nested lists for higher ranks) as a tensor of `dtype`.

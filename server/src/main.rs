@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Parsing allocates many small strings and vectors, which mimalloc serves faster than the system
-/// allocator; the parse benchmark measures with it too.
+/// allocator; the parse benchmark measures with it too. It is built without transparent huge
+/// pages (`server/Cargo.toml`), so that the interpreter's freed buffers leave the resident set.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -6,7 +6,7 @@ use super::Kernel;
 use crate::bail;
 use crate::cx::Cx;
 use crate::error::Result;
-use crate::tensor::{Tensor, broadcast_index, broadcast_shapes};
+use crate::tensor::{Tensor, broadcast_index, broadcast_shapes, numel};
 use mil_ir::DType;
 
 /// The kernels of this family.
@@ -247,18 +247,46 @@ fn promoted(x: &Tensor, y: &Tensor) -> DType {
 }
 
 /// One binary arithmetic op in `f32`.
-pub fn arith_f32(kind: &str, a: f32, b: f32) -> f32 {
+pub fn arith_f32(kind: &str) -> fn(f32, f32) -> f32 {
     match kind {
-        "add" => a + b,
-        "sub" => a - b,
-        "mul" => a * b,
-        "real_div" => a / b,
-        "floor_div" => (a / b).floor(),
-        "mod" => a - (a / b).floor() * b,
-        "pow" => a.powf(b),
-        "maximum" => a.max(b),
-        _ => a.min(b),
+        "add" => |a, b| a + b,
+        "sub" => |a, b| a - b,
+        "mul" => |a, b| a * b,
+        "real_div" => |a, b| a / b,
+        "floor_div" => |a, b| (a / b).floor(),
+        "mod" => |a, b| a - (a / b).floor() * b,
+        "pow" => f32::powf,
+        "maximum" => f32::max,
+        _ => f32::min,
     }
+}
+
+/// Whether the elements of a tensor of `part` repeat, in order, every `numel(part)` elements of
+/// one of `whole` (its dims, leading 1s aside, are `whole`'s innermost ones).
+fn repeats_within(part: &[usize], whole: &[usize]) -> bool {
+    let dims = &part[part.iter().take_while(|&&d| d == 1).count()..];
+    whole.ends_with(dims)
+}
+
+/// `f` of `x` and `y` broadcast to `shape`: equal shapes, a scalar or an operand repeating along
+/// the outer axes run without an index map.
+fn combine_f32(x: &Tensor, y: &Tensor, shape: &[usize], f: fn(f32, f32) -> f32) -> Result<Vec<f32>> {
+    let (a, b) = (x.f32s()?, y.f32s()?);
+    let n = numel(shape);
+    Ok(
+        if a.len() == n && repeats_within(&y.shape, shape) && !b.is_empty() {
+            a.chunks(b.len())
+                .flat_map(|a| a.iter().zip(b.iter()).map(|(&a, &b)| f(a, b)))
+                .collect()
+        } else if b.len() == n && repeats_within(&x.shape, shape) && !a.is_empty() {
+            b.chunks(a.len())
+                .flat_map(|b| a.iter().zip(b).map(|(&a, &b)| f(a, b)))
+                .collect()
+        } else {
+            let (ia, ib) = (broadcast_index(&x.shape, shape), broadcast_index(&y.shape, shape));
+            ia.iter().zip(&ib).map(|(&i, &j)| f(a[i], b[j])).collect()
+        },
+    )
 }
 
 /// One binary arithmetic op on integers: `mil_ir::semantics::int_binary` (numpy's floor division
@@ -290,8 +318,8 @@ fn binary(cx: &Cx) -> Result<Vec<Tensor>> {
             v,
         )]);
     }
-    let (shape, a, b) = broadcast_f32(&x, &y)?;
-    let v = a.iter().zip(&b).map(|(&a, &b)| arith_f32(kind, a, b)).collect();
+    let shape = broadcast_shapes(&x.shape, &y.shape)?;
+    let v = combine_f32(&x, &y, &shape, arith_f32(kind))?;
     Ok(vec![Tensor::from_f32(
         cx.out_dtype(0, promoted(&x, &y)),
         shape,
@@ -385,6 +413,6 @@ mod tests {
             .collect();
         assert_eq!(q, [3, -4, -4, 3]);
         assert_eq!(r, [1, 1, -1, -1]);
-        assert_eq!(arith_f32("mod", -7.0, 2.0), 1.0);
+        assert_eq!(arith_f32("mod")(-7.0, 2.0), 1.0);
     }
 }

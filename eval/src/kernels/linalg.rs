@@ -173,21 +173,36 @@ fn linear(cx: &Cx) -> Result<Vec<Tensor>> {
     }
     let m = x.len() / k.max(1);
     let mut out = vec![0.0; m * n];
-    let (xv, wv) = (x.f32s()?, w.f32s()?);
-    gemm(
-        m,
-        k,
-        n,
-        Mat {
-            data: &xv,
-            trans: false,
-        },
-        Mat {
-            data: &wv,
-            trans: true,
-        },
-        &mut out,
-    );
+    let xv = x.f32s()?;
+    let a = Mat {
+        data: &xv,
+        trans: false,
+    };
+    // A weight from a weight file is transposed once per program, to the layout GEMM packs fastest.
+    match cx.transposed_weight(&w, n, k) {
+        Some(wt) => gemm(
+            m,
+            k,
+            n,
+            a,
+            Mat {
+                data: &wt,
+                trans: false,
+            },
+            &mut out,
+        ),
+        None => gemm(
+            m,
+            k,
+            n,
+            a,
+            Mat {
+                data: &w.f32s()?,
+                trans: true,
+            },
+            &mut out,
+        ),
+    }
     if let Some(b) = cx.opt("bias")? {
         let b = b.f32s()?;
         if b.len() != n {

@@ -56,8 +56,29 @@ fn batch_norm(cx: &Cx) -> Result<Vec<Tensor>> {
     )])
 }
 
+/// When `axes` are the innermost axes of `shape` (each once, in any order), how many elements
+/// they span.
+fn trailing_len(shape: &[usize], axes: &[usize]) -> Option<usize> {
+    let mut sorted = axes.to_vec();
+    sorted.sort_unstable();
+    let first = shape.len().checked_sub(sorted.len())?;
+    (sorted.iter().enumerate().all(|(i, &a)| a == first + i)).then(|| numel(&shape[first..]))
+}
+
 /// `x` normalized to zero mean and unit variance over `axes` (biased variance, `eps` added).
 fn standardize(x: &Tensor, axes: &[usize], eps: f32) -> Result<Vec<f32>> {
+    if let Some(len) = trailing_len(&x.shape, axes) {
+        // The normalized elements are the rows of `len` values: the same sums, row by row.
+        let mut v = x.to_f32()?;
+        for row in v.chunks_mut(len.max(1)) {
+            let count = row.len() as f32;
+            let mean = row.iter().sum::<f32>() / count;
+            let var = row.iter().map(|e| (e - mean) * (e - mean)).sum::<f32>() / count;
+            let sd = (var + eps).sqrt();
+            row.iter_mut().for_each(|e| *e = (*e - mean) / sd);
+        }
+        return Ok(v);
+    }
     let (idx, kept) = reduction_index(&x.shape, axes);
     let n_out = numel(&kept);
     let count = (x.len() / n_out.max(1)).max(1) as f32;
@@ -119,6 +140,14 @@ fn layer_norm(cx: &Cx) -> Result<Vec<Tensor>> {
             let p = p.to_f32()?;
             if p.len() != numel(&param_shape) {
                 bail!("`{key}` has {} values for the normalized shape", p.len());
+            }
+            if trailing_len(&x.shape, &axes).is_some() {
+                for row in v.chunks_mut(p.len().max(1)) {
+                    for (e, p) in row.iter_mut().zip(&p) {
+                        *e = if add { *e + p } else { *e * p };
+                    }
+                }
+                continue;
             }
             let t = Tensor::from_f32(mil_ir::DType::Fp32, param_shape.clone(), p).broadcast_to(&x.shape);
             for (e, p) in v.iter_mut().zip(t.to_f32()?) {

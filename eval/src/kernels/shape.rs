@@ -1,5 +1,6 @@
 //! Layout ops: each computes, for every element of its result, which element of its input it is
-//! (an index map through [`Tensor::take`]), so one kernel serves every dtype.
+//! (an index map through [`Tensor::take`], or for transposes and slices a strided copy through
+//! [`Tensor::strided_copy`]), so one kernel serves every dtype.
 
 use super::Kernel;
 use crate::bail;
@@ -36,11 +37,6 @@ pub(super) const KERNELS: &[(&str, Kernel)] = &[
     ("tensor_buffer_to_tensor", pass_input),
     ("tensor_to_tensor_buffer", pass_input),
 ];
-
-/// The row-major index of `coords` in a tensor with strides `st`.
-fn flat(coords: &[usize], st: &[usize]) -> usize {
-    coords.iter().zip(st).map(|(c, s)| c * s).sum()
-}
 
 /// The tensor of `out_shape` whose element at each coordinate is the element of `x` that `f`
 /// names (`None`: element `x.len()` of `with`, a one-element fill).
@@ -182,8 +178,8 @@ fn flatten2d(cx: &Cx) -> Result<Vec<Tensor>> {
 pub fn permute(x: &Tensor, perm: &[usize]) -> Result<Tensor> {
     let st = strides(&x.shape);
     let out: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
-    let pst: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
-    map_index(x, out, None, |c| Some(flat(c, &pst)))
+    let steps: Vec<isize> = perm.iter().map(|&p| st[p] as isize).collect();
+    Ok(x.strided_copy(0, &out, &steps).reshaped(out))
 }
 
 fn transpose(cx: &Cx) -> Result<Vec<Tensor>> {
@@ -305,14 +301,13 @@ fn stack(cx: &Cx) -> Result<Vec<Tensor>> {
 /// The slice of `x` from `begin` with `step` for `size` elements along each axis.
 pub fn strided(x: &Tensor, begin: &[i64], step: &[i64], size: &[usize]) -> Result<Tensor> {
     let st = strides(&x.shape);
-    map_index(x, size.to_vec(), None, |c| {
-        Some(
-            c.iter()
-                .enumerate()
-                .map(|(a, &i)| (begin[a] + i as i64 * step[a]) as usize * st[a])
-                .sum(),
-        )
-    })
+    let offset: i64 = (0..x.rank())
+        .filter(|&a| size[a] > 0)
+        .map(|a| begin[a] * st[a] as i64)
+        .sum();
+    let steps: Vec<isize> = (0..x.rank()).map(|a| (step[a] * st[a] as i64) as isize).collect();
+    Ok(x.strided_copy(offset as usize, size, &steps)
+        .reshaped(size.to_vec()))
 }
 
 fn split(cx: &Cx) -> Result<Vec<Tensor>> {
