@@ -8,9 +8,10 @@ pub mod ast;
 pub mod lexer;
 mod lower;
 mod sink;
+mod suggest;
 mod syntax_error;
 
-pub use lower::suggestion;
+pub use suggest::{NameIndex, suggestion};
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, missing_docs)]

@@ -10,6 +10,7 @@ mod types;
 use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, TypedLit, Word};
 use crate::lexer::{Comments, Item};
 use crate::sink::Event;
+use crate::suggest::suggestion;
 use mil_ir::{
     ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
     FunctionSpans, Name, OpId, OpSpans, Operand, Operation, Program, Results, SourceMap, Span, Value,
@@ -621,38 +622,6 @@ fn begin_block(fb: &mut FnBuilder, params: Vec<ValueId>, parent: Option<OpId>) -
         parent,
         ..Block::default()
     })
-}
-
-/// `; did you mean `x`?` for the defined name of `f` closest to `name`, if one is close: what the
-/// diagnostic of an undefined name adds (the language server words the ones it finds again after
-/// an edit with it).
-pub fn suggestion(f: &Function, name: &str) -> String {
-    let best = f
-        .symbols
-        .keys()
-        .map(|k| (edit_distance(k, name), k))
-        .filter(|(d, k)| *d <= (name.len().max(k.len()) / 3).max(1))
-        .min();
-    match best {
-        Some((_, k)) => format!("; did you mean `{k}`?"),
-        None => String::new(),
-    }
-}
-
-/// Levenshtein distance over bytes.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + (ca != cb) as usize).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 fn is_version(v: &str) -> bool {

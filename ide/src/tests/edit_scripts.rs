@@ -9,6 +9,7 @@
 use super::{Rng, conv_chain, floor};
 use crate::documents::Edit;
 use crate::model::Model;
+use crate::recheck::Recheck;
 use mil_ir::{Function, OpId, Program, SourceMap, Use, ValueDef, ValueId};
 use ropey::Rope;
 use std::collections::HashMap;
@@ -408,4 +409,31 @@ fn every_class_of_structural_edit_is_patched_not_rebuilt() {
     let end = ls + stmt.trim_end().len() + 1;
     patched_as_fresh(&mut m, "undo typing", (ls, end, String::new()), 1000);
     assert_eq!(m.rope.to_string(), text);
+}
+
+#[test]
+fn a_deleted_statement_is_checked_again_at_its_readers_alone() {
+    // Before, the readers of a name taken away were constant to the inferencer, and so was every
+    // op after them down the chain: the re-check grew down forty layers until it gave up.
+    let text = conv_chain(40);
+    let line_of = |needle: &str| {
+        let at = text.find(needle).unwrap();
+        let start = text[..at].rfind('\n').unwrap() + 1;
+        (start, at + text[at..].find('\n').unwrap() + 1)
+    };
+    let (relu, relu_end) = line_of("r3 = relu");
+    let (layer, _) = line_of("w3 = const");
+    for (kind, start, end) in [("delete line", relu, relu_end), ("delete block", layer, relu_end)] {
+        let mut m = super::model(&text);
+        patched_as_fresh(&mut m, kind, (start, end, String::new()), 2);
+        assert!(
+            m.diagnostics
+                .iter()
+                .any(|d| d.code == mil_ir::codes::UNDEFINED_VALUE),
+            "{kind}"
+        );
+        assert_eq!(m.last_recheck, Some(Recheck::LocalTypesAneLater), "{kind}");
+        patched_as_fresh(&mut m, "undo", (start, start, text[start..end].to_string()), 3);
+        assert_eq!(m.last_recheck, Some(Recheck::LocalTypesAneLater), "{kind}: undo");
+    }
 }
