@@ -34,6 +34,8 @@ pub(crate) struct Lowerer<'a> {
     /// The function being built (boxed: it is taken out and put back for every statement).
     current: Option<Box<FnBuilder>>,
     known_tensors: types::KnownTensors,
+    /// Whether an undefined name's diagnostic suggests a defined one.
+    suggest: bool,
 }
 
 /// A use of a name that was not defined when it was read.
@@ -63,8 +65,9 @@ struct FnBuilder {
 }
 
 impl<'a> Lowerer<'a> {
-    /// A lowerer for `src`; `comments` fills as the lexer meets them.
-    pub(crate) fn new(src: &'a str, comments: Comments) -> Lowerer<'a> {
+    /// A lowerer for `src`; `comments` fills as the lexer meets them; undefined names get a "did
+    /// you mean" when `suggest`.
+    pub(crate) fn new(src: &'a str, comments: Comments, suggest: bool) -> Lowerer<'a> {
         Lowerer {
             src,
             diags: Vec::new(),
@@ -75,6 +78,7 @@ impl<'a> Lowerer<'a> {
             map: SourceMap::default(),
             current: None,
             known_tensors: types::KnownTensors::default(),
+            suggest,
         }
     }
 
@@ -530,6 +534,11 @@ impl<'a> Lowerer<'a> {
 
     /// Resolves names used before their definition, or reports them as undefined.
     fn resolve_pending(&mut self, fb: &mut FnBuilder) {
+        let suggest = self.suggest;
+        let hint = move |f: &Function, name: &str| match suggest {
+            true => suggestion(f, name),
+            false => String::new(),
+        };
         for p in std::mem::take(&mut fb.pending) {
             let id = fb.f.lookup(&p.name);
             match (id, &p.site) {
@@ -547,7 +556,7 @@ impl<'a> Lowerer<'a> {
                 (None, Site::Operand { .. }) => self.error(
                     codes::UNDEFINED_VALUE,
                     p.span,
-                    format!("`{}` is not defined{}", p.name, suggestion(&fb.f, &p.name)),
+                    format!("`{}` is not defined{}", p.name, hint(&fb.f, &p.name)),
                 ),
                 (None, Site::Output { .. }) => self.error(
                     codes::UNKNOWN_OUTPUT,
@@ -555,7 +564,7 @@ impl<'a> Lowerer<'a> {
                     format!(
                         "cannot return `{}`: it is not defined{}",
                         p.name,
-                        suggestion(&fb.f, &p.name)
+                        hint(&fb.f, &p.name)
                     ),
                 ),
             }

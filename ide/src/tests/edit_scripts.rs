@@ -437,3 +437,23 @@ fn a_deleted_statement_is_checked_again_at_its_readers_alone() {
         assert_eq!(m.last_recheck, Some(Recheck::LocalTypesAneLater), "{kind}: undo");
     }
 }
+
+#[test]
+fn a_new_line_and_its_undo_owe_no_span_move() {
+    // The undo lies between statements: the in-statement path declines it without making the
+    // new line's owed moves, and the re-read composes with them.
+    let text = conv_chain(3);
+    let (ls, _) = statement_lines(&text)[6];
+    let mut m = super::model(&text);
+    for (version, (start, end, insert)) in [(2, (ls, ls, "\n")), (3, (ls, ls + 1, ""))] {
+        let now = m.rope.to_string();
+        let new_text = format!("{}{insert}{}", &now[..start], &now[end..]);
+        let edit = Edit::Replace {
+            span: mil_ir::Span::new(start, end),
+            text: insert.into(),
+        };
+        assert!(m.patch(std::slice::from_ref(&edit), version, &Rope::from_str(&new_text)));
+    }
+    assert_eq!(m.deferred_shift.map(|d| d.delta()), Some(0));
+    assert_eq!(m.diagnostics, super::model(&text).diagnostics);
+}
