@@ -8,9 +8,10 @@ pub mod ast;
 pub mod lexer;
 mod lower;
 mod sink;
+mod suggest;
 mod syntax_error;
 
-pub use lower::suggestion;
+pub use suggest::{NameIndex, suggestion};
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, missing_docs)]
@@ -37,17 +38,26 @@ const PIPELINE_FROM: usize = 256 * 1024;
 
 /// Parses MIL text into the IR.
 pub fn parse(text: &str) -> Parse {
-    parse_with(text, text.len() >= PIPELINE_FROM)
+    parse_with(text, text.len() >= PIPELINE_FROM, true)
 }
 
-/// Parses MIL text into the IR, lowering it on a second thread when `pipelined`.
-fn parse_with(text: &str, pipelined: bool) -> Parse {
+/// Parses MIL text as [`parse`] does, but the diagnostic of an undefined name says nothing of the
+/// names it may have meant: for a caller that reads a few statements of a larger program on their
+/// own and resolves their names itself (finding a suggestion for every name defined elsewhere
+/// would be most of the work).
+pub fn parse_fragment(text: &str) -> Parse {
+    parse_with(text, text.len() >= PIPELINE_FROM, false)
+}
+
+/// Parses MIL text into the IR, lowering it on a second thread when `pipelined`, with "did you
+/// mean" suggestions for undefined names when `suggest`.
+fn parse_with(text: &str, pipelined: bool, suggest: bool) -> Parse {
     let mut lexer = lexer::Lexer::new(text);
     let mut recovered = Vec::new();
     let comments = std::sync::Arc::clone(&lexer.comments);
     let parser = grammar::ProgramParser::new();
     let (result, (program, source_map, lowered)) = if !pipelined {
-        let lowerer = lower::Lowerer::new(text, comments);
+        let lowerer = lower::Lowerer::new(text, comments, suggest);
         let mut sink = sink::Sink::direct(lowerer, lexer.items());
         let result = parser.parse(text, &mut recovered, &mut sink, &mut lexer);
         let lowerer = sink.into_lowerer().expect("the sink stays direct");
@@ -56,7 +66,7 @@ fn parse_with(text: &str, pipelined: bool) -> Parse {
         std::thread::scope(|scope| {
             let (to, from) = std::sync::mpsc::sync_channel::<sink::Batch>(16);
             let lowering = scope.spawn(move || {
-                let mut lowerer = lower::Lowerer::new(text, comments);
+                let mut lowerer = lower::Lowerer::new(text, comments, suggest);
                 for batch in from {
                     for event in batch.events {
                         lowerer.apply(event, &batch.items);
@@ -127,8 +137,8 @@ mod tests {
             }
         }
         text.push_str("    } -> (r599);\n    func other<ios17>() {\n        tensor<fp16, [1]> y = relu(x = nothing)[name = string(\"y\")];\n    } -> (y);\n}\n");
-        let direct = parse_with(&text, false);
-        let pipelined = parse_with(&text, true);
+        let direct = parse_with(&text, false, true);
+        let pipelined = parse_with(&text, true, true);
         assert!(direct.diagnostics.len() > 10, "{:?}", direct.diagnostics);
         assert_eq!(direct.program, pipelined.program);
         assert_eq!(

@@ -26,7 +26,17 @@ pub struct Analysis {
 /// `model_dir` is the folder BLOBFILE paths resolve against (`@model_path`), when the text has a
 /// location on disk.
 pub fn read(text: &str, model_dir: Option<&Path>) -> Analysis {
-    let parse = mil_grammar::parse(text);
+    read_parsed(mil_grammar::parse(text), model_dir)
+}
+
+/// [`read`] for a few statements of a larger program read on their own, whose names the caller
+/// resolves itself: an undefined name's diagnostic suggests no name ([`mil_grammar::parse_fragment`]).
+pub(crate) fn read_fragment(text: &str, model_dir: Option<&Path>) -> Analysis {
+    read_parsed(mil_grammar::parse_fragment(text), model_dir)
+}
+
+/// The checks of [`read`] after parsing.
+fn read_parsed(parse: mil_grammar::Parse, model_dir: Option<&Path>) -> Analysis {
     let mut diagnostics = parse.diagnostics;
     diagnostics.extend(mil_ir::verify::verify(&parse.program, &parse.source_map));
     if let Some(dir) = model_dir {

@@ -103,6 +103,10 @@ pub fn reparse_statement(m: &mut Model, edit: Span, new_text: &str) -> Reparsed 
         d.is_reparsed(d.function, op).then_some((d.function, op))
     });
     if pending.is_none() {
+        // An edit between statements is left to the re-read, which composes with the moves.
+        if !inside_a_statement_now(m, edit) {
+            return Reparsed::Declined;
+        }
         m.finish();
     }
     let located = pending.or_else(|| statement_at(m, edit));
@@ -166,6 +170,20 @@ pub fn top_level_statement_at(m: &Model, fi: usize, edit: Span) -> Option<OpId> 
     let op = *ops.get(i.checked_sub(1)?)?;
     let whole = whole_now(m, fi, op);
     (whole.start <= edit.start && edit.end <= whole.end && f.op(op).blocks.is_empty()).then_some(op)
+}
+
+/// Whether `edit` lies inside a statement of a function's body, where the text is now (with the
+/// span moves a patch still owes): where [`statement_at`] may find one once they are made.
+fn inside_a_statement_now(m: &Model, edit: Span) -> bool {
+    let now = |s: Span| m.deferred_shift.map_or(s, |d| d.now(s));
+    let inside = |outer: Span| outer.start <= edit.start && edit.end <= outer.end;
+    let Some(fi) = m.map.functions.iter().position(|s| inside(now(s.whole))) else {
+        return false;
+    };
+    let f = &m.program.functions[fi];
+    let ops = &f.block(f.body).ops;
+    let i = ops.partition_point(|&o| whole_now(m, fi, o).start <= edit.start);
+    i.checked_sub(1).is_some_and(|i| inside(whole_now(m, fi, ops[i])))
 }
 
 /// The function and the innermost simple operation whose statement contains `edit`.
@@ -292,7 +310,7 @@ pub fn parse_statements(m: &Model, f: &Function, statements: &str) -> Option<Alo
     );
     let text = format!("{prefix}{statements} }} -> (); }}");
     Some(Alone {
-        analysis: crate::analysis::read(&text, m.model_dir.as_deref()),
+        analysis: crate::analysis::read_fragment(&text, m.model_dir.as_deref()),
         region: Span::new(prefix.len(), prefix.len() + statements.len()),
     })
 }

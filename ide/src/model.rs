@@ -18,6 +18,7 @@ use crate::incremental::{self, DeferredShift, Edited, OpNames, Reparsed};
 use crate::placement::Placement;
 use crate::recheck::{self, Facts, Recheck};
 use mil_ane::Target;
+use mil_grammar::NameIndex;
 use mil_ir::{Diagnostic, OpId, Program, SourceMap};
 use mil_proto::weights::WeightFiles;
 use ropey::Rope;
@@ -55,6 +56,9 @@ pub struct Model {
     /// Per function, how many ops carry each `name` attribute (built when an edit first changes an
     /// op's name).
     pub op_names: OnceLock<Vec<OpNames>>,
+    /// Per function, its names for "did you mean" (built when an edit first defines or takes away
+    /// a name, or when the model settles; it may hold names taken away since).
+    pub name_index: OnceLock<Vec<NameIndex>>,
     /// Span moves the last patch still owes the source map; see [`Model::finish`].
     pub deferred_shift: Option<DeferredShift>,
     /// Where the ops run, once a feature asked ([`crate::placement::of`]).
@@ -110,6 +114,7 @@ impl Model {
             target,
             last_update: Update::Full,
             op_names: OnceLock::new(),
+            name_index: OnceLock::new(),
             deferred_shift: None,
             placement: Mutex::new(None),
             facts: None,
@@ -241,8 +246,8 @@ impl Model {
 
     /// Brings up to date what edits left for later: the span moves ([`Model::finish`]), the ANE
     /// analysis after statements were added or taken away, and the package checks; then what the
-    /// next edits need is made ready (what is known of each value, the op-name index). Returns
-    /// whether the diagnostics changed.
+    /// next edits need is made ready (what is known of each value, the op-name and name indexes).
+    /// Returns whether the diagnostics changed.
     pub fn settle(&mut self) -> bool {
         self.finish();
         let mut changed = false;
@@ -279,7 +284,21 @@ impl Model {
                 .map(incremental::op_name_counts)
                 .collect()
         });
+        // Names taken away stay in the index until it holds twice the names defined.
+        let stale = (self.name_index.get()).is_some_and(|all| {
+            (all.iter().zip(&self.program.functions)).any(|(ix, f)| ix.len() > 2 * f.symbols.len() + 1024)
+        });
+        if stale {
+            self.name_index = OnceLock::new();
+        }
+        self.names();
         changed
+    }
+
+    /// Per function, its names for "did you mean" (see [`Model::name_index`]).
+    pub fn names(&self) -> &[NameIndex] {
+        self.name_index
+            .get_or_init(|| self.program.functions.iter().map(NameIndex::of).collect())
     }
 
     /// Moves the spans the last patch left for later (so the diagnostics could go out first); edits

@@ -35,8 +35,9 @@ use std::collections::{BTreeSet, HashMap};
 const MAX_SLICE_OPS: usize = 2048;
 
 /// The most times a slice grows by the readers of its ops: each round slices and infers again,
-/// so a change that runs down a long chain (an op reading a value no longer defined makes every
-/// op after it constant to the inferencer) is checked program-wide rather than op by op.
+/// so a change that runs down a long chain (a constant computation made to read a run-time value)
+/// is checked program-wide rather than op by op. (A name taken away stops at its readers: their
+/// results are run-time values to the inferencer, as those of an op reading a parameter.)
 const MAX_GROWTH_ROUNDS: usize = 16;
 
 /// What the inferencer knows about one value before run time.

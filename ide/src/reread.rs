@@ -12,7 +12,8 @@
 //! references elsewhere to a name the edit defined or took away are resolved again (the readers
 //! of the old results through their use lists, the references no name answered through their
 //! diagnostics), with the same "undefined" and "used before it is defined" diagnostics the
-//! reading of a whole file gives. Spans after the region move later, as an in-statement patch's
+//! reading of a whole file gives (their "did you mean" found through the model's index of names,
+//! [`mil_grammar::NameIndex`], not by comparing every name of the function). Spans after the region move later, as an in-statement patch's
 //! do ([`crate::incremental::DeferredShift`]).
 //!
 //! The op and type checks run again for the new ops and the readers whose operands changed
@@ -28,6 +29,7 @@
 
 use crate::incremental::{self, DeferredShift, is_known};
 use crate::model::Model;
+use mil_grammar::NameIndex;
 use mil_ir::{Diagnostic, Function, OpId, Operation, Span, Use, Value, ValueDef, ValueId, ValueRef, codes};
 use std::collections::HashSet;
 
@@ -333,6 +335,7 @@ impl Prepared {
 
         // The old statements go.
         let mut op_names = m.op_names.get_mut().map(|c| &mut c[fi]);
+        let mut name_index = m.name_index.get_mut().map(|c| &mut c[fi]);
         for &o in old_ops.iter().rev() {
             if let (Some(counts), Some(name)) = (op_names.as_deref_mut(), f.op(o).name()) {
                 match counts.get_mut(name) {
@@ -376,6 +379,9 @@ impl Prepared {
                     ty: moved(ws.ty, to_doc),
                 });
                 f.symbols.insert(g.value(w).name.clone(), v);
+                if let Some(index) = name_index.as_deref_mut() {
+                    index.insert(&g.value(w).name);
+                }
                 value_of[w.index()] = Some(v);
             }
         }
@@ -446,28 +452,14 @@ impl Prepared {
 
         // Diagnostics: the region's are read anew, the name resolution of the references found
         // again, the others move.
+        let ref_spans: Vec<Span> = (references.iter())
+            .filter_map(|r| reference_span(&m.map.functions[fi], shift, fi, r.at))
+            .collect();
+        drop_and_move_diagnostics(m, old_span, delta);
+        m.names();
+        let names = &m.name_index.get().expect("just built")[fi];
         let f = &m.program.functions[fi];
         let spans = &m.map.functions[fi];
-        let ref_spans: Vec<Span> = (references.iter())
-            .filter_map(|r| reference_span(spans, shift, fi, r.at))
-            .collect();
-        let relocate = |s: &mut Span| {
-            for x in [&mut s.start, &mut s.end] {
-                if *x >= old_span.end {
-                    *x = (i64::from(*x) + delta) as u32;
-                }
-            }
-        };
-        m.diagnostics.retain(|d| !within_old(d.span));
-        m.program_diagnostics.retain(|d| !within_old(d.span));
-        m.package_diagnostics.retain(|d| !within_old(d.span));
-        for d in (m.diagnostics.iter_mut())
-            .chain(&mut m.program_diagnostics)
-            .chain(&mut m.package_diagnostics)
-        {
-            relocate(&mut d.span);
-            d.related.iter_mut().for_each(|r| relocate(&mut r.span));
-        }
         m.diagnostics
             .retain(|d| !(incremental::is_name_resolution(d.code) && ref_spans.contains(&d.span)));
         let mut fresh: Vec<Diagnostic> = std::mem::take(&mut self.wrapper.diagnostics)
@@ -494,15 +486,11 @@ impl Prepared {
             }
         }
         for (u, at) in resolved {
-            fresh.extend(name_resolution(f, spans, shift, fi, u, at));
+            fresh.extend(name_resolution(f, names, spans, shift, fi, u, at));
         }
         fresh.sort_by_key(|d| (d.span.start, d.span.end));
         for d in fresh {
-            let key = (d.span.start, d.span.end);
-            let at = m
-                .diagnostics
-                .partition_point(|x| (x.span.start, x.span.end) <= key);
-            m.diagnostics.insert(at, d);
+            insert_sorted(&mut m.diagnostics, d);
         }
 
         if names_changed {
@@ -512,7 +500,7 @@ impl Prepared {
                         .rope
                         .byte_slice(d.span.start as usize..d.span.end as usize)
                         .to_string();
-                    d.message = undefined_message(d.code, &name, &mil_grammar::suggestion(f, &name));
+                    d.message = undefined_message(d.code, &name, &names.suggestion(f, &name));
                 }
             }
         }
@@ -633,9 +621,11 @@ fn reference_at(
 }
 
 /// The name-resolution diagnostic of the reference at use `u`, written at `at`, as reading the
-/// whole text gives it: undefined, or used before its definition.
+/// whole text gives it: undefined (with the suggestion `names` finds), or used before its
+/// definition.
 fn name_resolution(
     f: &Function,
+    names: &NameIndex,
     spans: &mil_ir::FunctionSpans,
     shift: DeferredShift,
     fi: usize,
@@ -648,7 +638,7 @@ fn name_resolution(
             Use::Operand { .. } => codes::UNDEFINED_VALUE,
             Use::Output { .. } => codes::UNKNOWN_OUTPUT,
         };
-        let hint = mil_grammar::suggestion(f, &r.name);
+        let hint = names.suggestion(f, &r.name);
         return Some(Diagnostic::new(code, at, undefined_message(code, &r.name, &hint)));
     };
     let Use::Operand { op: reader, .. } = u else {
@@ -792,31 +782,11 @@ pub fn reread_header(m: &mut Model, edit: Span, new_text: &str) -> Option<Reread
     });
 
     // Diagnostics: the header's are read anew, the others move.
-    let relocate = |s: &mut Span| {
-        for x in [&mut s.start, &mut s.end] {
-            if *x >= header.end {
-                *x = (i64::from(*x) + delta) as u32;
-            }
-        }
-    };
-    m.diagnostics.retain(|d| !within_old(d.span));
-    m.program_diagnostics.retain(|d| !within_old(d.span));
-    m.package_diagnostics.retain(|d| !within_old(d.span));
-    for d in (m.diagnostics.iter_mut())
-        .chain(&mut m.program_diagnostics)
-        .chain(&mut m.package_diagnostics)
-    {
-        relocate(&mut d.span);
-        d.related.iter_mut().for_each(|r| relocate(&mut r.span));
-    }
+    drop_and_move_diagnostics(m, header, delta);
     for mut d in std::mem::take(&mut read.diagnostics) {
         d.span = moved(d.span, to_doc);
         d.related.iter_mut().for_each(|r| r.span = moved(r.span, to_doc));
-        let key = (d.span.start, d.span.end);
-        let at = m
-            .diagnostics
-            .partition_point(|x| (x.span.start, x.span.end) <= key);
-        m.diagnostics.insert(at, d);
+        insert_sorted(&mut m.diagnostics, d);
     }
     let f = &m.program.functions[fi];
     let mut recheck: Vec<OpId> = (retyped.iter())
@@ -833,6 +803,37 @@ pub fn reread_header(m: &mut Model, edit: Span, new_text: &str) -> Option<Reread
         recheck,
         new: Vec::new(),
     })
+}
+
+/// Drops the diagnostics within bytes `old` of the text before an edit of them, and moves those
+/// after them by `delta`, the change in length.
+fn drop_and_move_diagnostics(m: &mut Model, old: Span, delta: i64) {
+    let within_old = |s: Span| old.start <= s.start && s.end <= old.end;
+    let relocate = |s: &mut Span| {
+        for x in [&mut s.start, &mut s.end] {
+            if *x >= old.end {
+                *x = (i64::from(*x) + delta) as u32;
+            }
+        }
+    };
+    for all in [
+        &mut m.diagnostics,
+        &mut m.program_diagnostics,
+        &mut m.package_diagnostics,
+    ] {
+        all.retain(|d| !within_old(d.span));
+        for d in all {
+            relocate(&mut d.span);
+            d.related.iter_mut().for_each(|r| relocate(&mut r.span));
+        }
+    }
+}
+
+/// Inserts `d` into `all`, sorted by position, after those at the same position.
+fn insert_sorted(all: &mut Vec<Diagnostic>, d: Diagnostic) {
+    let key = (d.span.start, d.span.end);
+    let at = all.partition_point(|x| (x.span.start, x.span.end) <= key);
+    all.insert(at, d);
 }
 
 /// The message of an undefined operand or output `name`, with its "did you mean" `hint`, as the

@@ -10,6 +10,7 @@ mod types;
 use crate::ast::{self, ArgValue, Body, OpStmt, Stmt, TypeArg, TypedLit, Word};
 use crate::lexer::{Comments, Item};
 use crate::sink::Event;
+use crate::suggest::suggestion;
 use mil_ir::{
     ArgSpans, Argument, AttrSpans, Attribute, Block, BlockId, BlockSpans, Code, Diagnostic, Function,
     FunctionSpans, Name, OpId, OpSpans, Operand, Operation, Program, Results, SourceMap, Span, Value,
@@ -33,6 +34,8 @@ pub(crate) struct Lowerer<'a> {
     /// The function being built (boxed: it is taken out and put back for every statement).
     current: Option<Box<FnBuilder>>,
     known_tensors: types::KnownTensors,
+    /// Whether an undefined name's diagnostic suggests a defined one.
+    suggest: bool,
 }
 
 /// A use of a name that was not defined when it was read.
@@ -62,8 +65,9 @@ struct FnBuilder {
 }
 
 impl<'a> Lowerer<'a> {
-    /// A lowerer for `src`; `comments` fills as the lexer meets them.
-    pub(crate) fn new(src: &'a str, comments: Comments) -> Lowerer<'a> {
+    /// A lowerer for `src`; `comments` fills as the lexer meets them; undefined names get a "did
+    /// you mean" when `suggest`.
+    pub(crate) fn new(src: &'a str, comments: Comments, suggest: bool) -> Lowerer<'a> {
         Lowerer {
             src,
             diags: Vec::new(),
@@ -74,6 +78,7 @@ impl<'a> Lowerer<'a> {
             map: SourceMap::default(),
             current: None,
             known_tensors: types::KnownTensors::default(),
+            suggest,
         }
     }
 
@@ -529,6 +534,11 @@ impl<'a> Lowerer<'a> {
 
     /// Resolves names used before their definition, or reports them as undefined.
     fn resolve_pending(&mut self, fb: &mut FnBuilder) {
+        let suggest = self.suggest;
+        let hint = move |f: &Function, name: &str| match suggest {
+            true => suggestion(f, name),
+            false => String::new(),
+        };
         for p in std::mem::take(&mut fb.pending) {
             let id = fb.f.lookup(&p.name);
             match (id, &p.site) {
@@ -546,7 +556,7 @@ impl<'a> Lowerer<'a> {
                 (None, Site::Operand { .. }) => self.error(
                     codes::UNDEFINED_VALUE,
                     p.span,
-                    format!("`{}` is not defined{}", p.name, suggestion(&fb.f, &p.name)),
+                    format!("`{}` is not defined{}", p.name, hint(&fb.f, &p.name)),
                 ),
                 (None, Site::Output { .. }) => self.error(
                     codes::UNKNOWN_OUTPUT,
@@ -554,7 +564,7 @@ impl<'a> Lowerer<'a> {
                     format!(
                         "cannot return `{}`: it is not defined{}",
                         p.name,
-                        suggestion(&fb.f, &p.name)
+                        hint(&fb.f, &p.name)
                     ),
                 ),
             }
@@ -621,38 +631,6 @@ fn begin_block(fb: &mut FnBuilder, params: Vec<ValueId>, parent: Option<OpId>) -
         parent,
         ..Block::default()
     })
-}
-
-/// `; did you mean `x`?` for the defined name of `f` closest to `name`, if one is close: what the
-/// diagnostic of an undefined name adds (the language server words the ones it finds again after
-/// an edit with it).
-pub fn suggestion(f: &Function, name: &str) -> String {
-    let best = f
-        .symbols
-        .keys()
-        .map(|k| (edit_distance(k, name), k))
-        .filter(|(d, k)| *d <= (name.len().max(k.len()) / 3).max(1))
-        .min();
-    match best {
-        Some((_, k)) => format!("; did you mean `{k}`?"),
-        None => String::new(),
-    }
-}
-
-/// Levenshtein distance over bytes.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + (ca != cb) as usize).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 fn is_version(v: &str) -> bool {

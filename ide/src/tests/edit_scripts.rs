@@ -9,6 +9,7 @@
 use super::{Rng, conv_chain, floor};
 use crate::documents::Edit;
 use crate::model::Model;
+use crate::recheck::Recheck;
 use mil_ir::{Function, OpId, Program, SourceMap, Use, ValueDef, ValueId};
 use ropey::Rope;
 use std::collections::HashMap;
@@ -408,4 +409,51 @@ fn every_class_of_structural_edit_is_patched_not_rebuilt() {
     let end = ls + stmt.trim_end().len() + 1;
     patched_as_fresh(&mut m, "undo typing", (ls, end, String::new()), 1000);
     assert_eq!(m.rope.to_string(), text);
+}
+
+#[test]
+fn a_deleted_statement_is_checked_again_at_its_readers_alone() {
+    // Before, the readers of a name taken away were constant to the inferencer, and so was every
+    // op after them down the chain: the re-check grew down forty layers until it gave up.
+    let text = conv_chain(40);
+    let line_of = |needle: &str| {
+        let at = text.find(needle).unwrap();
+        let start = text[..at].rfind('\n').unwrap() + 1;
+        (start, at + text[at..].find('\n').unwrap() + 1)
+    };
+    let (relu, relu_end) = line_of("r3 = relu");
+    let (layer, _) = line_of("w3 = const");
+    for (kind, start, end) in [("delete line", relu, relu_end), ("delete block", layer, relu_end)] {
+        let mut m = super::model(&text);
+        patched_as_fresh(&mut m, kind, (start, end, String::new()), 2);
+        assert!(
+            m.diagnostics
+                .iter()
+                .any(|d| d.code == mil_ir::codes::UNDEFINED_VALUE),
+            "{kind}"
+        );
+        assert_eq!(m.last_recheck, Some(Recheck::LocalTypesAneLater), "{kind}");
+        patched_as_fresh(&mut m, "undo", (start, start, text[start..end].to_string()), 3);
+        assert_eq!(m.last_recheck, Some(Recheck::LocalTypesAneLater), "{kind}: undo");
+    }
+}
+
+#[test]
+fn a_new_line_and_its_undo_owe_no_span_move() {
+    // The undo lies between statements: the in-statement path declines it without making the
+    // new line's owed moves, and the re-read composes with them.
+    let text = conv_chain(3);
+    let (ls, _) = statement_lines(&text)[6];
+    let mut m = super::model(&text);
+    for (version, (start, end, insert)) in [(2, (ls, ls, "\n")), (3, (ls, ls + 1, ""))] {
+        let now = m.rope.to_string();
+        let new_text = format!("{}{insert}{}", &now[..start], &now[end..]);
+        let edit = Edit::Replace {
+            span: mil_ir::Span::new(start, end),
+            text: insert.into(),
+        };
+        assert!(m.patch(std::slice::from_ref(&edit), version, &Rope::from_str(&new_text)));
+    }
+    assert_eq!(m.deferred_shift.map(|d| d.delta()), Some(0));
+    assert_eq!(m.diagnostics, super::model(&text).diagnostics);
 }

@@ -150,7 +150,7 @@ impl<'a> Inferencer<'a> {
                     .inputs
                     .iter()
                     .flatten()
-                    .all(|s| self.source_is_constant(*s)));
+                    .all(|s| self.source_is_known_constant(*s)));
         let folded = result.as_ref().ok().and_then(|types| fold::fold(&cx, types));
         for (i, &r) in op.results.iter().enumerate() {
             let complete = folded.as_ref().is_some_and(|k| i == 0 && k.is_complete());
@@ -170,17 +170,23 @@ impl<'a> Inferencer<'a> {
         }
     }
 
-    /// Whether an operand's value is known when the model is compiled (a literal, a constant,
-    /// or computed from constants only).
+    /// Whether an operand may be taken for one known when the model is compiled (a literal, a
+    /// constant, or computed from constants only). A name that is not defined counts, so that an
+    /// op reading one raises no error of its own besides the undefined name.
     pub fn is_constant(&self, operand: &Operand) -> bool {
         operand
             .values()
             .all(|(_, r)| r.id.is_none_or(|id| self.constant[id.index()]))
     }
 
-    fn source_is_constant(&self, source: Source<'_>) -> bool {
+    /// Whether an input's value is known when the model is compiled. Unlike [`Self::is_constant`],
+    /// an undefined name is not: the results of an op reading one are run-time values, so that a
+    /// name taken away changes what is known of its readers alone, not of every op after them.
+    fn source_is_known_constant(&self, source: Source<'_>) -> bool {
         match source {
-            Source::Arg(_, operand) => self.is_constant(operand),
+            Source::Arg(_, operand) => operand
+                .values()
+                .all(|(_, r)| r.id.is_some_and(|id| self.constant[id.index()])),
             Source::Attr(..) => true,
         }
     }
