@@ -8,23 +8,12 @@ interface. Before iOS16 the rewrite is refused with the reason and nothing is wr
 Needs the `mil` binary: target/release/mil or $MIL_BIN.
 """
 
-import os
-import pathlib
-import subprocess
-
 import coremltools as ct
 from coremltools.converters.mil.frontend.milproto.load import load
 from coremltools.converters.mil.mil import types
 from coremltools.proto import FeatureTypes_pb2 as ft
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-MIL = os.environ.get("MIL_BIN", str(ROOT / "target" / "release" / "mil"))
-
-
-def mil(*args):
-    run = subprocess.run([MIL, *map(str, args)], capture_output=True, text=True)
-    assert run.returncode == 0, f"mil {' '.join(map(str, args))} exited {run.returncode}:\n{run.stderr[:4000]}"
-    return run.stdout
+from mil_cli import mil
 
 
 def converted(opset):

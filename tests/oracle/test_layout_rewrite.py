@@ -7,22 +7,11 @@ are left only at the function's two edges. The numbers are proven in our interpr
 Needs the `mil` binary: target/release/mil or $MIL_BIN.
 """
 
-import os
-import pathlib
-import subprocess
-
 import coremltools as ct
 import numpy as np
 from coremltools.converters.mil.frontend.milproto.load import load
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-MIL = os.environ.get("MIL_BIN", str(ROOT / "target" / "release" / "mil"))
-
-
-def mil(*args):
-    run = subprocess.run([MIL, *map(str, args)], capture_output=True, text=True)
-    assert run.returncode == 0, f"mil {' '.join(map(str, args))} exited {run.returncode}:\n{run.stderr[:4000]}"
-    return run.stdout
+from mil_cli import mil
 
 
 def const(name, values):

@@ -14,8 +14,6 @@ Needs the `mil` binary: target/release/mil or $MIL_BIN.
 """
 
 import itertools
-import os
-import pathlib
 import subprocess
 
 import coremltools as ct
@@ -28,16 +26,10 @@ from coremltools.converters.mil.mil import types
 from package_checks import read_model
 from test_decompile_round_trip import Side, compare_blocks
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-MIL = os.environ.get("MIL_BIN", str(ROOT / "target" / "release" / "mil"))
+from mil_cli import MIL, mil
+
 RNG = np.random.default_rng(17)
 TARGETS = {"ios16": ct.target.iOS16, "ios17": ct.target.iOS17, "ios18": ct.target.iOS18}
-
-
-def mil(*args):
-    run = subprocess.run([MIL, *map(str, args)], capture_output=True, text=True)
-    assert run.returncode == 0, f"mil {' '.join(map(str, args))} exited {run.returncode}:\n{run.stderr[:4000]}"
-    return run.stdout
 
 
 def weight(*shape, dtype=np.float32, scale=1.0):
