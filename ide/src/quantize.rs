@@ -83,20 +83,23 @@ pub struct Quantization {
     /// For W8A8: the activations.
     pub activations: Option<Activations>,
     /// Each output's PSNR against the float program (on the W8A8 samples, else on random inputs),
-    /// or why it could not be measured.
-    pub psnr: Result<Vec<OutputPsnr>, String>,
+    /// or why it could not be measured; `None` when it was not asked for.
+    pub psnr: Option<Result<Vec<OutputPsnr>, String>>,
 }
 
 /// Quantises `text` (its BLOBFILEs under `model_dir`) as `scheme` says and writes it to `target`
 /// with its weights in `TARGET.weights/weight.bin`; `progress` is told `(done, total)` after each
-/// calibration sample. Nothing is written when the program has errors, a sample does not fit, or
-/// the scheme cannot be expressed in the program's opset.
+/// calibration sample. With `measure_psnr`, both programs are then run in the interpreter for the
+/// outputs' PSNR (on a large program that takes longer than the quantisation). Nothing is written
+/// when the program has errors, a sample does not fit, or the scheme cannot be expressed in the
+/// program's opset.
 pub fn quantize(
     text: &str,
     model_dir: &Path,
     config: &Config,
     scheme: Scheme,
     target: &Path,
+    measure_psnr: bool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Quantization, QuantizeError> {
     let analysed = analyse(text, Some(model_dir), config);
@@ -140,7 +143,7 @@ pub fn quantize(
         memory: None,
     };
     let samples = activations.as_ref().map(|a| a.samples.as_slice());
-    let psnr = psnr_of(&reference, &program, target, samples);
+    let psnr = measure_psnr.then(|| psnr_of(&reference, &program, target, samples));
     Ok(Quantization {
         weights,
         fp16,

@@ -60,7 +60,7 @@ pub fn w8a8(
         weights: WeightConfig::default(),
         ranges: Ranges::Calibration(calibration),
     };
-    let done = quantize(text, model_dir, config, scheme, target, progress).map_err(|e| match e {
+    let done = quantize(text, model_dir, config, scheme, target, true, progress).map_err(|e| match e {
         QuantizeError::Program(diagnostics) => {
             let n = diagnostics
                 .iter()
@@ -75,7 +75,9 @@ pub fn w8a8(
     Ok(W8a8Outcome {
         target: target.to_path_buf(),
         weights: done.weights,
-        psnr: done.psnr?,
+        psnr: done
+            .psnr
+            .unwrap_or_else(|| Err("the output PSNR was not measured".into()))?,
         samples: activations.samples.len(),
         activations: activations.report,
     })

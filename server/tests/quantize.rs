@@ -316,6 +316,13 @@ fn fp16_mode_casts_at_the_edges_and_keeps_the_output_name() {
 }
 
 #[test]
+fn no_psnr_leaves_the_output_psnr_out() {
+    let (report, written) = quantize_text(&program("ios18"), &["--mode", "w8", "--no-psnr"]);
+    assert!(!report.contains("PSNR"), "{report}");
+    assert!(written.contains("constexpr_blockwise_shift_scale"), "{written}");
+}
+
+#[test]
 fn lut_modes_write_a_table_and_indices() {
     let (report, written) = quantize_text(&program("ios18"), &["--mode", "lut4"]);
     assert!(report.contains("output y: PSNR"), "{report}");

@@ -101,6 +101,10 @@ pub struct Args {
     /// Replace the output and its weight file when they exist.
     #[arg(long)]
     force: bool,
+    /// Skip the outputs' PSNR against the float model (it runs both programs in the interpreter,
+    /// which on a large program takes longer than quantising it).
+    #[arg(long)]
+    no_psnr: bool,
     /// The chip, the compute units and the settings file the check is for.
     #[command(flatten)]
     settings: SettingsArgs,
@@ -244,6 +248,7 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
         &config,
         args.scheme(ranges),
         &target,
+        !args.no_psnr,
         &mut progress,
     );
     if let Some(bar) = bar {
@@ -275,15 +280,19 @@ pub fn run(args: &Args, color: ColorWhen) -> ExitCode {
     }
     println!("wrote {}", target.display());
     match &done.psnr {
-        Ok(outputs) => {
+        Some(Ok(outputs)) => {
             for out in outputs {
-                println!(
-                    "output {}: PSNR {:.1} dB against the float model",
-                    out.name, out.psnr
-                );
+                match out.psnr.is_nan() {
+                    true => println!("output {}: no PSNR: its values are not all finite", out.name),
+                    false => println!(
+                        "output {}: PSNR {:.1} dB against the float model",
+                        out.name, out.psnr
+                    ),
+                }
             }
         }
-        Err(e) => println!("no output PSNR: {e}"),
+        Some(Err(e)) => println!("no output PSNR: {e}"),
+        None => {}
     }
     ExitCode::Clean
 }
