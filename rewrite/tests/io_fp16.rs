@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::parse;
+use common::{parse, well_formed};
 use mil_eval::inputs::SplitMix;
 use mil_eval::{Named, Tensor};
-use mil_ir::{DType, Program, Severity};
+use mil_ir::{DType, Program};
 use mil_rewrite::io_fp16::{self, Interface};
 use mil_rewrite::proof::{agreement, run};
 use mil_rewrite::{NotApplicable, Refused};
@@ -96,15 +96,7 @@ fn rewritten(text: &str) -> (Program, Program, Interface) {
     let interface = io_fp16::apply(&mut p.functions[0], &mut spans).unwrap();
     let mut map_after = map.clone();
     map_after.functions[0] = spans;
-    let problems: Vec<_> = mil_ir::verify::verify(&p, &map_after)
-        .into_iter()
-        .chain(mil_ir::typecheck::check(&p, &map_after))
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    let printed = mil_ir::printer::print_program(&p);
-    assert!(problems.is_empty(), "{problems:?}\n{printed}");
-    let (reparsed, _) = parse(&printed);
-    assert_eq!(mil_ir::printer::print_program(&reparsed), printed);
+    let (printed, reparsed) = well_formed(&p, &map_after);
     assert!(!fp32_io(&reparsed), "{printed}");
     (original, reparsed, interface)
 }

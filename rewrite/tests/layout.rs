@@ -108,6 +108,32 @@ fn prove(form: Form, dtype: DType, shape: &[u64], cout: u64, seed: u64) {
     );
 }
 
+/// `text` with every `linear` rewritten one at a time, checked against the original (see [`check`]):
+/// the printed result and its op kinds but the consts.
+fn every_linear_rewritten(text: &str, dtype: DType, seed: u64) -> (String, Vec<String>) {
+    let (original, map) = parse(text);
+    let (mut rewritten, mut map_after) = (original.clone(), map.clone());
+    while let Some(op) = {
+        let f = &rewritten.functions[0];
+        f.walk_ops().into_iter().find(|&op| f.op(op).kind == "linear")
+    } {
+        apply(
+            &LINEAR_TO_CONV1X1,
+            &mut rewritten.functions[0],
+            &mut map_after.functions[0],
+            op,
+        )
+        .unwrap();
+    }
+    let printed = check(&original, &rewritten, &map_after, dtype, seed);
+    let f = &rewritten.functions[0];
+    let kinds = (f.walk_ops().into_iter())
+        .map(|op| f.op(op).kind.to_string())
+        .filter(|k| k != "const")
+        .collect();
+    (printed, kinds)
+}
+
 fn form() -> impl Strategy<Value = Form> {
     prop_oneof![
         any::<bool>().prop_map(|bias| Form::Linear { bias }),
@@ -178,28 +204,7 @@ fn a_chain_keeps_one_layout_change_at_each_end() {
             t(6),
             t(4)
         );
-        let (original, map) = parse(&text);
-        let (mut rewritten, mut map_after) = (original.clone(), map.clone());
-        while let Some(op) = {
-            let f = &rewritten.functions[0];
-            f.walk_ops().into_iter().find(|&op| f.op(op).kind == "linear")
-        } {
-            apply(
-                &LINEAR_TO_CONV1X1,
-                &mut rewritten.functions[0],
-                &mut map_after.functions[0],
-                op,
-            )
-            .unwrap();
-        }
-        let printed = check(&original, &rewritten, &map_after, dtype, 11);
-        let f = &rewritten.functions[0];
-        let kinds: Vec<&str> = f
-            .walk_ops()
-            .into_iter()
-            .map(|op| f.op(op).kind.as_str())
-            .filter(|k| *k != "const")
-            .collect();
+        let (printed, kinds) = every_linear_rewritten(&text, dtype, 11);
         assert_eq!(
             kinds,
             [
@@ -294,28 +299,7 @@ fn residual_blocks_keep_one_layout_change_at_each_end() {
             t(c),
             t(c)
         );
-        let (original, map) = parse(&text);
-        let (mut rewritten, mut map_after) = (original.clone(), map.clone());
-        while let Some(op) = {
-            let f = &rewritten.functions[0];
-            f.walk_ops().into_iter().find(|&op| f.op(op).kind == "linear")
-        } {
-            apply(
-                &LINEAR_TO_CONV1X1,
-                &mut rewritten.functions[0],
-                &mut map_after.functions[0],
-                op,
-            )
-            .unwrap();
-        }
-        let printed = check(&original, &rewritten, &map_after, dtype, 13);
-        let f = &rewritten.functions[0];
-        let kinds: Vec<&str> = f
-            .walk_ops()
-            .into_iter()
-            .map(|op| f.op(op).kind.as_str())
-            .filter(|k| *k != "const")
-            .collect();
+        let (printed, kinds) = every_linear_rewritten(&text, dtype, 13);
         assert_eq!(
             kinds,
             [

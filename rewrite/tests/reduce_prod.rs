@@ -14,10 +14,10 @@
 
 mod common;
 
-use common::{find, parse};
+use common::{find, parse, well_formed};
 use mil_eval::inputs::SplitMix;
 use mil_eval::{Named, Tensor};
-use mil_ir::{DType, Program, Severity};
+use mil_ir::{DType, Program};
 use mil_rewrite::proof::compare;
 use mil_rewrite::{apply, reduce_prod::REDUCE_PROD_TO_MUL};
 use proptest::prelude::*;
@@ -178,15 +178,7 @@ fn prove(case: &Case, dtype: DType, seed: u64) {
     )
     .unwrap();
 
-    let problems: Vec<_> = mil_ir::verify::verify(&rewritten, &map_after)
-        .into_iter()
-        .chain(mil_ir::typecheck::check(&rewritten, &map_after))
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    let printed = mil_ir::printer::print_program(&rewritten);
-    assert!(problems.is_empty(), "{problems:?}\n{printed}");
-    let (reparsed, _) = parse(&printed);
-    assert_eq!(mil_ir::printer::print_program(&reparsed), printed);
+    let (printed, reparsed) = well_formed(&rewritten, &map_after);
     assert!(!has_refused_op(&reparsed), "an op is still refused:\n{printed}");
 
     let bound = case.factors() as f64 * 2f64.powi(-11);

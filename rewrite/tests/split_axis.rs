@@ -11,14 +11,14 @@
 
 mod common;
 
-use common::{find, parse};
+use common::{find, parse, random_values, tensor_type, well_formed};
 use mil_ane::Target;
 use mil_ane::placement::{Source, place_function};
 use mil_ane::rule::Fix;
 use mil_ane::rules::Site;
 use mil_eval::inputs::SplitMix;
 use mil_eval::{Named, Tensor};
-use mil_ir::{DType, Program, Severity};
+use mil_ir::{DType, Program};
 use mil_rewrite::helps::assess;
 use mil_rewrite::proof::compare;
 use mil_rewrite::split_axis::SPLIT_AXIS;
@@ -29,17 +29,11 @@ use proptest::prelude::*;
 /// biases), and the kind of the op the rewrite is asked to take.
 ///
 /// The weights are function inputs rather than constants, as a kernel in a weight file is to the
-/// rewrite (it slices the weight where it is): a debug build's lexer overflows a test thread's
-/// stack on inline literals of a few thousand elements (see `docs/rewrites.md`).
+/// rewrite (it slices the weight where it is).
 struct Case {
     text: String,
     inputs: Vec<Input>,
     anchor: &'static str,
-}
-
-fn tensor_type(dtype: DType, shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    format!("tensor<{}, [{}]>", dtype.name(), dims.join(", "))
 }
 
 fn list(v: &[usize]) -> String {
@@ -169,12 +163,7 @@ fn inputs(case: &Case, dtype: DType, seed: u64) -> Named {
         .iter()
         .map(|(name, shape)| {
             let n: usize = shape.iter().product();
-            let values = (0..n)
-                .map(|i| match [0.0, 1.0, -1.0].get(i) {
-                    Some(&e) => e,
-                    None => 4.0 * rng.unit() - 2.0,
-                })
-                .collect();
+            let values = random_values(&mut rng, n, -2.0, 2.0, &[0.0, 1.0, -1.0]);
             (name.clone(), Tensor::from_f32(dtype, shape.clone(), values))
         })
         .collect()
@@ -210,15 +199,7 @@ fn prove(case: &Case, dtype: DType, seed: u64) {
         op,
     )
     .unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let problems: Vec<_> = mil_ir::verify::verify(&rewritten, &map_after)
-        .into_iter()
-        .chain(mil_ir::typecheck::check(&rewritten, &map_after))
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    let printed = mil_ir::printer::print_program(&rewritten);
-    assert!(problems.is_empty(), "{problems:?}\n{printed}");
-    let (reparsed, _) = parse(&printed);
-    assert_eq!(mil_ir::printer::print_program(&reparsed), printed);
+    let (_, reparsed) = well_formed(&rewritten, &map_after);
     let long: Vec<(String, bool)> = findings(&reparsed)
         .into_iter()
         .filter(|(rule, ..)| *rule == "ANE014")
