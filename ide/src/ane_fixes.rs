@@ -607,6 +607,17 @@ mod tests {
     }
 
     /// Uniform values in [lo, hi) from a xorshift generator seeded with `seed`.
+    /// `text` with `edits` applied, and its analysis, which must find no error.
+    fn applied_without_errors(text: &str, edits: &[TextEdit]) -> (String, crate::analysis::Analysis) {
+        let fixed = apply(text, edits);
+        let after = crate::analysis::analyse(&fixed, None, &Default::default());
+        let errors: Vec<_> = (after.diagnostics.iter())
+            .filter(|d| d.severity == mil_ir::Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{fixed}");
+        (fixed, after)
+    }
+
     fn uniform(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
         let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         (0..n)
@@ -629,14 +640,7 @@ mod tests {
         let m = model(&text);
         let all = code_actions(&m, Span::new(0, text.len()), |_| true);
         let fix_all = all.iter().find(|a| a.kind == CodeActionKind::FixAllAne).unwrap();
-        let fixed = apply(&text, &fix_all.edits);
-        let after = crate::analysis::analyse(&fixed, None, &Default::default());
-        let errors: Vec<_> = after
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == mil_ir::Severity::Error)
-            .collect();
-        assert!(errors.is_empty(), "{errors:?}\n{fixed}");
+        let (_, after) = applied_without_errors(&text, &fix_all.edits);
         let kinds: Vec<&str> = after.program.functions[0]
             .ops
             .iter()
@@ -744,14 +748,7 @@ mod tests {
                 "Split the ops along an axis above 65,536 into pieces of at most 65,536 — CPU → CPU+ANE, est. 0.945 → 0.81 ms"
             ]
         );
-        let fixed = apply(&text, &fixes[0].edits);
-        let after = crate::analysis::analyse(&fixed, None, &Default::default());
-        let errors: Vec<_> = after
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == mil_ir::Severity::Error)
-            .collect();
-        assert!(errors.is_empty(), "{errors:?}\n{fixed}");
+        let (fixed, after) = applied_without_errors(&text, &fixes[0].edits);
         let f = &after.program.functions[0];
         let kinds: Vec<&str> = f.walk_ops().iter().map(|&o| f.op(o).kind.as_str()).collect();
         let count = |k: &str| kinds.iter().filter(|&&x| x == k).count();
