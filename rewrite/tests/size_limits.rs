@@ -140,8 +140,7 @@ fn conv_case(dtype: DType, seed: u64) -> Case {
             .collect::<Vec<_>>(),
     ]
     .concat();
-    // The weight is an input, as a kernel in a weight file is to the rewrite (which slices it):
-    // the lexer of a debug build recurses once per element of an inline literal.
+    // The weight is an input, as a kernel in a weight file is to the rewrite (which slices it).
     let mut consts = Vec::new();
     let bias = if rng.next_u64().is_multiple_of(2) {
         let b_ty = tensor_type(dtype, &[cout * groups]);
